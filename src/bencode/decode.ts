@@ -1,0 +1,186 @@
+/**
+ * An iterative, bounded bencode decoder (BEP 3). It never recurses, so nesting depth is
+ * limited only by `maxDepth`, and it checks every length against the remaining input before
+ * slicing. Byte strings are zero-copy views into the input.
+ *
+ * Strict mode (the default, for wire, tracker and DHT data) rejects every non-canonical form.
+ * Tolerant mode (for .torrent files) accepts the forms mature clients load — unsorted keys,
+ * leading zeros, `i-0e`, trailing bytes — and reports each as a warning. Duplicate keys are
+ * always an error: two values for one key make the meaning ambiguous.
+ */
+import { BencodeError } from './errors.js';
+import { BDict, type BValue } from './types.js';
+
+export interface DecodeOptions {
+  /** Reject non-canonical forms (default true). */
+  strict?: boolean;
+  /** Maximum nesting of lists and dictionaries (default 64). */
+  maxDepth?: number;
+  /** Maximum number of values (default 3,000,000). */
+  maxTokens?: number;
+  /** Allow bytes after the root value; they are then not an error (default false). */
+  allowTrailing?: boolean;
+}
+
+export interface DecodeResult {
+  value: BValue;
+  /** Offset just past the root value. */
+  end: number;
+  /** Tolerated non-canonical forms (tolerant mode only). */
+  warnings: string[];
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const INT64_MAX = (1n << 63n) - 1n;
+const INT64_MIN = -(1n << 63n);
+const C_0 = 0x30;
+const C_9 = 0x39;
+const C_COLON = 0x3a;
+const C_MINUS = 0x2d;
+const C_D = 0x64;
+const C_E = 0x65;
+const C_I = 0x69;
+const C_L = 0x6c;
+
+type Frame =
+  | { kind: 'list'; list: BValue[] }
+  | { kind: 'dict'; dict: BDict; key: string | undefined; keyBytes: Uint8Array | undefined; lastKey: Uint8Array | undefined };
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return a[i]! - b[i]!;
+  }
+  return a.length - b.length;
+}
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+/** Decode one bencoded value, throwing `BencodeError` on anything out of policy. */
+export function decode(input: Uint8Array, options: DecodeOptions = {}): BValue {
+  return decodeDetailed(input, options).value;
+}
+
+export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): DecodeResult {
+  const strict = options.strict ?? true;
+  const maxDepth = options.maxDepth ?? 64;
+  const maxTokens = options.maxTokens ?? 3_000_000;
+  const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const warnings: string[] = [];
+  const stack: Frame[] = [];
+  let pos = 0;
+  let tokens = 0;
+  let root: BValue | undefined;
+  let done = false;
+
+  const soft = (code: string, message: string, at: number): void => {
+    if (strict) throw new BencodeError(code, message, at);
+    if (warnings.length < 100) warnings.push(`${message} at byte ${at}`);
+  };
+
+  /** Reads digits from `pos` up to `terminator`; returns the digit span. */
+  const readDigits = (terminator: number, allowSign: boolean): { neg: boolean; from: number; to: number } => {
+    let p = pos;
+    let neg = false;
+    if (allowSign && buf[p] === C_MINUS) {
+      neg = true;
+      p++;
+    }
+    const from = p;
+    while (p < buf.length && buf[p]! >= C_0 && buf[p]! <= C_9) p++;
+    if (p >= buf.length) throw new BencodeError('unexpected-eof', 'unexpected end of input in a number', p);
+    if (buf[p] !== terminator) throw new BencodeError('invalid-number', 'invalid character in a number', p);
+    if (p === from) throw new BencodeError('invalid-number', 'empty number', p);
+    return { neg, from, to: p };
+  };
+
+  const push = (value: BValue, at: number): void => {
+    const top = stack[stack.length - 1];
+    if (top === undefined) {
+      root = value;
+      done = true;
+    } else if (top.kind === 'list') {
+      top.list.push(value);
+    } else if (top.key === undefined) {
+      if (!(value instanceof Uint8Array)) throw new BencodeError('invalid-key', 'dictionary key is not a byte string', at);
+      const key = latin1(value);
+      if (top.dict.has(key)) throw new BencodeError('duplicate-key', 'duplicate dictionary key', at);
+      if (top.lastKey !== undefined && compareBytes(top.lastKey, value) > 0) {
+        soft('unsorted-keys', 'dictionary keys are not sorted', at);
+      }
+      top.key = key;
+      top.keyBytes = value;
+    } else {
+      top.dict.set(top.key, value);
+      top.lastKey = top.keyBytes;
+      top.key = undefined;
+      top.keyBytes = undefined;
+    }
+  };
+
+  while (!done) {
+    if (pos >= buf.length) throw new BencodeError('unexpected-eof', 'unexpected end of input', pos);
+    if (++tokens > maxTokens) throw new BencodeError('too-many-tokens', `more than ${maxTokens} values`, pos);
+    const c = buf[pos]!;
+    const at = pos;
+    if (c === C_I) {
+      pos++;
+      const { neg, from, to } = readDigits(C_E, true);
+      const digits = to - from;
+      if (digits > 1 && buf[from] === C_0) soft('leading-zero', 'integer with leading zero', at);
+      if (neg && digits === 1 && buf[from] === C_0) soft('negative-zero', 'integer -0', at);
+      if (digits > 20) throw new BencodeError('int-overflow', 'integer out of 64-bit range', at);
+      let big = BigInt(buf.toString('latin1', from, to));
+      if (neg) big = -big;
+      if (big > INT64_MAX || big < INT64_MIN) throw new BencodeError('int-overflow', 'integer out of 64-bit range', at);
+      pos = to + 1;
+      push(big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big, at);
+    } else if (c >= C_0 && c <= C_9) {
+      const { from, to } = readDigits(C_COLON, false);
+      const digits = to - from;
+      if (digits > 1 && buf[from] === C_0) soft('leading-zero', 'string length with leading zero', at);
+      const remaining = buf.length - (to + 1);
+      // Compare as text length first so a huge prefix never becomes an imprecise number.
+      if (digits > 15 || Number(buf.toString('latin1', from, to)) > remaining) {
+        throw new BencodeError('string-past-end', 'string length runs past the end of input', at);
+      }
+      const len = Number(buf.toString('latin1', from, to));
+      pos = to + 1;
+      const bytes = buf.subarray(pos, pos + len);
+      pos += len;
+      push(bytes, at);
+    } else if (c === C_L || c === C_D) {
+      if (stack.length >= maxDepth) throw new BencodeError('too-deep', `nesting deeper than ${maxDepth}`, at);
+      const top = stack[stack.length - 1];
+      if (top !== undefined && top.kind === 'dict' && top.key === undefined) {
+        throw new BencodeError('invalid-key', 'dictionary key is not a byte string', at);
+      }
+      pos++;
+      if (c === C_L) {
+        stack.push({ kind: 'list', list: [] });
+      } else {
+        const dict = new BDict();
+        dict.start = at;
+        stack.push({ kind: 'dict', dict, key: undefined, keyBytes: undefined, lastKey: undefined });
+      }
+    } else if (c === C_E) {
+      const top = stack.pop();
+      if (top === undefined) throw new BencodeError('unexpected-end', 'unexpected end marker', at);
+      pos++;
+      if (top.kind === 'list') {
+        push(top.list, at);
+      } else {
+        if (top.key !== undefined) throw new BencodeError('missing-value', 'dictionary key without a value', at);
+        top.dict.end = pos;
+        push(top.dict, at);
+      }
+    } else {
+      throw new BencodeError('invalid-token', `unexpected byte 0x${c.toString(16).padStart(2, '0')}`, at);
+    }
+  }
+
+  if (pos < buf.length && !options.allowTrailing) soft('trailing-bytes', `${buf.length - pos} bytes after the root value`, pos);
+  return { value: root as BValue, end: pos, warnings };
+}
