@@ -1,0 +1,139 @@
+/**
+ * The extension protocol (BEP 10) for a live swarm: the extended handshake, serving our
+ * metadata over ut_metadata (BEP 9) and peer exchange (BEP 11). Ids are negotiated per peer:
+ * we receive each extension on the id we advertise and send on the id the peer advertised.
+ */
+import type { PeerAddress } from '../metainfo/types.js';
+import {
+  EXTENDED_HANDSHAKE_ID,
+  METADATA_PIECE_LENGTH,
+  UT_METADATA,
+  UT_PEX,
+  decodeExtendedHandshake,
+  decodeUtMetadata,
+  decodeUtPex,
+  encodeExtendedHandshake,
+  encodeUtMetadata,
+  encodeUtPex,
+  metadataPieceCount,
+  type ExtendedHandshake,
+} from '../wire/index.js';
+import { peerKey } from './peer-pool.js';
+import type { SwarmPeer } from './swarm.js';
+
+/** The ids on which we receive each extension. */
+const LOCAL_IDS = new Map<string, number>([
+  [UT_METADATA, 1],
+  [UT_PEX, 2],
+]);
+export const CLIENT_NAME = 'Tessera 0.1.0';
+/** Our request queue limit, advertised as `reqq` (SAFETY.md: ≤ 2,000). */
+export const OUR_REQQ = 2000;
+/** BEP 11: at most one PEX message a minute per peer. */
+const PEX_INTERVAL_MS = 60_000;
+
+export interface ExtensionHost {
+  readonly pieceCount: number;
+  setPeerRequestLimit(p: SwarmPeer, reqq: number): void;
+  addPexPeers(addresses: PeerAddress[]): void;
+  connectedAddresses(): PeerAddress[];
+}
+
+interface PeerExtState {
+  /** Extension name → the id the peer wants to receive it on. */
+  remote: ReadonlyMap<string, number>;
+  lastPexSent: number;
+  lastPexReceived: number;
+  pexSent: Set<string>;
+}
+
+export class Extensions {
+  private readonly state = new Map<SwarmPeer, PeerExtState>();
+
+  constructor(
+    private readonly host: ExtensionHost,
+    private readonly opts: { pex: boolean; infoBytes: Uint8Array | undefined; listenPort: number | undefined },
+  ) {}
+
+  sendHandshake(p: SwarmPeer): void {
+    const m = new Map(LOCAL_IDS);
+    if (!this.opts.pex) m.delete(UT_PEX);
+    if (this.opts.infoBytes === undefined) m.delete(UT_METADATA);
+    const h: ExtendedHandshake = {
+      m,
+      v: CLIENT_NAME,
+      reqq: OUR_REQQ,
+      ...(this.opts.listenPort !== undefined ? { p: this.opts.listenPort } : {}),
+      ...(this.opts.infoBytes !== undefined ? { metadataSize: this.opts.infoBytes.length } : {}),
+    };
+    p.conn.send({ type: 'extended', id: EXTENDED_HANDSHAKE_ID, payload: encodeExtendedHandshake(h) });
+  }
+
+  onMessage(p: SwarmPeer, id: number, payload: Uint8Array): void {
+    if (id === EXTENDED_HANDSHAKE_ID) {
+      const h = decodeExtendedHandshake(payload);
+      const prev = this.state.get(p);
+      this.state.set(p, { remote: h.m, lastPexSent: prev?.lastPexSent ?? 0, lastPexReceived: prev?.lastPexReceived ?? 0, pexSent: prev?.pexSent ?? new Set() });
+      if (h.reqq !== undefined) this.host.setPeerRequestLimit(p, h.reqq);
+      return;
+    }
+    const st = this.state.get(p);
+    if (st === undefined) return;
+    if (id === LOCAL_IDS.get(UT_METADATA)) this.onMetadata(p, st, payload);
+    else if (id === LOCAL_IDS.get(UT_PEX) && this.opts.pex) this.onPex(st, payload);
+  }
+
+  forget(p: SwarmPeer): void {
+    this.state.delete(p);
+  }
+
+  /** Periodic PEX: tell each peer about the peers we are connected to that it has not heard of. */
+  tick(now: number): void {
+    if (!this.opts.pex) return;
+    let current: PeerAddress[] | undefined;
+    for (const [p, st] of this.state) {
+      const id = st.remote.get(UT_PEX);
+      if (id === undefined || id === 0 || now - st.lastPexSent < PEX_INTERVAL_MS) continue;
+      current ??= this.host.connectedAddresses();
+      const keys = new Set(current.map(peerKey));
+      const self = peerKey(p.conn.address);
+      const added = current.filter((a) => !st.pexSent.has(peerKey(a)) && peerKey(a) !== self).slice(0, 50);
+      const dropped = [...st.pexSent].filter((k) => !keys.has(k)).slice(0, 50).map(parseKey);
+      st.lastPexSent = now;
+      if (added.length === 0 && dropped.length === 0) continue;
+      for (const a of added) st.pexSent.add(peerKey(a));
+      for (const d of dropped) st.pexSent.delete(peerKey(d));
+      p.conn.send({ type: 'extended', id, payload: encodeUtPex({ added: added.map((a) => ({ ...a, flags: 0 })), dropped }) });
+    }
+  }
+
+  private onMetadata(p: SwarmPeer, st: PeerExtState, payload: Uint8Array): void {
+    const info = this.opts.infoBytes;
+    const id = st.remote.get(UT_METADATA);
+    if (info === undefined || id === undefined || id === 0) return;
+    const msg = decodeUtMetadata(payload, info.length);
+    if (msg.type !== 'request') return;
+    if (msg.piece >= metadataPieceCount(info.length)) {
+      p.conn.send({ type: 'extended', id, payload: encodeUtMetadata({ type: 'reject', piece: msg.piece }) });
+      return;
+    }
+    const start = msg.piece * METADATA_PIECE_LENGTH;
+    const data = info.subarray(start, Math.min(info.length, start + METADATA_PIECE_LENGTH));
+    p.conn.send({ type: 'extended', id, payload: encodeUtMetadata({ type: 'data', piece: msg.piece, totalSize: info.length, data }) });
+  }
+
+  private onPex(st: PeerExtState, payload: Uint8Array): void {
+    const now = Date.now();
+    // BEP 11 asks senders for one message a minute; accept a little jitter, drop floods.
+    if (now - st.lastPexReceived < PEX_INTERVAL_MS / 2) return;
+    st.lastPexReceived = now;
+    const msg = decodeUtPex(payload);
+    this.host.addPexPeers(msg.added.map((a) => ({ host: a.host, port: a.port })));
+  }
+}
+
+function parseKey(key: string): PeerAddress {
+  const i = key.lastIndexOf(':');
+  const host = key.slice(0, i).replace(/^\[|\]$/g, '');
+  return { host, port: Number(key.slice(i + 1)) };
+}

@@ -1,0 +1,123 @@
+/**
+ * The peers we know of for one torrent and whether to dial them: deduplicated by
+ * `host:port`, bounded in size (SAFETY.md: 3,000), with exponential back-off for peers that
+ * fail and a ban list for peers that sent bad data. Pure: time is passed in.
+ */
+import type { PeerAddress } from '../metainfo/types.js';
+
+export type PeerSource = 'tracker' | 'dht' | 'pex' | 'manual' | 'incoming';
+
+interface Candidate {
+  readonly address: PeerAddress;
+  readonly source: PeerSource;
+  failures: number;
+  /** Earliest ms at which we may dial again. */
+  notBefore: number;
+  connected: boolean;
+}
+
+export interface PeerPoolOptions {
+  maxPeers?: number;
+  /** First retry delay after a failure; doubles per failure. */
+  retryBaseMs?: number;
+  /** Failures after which a peer is forgotten. */
+  maxFailures?: number;
+}
+
+export function peerKey(a: PeerAddress): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+export class PeerPool {
+  private readonly candidates = new Map<string, Candidate>();
+  private readonly banned = new Set<string>();
+  private readonly maxPeers: number;
+  private readonly retryBaseMs: number;
+  private readonly maxFailures: number;
+  private readonly self = new Set<string>();
+
+  constructor(opts: PeerPoolOptions = {}) {
+    this.maxPeers = opts.maxPeers ?? 3000;
+    this.retryBaseMs = opts.retryBaseMs ?? 15_000;
+    this.maxFailures = opts.maxFailures ?? 5;
+  }
+
+  get size(): number {
+    return this.candidates.size;
+  }
+
+  get bannedCount(): number {
+    return this.banned.size;
+  }
+
+  /** Addresses that are ourselves (our listen port on local addresses): never dialled. */
+  addSelf(a: PeerAddress): void {
+    this.self.add(peerKey(a));
+  }
+
+  /** Returns true when the address is new. */
+  add(address: PeerAddress, source: PeerSource): boolean {
+    if (address.port <= 0 || address.port > 65535) return false;
+    const key = peerKey(address);
+    if (this.banned.has(key) || this.self.has(key) || this.candidates.has(key)) return false;
+    if (this.candidates.size >= this.maxPeers) return false;
+    this.candidates.set(key, { address, source, failures: 0, notBefore: 0, connected: false });
+    return true;
+  }
+
+  isBanned(address: PeerAddress): boolean {
+    return this.banned.has(peerKey(address));
+  }
+
+  ban(address: PeerAddress): void {
+    const key = peerKey(address);
+    this.banned.add(key);
+    this.candidates.delete(key);
+  }
+
+  /** Up to `n` peers to dial now, marked as connected. */
+  take(n: number, now: number): PeerAddress[] {
+    const out: PeerAddress[] = [];
+    if (n <= 0) return out;
+    for (const c of this.candidates.values()) {
+      if (!c.connected && c.notBefore <= now) {
+        c.connected = true;
+        out.push(c.address);
+        if (out.length >= n) break;
+      }
+    }
+    return out;
+  }
+
+  /** An incoming connection from a peer: remember it as connected. */
+  markConnected(address: PeerAddress): void {
+    const c = this.candidates.get(peerKey(address));
+    if (c !== undefined) c.connected = true;
+  }
+
+  /** A connection ended. `useful` resets the failure count (it completed a handshake). */
+  disconnected(address: PeerAddress, useful: boolean, now: number): void {
+    const key = peerKey(address);
+    const c = this.candidates.get(key);
+    if (c === undefined) return;
+    c.connected = false;
+    if (useful) {
+      c.failures = 0;
+      c.notBefore = now + this.retryBaseMs;
+      return;
+    }
+    c.failures++;
+    if (c.failures >= this.maxFailures) {
+      this.candidates.delete(key);
+      return;
+    }
+    c.notBefore = now + this.retryBaseMs * 2 ** (c.failures - 1);
+  }
+
+  /** Candidates not connected and not waiting out a back-off. */
+  dialable(now: number): number {
+    let n = 0;
+    for (const c of this.candidates.values()) if (!c.connected && c.notBefore <= now) n++;
+    return n;
+  }
+}

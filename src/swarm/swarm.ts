@@ -1,0 +1,605 @@
+/**
+ * The live swarm of one torrent: which peers we are connected to and what we exchange with
+ * each. It glues the pure parts together — the picker decides what to request, the choker
+ * whom to serve, the peer pool whom to dial — and owns the only timers of this layer (a
+ * one-second tick and the ten-second rechoke).
+ *
+ * Download path, per block: socket chunk -> FrameReader view -> picker.onBlock -> one copy
+ * into the piece's shared buffer -> (piece complete) storage.commitPiece, which hashes and
+ * writes off the event loop. Requests are refilled in batches and written with one socket
+ * write, up to a depth sized by each peer's measured rate (bandwidth-delay product).
+ */
+import type { PeerAddress } from '../metainfo/types.js';
+import { Bitfield } from '../util/bitfield.js';
+import { bytesEqual } from '../util/bytes.js';
+import { PeerConnection, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
+import { encodeRequest, makeReserved, readCapabilities, type IncomingMessage } from '../wire/index.js';
+import { Choker } from './choker.js';
+import { BLOCK_SIZE, Picker, type BlockRequest } from './picker.js';
+import { PeerPool, type PeerSource } from './peer-pool.js';
+import { PieceCache } from './piece-cache.js';
+import { RateMeter, requestQueueDepth } from './rate.js';
+import { Extensions, type ExtensionHost } from './extensions.js';
+
+/** What the swarm needs from storage. */
+export interface SwarmStorage {
+  acquirePieceBuffer(index: number): Buffer | undefined;
+  commitPiece(index: number, buf: Buffer): Promise<'ok' | 'hash-mismatch'>;
+  readBlock(index: number, begin: number, length: number): Promise<Buffer>;
+  onPoolAvailable(cb: () => void): unknown;
+}
+
+export interface SwarmEvents {
+  onPieceVerified?(index: number): void;
+  onComplete?(): void;
+  onDiskError?(err: unknown): void;
+  onPeerBanned?(address: PeerAddress, reason: string): void;
+}
+
+export interface SwarmOptions {
+  infoHash: Uint8Array;
+  peerId: Uint8Array;
+  pieceCount: number;
+  pieceLength: number;
+  totalLength: number;
+  have: Bitfield;
+  storage: SwarmStorage;
+  /** The info dictionary's bytes, served over ut_metadata (BEP 9). */
+  infoBytes?: Uint8Array;
+  listenPort?: number;
+  maxConnections?: number;
+  maxHalfOpen?: number;
+  /** Ms without a block before outstanding requests go to other peers. */
+  requestTimeoutMs?: number;
+  /** Allow PEX (BEP 11); false for private torrents. */
+  pex?: boolean;
+  events?: SwarmEvents;
+}
+
+/** Blocks queued from one peer's requests before we drop further ones (SAFETY.md: ≤ 2,000). */
+const MAX_UPLOAD_QUEUE = 2000;
+const UPLOAD_HIGH_WATER = 1 << 20;
+const KEEPALIVE_MS = 100_000;
+const IDLE_MS = 180_000;
+const RECHOKE_MS = 10_000;
+/** A peer whose blocks contributed to this many failed pieces is banned. */
+const MAX_STRIKES = 3;
+
+export class SwarmPeer {
+  readonly key: number;
+  readonly conn: PeerConnection;
+  has: Bitfield;
+  registered = false;
+  readonly down = new RateMeter();
+  readonly up = new RateMeter();
+  readonly connectedAt = Date.now();
+  lastBlockAt = Date.now();
+  lastRequestAt = 0;
+  /** Their BEP 10 `reqq`, bounding how many requests we keep outstanding. */
+  maxOutstanding = 250;
+  fast = false;
+  strikes = 0;
+  snubbed = false;
+  readonly uploadQueue: { index: number; begin: number; length: number }[] = [];
+  serving = false;
+  bytesDown = 0;
+  bytesUp = 0;
+  unrequested = 0;
+
+  constructor(key: number, conn: PeerConnection, pieceCount: number) {
+    this.key = key;
+    this.conn = conn;
+    this.has = new Bitfield(pieceCount);
+  }
+}
+
+export class Swarm implements PeerHandler, ExtensionHost {
+  readonly picker: Picker;
+  readonly pool = new PeerPool();
+  readonly have: Bitfield;
+  readonly peers = new Map<number, SwarmPeer>();
+  downloaded = 0;
+  uploaded = 0;
+  wasted = 0;
+  hashFailures = 0;
+  readonly downRate = new RateMeter({ windowMs: 5000, bucketMs: 250 });
+  readonly upRate = new RateMeter({ windowMs: 5000, bucketMs: 250 });
+
+  private readonly opts: SwarmOptions;
+  private readonly identity: LocalIdentity;
+  private readonly byConn = new Map<PeerConnection, SwarmPeer>();
+  private readonly inflight = new Map<number, Buffer>();
+  private readonly cache: PieceCache;
+  private readonly choker = new Choker();
+  private readonly extensions: Extensions;
+  private nextKey = 1;
+  /** Outgoing connections not yet past the handshake. */
+  private readonly halfOpen = new Set<PeerConnection>();
+  private tickTimer: NodeJS.Timeout | undefined;
+  private chokeTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private completeFired = false;
+  /** Storage had no piece buffer at the last try: only started pieces are requested until one returns. */
+  private poolExhausted = false;
+  private readonly lastPieceSize: number;
+
+  constructor(opts: SwarmOptions) {
+    this.opts = opts;
+    this.have = opts.have;
+    this.picker = new Picker({ pieceCount: opts.pieceCount, pieceLength: opts.pieceLength, totalLength: opts.totalLength, have: opts.have });
+    this.identity = { infoHash: opts.infoHash, peerId: opts.peerId, reserved: makeReserved({ extensionProtocol: true, fast: true }) };
+    this.lastPieceSize = opts.totalLength - (opts.pieceCount - 1) * opts.pieceLength;
+    this.cache = new PieceCache((p) => opts.storage.readBlock(p, 0, this.pieceSize(p)), 32 << 20, (p) => this.pieceSize(p));
+    this.extensions = new Extensions(this, { pex: opts.pex ?? true, infoBytes: opts.infoBytes, listenPort: opts.listenPort });
+    opts.storage.onPoolAvailable(() => {
+      this.poolExhausted = false;
+      this.refillAll();
+    });
+  }
+
+  get complete(): boolean {
+    return this.have.complete;
+  }
+
+  get connectedCount(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (p.conn.isActive) n++;
+    return n;
+  }
+
+  get localIdentity(): LocalIdentity {
+    return this.identity;
+  }
+
+  get maxBitfieldBytes(): number {
+    return Math.ceil(this.opts.pieceCount / 8);
+  }
+
+  start(): void {
+    this.tickTimer = setInterval(() => this.tick(), 1000);
+    this.tickTimer.unref();
+    this.chokeTimer = setInterval(() => this.rechoke(), RECHOKE_MS);
+    this.chokeTimer.unref();
+    if (this.have.complete) this.fireComplete();
+    this.dial();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
+    if (this.chokeTimer !== undefined) clearInterval(this.chokeTimer);
+    for (const p of [...this.peers.values()]) p.conn.close('stopping');
+    this.cache.clear();
+  }
+
+  addPeers(addresses: Iterable<PeerAddress>, source: PeerSource): number {
+    let added = 0;
+    for (const a of addresses) if (this.pool.add(a, source)) added++;
+    if (added > 0) this.dial();
+    return added;
+  }
+
+  // ---- PeerHandler ----
+
+  onHandshake(conn: PeerConnection, peerId: Uint8Array, reserved: Uint8Array): boolean {
+    if (bytesEqual(peerId, this.opts.peerId)) {
+      this.pool.addSelf(conn.address);
+      return false;
+    }
+    this.halfOpen.delete(conn);
+    if (!conn.outgoing && (this.stopped || this.peers.size >= (this.opts.maxConnections ?? 60) + 10)) return false;
+    const p = this.byConn.get(conn) ?? this.register(conn);
+    const caps = readCapabilities(reserved);
+    p.fast = caps.fast;
+    if (caps.extensionProtocol) this.extensions.sendHandshake(p);
+    if (p.fast && this.have.complete) conn.send({ type: 'have-all' });
+    else if (p.fast && this.have.count === 0) conn.send({ type: 'have-none' });
+    else if (this.have.count > 0) conn.send({ type: 'bitfield', bytes: this.have.bytes });
+    this.picker.addPeer(p.key, p.has);
+    p.registered = true;
+    return true;
+  }
+
+  onMessage(conn: PeerConnection, msg: IncomingMessage): void {
+    const p = this.byConn.get(conn);
+    if (p === undefined) return;
+    switch (msg.type) {
+      case 'piece':
+        this.onPiece(p, msg.index, msg.begin, msg.block);
+        return;
+      case 'request':
+        this.onRequest(p, msg.index, msg.begin, msg.length);
+        return;
+      case 'have':
+        if (msg.index >= this.opts.pieceCount) return conn.close('have for a piece past the end');
+        if (!p.has.has(msg.index)) {
+          p.has.set(msg.index);
+          if (this.picker.peerHave(p.key, msg.index)) this.updateInterest(p);
+        }
+        return;
+      case 'bitfield':
+        return this.onBitfield(p, msg.bytes);
+      case 'have-all':
+        if (!p.fast) return conn.close('have-all without the fast extension');
+        p.has.setAll();
+        this.picker.peerHaveAll(p.key);
+        this.updateInterest(p);
+        this.closeIfBothSeeds(p);
+        return;
+      case 'have-none':
+        if (!p.fast) return conn.close('have-none without the fast extension');
+        return;
+      case 'choke':
+        conn.peerChoking = true;
+        // Without BEP 6 a choke discards every pending request; with it the peer rejects
+        // them one by one, but releasing now costs at most a duplicate block.
+        this.picker.releaseAll(p.key);
+        return;
+      case 'unchoke':
+        conn.peerChoking = false;
+        this.refill(p);
+        return;
+      case 'interested':
+        conn.peerInterested = true;
+        this.maybeUnchoke(p);
+        return;
+      case 'not-interested':
+        conn.peerInterested = false;
+        return;
+      case 'cancel':
+        this.onCancel(p, msg.index, msg.begin, msg.length);
+        return;
+      case 'reject':
+        if (!p.fast) return conn.close('reject without the fast extension');
+        this.picker.release(p.key, [{ piece: msg.index, begin: msg.begin, length: msg.length }]);
+        this.refill(p);
+        return;
+      case 'extended':
+        this.extensions.onMessage(p, msg.id, msg.payload);
+        return;
+      case 'keep-alive':
+      case 'port':
+      case 'suggest':
+      case 'allowed-fast':
+      case 'unknown':
+        return;
+    }
+  }
+
+  onClose(conn: PeerConnection, reason: string): void {
+    this.halfOpen.delete(conn);
+    const p = this.byConn.get(conn);
+    if (p === undefined) return;
+    this.byConn.delete(conn);
+    this.peers.delete(p.key);
+    if (p.registered) this.picker.removePeer(p.key);
+    this.extensions.forget(p);
+    if (!this.pool.isBanned(conn.address)) this.pool.disconnected(conn.address, p.registered && reason !== 'handshake refused', Date.now());
+    if (!this.stopped) {
+      this.refillAll();
+      this.dial();
+    }
+  }
+
+  // ---- ExtensionHost (BEP 10 users call back into the swarm through this) ----
+
+  get pieceCount(): number {
+    return this.opts.pieceCount;
+  }
+
+  setPeerRequestLimit(p: SwarmPeer, reqq: number): void {
+    p.maxOutstanding = Math.max(2, Math.min(reqq, 2000));
+  }
+
+  addPexPeers(addresses: PeerAddress[]): void {
+    this.addPeers(addresses, 'pex');
+  }
+
+  connectedAddresses(): PeerAddress[] {
+    const out: PeerAddress[] = [];
+    for (const p of this.peers.values()) if (p.registered && p.conn.outgoing) out.push(p.conn.address);
+    return out;
+  }
+
+  // ---- download ----
+
+  private onBitfield(p: SwarmPeer, bytes: Uint8Array): void {
+    if (!Bitfield.sparesClear(this.opts.pieceCount, bytes)) return p.conn.close('invalid bitfield');
+    const fresh = new Bitfield(this.opts.pieceCount, bytes);
+    this.picker.removePeer(p.key);
+    p.has = fresh;
+    this.picker.addPeer(p.key, fresh);
+    this.updateInterest(p);
+    this.closeIfBothSeeds(p);
+  }
+
+  /** Two seeds have nothing to trade. */
+  private closeIfBothSeeds(p: SwarmPeer): void {
+    if (this.have.complete && p.has.complete) p.conn.close('both seeds');
+  }
+
+  private onPiece(p: SwarmPeer, index: number, begin: number, block: Uint8Array): void {
+    const now = Date.now();
+    const len = block.length;
+    p.bytesDown += len;
+    const r = this.picker.onBlock(p.key, index, begin, len);
+    const buf = this.inflight.get(index);
+    if (!r.accepted || buf === undefined) {
+      this.wasted += len;
+      // A peer that keeps sending blocks nobody asked for is wasting our bandwidth.
+      if (++p.unrequested > 2000) p.conn.close('too many unrequested blocks');
+      return;
+    }
+    buf.set(block, begin);
+    p.lastBlockAt = now;
+    p.snubbed = false;
+    p.down.add(len, now);
+    this.downRate.add(len, now);
+    this.downloaded += len;
+    for (const other of r.cancelFrom) {
+      const o = this.peers.get(other);
+      o?.conn.send({ type: 'cancel', index, begin, length: len });
+    }
+    if (r.pieceComplete) this.finishPiece(index, buf);
+    this.refill(p);
+  }
+
+  private finishPiece(index: number, buf: Buffer): void {
+    this.inflight.delete(index);
+    this.opts.storage.commitPiece(index, buf).then(
+      (result) => (result === 'ok' ? this.pieceVerified(index) : this.pieceFailed(index)),
+      (err: unknown) => this.opts.events?.onDiskError?.(err),
+    );
+  }
+
+  private pieceVerified(index: number): void {
+    if (this.stopped) return;
+    const bored = this.picker.pieceVerified(index);
+    this.have.set(index);
+    this.opts.events?.onPieceVerified?.(index);
+    for (const p of this.peers.values()) {
+      if (p.registered) p.conn.send({ type: 'have', index });
+    }
+    for (const key of bored) {
+      const p = this.peers.get(key);
+      if (p !== undefined) this.updateInterest(p);
+    }
+    if (this.have.complete) this.fireComplete();
+  }
+
+  private pieceFailed(index: number): void {
+    if (this.stopped) return;
+    this.hashFailures++;
+    const senders = this.picker.pieceFailed(index);
+    for (const key of senders) {
+      const p = this.peers.get(key);
+      if (p === undefined) continue;
+      // A peer that sent every block of a bad piece lied; one of several may just be unlucky.
+      p.strikes += senders.length === 1 ? MAX_STRIKES : 1;
+      if (p.strikes >= MAX_STRIKES) this.ban(p, `sent data that failed the hash check of piece ${index}`);
+    }
+    this.refillAll();
+  }
+
+  private ban(p: SwarmPeer, reason: string): void {
+    this.pool.ban(p.conn.address);
+    this.opts.events?.onPeerBanned?.(p.conn.address, reason);
+    p.conn.close(`banned: ${reason}`);
+  }
+
+  private fireComplete(): void {
+    if (this.completeFired) return;
+    this.completeFired = true;
+    for (const p of this.peers.values()) this.updateInterest(p);
+    this.opts.events?.onComplete?.();
+  }
+
+  private updateInterest(p: SwarmPeer): void {
+    if (!p.registered) return;
+    const want = !this.have.complete && this.picker.isInteresting(p.key);
+    if (want !== p.conn.amInterested) {
+      p.conn.amInterested = want;
+      p.conn.send({ type: want ? 'interested' : 'not-interested' });
+    }
+    if (want) this.refill(p);
+  }
+
+  private refillAll(): void {
+    for (const p of this.peers.values()) this.refill(p);
+  }
+
+  /** Top up this peer's outstanding requests to its bandwidth-delay product. */
+  private refill(p: SwarmPeer): void {
+    const conn = p.conn;
+    if (!p.registered || conn.peerChoking || !conn.amInterested || this.stopped) return;
+    const now = Date.now();
+    const depth = Math.min(p.maxOutstanding, requestQueueDepth(p.down.rate(now), { min: 16 }));
+    const outstanding = this.picker.outstanding(p.key);
+    const room = depth - outstanding;
+    // Batch: wait until a quarter of the pipeline has drained, so each write carries several requests.
+    if (room <= 0 || (outstanding > 0 && room < Math.max(1, depth >> 2))) return;
+    const reqs = this.picker.pick(p.key, room, { newPieces: !this.poolExhausted });
+    if (reqs.length === 0) return;
+    const out = Buffer.allocUnsafe(reqs.length * 17);
+    let n = 0;
+    const dropped: BlockRequest[] = [];
+    for (const r of reqs) {
+      if (!this.inflight.has(r.piece)) {
+        const buf = this.opts.storage.acquirePieceBuffer(r.piece);
+        if (buf === undefined) {
+          this.poolExhausted = true;
+          dropped.push(r);
+          continue;
+        }
+        this.inflight.set(r.piece, buf);
+      }
+      encodeRequest(r.piece, r.begin, r.length).copy(out, n * 17);
+      n++;
+    }
+    if (dropped.length > 0) this.picker.release(p.key, dropped);
+    if (n === 0) return;
+    p.lastRequestAt = now;
+    if (outstanding === 0) p.lastBlockAt = now;
+    conn.write(out.subarray(0, n * 17));
+  }
+
+  // ---- upload ----
+
+  private onRequest(p: SwarmPeer, index: number, begin: number, length: number): void {
+    const conn = p.conn;
+    const valid = index < this.opts.pieceCount && length > 0 && length <= BLOCK_SIZE && begin + length <= this.pieceSize(index) && this.have.has(index);
+    if (!valid || conn.amChoking) {
+      if (p.fast) conn.send({ type: 'reject', index, begin, length });
+      if (!valid && !conn.amChoking && !this.have.has(index) && index < this.opts.pieceCount) return;
+      if (!valid && length > BLOCK_SIZE * 8) conn.close('request for an oversized block');
+      return;
+    }
+    if (p.uploadQueue.length >= MAX_UPLOAD_QUEUE) {
+      if (p.fast) conn.send({ type: 'reject', index, begin, length });
+      return;
+    }
+    p.uploadQueue.push({ index, begin, length });
+    this.serve(p);
+  }
+
+  private onCancel(p: SwarmPeer, index: number, begin: number, length: number): void {
+    const q = p.uploadQueue;
+    const i = q.findIndex((r) => r.index === index && r.begin === begin && r.length === length);
+    if (i >= 0) q.splice(i, 1);
+  }
+
+  /** Send queued blocks while the socket keeps up; resumes on drain. */
+  private serve(p: SwarmPeer): void {
+    if (p.serving) return;
+    p.serving = true;
+    const step = (): void => {
+      const conn = p.conn;
+      while (p.uploadQueue.length > 0 && conn.state === 'active' && !conn.amChoking) {
+        if (conn.writableLength > UPLOAD_HIGH_WATER) {
+          conn.onDrain(step);
+          return;
+        }
+        const r = p.uploadQueue[0]!;
+        const piece = this.cache.get(r.index);
+        piece.then(
+          (data) => {
+            if (p.uploadQueue[0] !== r) {
+              step();
+              return;
+            }
+            p.uploadQueue.shift();
+            if (conn.state !== 'active' || conn.amChoking) {
+              p.serving = false;
+              return;
+            }
+            conn.sendPiece(r.index, r.begin, data.subarray(r.begin, r.begin + r.length));
+            const now = Date.now();
+            p.bytesUp += r.length;
+            p.up.add(r.length, now);
+            this.upRate.add(r.length, now);
+            this.uploaded += r.length;
+            step();
+          },
+          (err: unknown) => {
+            p.serving = false;
+            this.opts.events?.onDiskError?.(err);
+          },
+        );
+        return;
+      }
+      p.serving = false;
+    };
+    step();
+  }
+
+  private pieceSize(index: number): number {
+    return index === this.opts.pieceCount - 1 ? this.lastPieceSize : this.opts.pieceLength;
+  }
+
+  // ---- choking ----
+
+  private unchokedCount(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (!p.conn.amChoking) n++;
+    return n;
+  }
+
+  /** A newly interested peer gets a free slot at once instead of waiting for the next round. */
+  private maybeUnchoke(p: SwarmPeer): void {
+    if (p.conn.amChoking && this.unchokedCount() < 4) this.setChoke(p, false);
+  }
+
+  private setChoke(p: SwarmPeer, choke: boolean): void {
+    if (p.conn.amChoking === choke) return;
+    p.conn.amChoking = choke;
+    p.conn.send({ type: choke ? 'choke' : 'unchoke' });
+    if (choke) {
+      if (p.fast) for (const r of p.uploadQueue) p.conn.send({ type: 'reject', ...r });
+      p.uploadQueue.length = 0;
+    }
+  }
+
+  private rechoke(): void {
+    const now = Date.now();
+    const list = [...this.peers.values()].filter((p) => p.registered);
+    const decision = this.choker.rechoke(
+      list.map((p) => ({
+        key: p.key,
+        interested: p.conn.peerInterested,
+        downloadRate: p.down.rate(now),
+        uploadRate: p.up.rate(now),
+        lastPieceFrom: p.lastBlockAt,
+        connectedAt: p.connectedAt,
+        amChoking: p.conn.amChoking,
+      })),
+      now,
+      this.have.complete,
+    );
+    for (const p of list) this.setChoke(p, !decision.unchoke.has(p.key));
+  }
+
+  // ---- timers and dialing ----
+
+  private tick(): void {
+    const now = Date.now();
+    const timeout = this.opts.requestTimeoutMs ?? 20_000;
+    for (const p of this.peers.values()) {
+      const conn = p.conn;
+      if (!conn.isActive) continue;
+      if (now - conn.lastReceived > IDLE_MS) {
+        conn.close('idle');
+        continue;
+      }
+      if (now - conn.lastSent > KEEPALIVE_MS) conn.send({ type: 'keep-alive' });
+      if (this.picker.outstanding(p.key) > 0 && now - p.lastBlockAt > timeout) {
+        // Snubbed: its requests go to others; it may still deliver later (endgame duplicates).
+        p.snubbed = true;
+        this.picker.releaseAll(p.key);
+        p.lastBlockAt = now;
+      }
+    }
+    this.extensions.tick(now);
+    this.refillAll();
+    this.dial();
+  }
+
+  private dial(): void {
+    if (this.stopped) return;
+    const max = this.opts.maxConnections ?? 60;
+    const maxHalfOpen = this.opts.maxHalfOpen ?? 16;
+    const n = Math.min(max - this.peers.size, maxHalfOpen - this.halfOpen.size);
+    for (const address of this.pool.take(n, Date.now())) {
+      const conn = PeerConnection.connect(address, this.identity, this, { maxBitfield: this.maxBitfieldBytes });
+      this.halfOpen.add(conn);
+      this.register(conn);
+    }
+  }
+
+  private register(conn: PeerConnection): SwarmPeer {
+    const p = new SwarmPeer(this.nextKey++, conn, this.opts.pieceCount);
+    this.peers.set(p.key, p);
+    this.byConn.set(conn, p);
+    if (!conn.outgoing) this.pool.markConnected(conn.address);
+    return p;
+  }
+}
