@@ -13,6 +13,8 @@ export interface FileEntry {
   readonly pad: boolean;
   /** BEP 47 attribute letters (`x`, `h`, `l`, `p`), empty when absent. */
   readonly attr: string;
+  /** BEP 47 symlink (`attr` has `l`): sanitized target, relative to the torrent's top folder. */
+  readonly symlinkPath?: readonly string[];
 }
 
 export interface InfoDict {

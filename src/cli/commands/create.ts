@@ -1,0 +1,82 @@
+/**
+ * `tessera create <file-or-folder> -o out.torrent [--tracker URL]... [--piece-length N]
+ * [--private] [--comment S] [--web-seed URL]... [--source S]`. Each `--tracker` is its own
+ * BEP 12 tier; `--tracker a,b` makes one tier of several URLs.
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { createTorrent } from '../../metainfo/create.js';
+import { parseTorrent } from '../../metainfo/torrent.js';
+import { CliError, ExitCode, humanBytes, safeText, type CliContext, type Command } from '../context.js';
+
+const USAGE =
+  'usage: tessera create <file-or-folder> -o out.torrent [--tracker URL]... [--piece-length N|256KiB] ' +
+  '[--private] [--comment S] [--web-seed URL]... [--source S]';
+
+/** Inputs at least this big get a progress line (when stderr is a terminal). */
+const PROGRESS_THRESHOLD = 64 * 1024 * 1024;
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kib: 1024, kb: 1024, m: 1024 ** 2, mib: 1024 ** 2, mb: 1024 ** 2 };
+
+/** `262144`, `256k`, `256KiB`, `4MiB` -> bytes. */
+export function parsePieceLength(s: string): number {
+  const m = /^(\d{1,10})\s*([a-z]*)$/i.exec(s.trim());
+  const unit = m === null ? undefined : UNITS[m[2]!.toLowerCase()];
+  if (m === null || unit === undefined) throw new CliError(ExitCode.usage, `invalid --piece-length ${JSON.stringify(s)} (e.g. 262144, 256KiB, 4MiB)`);
+  return Number(m[1]) * unit;
+}
+
+export const createCommand: Command = async (argv: string[], ctx: CliContext): Promise<number> => {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        output: { type: 'string', short: 'o' },
+        tracker: { type: 'string', short: 't', multiple: true },
+        'piece-length': { type: 'string', short: 'l' },
+        private: { type: 'boolean', short: 'p' },
+        comment: { type: 'string', short: 'c' },
+        'web-seed': { type: 'string', short: 'w', multiple: true },
+        source: { type: 'string', short: 's' },
+      },
+    });
+  } catch (err) {
+    throw new CliError(ExitCode.usage, `${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  const [input, ...rest] = positionals;
+  if (input === undefined || rest.length > 0 || values.output === undefined) throw new CliError(ExitCode.usage, USAGE);
+  const trackers = (values.tracker ?? []).map((t) => t.split(',').map((u) => u.trim()).filter((u) => u !== ''));
+  const showProgress = ctx.stderr.isTTY === true;
+  let lastShown = -1;
+  const bytes = await createTorrent(input, {
+    trackers,
+    ...(values['piece-length'] === undefined ? {} : { pieceLength: parsePieceLength(values['piece-length']) }),
+    private: values.private === true,
+    ...(values.comment === undefined ? {} : { comment: values.comment }),
+    ...(values['web-seed'] === undefined ? {} : { webSeeds: values['web-seed'] }),
+    ...(values.source === undefined ? {} : { source: values.source }),
+    signal: ctx.signal,
+    onProgress: (done, total) => {
+      if (!showProgress || total < PROGRESS_THRESHOLD) return;
+      const pct = Math.floor((done / total) * 100);
+      if (pct === lastShown) return;
+      lastShown = pct;
+      ctx.stderr.write(`\rhashing ${pct}% (${humanBytes(done)} of ${humanBytes(total)})${done === total ? '\n' : ''}`);
+    },
+  });
+  try {
+    await writeFile(values.output, bytes);
+  } catch (err) {
+    throw new CliError(ExitCode.disk, `cannot write ${safeText(values.output)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+  }
+  const meta = parseTorrent(bytes);
+  ctx.stdout.write(
+    `created ${safeText(values.output)}: ${safeText(meta.info.name)}, ${meta.info.files.length} file(s), ` +
+      `${humanBytes(meta.info.length)}, ${meta.info.pieceCount} pieces of ${humanBytes(meta.info.pieceLength)}, info hash ${meta.infoHashHex}\n`,
+  );
+  return ExitCode.ok;
+};

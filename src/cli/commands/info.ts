@@ -1,0 +1,171 @@
+/**
+ * `tessera info <file.torrent|magnet:> [--json]`: what a torrent or magnet link holds, with no
+ * network. Every string that came from the torrent passes through `safeText` before printing.
+ */
+import { parseArgs } from 'node:util';
+import { parseTorrentOrMagnet } from '../../metainfo/magnet.js';
+import type { FileEntry, MagnetLink, Metainfo } from '../../metainfo/types.js';
+import { CliError, ExitCode, humanBytes, safeText, type CliContext, type Command } from '../context.js';
+
+const USAGE = 'usage: tessera info <file.torrent|magnet:> [--json]';
+
+function size(n: number): string {
+  return `${humanBytes(n)} (${n.toLocaleString('en-US')} bytes)`;
+}
+
+interface TreeNode {
+  readonly children: Map<string, TreeNode>;
+  file?: FileEntry;
+}
+
+function buildTree(files: readonly FileEntry[]): TreeNode {
+  const root: TreeNode = { children: new Map() };
+  for (const f of files) {
+    let node = root;
+    for (const part of f.path) {
+      let next = node.children.get(part);
+      if (next === undefined) {
+        next = { children: new Map() };
+        node.children.set(part, next);
+      }
+      node = next;
+    }
+    node.file = f;
+  }
+  return root;
+}
+
+/** Lines of a tree view (`├─`, `└─`), built with an explicit stack so depth cannot overflow. */
+function treeLines(root: TreeNode): string[] {
+  const lines: string[] = [];
+  const stack: { node: TreeNode; name: string; prefix: string; last: boolean }[] = [];
+  const pushChildren = (node: TreeNode, prefix: string): void => {
+    const entries = [...node.children.entries()];
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [name, child] = entries[i]!;
+      stack.push({ node: child, name, prefix, last: i === entries.length - 1 });
+    }
+  };
+  pushChildren(root, '');
+  while (stack.length > 0) {
+    const { node, name, prefix, last } = stack.pop()!;
+    const f = node.file;
+    const label =
+      f === undefined
+        ? `${safeText(name)}/`
+        : `${safeText(name)}  ${humanBytes(f.length)}${f.pad ? ' [padding]' : ''}${f.symlinkPath ? ` -> ${safeText(f.symlinkPath.join('/'))}` : ''}`;
+    lines.push(`${prefix}${last ? '└─ ' : '├─ '}${label}`);
+    pushChildren(node, prefix + (last ? '   ' : '│  '));
+  }
+  return lines;
+}
+
+function torrentText(meta: Metainfo): string {
+  const { info } = meta;
+  const out = [
+    `name:          ${safeText(info.name)}`,
+    `info hash:     ${meta.infoHashHex}${meta.hybrid ? ' (v1 half of a v1+v2 hybrid)' : ''}`,
+    `total size:    ${size(info.length)}`,
+    `pieces:        ${info.pieceCount} x ${humanBytes(info.pieceLength)} (${info.pieceLength} bytes)`,
+    `private:       ${info.private ? 'yes' : 'no'}`,
+  ];
+  if (info.source !== undefined) out.push(`source:        ${safeText(info.source)}`);
+  if (meta.createdBy !== undefined) out.push(`created by:    ${safeText(meta.createdBy)}`);
+  if (meta.creationDate !== undefined) {
+    const d = new Date(meta.creationDate * 1000);
+    out.push(`created on:    ${Number.isNaN(d.getTime()) ? meta.creationDate : d.toISOString()}`);
+  }
+  if (meta.comment !== undefined) out.push(`comment:       ${safeText(meta.comment)}`);
+  out.push(meta.announce.length === 0 ? 'trackers:      none' : 'trackers:');
+  meta.announce.forEach((tier, i) => out.push(`  tier ${i + 1}: ${tier.map(safeText).join(', ')}`));
+  if (meta.urlList.length > 0) {
+    out.push('web seeds:');
+    for (const url of meta.urlList) out.push(`  ${safeText(url)}`);
+  }
+  const real = info.files.filter((f) => !f.pad).length;
+  if (info.multiFile) {
+    out.push(`files (${real}):`, `${safeText(info.name)}/`, ...treeLines(buildTree(info.files)));
+  } else {
+    out.push(`file:          ${safeText(info.name)}  ${humanBytes(info.length)}`);
+  }
+  if (meta.warnings.length > 0) {
+    out.push(`warnings (${meta.warnings.length}):`);
+    for (const w of meta.warnings) out.push(`  ${safeText(w)}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function torrentJson(meta: Metainfo): object {
+  const { info } = meta;
+  return {
+    kind: 'torrent',
+    name: safeText(info.name),
+    infoHash: meta.infoHashHex,
+    length: info.length,
+    pieceLength: info.pieceLength,
+    pieceCount: info.pieceCount,
+    private: info.private,
+    hybrid: meta.hybrid,
+    multiFile: info.multiFile,
+    ...(info.source === undefined ? {} : { source: safeText(info.source) }),
+    ...(meta.comment === undefined ? {} : { comment: safeText(meta.comment) }),
+    ...(meta.createdBy === undefined ? {} : { createdBy: safeText(meta.createdBy) }),
+    ...(meta.creationDate === undefined ? {} : { creationDate: meta.creationDate }),
+    announce: meta.announce.map((tier) => tier.map(safeText)),
+    urlList: meta.urlList.map(safeText),
+    files: info.files.map((f) => ({
+      path: f.path.map(safeText),
+      length: f.length,
+      offset: f.offset,
+      ...(f.pad ? { pad: true } : {}),
+      ...(f.attr === '' ? {} : { attr: f.attr }),
+      ...(f.symlinkPath === undefined ? {} : { symlinkPath: f.symlinkPath.map(safeText) }),
+    })),
+    warnings: meta.warnings.map(safeText),
+  };
+}
+
+function magnetText(m: MagnetLink): string {
+  const out = ['magnet link (nothing fetched: the name and files come from peers)'];
+  if (m.infoHashHex !== undefined) out.push(`info hash:     ${m.infoHashHex}`);
+  if (m.btmh !== undefined) out.push(`v2 multihash:  ${m.btmh}`);
+  out.push(`name:          ${m.name === undefined ? '(not given)' : safeText(m.name)}`);
+  out.push(m.trackers.length === 0 ? 'trackers:      none' : 'trackers:');
+  for (const t of m.trackers) out.push(`  ${safeText(t)}`);
+  if (m.peers.length > 0) out.push('peers:', ...m.peers.map((p) => `  ${p.host.includes(':') ? `[${p.host}]` : safeText(p.host)}:${p.port}`));
+  if (m.webSeeds.length > 0) out.push('web seeds:', ...m.webSeeds.map((w) => `  ${safeText(w)}`));
+  if (m.select !== undefined) out.push(`selected files: ${m.select.join(', ')}`);
+  return `${out.join('\n')}\n`;
+}
+
+function magnetJson(m: MagnetLink): object {
+  return {
+    kind: 'magnet',
+    ...(m.infoHashHex === undefined ? {} : { infoHash: m.infoHashHex }),
+    ...(m.btmh === undefined ? {} : { btmh: m.btmh }),
+    ...(m.name === undefined ? {} : { name: safeText(m.name) }),
+    trackers: m.trackers.map(safeText),
+    peers: m.peers.map((p) => ({ host: safeText(p.host), port: p.port })),
+    webSeeds: m.webSeeds.map(safeText),
+    ...(m.select === undefined ? {} : { select: m.select }),
+  };
+}
+
+export const infoCommand: Command = async (argv: string[], ctx: CliContext): Promise<number> => {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new CliError(ExitCode.usage, `${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  }
+  const [target, ...rest] = parsed.positionals;
+  if (target === undefined || rest.length > 0) throw new CliError(ExitCode.usage, USAGE);
+  const what = await parseTorrentOrMagnet(target);
+  const json = parsed.values.json === true;
+  if (what.kind === 'torrent') {
+    ctx.stdout.write(json ? `${JSON.stringify(torrentJson(what.meta))}\n` : torrentText(what.meta));
+  } else {
+    ctx.stdout.write(json ? `${JSON.stringify(magnetJson(what.magnet))}\n` : magnetText(what.magnet));
+  }
+  return ExitCode.ok;
+};

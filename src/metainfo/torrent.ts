@@ -1,0 +1,255 @@
+/**
+ * .torrent parsing and validation (BEP 3 v1 metainfo, with BEP 12 tiers, BEP 19 web seeds,
+ * BEP 27 private flag, BEP 47 pad files/attributes/symlinks and BEP 52 hybrids read as v1).
+ *
+ * Bencode is decoded in tolerant mode: the non-canonical forms mature clients load become
+ * warnings, and the info hash is SHA-1 over the `info` dictionary's exact byte span, never a
+ * re-encoding. Every SAFETY.md limit is checked before anything is sized from it.
+ */
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { BencodeError, asBytes, asDict, asInt, asList, decodeDetailed, type BDict, type BValue, type DecodeResult } from '../bencode/index.js';
+import { toHex } from '../util/bytes.js';
+import { parseTrackers, parseWebSeeds } from './announce.js';
+import { MetainfoError, quote } from './errors.js';
+import { checkHybrid, type RawFile } from './hybrid.js';
+import { decodeUtf8Strict, PathRegistry, sanitizeComponent, sanitizePath } from './safe-path.js';
+import type { FileEntry, InfoDict, Metainfo } from './types.js';
+
+export const MAX_TORRENT_FILE_BYTES = 10 * 1024 * 1024;
+export const MAX_PIECE_LENGTH = 2 ** 29;
+export const MAX_PIECES = 2 ** 21;
+export const MAX_FILES = 1_000_000;
+/** v1 nests at most 6 levels; hybrid file trees need more, but not 1,000 (v2_deep_recursion). */
+const MAX_DEPTH = 100;
+const MAX_WARNINGS = 50;
+
+/** BitComet-era pad files flagged only by name (libtorrent pad_file.torrent). */
+const LEGACY_PAD = /^_____padding_file_/;
+
+function fail(code: string, message: string): never {
+  throw new MetainfoError(code, message);
+}
+
+function latin1(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+}
+
+function utf8(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+}
+
+/** A text field, preferring a valid `<key>.utf-8` twin (non-standard, but common). */
+function textField(dict: BDict, key: string): string | undefined {
+  const alt = asBytes(dict.get(`${key}.utf-8`));
+  const altText = alt === undefined ? undefined : decodeUtf8Strict(alt);
+  if (altText !== undefined) return altText;
+  const b = asBytes(dict.get(key));
+  return b === undefined ? undefined : utf8(b);
+}
+
+/** A length field: a non-negative safe integer, else a typed error naming `where`. */
+function lengthField(v: BValue | undefined, where: string): number {
+  if (typeof v === 'bigint') fail('invalid-length', `${where} ${v} is too large`);
+  if (typeof v !== 'number') fail('invalid-length', `missing or invalid ${where}`);
+  if (v < 0) fail('invalid-length', `${where} is negative (${v})`);
+  return v;
+}
+
+/** Path components as raw bytes, preferring a fully valid `path.utf-8` list. */
+function rawPath(entry: BDict, where: string): Uint8Array[] | undefined {
+  const pick = (key: string): Uint8Array[] | undefined => {
+    const list = asList(entry.get(key));
+    if (list === undefined) return undefined;
+    return list.map((c, i) => asBytes(c) ?? fail('invalid-path', `${where}.${key}[${i}] is not a string`));
+  };
+  const alt = asList(entry.get('path.utf-8'));
+  if (alt !== undefined && alt.every((c) => c instanceof Uint8Array && decodeUtf8Strict(c) !== undefined)) {
+    return alt as Uint8Array[];
+  }
+  if (entry.has('path') && asList(entry.get('path')) === undefined) fail('invalid-path', `${where}.path is not a list`);
+  return pick('path');
+}
+
+interface ParsedFiles {
+  readonly raw: RawFile[];
+  readonly entries: FileEntry[];
+  readonly total: number;
+}
+
+function parseFileList(list: BValue[], notes: string[]): ParsedFiles {
+  if (list.length === 0) fail('no-files', "'files' is empty");
+  if (list.length > MAX_FILES) fail('too-many-files', `'files' has ${list.length} entries (limit ${MAX_FILES})`);
+  const registry = new PathRegistry();
+  const raw: RawFile[] = [];
+  const entries: FileEntry[] = [];
+  let total = 0;
+  for (let i = 0; i < list.length; i++) {
+    const where = `files[${i}]`;
+    const entry = asDict(list[i]) ?? fail('invalid-file', `${where} is not a dictionary`);
+    const attrBytes = asBytes(entry.get('attr'));
+    const attr = attrBytes === undefined ? '' : latin1(attrBytes).replace(/[^a-z]/g, '');
+    const symlink = attr.includes('l');
+    // BEP 47: a symlink's length is meaningless (it is 0 in piece space); it may be absent.
+    const declared = symlink && !entry.has('length') ? 0 : lengthField(entry.get('length'), `${where}.length`);
+    const length = symlink ? 0 : declared;
+    let path = rawPath(entry, where);
+    const pad =
+      attr.includes('p') ||
+      (path !== undefined && path.length > 0 && (latin1(path[0]!) === '.pad' || LEGACY_PAD.test(latin1(path[path.length - 1]!))));
+    if (path === undefined) {
+      if (!pad) fail('missing-path', `${where} has no 'path'`);
+      path = [Buffer.from('.pad'), Buffer.from(String(length))];
+    }
+    let clean = sanitizePath(path, `${where}.path`, notes);
+    // Pad files are never written, so they take no part in collision handling.
+    if (!pad) clean = registry.claim(clean, `${where}.path`, notes);
+    let symlinkPath: string[] | undefined;
+    if (symlink) {
+      const target = asList(entry.get('symlink path')) ?? fail('invalid-symlink', `${where} has no valid 'symlink path'`);
+      const targetRaw = target.map((c, j) => asBytes(c) ?? fail('invalid-symlink', `${where}.symlink path[${j}] is not a string`));
+      symlinkPath = sanitizePath(targetRaw, `${where}.symlink path`, notes);
+    }
+    if (total + length > Number.MAX_SAFE_INTEGER) fail('invalid-length', `total length exceeds 2^53 at ${where}`);
+    entries.push({ path: clean, length, offset: total, pad, attr, ...(symlinkPath === undefined ? {} : { symlinkPath }) });
+    raw.push({ path, length, pad });
+    total += length;
+  }
+  return { raw, entries, total };
+}
+
+function parseName(info: BDict, infoHashHex: string, notes: string[]): { name: string; raw: Uint8Array } {
+  const raw = asBytes(info.get('name')) ?? fail('missing-name', "missing or invalid 'name'");
+  const alt = asBytes(info.get('name.utf-8'));
+  const source = alt !== undefined && decodeUtf8Strict(alt) !== undefined ? alt : raw;
+  const name = sanitizeComponent(source, 'name', notes);
+  if (name !== undefined) return { name, raw };
+  notes.push(`name replaced by the info hash ${infoHashHex}`);
+  return { name: infoHashHex, raw };
+}
+
+/** Parse and validate a .torrent file's bytes. Throws MetainfoError (only) on bad input. */
+export function parseTorrent(bytes: Uint8Array): Metainfo {
+  if (bytes.length > MAX_TORRENT_FILE_BYTES) {
+    fail('too-large', `torrent file is ${bytes.length} bytes (limit ${MAX_TORRENT_FILE_BYTES})`);
+  }
+  let decoded: DecodeResult;
+  try {
+    decoded = decodeDetailed(bytes, { strict: false, maxDepth: MAX_DEPTH });
+  } catch (err) {
+    if (err instanceof BencodeError) throw new MetainfoError('bencode', `invalid torrent file: ${err.message}`, { cause: err });
+    throw err;
+  }
+  const notes: string[] = decoded.warnings.map((w) => `non-canonical bencode: ${w}`);
+  const root = asDict(decoded.value) ?? fail('not-a-dict', 'invalid torrent file: the root is not a dictionary');
+  const info = asDict(root.get('info')) ?? fail('missing-info', "missing or invalid 'info' dictionary");
+  const infoBytes = bytes.subarray(info.start, info.end);
+  const infoHash = createHash('sha1').update(infoBytes).digest();
+  const infoHashHex = toHex(infoHash);
+
+  const version = info.get('meta version');
+  let hybrid = false;
+  if (version !== undefined) {
+    if (version !== 1 && version !== 2) fail('meta-version', `unsupported 'meta version' ${String(asInt(version) ?? '?')}`);
+    if (version === 2) {
+      if (!info.has('pieces')) fail('v2-only', 'v2-only torrents are not supported yet (BEP 52 without v1 pieces)');
+      hybrid = true;
+    }
+  }
+
+  const pieceLength = info.get('piece length');
+  if (typeof pieceLength !== 'number') fail('piece-length', "missing or invalid 'piece length'");
+  if (pieceLength <= 0) fail('piece-length', `'piece length' must be positive (got ${pieceLength})`);
+  if (pieceLength > MAX_PIECE_LENGTH) fail('piece-length', `'piece length' ${pieceLength} exceeds the limit of ${MAX_PIECE_LENGTH}`);
+  const pieces = asBytes(info.get('pieces')) ?? fail('pieces', "missing or invalid 'pieces'");
+  if (pieces.length % 20 !== 0) fail('pieces', `'pieces' length ${pieces.length} is not a multiple of 20`);
+
+  const { name, raw: rawName } = parseName(info, infoHashHex, notes);
+  const fileList = info.get('files');
+  let parsed: ParsedFiles;
+  const multiFile = fileList !== undefined;
+  if (multiFile) {
+    parsed = parseFileList(asList(fileList) ?? fail('invalid-files', "'files' is not a list"), notes);
+  } else {
+    const length = lengthField(info.get('length'), "'length'");
+    parsed = {
+      raw: [{ path: [rawName], length, pad: false }],
+      entries: [{ path: [name], length, offset: 0, pad: false, attr: '' }],
+      total: length,
+    };
+  }
+  const total = parsed.total;
+  if (total === 0) fail('invalid-length', 'the torrent holds no data (total length 0)');
+  const pieceCount = Math.ceil(total / pieceLength);
+  if (pieceCount > MAX_PIECES) fail('too-many-pieces', `${pieceCount} pieces exceed the limit of ${MAX_PIECES}`);
+  if (pieces.length !== pieceCount * 20) {
+    fail('pieces', `'pieces' holds ${pieces.length / 20} hashes but ${total} bytes need ${pieceCount} pieces`);
+  }
+  if (hybrid) checkHybrid(info, parsed.raw, pieceLength);
+
+  const source = asBytes(info.get('source'));
+  const infoDict: InfoDict = {
+    name,
+    pieceLength,
+    pieces,
+    pieceCount,
+    length: total,
+    files: parsed.entries,
+    multiFile,
+    private: info.get('private') === 1,
+    ...(source === undefined ? {} : { source: utf8(source) }),
+  };
+  const warnings = notes.slice(0, MAX_WARNINGS);
+  const announce = parseTrackers(root, warnings);
+  const urlList = parseWebSeeds(root, warnings);
+  if (notes.length > MAX_WARNINGS) warnings.push(`... and ${notes.length - MAX_WARNINGS} more warnings`);
+  const comment = textField(root, 'comment');
+  const createdBy = textField(root, 'created by');
+  const creationDate = asInt(root.get('creation date'));
+  return {
+    infoHash,
+    infoHashHex,
+    infoBytes,
+    info: infoDict,
+    announce,
+    urlList,
+    ...(comment === undefined ? {} : { comment }),
+    ...(createdBy === undefined ? {} : { createdBy }),
+    ...(creationDate === undefined ? {} : { creationDate }),
+    warnings,
+    hybrid,
+  };
+}
+
+/** Read and parse a .torrent file, refusing files over 10 MB before reading them. */
+export async function loadTorrentFile(path: string): Promise<Metainfo> {
+  let bytes: Buffer;
+  try {
+    const handle = await open(path, 'r');
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) fail('read', `${quote(path)} is not a regular file`);
+      if (stat.size > MAX_TORRENT_FILE_BYTES) {
+        fail('too-large', `torrent file ${quote(path)} is ${stat.size} bytes (limit ${MAX_TORRENT_FILE_BYTES})`);
+      }
+      // Read at most limit+1 bytes, so a file growing while we read cannot exceed the bound.
+      const buf = Buffer.alloc(Math.min(stat.size, MAX_TORRENT_FILE_BYTES) + 1);
+      let filled = 0;
+      for (;;) {
+        const { bytesRead } = await handle.read(buf, filled, buf.length - filled, filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+        if (filled === buf.length) break;
+      }
+      if (filled > MAX_TORRENT_FILE_BYTES) fail('too-large', `torrent file ${quote(path)} exceeds ${MAX_TORRENT_FILE_BYTES} bytes`);
+      bytes = buf.subarray(0, filled);
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    if (err instanceof MetainfoError) throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new MetainfoError('read', `cannot read torrent file ${quote(path)} (${code})`, { cause: err });
+  }
+  return parseTorrent(bytes);
+}

@@ -1,0 +1,58 @@
+/**
+ * `tessera info` on every generated hostile torrent: exit code 3, exactly one `tessera: ` line on
+ * stderr, no stack frames, within a few seconds.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { hostileTorrents } from '../fixtures/hostile/generate.js';
+import { runCli } from '../metainfo/helpers.js';
+
+let dir = '';
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'tessera-hostile-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('tessera info on hostile torrents', () => {
+  const all = hostileTorrents();
+
+  test('the generator gives distinct, named inputs', () => {
+    assert.ok(all.length >= 30);
+    assert.equal(new Set(all.map((h) => h.name)).size, all.length);
+  });
+
+  for (const h of all) {
+    test(h.name, async () => {
+      const file = path.join(dir, `${h.name}.torrent`);
+      await writeFile(file, h.bytes);
+      const r = await runCli(['info', file], 10_000);
+      assert.equal(r.code, 3, `stderr: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^tessera: [^\n]+\n$/);
+      assert.doesNotMatch(r.stderr, /\bat .*:\d+:\d+/);
+      assert.doesNotMatch(r.stderr, /internal error/);
+      assert.ok(r.ms < 5000, `${r.ms} ms`);
+    });
+  }
+
+  test('a torrent file over 10 MB is refused from its size', async () => {
+    const file = path.join(dir, 'big.torrent');
+    await writeFile(file, Buffer.alloc(10 * 1024 * 1024 + 1, 0x64));
+    const r = await runCli(['info', file]);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /^tessera: torrent file .* bytes \(limit 10485760\)\n$/);
+  });
+
+  test('a bad magnet link exits 3 with one line', async () => {
+    for (const m of ['magnet:?xt=urn:btih:%ZZ', 'magnet:?dn=nohash', 'magnet:?xt=urn:btih:123']) {
+      const r = await runCli(['info', m]);
+      assert.equal(r.code, 3, m);
+      assert.match(r.stderr, /^tessera: invalid magnet link: [^\n]+\n$/);
+    }
+  });
+});
