@@ -1,0 +1,36 @@
+import { TesseraError } from '../util/errors.js';
+
+/**
+ * Why a tracker exchange failed. `failure` carries the tracker's own `failure reason`
+ * (BEP 3) or UDP error message (BEP 15); the others are ours.
+ */
+export type TrackerErrorCode =
+  | 'tracker-failure'
+  | 'tracker-timeout'
+  | 'tracker-network'
+  | 'tracker-protocol'
+  | 'tracker-http-status'
+  | 'tracker-redirect'
+  | 'tracker-too-large'
+  | 'tracker-bad-url'
+  | 'tracker-aborted'
+  | 'tracker-all-failed';
+
+/** Every tracker failure. Messages are one line with controls stripped: they reach a terminal. */
+export class TrackerError extends TesseraError {
+  override readonly code: TrackerErrorCode;
+  constructor(code: TrackerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, oneLine(message, MAX_ERROR_MESSAGE), options);
+    this.code = code;
+  }
+}
+
+/** One tracker's text (failure reason, warning) is cut here; an error listing many trackers may be longer. */
+const MAX_TRACKER_TEXT = 300;
+const MAX_ERROR_MESSAGE = 4000;
+
+/** Tracker-supplied text is hostile: no controls, no bidi overrides, one bounded line. */
+export function oneLine(s: string, max = MAX_TRACKER_TEXT): string {
+  const clean = s.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}

@@ -1,0 +1,145 @@
+/**
+ * The HTTP(S) tracker transport: one GET with bounded redirects, a bounded body and an
+ * overall timeout, on node:http/node:https (SAFETY.md: body ≤ 1 MiB, ≤ 5 redirects,
+ * http/https only, no compression).
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { TrackerError } from './errors.js';
+import { buildAnnounceUrl, buildScrapeUrl, parseAnnounceBody, parseScrapeBody, scrapeUrlFor } from './http-codec.js';
+import type { AnnounceParams, AnnounceResult, ScrapeResult } from './types.js';
+
+export interface HttpOptions {
+  /** Whole exchange, redirects included (default 15 s). */
+  readonly timeoutMs?: number;
+  /** Default 1 MiB. */
+  readonly maxBodyBytes?: number;
+  /** Default 5. */
+  readonly maxRedirects?: number;
+  readonly signal?: AbortSignal;
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+const DEFAULT_MAX_BODY = 1024 * 1024;
+const DEFAULT_MAX_REDIRECTS = 5;
+
+export async function httpAnnounce(url: string, params: AnnounceParams, opts: HttpOptions = {}): Promise<AnnounceResult> {
+  const signal = params.signal ?? opts.signal;
+  const body = await httpGet(buildAnnounceUrl(checkUrl(url), params), { ...opts, ...(signal === undefined ? {} : { signal }) });
+  return parseAnnounceBody(body);
+}
+
+export async function httpScrape(url: string, infoHashes: readonly Uint8Array[], opts: HttpOptions = {}): Promise<ScrapeResult> {
+  const scrape = scrapeUrlFor(checkUrl(url));
+  if (scrape === undefined) throw new TrackerError('tracker-bad-url', `tracker does not support scrape (BEP 48): ${url}`);
+  return parseScrapeBody(await httpGet(buildScrapeUrl(scrape, infoHashes), opts));
+}
+
+function checkUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new TrackerError('tracker-bad-url', `not a URL: ${url}`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TrackerError('tracker-bad-url', `not an http(s) tracker: ${url}`);
+  return url;
+}
+
+/** GET `url` following redirects; resolves with the body of the final 2xx reply (or of an error reply that is bencode). */
+export async function httpGet(url: string, opts: HttpOptions = {}): Promise<Buffer> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const maxRedirects = opts.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), timeoutMs);
+  const onOuterAbort = (): void => deadline.abort();
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  if (opts.signal?.aborted === true) deadline.abort();
+  try {
+    let current = url;
+    for (let hop = 0; ; hop++) {
+      const reply = await getOnce(current, deadline.signal, maxBody);
+      if (reply.location === undefined) {
+        // Some trackers send `failure reason` with a 4xx status: the body then says more than the status.
+        if (reply.status >= 200 && reply.status < 300) return reply.body;
+        if (reply.body.length > 0 && reply.body[0] === 0x64 /* 'd' */) return reply.body;
+        throw new TrackerError('tracker-http-status', `tracker answered HTTP ${reply.status}`);
+      }
+      if (hop >= maxRedirects) throw new TrackerError('tracker-redirect', `more than ${maxRedirects} redirects`);
+      let next: URL;
+      try {
+        next = new URL(reply.location, current);
+      } catch {
+        throw new TrackerError('tracker-redirect', 'redirect to an invalid URL');
+      }
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new TrackerError('tracker-redirect', `redirect to a ${next.protocol} URL`);
+      current = next.toString();
+    }
+  } catch (err) {
+    if (err instanceof TrackerError) throw err;
+    if (opts.signal?.aborted === true) throw new TrackerError('tracker-aborted', 'announce aborted', { cause: err });
+    if (deadline.signal.aborted) throw new TrackerError('tracker-timeout', `tracker did not answer within ${timeoutMs} ms`, { cause: err });
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new TrackerError('tracker-network', `cannot reach tracker: ${msg}`, { cause: err });
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+interface Reply {
+  readonly status: number;
+  readonly location?: string;
+  readonly body: Buffer;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+function getOnce(url: string, signal: AbortSignal, maxBody: number): Promise<Reply> {
+  const request = url.startsWith('https:') ? httpsRequest : httpRequest;
+  return new Promise<Reply>((resolve, reject) => {
+    // A fresh agent per request: no pooled socket outlives the exchange. No explicit
+    // `Connection: close` header: Node then half-closes the socket right after the request,
+    // and opentracker drops such a connection without answering.
+    const options = { method: 'GET', signal, agent: false, headers: { 'accept-encoding': 'identity' } } as const;
+    const req = request(url, options, (res: IncomingMessage) => {
+      const status = res.statusCode ?? 0;
+      const location = res.headers.location;
+      if (REDIRECTS.has(status) && location !== undefined) {
+        res.resume();
+        resolve({ status, location, body: Buffer.alloc(0) });
+        return;
+      }
+      const encoding = res.headers['content-encoding'];
+      if (encoding !== undefined && encoding !== 'identity') {
+        res.destroy();
+        reject(new TrackerError('tracker-protocol', `tracker sent ${encoding}-encoded data that was not asked for`));
+        return;
+      }
+      const declared = Number(res.headers['content-length'] ?? '0');
+      if (declared > maxBody) {
+        res.destroy();
+        reject(new TrackerError('tracker-too-large', `tracker reply of ${declared} bytes exceeds ${maxBody}`));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBody) {
+          res.destroy();
+          reject(new TrackerError('tracker-too-large', `tracker reply exceeds ${maxBody} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('error', reject);
+      // A reply cut short ends in 'close' without 'end'; after 'end' this reject is a no-op.
+      res.on('close', () => reject(new Error('connection closed before the reply ended')));
+      res.on('end', () => resolve({ status, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -1,0 +1,237 @@
+/**
+ * The BEP 15 client: the socket edge around `udp-codec.ts`. One socket per address family
+ * serves every UDP tracker this client talks to; replies are routed by transaction id and
+ * accepted only from the address the request went to.
+ *
+ * Each exchange follows BEP 15: get a connection id (cached per tracker for 60 s), send the
+ * request, and when nothing comes back within `base · 2^n` retransmit with n + 1, up to
+ * n = `maxRetries`. BEP 15 uses base 15 s and n ≤ 8; both are injectable so tests run in ms.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { toHex } from '../util/bytes.js';
+import { TrackerError } from './errors.js';
+import { clampInterval, dedupePeers, normalizeIp, type PeerFamily } from './peers.js';
+import type { AnnounceParams, AnnounceResult, ScrapeResult } from './types.js';
+import {
+  MAX_SCRAPE_HASHES,
+  decodeAnnounceResponse,
+  decodeConnectResponse,
+  decodeScrapeResponse,
+  encodeAnnounceRequest,
+  encodeConnectRequest,
+  encodeScrapeRequest,
+  peekResponse,
+} from './udp-codec.js';
+
+/** BEP 15: "A client can use a connection ID until one minute after it has received it." */
+const CONNECTION_ID_TTL_MS = 60_000;
+
+export interface UdpClientOptions {
+  /** First timeout; BEP 15 says 15 s. */
+  readonly baseTimeoutMs?: number;
+  /** Highest n in base · 2^n; BEP 15 says 8. */
+  readonly maxRetries?: number;
+  readonly now?: () => number;
+  /** Source of transaction ids and the announce key. */
+  readonly randomU32?: () => number;
+}
+
+interface Target {
+  readonly address: string;
+  readonly port: number;
+  readonly family: PeerFamily;
+}
+
+interface Pending {
+  readonly target: Target;
+  readonly resolve: (packet: Buffer) => void;
+  readonly fail: (err: TrackerError) => void;
+}
+
+export class UdpTrackerClient {
+  private readonly baseTimeoutMs: number;
+  private readonly maxRetries: number;
+  private readonly now: () => number;
+  private readonly randomU32: () => number;
+  private readonly key: number;
+  private readonly sockets = new Map<PeerFamily, Socket>();
+  private readonly pending = new Map<number, Pending>();
+  private readonly connections = new Map<string, { id: bigint; at: number }>();
+  private closed = false;
+
+  constructor(opts: UdpClientOptions = {}) {
+    this.baseTimeoutMs = opts.baseTimeoutMs ?? 15_000;
+    this.maxRetries = opts.maxRetries ?? 8;
+    this.now = opts.now ?? Date.now;
+    this.randomU32 = opts.randomU32 ?? (() => randomBytes(4).readUInt32BE(0));
+    this.key = this.randomU32();
+  }
+
+  async announce(url: string, params: AnnounceParams): Promise<AnnounceResult> {
+    const target = await resolveUdpUrl(url);
+    const res = await this.exchange(target, params.signal, (connectionId, transactionId) => ({
+      packet: encodeAnnounceRequest({
+        connectionId,
+        transactionId,
+        infoHash: params.infoHash,
+        peerId: params.peerId,
+        downloaded: params.downloaded,
+        left: params.left,
+        uploaded: params.uploaded,
+        ...(params.event === undefined ? {} : { event: params.event }),
+        key: params.key ?? this.key,
+        numWant: params.numWant ?? -1,
+        port: params.port,
+      }),
+      decode: (reply: Buffer) => decodeAnnounceResponse(reply, transactionId, target.family),
+    }));
+    return {
+      interval: clampInterval(res.interval),
+      peers: dedupePeers(res.peers),
+      complete: res.seeders,
+      incomplete: res.leechers,
+    };
+  }
+
+  async scrape(url: string, infoHashes: readonly Uint8Array[], signal?: AbortSignal): Promise<ScrapeResult> {
+    const target = await resolveUdpUrl(url);
+    const out: ScrapeResult = new Map();
+    for (let i = 0; i < infoHashes.length; i += MAX_SCRAPE_HASHES) {
+      const batch = infoHashes.slice(i, i + MAX_SCRAPE_HASHES);
+      const entries = await this.exchange(target, signal, (connectionId, transactionId) => ({
+        packet: encodeScrapeRequest(connectionId, transactionId, batch),
+        decode: (reply: Buffer) => decodeScrapeResponse(reply, transactionId, batch.length),
+      }));
+      batch.forEach((h, j) => out.set(toHex(h), entries[j]!));
+    }
+    return out;
+  }
+
+  /** Fails every exchange in flight and closes the sockets. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of [...this.pending.values()]) p.fail(new TrackerError('tracker-aborted', 'udp tracker client closed'));
+    for (const s of this.sockets.values()) s.close();
+    this.sockets.clear();
+    this.connections.clear();
+  }
+
+  /** Connect when needed, then one request, retransmitting on the BEP 15 schedule. */
+  private async exchange<T>(
+    target: Target,
+    signal: AbortSignal | undefined,
+    build: (connectionId: bigint, transactionId: number) => { packet: Buffer; decode: (reply: Buffer) => T },
+  ): Promise<T> {
+    const cacheKey = `${target.address}|${target.port}`;
+    for (let n = 0; n <= this.maxRetries; n++) {
+      const timeoutMs = this.baseTimeoutMs * 2 ** n;
+      const cached = this.connections.get(cacheKey);
+      let connectionId: bigint;
+      if (cached !== undefined && this.now() - cached.at < CONNECTION_ID_TTL_MS) {
+        connectionId = cached.id;
+      } else {
+        this.connections.delete(cacheKey);
+        const txId = this.newTransactionId();
+        const reply = await this.roundTrip(target, txId, encodeConnectRequest(txId), timeoutMs, signal);
+        if (reply === undefined) continue;
+        connectionId = decodeConnectResponse(reply, txId);
+        this.connections.set(cacheKey, { id: connectionId, at: this.now() });
+      }
+      const txId = this.newTransactionId();
+      const req = build(connectionId, txId);
+      const reply = await this.roundTrip(target, txId, req.packet, timeoutMs, signal);
+      if (reply === undefined) continue;
+      return req.decode(reply);
+    }
+    throw new TrackerError('tracker-timeout', `udp tracker ${target.address}:${target.port} did not answer after ${this.maxRetries + 1} tries`);
+  }
+
+  /** Send once and wait for the reply with that transaction id; undefined on timeout. */
+  private roundTrip(target: Target, txId: number, packet: Buffer, timeoutMs: number, signal: AbortSignal | undefined): Promise<Buffer | undefined> {
+    if (this.closed) return Promise.reject(new TrackerError('tracker-aborted', 'udp tracker client is closed'));
+    if (signal?.aborted === true) return Promise.reject(new TrackerError('tracker-aborted', 'announce aborted'));
+    const socket = this.socket(target.family);
+    return new Promise<Buffer | undefined>((resolve, reject) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.pending.delete(txId);
+      };
+      const fail = (err: TrackerError): void => {
+        finish();
+        reject(err);
+      };
+      const onAbort = (): void => fail(new TrackerError('tracker-aborted', 'announce aborted'));
+      const timer = setTimeout(() => {
+        finish();
+        resolve(undefined);
+      }, timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(txId, {
+        target,
+        resolve: (reply) => {
+          finish();
+          resolve(reply);
+        },
+        fail,
+      });
+      socket.send(packet, target.port, target.address, (err) => {
+        if (err === null || !this.pending.has(txId)) return;
+        fail(new TrackerError('tracker-network', `udp send to ${target.address}:${target.port} failed: ${err.message}`, { cause: err }));
+      });
+    });
+  }
+
+  private socket(family: PeerFamily): Socket {
+    let s = this.sockets.get(family);
+    if (s !== undefined) return s;
+    s = createSocket({ type: family === 4 ? 'udp4' : 'udp6' });
+    // ICMP unreachable and the like surface here; the exchange then times out and retries.
+    s.on('error', () => undefined);
+    s.on('message', (msg, rinfo) => this.onMessage(msg, rinfo.address, rinfo.port));
+    this.sockets.set(family, s);
+    return s;
+  }
+
+  private onMessage(msg: Buffer, address: string, port: number): void {
+    if (msg.length < 8) return;
+    const { transactionId } = peekResponse(msg);
+    const p = this.pending.get(transactionId);
+    // A reply we no longer wait for (late, after a retransmission) or from another host: dropped.
+    if (p === undefined || p.target.port !== port || normalizeIp(p.target.address) !== normalizeIp(address)) return;
+    p.resolve(msg);
+  }
+
+  private newTransactionId(): number {
+    for (;;) {
+      const id = this.randomU32() >>> 0;
+      if (!this.pending.has(id)) return id;
+    }
+  }
+}
+
+/** `udp://host:port[/path]` → the address to send to. */
+export async function resolveUdpUrl(url: string): Promise<Target> {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new TrackerError('tracker-bad-url', `not a URL: ${url}`);
+  }
+  if (u.protocol !== 'udp:') throw new TrackerError('tracker-bad-url', `not a udp:// tracker: ${url}`);
+  const port = Number(u.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TrackerError('tracker-bad-url', `udp tracker without a port: ${url}`);
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  const literal = isIP(host);
+  if (literal === 4 || literal === 6) return { address: host, port, family: literal };
+  try {
+    const r = await lookup(host);
+    return { address: r.address, port, family: r.family === 6 ? 6 : 4 };
+  } catch (err) {
+    throw new TrackerError('tracker-network', `cannot resolve ${host}`, { cause: err });
+  }
+}
