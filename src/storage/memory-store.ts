@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import type { InfoDict } from '../metainfo/types.js';
+import { Bitfield } from '../util/bitfield.js';
+import { PieceBufferPool } from './buffer-pool.js';
+import { StorageError } from './errors.js';
+import type { PieceGeometry } from './geometry.js';
+import type { FileLayout } from './layout.js';
+import { DEFAULT_POOL_BYTES, checkReadRange, pieceDigest, torrentMaps } from './store.js';
+import type { PieceStore } from './store.js';
+import type { CommitResult } from './worker-protocol.js';
+
+/**
+ * A `PieceStore` in memory, for tests of the engine and the session: same pool, same
+ * checks, same results as `TorrentStorage`, with files as growable byte arrays (a file
+ * exists once written; zero-length files exist from the start, pad files never).
+ * Hashing runs on the main thread: fine for test-sized torrents only.
+ */
+export class MemoryStore implements PieceStore {
+  readonly geometry: PieceGeometry;
+  private readonly info: InfoDict;
+  private readonly layout: FileLayout;
+  private readonly pool: PieceBufferPool;
+  private readonly files = new Map<number, Uint8Array>();
+  private closed = false;
+
+  /** `files[i]`, when given, is the content file `i` starts with (as if left on disk). */
+  constructor(info: InfoDict, opts: { poolBytes?: number; files?: readonly (Uint8Array | undefined)[] } = {}) {
+    const maps = torrentMaps(info);
+    this.info = info;
+    this.geometry = maps.geometry;
+    this.layout = maps.layout;
+    this.pool = new PieceBufferPool(info.pieceLength, opts.poolBytes ?? DEFAULT_POOL_BYTES);
+    info.files.forEach((f, i) => {
+      const initial = opts.files?.[i];
+      if (f.pad) return;
+      if (initial !== undefined) this.files.set(i, new Uint8Array(initial));
+      else if (f.length === 0) this.files.set(i, new Uint8Array(0));
+    });
+  }
+
+  /** A copy of file `fileIndex` as stored, or undefined when it does not exist. */
+  fileData(fileIndex: number): Uint8Array | undefined {
+    const f = this.files.get(fileIndex);
+    return f === undefined ? undefined : new Uint8Array(f);
+  }
+
+  acquirePieceBuffer(index: number): Buffer | undefined {
+    this.checkOpen();
+    return this.pool.acquire(index, this.geometry.pieceSize(index));
+  }
+
+  releasePieceBuffer(buf: Buffer): void {
+    if (!this.pool.release(buf)) throw new StorageError('invalid-argument', 'released a buffer that is not lent out');
+  }
+
+  onPoolAvailable(cb: () => void): () => void {
+    return this.pool.onRelease(cb);
+  }
+
+  async commitPiece(index: number, buf: Buffer): Promise<CommitResult> {
+    const lentFor = this.pool.lentFor(buf);
+    if (lentFor === undefined) throw new StorageError('invalid-argument', `piece ${index}: buffer is not lent out by this storage`);
+    try {
+      this.checkOpen();
+      if (lentFor !== index || buf.length !== this.geometry.pieceSize(index)) {
+        throw new StorageError('invalid-argument', `piece ${index}: buffer was acquired for piece ${lentFor}`);
+      }
+      // Resolve on a later turn, as the worker-backed store does.
+      await new Promise<void>((r) => setImmediate(r));
+      if (!createHash('sha1').update(buf).digest().equals(pieceDigest(this.info, index))) return 'hash-mismatch';
+      let at = 0;
+      for (const e of this.layout.extents(this.geometry.pieceOffset(index), buf.length)) {
+        if (!e.pad) this.write(e.fileIndex, buf.subarray(at, at + e.length), e.fileOffset);
+        at += e.length;
+      }
+      return 'ok';
+    } finally {
+      this.pool.release(buf);
+    }
+  }
+
+  async readBlock(index: number, begin: number, length: number): Promise<Buffer> {
+    this.checkOpen();
+    checkReadRange(this.geometry, index, begin, length);
+    const out = this.readSpan(this.geometry.pieceOffset(index) + begin, length);
+    if (out === undefined) throw new StorageError('disk', `block ${index}:${begin}+${length} is not stored`);
+    return out;
+  }
+
+  async recheck(onProgress?: (checked: number, total: number) => void, signal?: AbortSignal): Promise<Bitfield> {
+    this.checkOpen();
+    const total = this.geometry.pieceCount;
+    const have = new Bitfield(total);
+    for (let i = 0; i < total; i++) {
+      if (signal?.aborted === true) throw new StorageError('aborted', 'recheck aborted');
+      const data = this.readSpan(this.geometry.pieceOffset(i), this.geometry.pieceSize(i));
+      if (data !== undefined && createHash('sha1').update(data).digest().equals(pieceDigest(this.info, i))) have.set(i);
+      onProgress?.(i + 1, total);
+    }
+    return have;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /** The bytes of a piece-space range, or undefined when some of it was never stored. */
+  private readSpan(offset: number, length: number): Buffer | undefined {
+    const out = Buffer.alloc(length);
+    let at = 0;
+    for (const e of this.layout.extents(offset, length)) {
+      if (!e.pad) {
+        const f = this.files.get(e.fileIndex);
+        if (f === undefined || f.length < e.fileOffset + e.length) return undefined;
+        out.set(f.subarray(e.fileOffset, e.fileOffset + e.length), at);
+      }
+      at += e.length;
+    }
+    return out;
+  }
+
+  private write(fileIndex: number, src: Uint8Array, position: number): void {
+    let f = this.files.get(fileIndex) ?? new Uint8Array(0);
+    if (f.length < position + src.length) {
+      // Like a sparse file: the gap before `position` reads as zeros.
+      const grown = new Uint8Array(position + src.length);
+      grown.set(f);
+      f = grown;
+    }
+    f.set(src, position);
+    this.files.set(fileIndex, f);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StorageError('closed', 'storage is closed');
+  }
+}

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { parentPort, workerData } from 'node:worker_threads';
+import { StorageError } from './errors.js';
+import { SyncFiles } from './sync-files.js';
+import type { CommitResult, StorageWorkerData, TaskResults, WorkerReply, WorkerRequest } from './worker-protocol.js';
+
+/**
+ * A worker thread: hashes piece buffers shared with the main thread (no copy), writes
+ * verified pieces with one positional write per file extent, and verifies data already
+ * on disk. Started without `workerData` it only hashes (`PieceHasher`).
+ */
+
+/** Recheck reads this much per syscall: large enough for kernel read-ahead, small enough for RSS. */
+const READ_CHUNK = 4 << 20;
+
+const data = workerData as StorageWorkerData | undefined;
+const files = data === undefined ? undefined : new SyncFiles(data);
+let readBuf: Buffer | undefined;
+
+function sha1(bytes: Uint8Array): Buffer {
+  return createHash('sha1').update(bytes).digest();
+}
+
+function storage(): { files: SyncFiles; data: StorageWorkerData } {
+  if (files === undefined || data === undefined) throw new StorageError('invalid-argument', 'this worker only hashes');
+  return { files, data };
+}
+
+function commit(index: number, piece: Uint8Array, digest: Uint8Array): CommitResult {
+  const { files, data } = storage();
+  if (!sha1(piece).equals(digest)) return 'hash-mismatch';
+  let at = 0;
+  for (const e of files.layout.extents(index * data.pieceLength, piece.length)) {
+    if (!e.pad) files.write(e.fileIndex, piece.subarray(at, at + e.length), e.fileOffset);
+    at += e.length;
+  }
+  return 'ok';
+}
+
+/**
+ * Reads `[offset, offset + dst.length)` of piece space into `dst`, zero-filling pads.
+ * Returns the ranges of `dst` (start, end pairs) that are missing on disk because a file
+ * is missing or short; usually none.
+ */
+function readSpan(offset: number, dst: Buffer): number[] {
+  const { files } = storage();
+  const missing: number[] = [];
+  let at = 0;
+  for (const e of files.layout.extents(offset, dst.length)) {
+    const part = dst.subarray(at, at + e.length);
+    if (e.pad) part.fill(0);
+    else {
+      const got = files.read(e.fileIndex, part, e.fileOffset);
+      if (got < e.length) missing.push(at + got, at + e.length);
+    }
+    at += e.length;
+  }
+  return missing;
+}
+
+function overlaps(ranges: readonly number[], from: number, to: number): boolean {
+  for (let i = 0; i < ranges.length; i += 2) if (ranges[i]! < to && ranges[i + 1]! > from) return true;
+  return false;
+}
+
+/**
+ * Verifies a run of pieces, streaming through one fixed buffer so that memory does not
+ * depend on the piece size, and reading many small pieces with one syscall.
+ */
+function check(first: number, count: number, digests: Uint8Array): Uint8Array {
+  const { data } = storage();
+  readBuf ??= Buffer.allocUnsafe(READ_CHUNK);
+  const result = new Uint8Array(count);
+  const start = first * data.pieceLength;
+  const end = Math.min(data.totalLength, (first + count) * data.pieceLength);
+  let piece = 0;
+  let pieceEnd = Math.min(end, start + data.pieceLength);
+  let hash = createHash('sha1');
+  let complete = true;
+  for (let pos = start; pos < end; ) {
+    const n = Math.min(READ_CHUNK, end - pos);
+    const chunk = readBuf.subarray(0, n);
+    const missing = readSpan(pos, chunk);
+    for (let cur = pos; cur < pos + n; ) {
+      const segEnd = Math.min(pieceEnd, pos + n);
+      complete &&= !overlaps(missing, cur - pos, segEnd - pos);
+      if (complete) hash.update(chunk.subarray(cur - pos, segEnd - pos));
+      cur = segEnd;
+      if (cur === pieceEnd) {
+        const want = digests.subarray(piece * 20, piece * 20 + 20);
+        result[piece] = complete && hash.digest().equals(want) ? 1 : 0;
+        piece++;
+        pieceEnd = Math.min(end, pieceEnd + data.pieceLength);
+        hash = createHash('sha1');
+        complete = true;
+      }
+    }
+    pos += n;
+  }
+  return result;
+}
+
+function run(req: WorkerRequest): TaskResults[keyof TaskResults] {
+  switch (req.type) {
+    case 'hash':
+      return new Uint8Array(sha1(req.data));
+    case 'commit':
+      return commit(req.index, req.data, req.digest);
+    case 'check':
+      return check(req.first, req.count, req.digests);
+    case 'close':
+      files?.closeAll();
+      return null;
+  }
+}
+
+parentPort!.on('message', (req: WorkerRequest) => {
+  let reply: WorkerReply;
+  try {
+    reply = { id: req.id, ok: true, value: run(req) };
+  } catch (err) {
+    const code = err instanceof StorageError ? err.code : 'disk';
+    reply = { id: req.id, ok: false, code, message: err instanceof Error ? err.message : String(err) };
+  }
+  parentPort!.postMessage(reply);
+});

@@ -1,0 +1,65 @@
+import type { InfoDict } from '../metainfo/types.js';
+import type { Bitfield } from '../util/bitfield.js';
+import { StorageError } from './errors.js';
+import { PieceGeometry } from './geometry.js';
+import { FileLayout } from './layout.js';
+import type { CommitResult } from './worker-protocol.js';
+
+/**
+ * The contract between the download engine and a piece store. `TorrentStorage` (files on
+ * disk, worker threads) and `MemoryStore` (tests) both implement it and both pass one
+ * compliance suite.
+ *
+ * Flow: `acquirePieceBuffer` → copy each received block into it → `commitPiece`, which
+ * verifies the SHA-1, stores the piece if it matches and gives the buffer back to the
+ * pool in every case. While `acquirePieceBuffer` returns undefined the engine stops
+ * requesting new pieces and waits for `onPoolAvailable`: that is the back-pressure.
+ */
+export interface PieceStore {
+  readonly geometry: PieceGeometry;
+  /** A buffer of exactly the piece's size, or undefined while the pool is exhausted. */
+  acquirePieceBuffer(index: number): Buffer | undefined;
+  /** Gives back a buffer whose piece was abandoned. */
+  releasePieceBuffer(buf: Buffer): void;
+  /** Resolves `hash-mismatch` (nothing stored) or `ok`; rejects with `StorageError`. */
+  commitPiece(index: number, buf: Buffer): Promise<CommitResult>;
+  /** Bytes of a stored piece, for seeding; BEP 47 pad ranges read as zeros. */
+  readBlock(index: number, begin: number, length: number): Promise<Buffer>;
+  /** Verifies what is already stored: the set bits are the pieces that hash correctly. */
+  recheck(onProgress?: (checked: number, total: number) => void, signal?: AbortSignal): Promise<Bitfield>;
+  /** Calls `cb` whenever a buffer returns to the pool; returns an unsubscribe function. */
+  onPoolAvailable(cb: () => void): () => void;
+  /** Waits for commits and reads in flight, then frees everything. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** Worker threads that hash and write (default 2: one per core of the target machine). */
+  readonly workers?: number;
+  /** Upper bound on piece-buffer memory (default 64 MiB; never fewer than 2 buffers). */
+  readonly poolBytes?: number;
+}
+
+export const DEFAULT_POOL_BYTES = 64 << 20;
+export const DEFAULT_WORKERS = 2;
+
+/** Checks that the info dictionary's numbers agree with each other, and builds its maps. */
+export function torrentMaps(info: InfoDict): { geometry: PieceGeometry; layout: FileLayout } {
+  const geometry = new PieceGeometry(info.pieceLength, info.length);
+  const layout = new FileLayout(info.files);
+  if (geometry.pieceCount !== info.pieceCount || info.pieces.length !== info.pieceCount * 20 || layout.totalLength !== info.length) {
+    throw new StorageError('invalid-argument', 'piece count, digests and file lengths of the torrent disagree');
+  }
+  return { geometry, layout };
+}
+
+/** The expected SHA-1 of a piece, copied so that posting it to a worker copies 20 bytes. */
+export function pieceDigest(info: InfoDict, index: number): Uint8Array {
+  return new Uint8Array(info.pieces.subarray(index * 20, index * 20 + 20));
+}
+
+export function checkReadRange(geometry: PieceGeometry, index: number, begin: number, length: number): void {
+  if (!geometry.isRangeInPiece(index, begin, length)) {
+    throw new StorageError('invalid-argument', `block ${index}:${begin}+${length} is outside the piece`);
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Messages between the main thread and the storage workers. Piece data travels as views
+ * over a `SharedArrayBuffer`, which `postMessage` shares instead of copying.
+ */
+
+export interface WorkerFile {
+  /** Path components below the output folder, already checked by `resolveInside`. */
+  readonly components: readonly string[];
+  readonly offset: number;
+  readonly length: number;
+  readonly pad: boolean;
+}
+
+/** What a worker that reads and writes a torrent's files is started with. */
+export interface StorageWorkerData {
+  /** `realpath` of the output folder. */
+  readonly root: string;
+  readonly files: readonly WorkerFile[];
+  readonly pieceLength: number;
+  readonly totalLength: number;
+}
+
+export type WorkerTask =
+  | { readonly type: 'hash'; readonly data: Uint8Array }
+  | { readonly type: 'commit'; readonly index: number; readonly data: Uint8Array; readonly digest: Uint8Array }
+  /** Verify pieces `first .. first + count - 1` on disk; `digests` holds their 20-byte SHA-1s. */
+  | { readonly type: 'check'; readonly first: number; readonly count: number; readonly digests: Uint8Array }
+  | { readonly type: 'close' };
+
+export type CommitResult = 'ok' | 'hash-mismatch';
+
+export interface TaskResults {
+  hash: Uint8Array;
+  commit: CommitResult;
+  /** One byte per piece checked: 1 when it verified. */
+  check: Uint8Array;
+  close: null;
+}
+
+export type WorkerRequest = WorkerTask & { readonly id: number };
+
+export type WorkerReply =
+  | { readonly id: number; readonly ok: true; readonly value: TaskResults[keyof TaskResults] }
+  | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string };
