@@ -1,0 +1,24 @@
+/**
+ * The mainline DHT (BEP 5), IPv4: a KRPC codec, a routing table, the iterative lookup and a
+ * UDP node that uses them. The codec, table and lookup are pure (no sockets, injected clock
+ * and randomness); only `node.ts` touches the network. This layer imports `bencode`, `util`
+ * and the `PeerAddress` type of `metainfo`, and nothing from the wire, swarm or session layers.
+ */
+export { DhtNode, DEFAULT_BOOTSTRAP, type BootstrapAddress, type DhtNodeOptions, type DhtStats, type GetPeersOptions } from './node.js';
+export {
+  decodeKrpc,
+  encodeKrpc,
+  MAX_KRPC_PACKET,
+  KRPC_GENERIC_ERROR,
+  KRPC_SERVER_ERROR,
+  KRPC_PROTOCOL_ERROR,
+  KRPC_METHOD_UNKNOWN,
+  type KrpcMessage,
+  type KrpcQuery,
+  type KrpcMethod,
+  type KrpcResponseBody,
+} from './krpc.js';
+export { type NodeContact, encodeNodes, decodeNodes, encodePeer, decodePeer } from './compact.js';
+export { RoutingTable, K, type InsertResult, type NodeStatus } from './routing-table.js';
+export { Lookup, ALPHA, type LookupOptions, type LookupQuery, type LookupResult, type SeedContact } from './lookup.js';
+export { KrpcError, DhtError } from './errors.js';

@@ -1,0 +1,259 @@
+/**
+ * KRPC codec (BEP 5, "KRPC Protocol" and "DHT Queries"): pure functions between UDP payloads
+ * and typed messages. Decoding is strict and total: every malformed or out-of-policy packet
+ * becomes a `KrpcError`, never another exception. Unknown keys are ignored, because later
+ * BEPs (`v`, `ip`, `ro`, `nodes6`, ...) add keys that a BEP 5 node may safely skip.
+ */
+import { BencodeError, BDict, type BValue, asBytes, asDict, asList, decode, encode } from '../bencode/index.js';
+import type { PeerAddress } from '../metainfo/types.js';
+import { COMPACT_NODE_LENGTH, NODE_ID_LENGTH, type NodeContact, decodeNodes, decodePeer, encodeNodes, encodePeer } from './compact.js';
+import { KrpcError } from './errors.js';
+
+/**
+ * Largest packet we read or write. Ethernet MTU minus IP and UDP headers; anything larger
+ * would be fragmented, and every legal BEP 5 message with a bounded answer fits.
+ */
+export const MAX_KRPC_PACKET = 1472;
+/** BEP 5 says 2 bytes suffice; longer ids are accepted up to this bound. */
+export const MAX_TRANSACTION_ID = 32;
+/** Tokens are opaque (BEP 5, "get_peers"), but a bound keeps stored state small. */
+export const MAX_TOKEN_LENGTH = 64;
+
+/** Error codes of BEP 5, "Errors". */
+export const KRPC_GENERIC_ERROR = 201;
+export const KRPC_SERVER_ERROR = 202;
+export const KRPC_PROTOCOL_ERROR = 203;
+export const KRPC_METHOD_UNKNOWN = 204;
+
+export type KrpcQuery =
+  | { readonly method: 'ping'; readonly id: Uint8Array }
+  | { readonly method: 'find_node'; readonly id: Uint8Array; readonly target: Uint8Array }
+  | { readonly method: 'get_peers'; readonly id: Uint8Array; readonly infoHash: Uint8Array }
+  | {
+      readonly method: 'announce_peer';
+      readonly id: Uint8Array;
+      readonly infoHash: Uint8Array;
+      /** Absent only when `impliedPort` is set and the sender left it out. */
+      readonly port: number | undefined;
+      readonly token: Uint8Array;
+      /** BEP 5: use the UDP source port instead of `port` (for peers behind NAT). */
+      readonly impliedPort: boolean;
+    };
+
+export type KrpcMethod = KrpcQuery['method'];
+
+/** A response body: every response has `id`; the other keys depend on the query. */
+export interface KrpcResponseBody {
+  readonly id: Uint8Array;
+  readonly nodes?: readonly NodeContact[];
+  readonly values?: readonly PeerAddress[];
+  readonly token?: Uint8Array;
+}
+
+export type KrpcMessage =
+  | { readonly type: 'query'; readonly t: Uint8Array; readonly query: KrpcQuery; readonly version?: Uint8Array }
+  | { readonly type: 'response'; readonly t: Uint8Array; readonly response: KrpcResponseBody; readonly version?: Uint8Array }
+  | { readonly type: 'error'; readonly t: Uint8Array; readonly code: number; readonly message: string; readonly version?: Uint8Array };
+
+const QUERY_METHODS: ReadonlySet<string> = new Set<KrpcMethod>(['ping', 'find_node', 'get_peers', 'announce_peer']);
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+/** Copies so that decoded messages never alias the caller's receive buffer. */
+function copy(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}
+
+/** Decodes one KRPC packet, throwing `KrpcError` for anything malformed. */
+export function decodeKrpc(packet: Uint8Array): KrpcMessage {
+  if (packet.length > MAX_KRPC_PACKET) {
+    throw new KrpcError('too-large', `packet of ${packet.length} bytes exceeds ${MAX_KRPC_PACKET}`);
+  }
+  let root: BValue;
+  try {
+    // Depth 3 is the deepest legal shape (message > r > values list); tokens bound the work.
+    root = decode(packet, { strict: true, maxDepth: 3, maxTokens: 1024 });
+  } catch (err) {
+    if (err instanceof BencodeError) throw new KrpcError('bad-bencode', err.message, { cause: err });
+    throw err;
+  }
+  const dict = asDict(root);
+  if (dict === undefined) throw new KrpcError('not-a-dict', 'KRPC message is not a dictionary');
+  const t = asBytes(dict.get('t'));
+  if (t === undefined || t.length === 0 || t.length > MAX_TRANSACTION_ID) {
+    throw new KrpcError('bad-transaction-id', 'missing or invalid transaction id "t"');
+  }
+  const versionValue = dict.get('v');
+  const version = versionValue === undefined ? undefined : asBytes(versionValue);
+  const extra = version === undefined ? {} : { version: copy(version) };
+  const y = asBytes(dict.get('y'));
+  const kind = y === undefined ? undefined : latin1(y);
+  if (kind === 'q') return { type: 'query', t: copy(t), query: decodeQuery(dict, t), ...extra };
+  if (kind === 'r') return { type: 'response', t: copy(t), response: decodeResponse(dict), ...extra };
+  if (kind === 'e') return { type: 'error', t: copy(t), ...decodeError(dict), ...extra };
+  throw new KrpcError('bad-message-type', 'missing or unknown message type "y"');
+}
+
+function fixedBytes(args: BDict, key: string, length: number, context: { transactionId?: Uint8Array; wasQuery?: boolean }): Uint8Array {
+  const v = asBytes(args.get(key));
+  if (v === undefined || v.length !== length) {
+    throw new KrpcError('bad-field', `"${key}" must be a ${length}-byte string`, context);
+  }
+  return copy(v);
+}
+
+function decodeQuery(dict: BDict, t: Uint8Array): KrpcQuery {
+  const ctx = { transactionId: copy(t), wasQuery: true };
+  const q = asBytes(dict.get('q'));
+  if (q === undefined) throw new KrpcError('bad-field', 'query without a method name "q"', ctx);
+  const method = latin1(q);
+  if (!QUERY_METHODS.has(method)) throw new KrpcError('unknown-method', 'unknown query method', ctx);
+  const args = asDict(dict.get('a'));
+  if (args === undefined) throw new KrpcError('bad-field', 'query without an argument dictionary "a"', ctx);
+  const id = fixedBytes(args, 'id', NODE_ID_LENGTH, ctx);
+  switch (method as KrpcMethod) {
+    case 'ping':
+      return { method: 'ping', id };
+    case 'find_node':
+      return { method: 'find_node', id, target: fixedBytes(args, 'target', NODE_ID_LENGTH, ctx) };
+    case 'get_peers':
+      return { method: 'get_peers', id, infoHash: fixedBytes(args, 'info_hash', NODE_ID_LENGTH, ctx) };
+    case 'announce_peer':
+      return decodeAnnounce(args, id, ctx);
+  }
+}
+
+function decodeAnnounce(args: BDict, id: Uint8Array, ctx: { transactionId: Uint8Array; wasQuery: boolean }): KrpcQuery {
+  const infoHash = fixedBytes(args, 'info_hash', NODE_ID_LENGTH, ctx);
+  const token = asBytes(args.get('token'));
+  if (token === undefined || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+    throw new KrpcError('bad-field', '"token" must be a non-empty string', ctx);
+  }
+  const implied = args.get('implied_port');
+  if (implied !== undefined && implied !== 0 && implied !== 1) {
+    throw new KrpcError('bad-field', '"implied_port" must be 0 or 1', ctx);
+  }
+  const impliedPort = implied === 1;
+  const portValue = args.get('port');
+  let port: number | undefined;
+  if (portValue !== undefined) {
+    if (typeof portValue !== 'number' || !Number.isInteger(portValue) || portValue < 0 || portValue > 0xffff) {
+      throw new KrpcError('bad-field', '"port" must be an integer in 0..65535', ctx);
+    }
+    port = portValue;
+  }
+  // Port 0 is only meaningful when implied_port tells the receiver to ignore it.
+  if (!impliedPort && (port === undefined || port === 0)) {
+    throw new KrpcError('bad-field', 'announce_peer without a usable "port"', ctx);
+  }
+  return { method: 'announce_peer', id, infoHash, port, token: copy(token), impliedPort };
+}
+
+function decodeResponse(dict: BDict): KrpcResponseBody {
+  const r = asDict(dict.get('r'));
+  if (r === undefined) throw new KrpcError('bad-field', 'response without a dictionary "r"');
+  const id = fixedBytes(r, 'id', NODE_ID_LENGTH, {});
+  const body: { id: Uint8Array; nodes?: NodeContact[]; values?: PeerAddress[]; token?: Uint8Array } = { id };
+  const nodesValue = r.get('nodes');
+  if (nodesValue !== undefined) {
+    const nodes = asBytes(nodesValue);
+    if (nodes === undefined) throw new KrpcError('bad-nodes', '"nodes" is not a byte string');
+    body.nodes = decodeNodes(nodes);
+  }
+  const valuesValue = r.get('values');
+  if (valuesValue !== undefined) {
+    const list = asList(valuesValue);
+    if (list === undefined) throw new KrpcError('bad-values', '"values" is not a list');
+    body.values = list.map((item) => {
+      const bytes = asBytes(item);
+      // BEP 32 puts 18-byte IPv6 peers in `values` too; this IPv4 node rejects the packet.
+      if (bytes === undefined) throw new KrpcError('bad-values', '"values" item is not a byte string');
+      return decodePeer(bytes);
+    });
+  }
+  const tokenValue = r.get('token');
+  if (tokenValue !== undefined) {
+    const token = asBytes(tokenValue);
+    if (token === undefined || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+      throw new KrpcError('bad-field', '"token" must be a non-empty string');
+    }
+    body.token = copy(token);
+  }
+  return body;
+}
+
+function decodeError(dict: BDict): { code: number; message: string } {
+  const e = asList(dict.get('e'));
+  if (e === undefined || e.length !== 2) throw new KrpcError('bad-error', '"e" must be a list [code, message]');
+  const [code, message] = e;
+  const text = asBytes(message);
+  if (typeof code !== 'number' || text === undefined) throw new KrpcError('bad-error', '"e" must be [integer, string]');
+  return { code, message: Buffer.from(text).toString('utf8') };
+}
+
+/** Encodes a message canonically; throws `KrpcError` if it would exceed `MAX_KRPC_PACKET`. */
+export function encodeKrpc(msg: KrpcMessage): Uint8Array {
+  const root = new BDict();
+  root.set('t', msg.t);
+  if (msg.version !== undefined) root.set('v', msg.version);
+  switch (msg.type) {
+    case 'query':
+      root.set('y', bytes('q'));
+      root.set('q', bytes(msg.query.method));
+      root.set('a', queryArgs(msg.query));
+      break;
+    case 'response':
+      root.set('y', bytes('r'));
+      root.set('r', responseBody(msg.response));
+      break;
+    case 'error':
+      root.set('y', bytes('e'));
+      root.set('e', [msg.code, Buffer.from(msg.message, 'utf8')]);
+      break;
+  }
+  const out = encode(root);
+  if (out.length > MAX_KRPC_PACKET) throw new KrpcError('too-large', `encoded message of ${out.length} bytes exceeds ${MAX_KRPC_PACKET}`);
+  return out;
+}
+
+function bytes(text: string): Uint8Array {
+  return Buffer.from(text, 'latin1');
+}
+
+function queryArgs(query: KrpcQuery): BDict {
+  const a = new BDict();
+  a.set('id', query.id);
+  switch (query.method) {
+    case 'ping':
+      break;
+    case 'find_node':
+      a.set('target', query.target);
+      break;
+    case 'get_peers':
+      a.set('info_hash', query.infoHash);
+      break;
+    case 'announce_peer':
+      a.set('info_hash', query.infoHash);
+      if (query.impliedPort) a.set('implied_port', 1);
+      if (query.port !== undefined) a.set('port', query.port);
+      a.set('token', query.token);
+      break;
+  }
+  return a;
+}
+
+function responseBody(body: KrpcResponseBody): BDict {
+  const r = new BDict();
+  r.set('id', body.id);
+  if (body.nodes !== undefined) r.set('nodes', encodeNodes(body.nodes));
+  if (body.values !== undefined) r.set('values', body.values.map(encodePeer));
+  if (body.token !== undefined) r.set('token', body.token);
+  return r;
+}
+
+/** The largest `nodes` list that a response may carry (BEP 5: the K = 8 closest). */
+export const MAX_RESPONSE_NODES = 8;
+/** Bytes a full `nodes` string takes, used to budget `values` in get_peers answers. */
+export const MAX_NODES_BYTES = MAX_RESPONSE_NODES * COMPACT_NODE_LENGTH;
