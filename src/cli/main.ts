@@ -3,7 +3,8 @@
  * The `tessera` command: parses the sub-command, runs it with a context whose signal fires on
  * Ctrl-C, and turns every error into one human line and a documented exit code.
  */
-import { TesseraError } from '../util/errors.js';
+import { MetainfoError } from '../metainfo/errors.js';
+import { StorageError } from '../storage/errors.js';
 import { CliError, ExitCode, type CliContext, type Command } from './context.js';
 
 const USAGE = `usage: tessera <command> [options]
@@ -64,7 +65,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tessera: ${oneLine(err)}\n`);
     if (verbose && err instanceof Error && err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
     if (err instanceof CliError) return err.exitCode;
-    if (err instanceof TesseraError) return ExitCode.badInput;
+    if (err instanceof MetainfoError) return ExitCode.badInput;
+    // node:util parseArgs: unknown option or a missing value.
+    if (String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) return ExitCode.usage;
+    if (err instanceof StorageError) return ExitCode.disk;
     return ExitCode.failed;
   } finally {
     process.off('SIGINT', onSignal);
