@@ -1,0 +1,47 @@
+/** Public types of the piece picker (re-exported by picker.ts). */
+import type { Bitfield } from '../util/bitfield.js';
+import { TesseraError } from '../util/errors.js';
+
+/** Opaque peer identity chosen by the caller: an integer in [0, 2^31). */
+export type PeerKey = number;
+
+/** BEP 3: requests are 16 KiB; only the last block of the last piece may be shorter. */
+export const BLOCK_SIZE = 16384;
+
+export interface BlockRequest {
+  readonly piece: number;
+  readonly begin: number;
+  readonly length: number;
+}
+
+export interface PickerOptions {
+  readonly pieceCount: number;
+  readonly pieceLength: number;
+  readonly totalLength: number;
+  /** Pieces already verified (resume data). Copied. */
+  readonly have: Bitfield;
+  /** Uniform in [0, 1). Default `Math.random`. */
+  readonly rng?: () => number;
+  /** Pieces picked at random before rarest first applies. Default 4. */
+  readonly randomFirst?: number;
+  /** Endgame bound on peers asked for the same block. Default 3. */
+  readonly maxRequestersPerBlock?: number;
+}
+
+export interface PickOptions {
+  /** False while the caller cannot buffer another piece: only started pieces are picked. */
+  readonly newPieces?: boolean;
+}
+
+export interface BlockResult {
+  /** False for a block this peer was not (or no longer) asked for, or of the wrong length. */
+  readonly accepted: boolean;
+  /** Every block of the piece has arrived: hash it, then `pieceVerified` or `pieceFailed`. */
+  readonly pieceComplete: boolean;
+  /** Other peers that had this block requested (endgame): send them `cancel`. */
+  readonly cancelFrom: PeerKey[];
+}
+
+export type BlockState = 'need' | 'requested' | 'received' | 'verified';
+
+export class PickerError extends TesseraError {}

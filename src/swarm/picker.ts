@@ -1,0 +1,526 @@
+/**
+ * The piece picker: which blocks to request from which peer (BEP 3 "piece selection").
+ *
+ * Pure bookkeeping, no I/O, no clock; randomness is injected. The swarm drives it with what
+ * peers announce and what arrives, and sends whatever `pick` returns.
+ *
+ * Every block of the torrent is in exactly one state (STYLE.md §7, rqbit's PieceTracker):
+ *   need      - not verified and nobody is asked for it (all blocks of a candidate piece,
+ *               or a `NEED` block of a started piece);
+ *   requested - asked from 1..maxRequestersPerBlock peers (more than one only in endgame);
+ *   received  - its data arrived; waits for the whole piece to be hashed;
+ *   verified  - the piece passed its hash.
+ * `checkInvariants()` verifies this and every index below; tests call it after every step.
+ *
+ * Order of `pick` (each step only for pieces the peer has):
+ *  1. the piece this peer is already filling, lowest block first, so one peer's blocks are
+ *     contiguous and a piece is fetched whole from one peer when possible;
+ *  2. a started piece nobody is filling (released by a choke, timeout or hash failure):
+ *     finishing partial pieces first bounds the number of pieces held in memory
+ *     (BEP 3 "strict priority", libtorrent `prioritize_partials`);
+ *  3. a new piece: at random while we have fewer than `randomFirst` verified pieces, so that
+ *     we soon have something to trade (BEP 3 "random first piece"); after that rarest first,
+ *     ties in random order (see rarity.ts). Skipped when `newPieces` is false (the caller is
+ *     out of piece buffers);
+ *  4. still-needed blocks of pieces other peers are filling, taken from the top end so the
+ *     two peers do not interleave;
+ *  5. endgame (every needed block is requested): blocks already requested from others, at
+ *     most `maxRequestersPerBlock` peers per block, least-duplicated first; `onBlock` then
+ *     says whom to cancel (BEP 3 "end game").
+ *
+ * Cost: steps 1 and 2 are O(1) per block; a step 3 walk is O(candidates skipped because the
+ * peer lacks them), once per started piece, and a walk that finds nothing is not repeated
+ * until the peer announces a new piece. Steps 4-5 scan started pieces and only run when no
+ * new piece can be started for this peer (near the end or under back-pressure).
+ *
+ * A little over 500 lines because `checkInvariants`, used by the tests, must read every
+ * private index; types and per-piece records live in picker-types.ts and picker-state.ts.
+ */
+import { Bitfield } from '../util/bitfield.js';
+import { RarityOrder } from './rarity.js';
+import { Download, forEachSet, NEED, NONE, RECEIVED, REQUESTED, type PeerEntry } from './picker-state.js';
+import {
+  BLOCK_SIZE,
+  PickerError,
+  type BlockRequest,
+  type BlockResult,
+  type BlockState,
+  type PeerKey,
+  type PickerOptions,
+  type PickOptions,
+} from './picker-types.js';
+
+export * from './picker-types.js';
+
+export class Picker {
+  readonly pieceCount: number;
+  readonly pieceLength: number;
+  readonly totalLength: number;
+  private readonly blocksPerPiece: number;
+  private readonly lastPieceLength: number;
+  private readonly rng: () => number;
+  private readonly randomFirst: number;
+  private readonly maxRequesters: number;
+  private readonly ours: Bitfield;
+  private readonly rarity: RarityOrder;
+  private readonly peers = new Map<PeerKey, PeerEntry>();
+  private seeds = 0;
+  private readonly active = new Map<number, Download>();
+  /** Started pieces with at least one `NEED` block. */
+  private readonly open = new Set<number>();
+  /** The subset of `open` nobody is filling (step 2). */
+  private readonly orphans = new Set<number>();
+  /** Requesters beyond `Download.who`, by global block id (endgame only). */
+  private readonly extra = new Map<number, PeerKey[]>();
+
+  constructor(opts: PickerOptions) {
+    const { pieceCount, pieceLength, totalLength, have } = opts;
+    const ok =
+      Number.isSafeInteger(pieceCount) && pieceCount >= 1 &&
+      Number.isSafeInteger(pieceLength) && pieceLength >= 1 &&
+      Number.isSafeInteger(totalLength) &&
+      totalLength > (pieceCount - 1) * pieceLength && totalLength <= pieceCount * pieceLength;
+    if (!ok) throw new PickerError('picker-options', `inconsistent geometry: ${pieceCount} pieces of ${pieceLength}, ${totalLength} bytes`);
+    if (have.size !== pieceCount) throw new PickerError('picker-options', `have has ${have.size} bits, expected ${pieceCount}`);
+    this.pieceCount = pieceCount;
+    this.pieceLength = pieceLength;
+    this.totalLength = totalLength;
+    this.blocksPerPiece = Math.ceil(pieceLength / BLOCK_SIZE);
+    this.lastPieceLength = totalLength - (pieceCount - 1) * pieceLength;
+    this.rng = opts.rng ?? Math.random;
+    this.randomFirst = opts.randomFirst ?? 4;
+    this.maxRequesters = opts.maxRequestersPerBlock ?? 3;
+    if (!(this.maxRequesters >= 1)) throw new PickerError('picker-options', 'maxRequestersPerBlock must be >= 1');
+    this.ours = new Bitfield(pieceCount, have.bytes);
+    this.rarity = new RarityOrder(pieceCount, (p) => !this.ours.has(p), this.rng);
+  }
+
+  /** Every piece is verified. */
+  get done(): boolean {
+    return this.ours.complete;
+  }
+
+  /** Every block still needed is requested or received (BEP 3 "end game"). */
+  get endgame(): boolean {
+    return !this.done && this.rarity.size === 0 && this.open.size === 0;
+  }
+
+  get verifiedCount(): number {
+    return this.ours.count;
+  }
+
+  // ---- peers and availability ----
+
+  /**
+   * Registers a peer with what it has (its bitfield, all for have_all, empty for have_none or
+   * no bitfield). `has` is copied. Returns whether the peer is interesting. O(pieces it has).
+   */
+  addPeer(peer: PeerKey, has: Bitfield): boolean {
+    if (!Number.isInteger(peer) || peer < 0 || peer > 0x7fffffff) throw new PickerError('picker-peer', `bad peer key ${peer}`);
+    if (this.peers.has(peer)) throw new PickerError('picker-peer', `peer ${peer} added twice`);
+    if (has.size !== this.pieceCount) throw new PickerError('picker-peer', `peer bitfield has ${has.size} bits, expected ${this.pieceCount}`);
+    const seed = has.complete;
+    const e: PeerEntry = {
+      key: peer, has: seed ? has : new Bitfield(this.pieceCount, has.bytes), seed,
+      wanted: 0, current: NONE, outstanding: new Set(), stale: false,
+    };
+    this.peers.set(peer, e);
+    if (seed) this.seeds++;
+    else forEachSet(e.has, (p) => this.countHave(e, p));
+    return this.isInteresting(peer);
+  }
+
+  /** A `have` message. Returns true when it made the peer interesting. O(1). */
+  peerHave(peer: PeerKey, piece: number): boolean {
+    const e = this.entry(peer);
+    this.checkPiece(piece);
+    if (e.seed || !e.has.set(piece)) return false;
+    this.countHave(e, piece);
+    if (this.rarity.contains(piece)) e.stale = false;
+    return e.wanted === 1 && !this.ours.has(piece);
+  }
+
+  /** BEP 6 `have_all`. Returns true when it made the peer interesting. */
+  peerHaveAll(peer: PeerKey): boolean {
+    const e = this.entry(peer);
+    if (e.seed) return false;
+    const was = e.wanted > 0;
+    forEachSet(e.has, (p) => this.rarity.decrement(p));
+    e.seed = true;
+    e.stale = false;
+    this.seeds++;
+    return !was && !this.done;
+  }
+
+  /** Forgets a peer and returns its outstanding blocks to "need". O(pieces it has). */
+  removePeer(peer: PeerKey): void {
+    const e = this.peers.get(peer);
+    if (e === undefined) return;
+    this.releaseAll(peer);
+    if (e.seed) this.seeds--;
+    else forEachSet(e.has, (p) => this.rarity.decrement(p));
+    this.peers.delete(peer);
+  }
+
+  /** The peer has a piece we have not verified. O(1). */
+  isInteresting(peer: PeerKey): boolean {
+    const e = this.entry(peer);
+    return e.seed ? !this.done : e.wanted > 0;
+  }
+
+  /** Peers known to have `piece`, seeds included. */
+  availability(piece: number): number {
+    this.checkPiece(piece);
+    return this.rarity.availability(piece) + this.seeds;
+  }
+
+  outstanding(peer: PeerKey): number {
+    return this.peers.get(peer)?.outstanding.size ?? 0;
+  }
+
+  // ---- requests ----
+
+  /** Up to `max` new requests for `peer`, in the order to send them (see the header). */
+  pick(peer: PeerKey, max: number, opts?: PickOptions): BlockRequest[] {
+    const e = this.entry(peer);
+    const out: BlockRequest[] = [];
+    // Also spares an uninteresting peer the walk over every candidate.
+    if (max <= 0 || !this.isInteresting(peer)) return out;
+    const newPieces = opts?.newPieces ?? true;
+    for (;;) {
+      if (e.current !== NONE) {
+        const d = this.active.get(e.current)!;
+        this.takeUp(e, d, out, max);
+        if (out.length >= max) return out;
+        this.disown(d);
+      }
+      const next = this.findOrphan(e) ?? (newPieces ? this.startNew(e) : undefined);
+      if (next === undefined) break;
+      next.owner = peer;
+      e.current = next.piece;
+      this.sync(next);
+    }
+    for (const p of this.open) {
+      if (out.length >= max) return out;
+      if (this.peerHas(e, p)) this.takeDown(e, this.active.get(p)!, out, max);
+    }
+    if (this.endgame) this.duplicate(e, out, max);
+    return out;
+  }
+
+  /** A `piece` message arrived from `peer`. */
+  onBlock(peer: PeerKey, piece: number, begin: number, length: number): BlockResult {
+    const e = this.peers.get(peer);
+    const d = this.active.get(piece);
+    const b = begin / BLOCK_SIZE;
+    if (e === undefined || d === undefined || !Number.isInteger(b) || b < 0 || b >= d.blocks || length !== this.blockLength(piece, b)) {
+      return { accepted: false, pieceComplete: false, cancelFrom: [] };
+    }
+    const id = this.blockId(piece, b);
+    if (!e.outstanding.has(id)) return { accepted: false, pieceComplete: false, cancelFrom: [] };
+    const cancelFrom: PeerKey[] = [];
+    for (const r of this.requesters(d, b)) {
+      this.peers.get(r)!.outstanding.delete(id);
+      if (r !== peer) cancelFrom.push(r);
+    }
+    this.extra.delete(id);
+    d.state[b] = RECEIVED;
+    d.who[b] = peer;
+    d.received++;
+    return { accepted: true, pieceComplete: d.received === d.blocks, cancelFrom };
+  }
+
+  /** Requests that will not be answered (choke, reject, timeout): their blocks go back to "need". */
+  release(peer: PeerKey, reqs: Iterable<BlockRequest>): void {
+    const e = this.peers.get(peer);
+    if (e === undefined) return;
+    for (const r of reqs) {
+      const d = this.active.get(r.piece);
+      const b = r.begin / BLOCK_SIZE;
+      if (d === undefined || !Number.isInteger(b) || b < 0 || b >= d.blocks) continue;
+      if (e.outstanding.has(this.blockId(r.piece, b))) this.releaseBlock(e, d, b);
+    }
+  }
+
+  /** Releases every request of `peer` (it choked us without BEP 6). */
+  releaseAll(peer: PeerKey): void {
+    const e = this.peers.get(peer);
+    if (e === undefined) return;
+    for (const id of [...e.outstanding]) {
+      const piece = Math.floor(id / this.blocksPerPiece);
+      this.releaseBlock(e, this.active.get(piece)!, id - piece * this.blocksPerPiece);
+    }
+    if (e.current !== NONE) this.disown(this.active.get(e.current)!);
+  }
+
+  /**
+   * The piece passed its hash (or was found complete on disk). Returns the peers that are no
+   * longer interesting because of it, so the caller can send `not interested`. O(peers).
+   */
+  pieceVerified(piece: number): PeerKey[] {
+    this.checkPiece(piece);
+    if (this.ours.has(piece)) return [];
+    const d = this.active.get(piece);
+    if (d !== undefined) {
+      if (d.received !== d.blocks) throw new PickerError('picker-state', `piece ${piece} verified before all blocks arrived`);
+      this.disown(d);
+      this.active.delete(piece);
+      this.open.delete(piece);
+      this.orphans.delete(piece);
+    } else {
+      this.rarity.remove(piece);
+    }
+    this.ours.set(piece);
+    const bored: PeerKey[] = [];
+    for (const e of this.peers.values()) {
+      if (e.seed) {
+        if (this.done) bored.push(e.key);
+      } else if (e.has.has(piece) && --e.wanted === 0) {
+        bored.push(e.key);
+      }
+    }
+    return bored;
+  }
+
+  /**
+   * The piece failed its hash: every block goes back to "need" and the piece is fetched
+   * again before new ones. Returns the peers that sent its blocks (for trust or banning).
+   */
+  pieceFailed(piece: number): PeerKey[] {
+    this.checkPiece(piece);
+    const d = this.active.get(piece);
+    if (d === undefined || d.received !== d.blocks) throw new PickerError('picker-state', `piece ${piece} failed before all blocks arrived`);
+    const senders = new Set<PeerKey>(d.who);
+    d.state.fill(NEED);
+    d.who.fill(NONE);
+    d.need = d.blocks;
+    d.received = 0;
+    d.cursor = 0;
+    this.sync(d);
+    return [...senders];
+  }
+
+  // ---- introspection (tests, status) ----
+
+  blockState(piece: number, block: number): BlockState {
+    this.checkPiece(piece);
+    if (this.ours.has(piece)) return 'verified';
+    const d = this.active.get(piece);
+    if (d === undefined) return 'need';
+    if (!Number.isInteger(block) || block < 0 || block >= d.blocks) throw new PickerError('picker-range', `block ${block} out of range`);
+    return (['need', 'requested', 'received'] as const)[d.state[block]!]!;
+  }
+
+  /** Peers the block is requested from. */
+  requestersOf(piece: number, block: number): PeerKey[] {
+    const d = this.active.get(piece);
+    return d === undefined || d.state[block] !== REQUESTED ? [] : this.requesters(d, block);
+  }
+
+  /** Throws if any bookkeeping disagrees with any other. O(everything); for tests. */
+  checkInvariants(): void {
+    const fail = (msg: string): never => {
+      throw new PickerError('picker-invariant', msg);
+    };
+    this.rarity.check();
+    const avail = new Int32Array(this.pieceCount);
+    let seeds = 0;
+    const ids = new Map<number, number>();
+    for (const e of this.peers.values()) {
+      if (e.seed) seeds++;
+      let wanted = 0;
+      if (!e.seed) forEachSet(e.has, (p) => { avail[p]!++; if (!this.ours.has(p)) wanted++; });
+      if (!e.seed && wanted !== e.wanted) fail(`peer ${e.key}: wanted ${e.wanted}, counted ${wanted}`);
+      if (e.current !== NONE && this.active.get(e.current)?.owner !== e.key) fail(`peer ${e.key}: current ${e.current} not owned`);
+      for (const id of e.outstanding) {
+        const piece = Math.floor(id / this.blocksPerPiece);
+        const b = id - piece * this.blocksPerPiece;
+        const d = this.active.get(piece);
+        if (d === undefined || d.state[b] !== REQUESTED) fail(`peer ${e.key}: outstanding ${piece}/${b} not requested`);
+        if (!this.requesters(d!, b).includes(e.key)) fail(`peer ${e.key}: outstanding ${piece}/${b} not in requesters`);
+        if (!this.peerHas(e, piece)) fail(`peer ${e.key}: requested piece ${piece} it lacks`);
+        ids.set(id, (ids.get(id) ?? 0) + 1);
+      }
+    }
+    if (seeds !== this.seeds) fail(`seeds ${this.seeds}, counted ${seeds}`);
+    for (let p = 0; p < this.pieceCount; p++) {
+      if (avail[p] !== this.rarity.availability(p)) fail(`piece ${p}: availability ${this.rarity.availability(p)}, counted ${avail[p]}`);
+      const states = Number(this.ours.has(p)) + Number(this.active.has(p)) + Number(this.rarity.contains(p));
+      if (states !== 1) fail(`piece ${p} is in ${states} of verified/started/candidate`);
+    }
+    for (const d of this.active.values()) {
+      let need = 0;
+      let received = 0;
+      for (let b = 0; b < d.blocks; b++) {
+        const id = this.blockId(d.piece, b);
+        const n = d.state[b] === REQUESTED ? this.requesters(d, b).length : 0;
+        if (d.state[b] === NEED) { need++; if (b < d.cursor) fail(`piece ${d.piece}: need block ${b} below cursor`); }
+        if (d.state[b] === RECEIVED) received++;
+        if (n !== (ids.get(id) ?? 0)) fail(`piece ${d.piece}/${b}: ${n} requesters, ${ids.get(id) ?? 0} outstanding`);
+        if (d.state[b] === REQUESTED && (n < 1 || n > this.maxRequesters)) fail(`piece ${d.piece}/${b}: ${n} requesters`);
+        if (d.state[b] !== REQUESTED && this.extra.has(id)) fail(`piece ${d.piece}/${b}: stale extra requesters`);
+      }
+      if (need !== d.need || received !== d.received) fail(`piece ${d.piece}: counts ${d.need}/${d.received}, counted ${need}/${received}`);
+      if (this.open.has(d.piece) !== need > 0) fail(`piece ${d.piece}: open set disagrees`);
+      if (this.orphans.has(d.piece) !== (need > 0 && d.owner === NONE)) fail(`piece ${d.piece}: orphan set disagrees`);
+      if (d.owner !== NONE && this.peers.get(d.owner)?.current !== d.piece) fail(`piece ${d.piece}: owner ${d.owner} does not fill it`);
+    }
+    for (const p of this.open) if (!this.active.has(p)) fail(`open piece ${p} not started`);
+  }
+
+  // ---- internals ----
+
+  private entry(peer: PeerKey): PeerEntry {
+    const e = this.peers.get(peer);
+    if (e === undefined) throw new PickerError('picker-peer', `unknown peer ${peer}`);
+    return e;
+  }
+
+  private checkPiece(piece: number): void {
+    if (!Number.isInteger(piece) || piece < 0 || piece >= this.pieceCount) throw new PickerError('picker-range', `piece ${piece} out of range`);
+  }
+
+  private countHave(e: PeerEntry, piece: number): void {
+    this.rarity.increment(piece);
+    if (!this.ours.has(piece)) e.wanted++;
+  }
+
+  private peerHas(e: PeerEntry, piece: number): boolean {
+    return e.seed || e.has.has(piece);
+  }
+
+  private blockId(piece: number, block: number): number {
+    return piece * this.blocksPerPiece + block;
+  }
+
+  private blockLength(piece: number, block: number): number {
+    const len = piece === this.pieceCount - 1 ? this.lastPieceLength : this.pieceLength;
+    return Math.min(BLOCK_SIZE, len - block * BLOCK_SIZE);
+  }
+
+  private requesters(d: Download, b: number): PeerKey[] {
+    if (d.who[b] === NONE) return [];
+    const more = this.extra.get(this.blockId(d.piece, b));
+    return more === undefined ? [d.who[b]!] : [d.who[b]!, ...more];
+  }
+
+  /** Keeps `open` and `orphans` in step with a piece's counts and owner. */
+  private sync(d: Download): void {
+    if (d.need > 0) {
+      this.open.add(d.piece);
+      if (d.owner === NONE) this.orphans.add(d.piece);
+      else this.orphans.delete(d.piece);
+    } else {
+      this.open.delete(d.piece);
+      this.orphans.delete(d.piece);
+    }
+  }
+
+  private disown(d: Download): void {
+    if (d.owner === NONE) return;
+    this.peers.get(d.owner)!.current = NONE;
+    d.owner = NONE;
+    this.sync(d);
+  }
+
+  private findOrphan(e: PeerEntry): Download | undefined {
+    for (const p of this.orphans) if (this.peerHas(e, p)) return this.active.get(p);
+    return undefined;
+  }
+
+  private startNew(e: PeerEntry): Download | undefined {
+    if (e.stale) return undefined;
+    const p = this.ours.count < this.randomFirst ? this.randomCandidate(e) : this.rarestCandidate(e);
+    if (p === NONE) {
+      e.stale = true;
+      return undefined;
+    }
+    this.rarity.remove(p);
+    const d = new Download(p, p === this.pieceCount - 1 ? Math.ceil(this.lastPieceLength / BLOCK_SIZE) : this.blocksPerPiece);
+    this.active.set(p, d);
+    return d;
+  }
+
+  private rarestCandidate(e: PeerEntry): number {
+    const n = this.rarity.size;
+    // A piece a non-seed peer has counts that peer, so its availability is at least 1.
+    for (let i = this.rarity.firstWithAvailability(e.seed ? 0 : 1); i < n; i++) {
+      const p = this.rarity.at(i);
+      if (this.peerHas(e, p)) return p;
+    }
+    return NONE;
+  }
+
+  private randomCandidate(e: PeerEntry): number {
+    const n = this.pieceCount;
+    const from = Math.min(n - 1, Math.floor(this.rng() * n));
+    for (let k = 0; k < n; k++) {
+      const p = (from + k) % n;
+      if (this.rarity.contains(p) && this.peerHas(e, p)) return p;
+    }
+    return NONE;
+  }
+
+  /** Step 1: this peer's own piece, ascending. */
+  private takeUp(e: PeerEntry, d: Download, out: BlockRequest[], max: number): void {
+    while (out.length < max && d.need > 0) {
+      while (d.state[d.cursor] !== NEED) d.cursor++;
+      this.request(e, d, d.cursor, out);
+    }
+    this.sync(d);
+  }
+
+  /** Step 4: someone else's piece, from the top end. */
+  private takeDown(e: PeerEntry, d: Download, out: BlockRequest[], max: number): void {
+    for (let b = d.blocks - 1; b >= d.cursor && out.length < max && d.need > 0; b--) {
+      if (d.state[b] === NEED) this.request(e, d, b, out);
+    }
+    this.sync(d);
+  }
+
+  private request(e: PeerEntry, d: Download, b: number, out: BlockRequest[]): void {
+    d.state[b] = REQUESTED;
+    d.who[b] = e.key;
+    d.need--;
+    e.outstanding.add(this.blockId(d.piece, b));
+    out.push({ piece: d.piece, begin: b * BLOCK_SIZE, length: this.blockLength(d.piece, b) });
+  }
+
+  /** Step 5: endgame duplicates, blocks with the fewest requesters first. */
+  private duplicate(e: PeerEntry, out: BlockRequest[], max: number): void {
+    for (let k = 1; k < this.maxRequesters; k++) {
+      for (const d of this.active.values()) {
+        if (!this.peerHas(e, d.piece)) continue;
+        for (let b = 0; b < d.blocks; b++) {
+          if (out.length >= max) return;
+          if (d.state[b] !== REQUESTED) continue;
+          const id = this.blockId(d.piece, b);
+          const more = this.extra.get(id);
+          if ((more?.length ?? 0) + 1 !== k || e.outstanding.has(id)) continue;
+          if (more === undefined) this.extra.set(id, [e.key]);
+          else more.push(e.key);
+          e.outstanding.add(id);
+          out.push({ piece: d.piece, begin: b * BLOCK_SIZE, length: this.blockLength(d.piece, b) });
+        }
+      }
+    }
+  }
+
+  private releaseBlock(e: PeerEntry, d: Download, b: number): void {
+    const id = this.blockId(d.piece, b);
+    e.outstanding.delete(id);
+    const more = this.extra.get(id);
+    if (d.who[b] === e.key) d.who[b] = more?.shift() ?? NONE;
+    else if (more !== undefined && more.includes(e.key)) more.splice(more.indexOf(e.key), 1);
+    if (more !== undefined && more.length === 0) this.extra.delete(id);
+    if (d.who[b] === NONE) {
+      d.state[b] = NEED;
+      d.need++;
+      if (b < d.cursor) d.cursor = b;
+    }
+    // A peer that drops a request gives up the piece it was filling; whoever picks next
+    // finishes it (step 2).
+    if (d.owner === e.key) this.disown(d);
+    this.sync(d);
+  }
+}

@@ -1,0 +1,286 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { BLOCK_SIZE, Picker, PickerError } from '../../src/swarm/picker.js';
+import { bf, deliver, labels, setup } from './picker-dsl.js';
+
+describe('picker geometry', () => {
+  it('requests every block once, the last block of the last piece shorter', () => {
+    const p = setup({ have: '000', avail: ['111'], blocks: 2, lastPieceBytes: BLOCK_SIZE + 100 });
+    const reqs = p.pick(0, 100);
+    assert.equal(reqs.length, 6);
+    assert.deepEqual(new Set(labels(reqs)), new Set(['0/0', '0/1', '1/0', '1/1', '2/0', '2/1']));
+    const last = reqs.find((r) => r.piece === 2 && r.begin === BLOCK_SIZE);
+    assert.equal(last?.length, 100);
+    assert.ok(reqs.filter((r) => r !== last).every((r) => r.length === BLOCK_SIZE));
+    assert.deepEqual(p.pick(0, 100), []);
+  });
+
+  it('rejects inconsistent geometry and bitfields of the wrong size', () => {
+    assert.throws(() => new Picker({ pieceCount: 2, pieceLength: 10, totalLength: 25, have: bf('00') }), PickerError);
+    assert.throws(() => new Picker({ pieceCount: 2, pieceLength: 10, totalLength: 10, have: bf('00') }), PickerError);
+    assert.throws(() => new Picker({ pieceCount: 2, pieceLength: 10, totalLength: 20, have: bf('000') }), PickerError);
+    const p = setup({ have: '00' });
+    assert.throws(() => p.addPeer(0, bf('000')), PickerError);
+    assert.throws(() => p.addPeer(-1, bf('00')), PickerError);
+    p.addPeer(0, bf('01'));
+    assert.throws(() => p.addPeer(0, bf('01')), PickerError);
+    assert.throws(() => p.peerHave(0, 2), PickerError);
+    assert.throws(() => p.pick(9, 1), PickerError);
+  });
+
+  it('never picks pieces we have or the peer lacks', () => {
+    const p = setup({ have: '1100', avail: ['1110'] });
+    assert.deepEqual(labels(p.pick(0, 10)), ['2/0']);
+    assert.equal(p.blockState(0, 0), 'verified');
+    assert.equal(p.blockState(3, 0), 'need');
+  });
+});
+
+describe('picker order', () => {
+  it('picks rarest first', () => {
+    // availability: pieces 0-3 three peers, piece 4 two, pieces 5-6 one.
+    const p = setup({ have: '0000000', avail: ['1111111', '1111100', '1111000'] });
+    const order = labels(p.pick(0, 7)).map((l) => Number(l.split('/')[0]));
+    assert.deepEqual(new Set(order.slice(0, 2)), new Set([5, 6]));
+    assert.equal(order[2], 4);
+    assert.deepEqual(new Set(order.slice(3)), new Set([0, 1, 2, 3]));
+  });
+
+  it('counts seeds: a piece only seeds have is rarest for a seed', () => {
+    const p = setup({ have: '000', avail: ['111', '011', '011'] });
+    assert.equal(p.availability(0), 1);
+    assert.equal(p.availability(1), 3);
+    assert.deepEqual(labels(p.pick(0, 1)), ['0/0']);
+  });
+
+  it('breaks availability ties at random, not by index', () => {
+    const firsts = new Set<number>();
+    for (let seed = 1; seed <= 40; seed++) {
+      const p = setup({ have: '0'.repeat(32), avail: ['1'.repeat(32)], seed });
+      firsts.add(p.pick(0, 1)[0]!.piece);
+    }
+    assert.ok(firsts.size >= 10, `only ${firsts.size} distinct first pieces`);
+  });
+
+  it('picks the first randomFirst pieces at random, then rarest first', () => {
+    // Piece 0 is the only rarest piece; a rarest-first picker always starts there.
+    const avail = ['1'.repeat(64), '0' + '1'.repeat(63)];
+    const firsts = new Set<number>();
+    for (let seed = 1; seed <= 40; seed++) {
+      const p = setup({ have: '0'.repeat(64), avail, seed, randomFirst: 4 });
+      firsts.add(p.pick(0, 1)[0]!.piece);
+      assert.equal(setup({ have: '0'.repeat(64), avail, seed, randomFirst: 0 }).pick(0, 1)[0]!.piece, 0);
+    }
+    assert.ok(firsts.size >= 10, `only ${firsts.size} distinct first pieces`);
+    const p = setup({ have: '01111' + '0'.repeat(59), avail, seed: 3, randomFirst: 4 });
+    assert.equal(p.pick(0, 1)[0]!.piece, 0);
+  });
+
+  it('is reproducible for a given rng seed', () => {
+    const run = (): string[] => labels(setup({ have: '0'.repeat(20), avail: ['1'.repeat(20)], seed: 7, randomFirst: 4 }).pick(0, 20));
+    assert.deepEqual(run(), run());
+  });
+
+  it('gives each peer whole pieces, contiguous blocks', () => {
+    const p = setup({ have: '0000', avail: ['1111', '1111'], blocks: 4 });
+    const a1 = p.pick(0, 2);
+    const b1 = p.pick(1, 2);
+    const a2 = p.pick(0, 2);
+    const x = a1[0]!.piece;
+    assert.deepEqual(labels(a1), [`${x}/0`, `${x}/1`]);
+    assert.deepEqual(labels(a2), [`${x}/2`, `${x}/3`]);
+    assert.notEqual(b1[0]!.piece, x);
+    assert.deepEqual(labels(b1), [`${b1[0]!.piece}/0`, `${b1[0]!.piece}/1`]);
+    const a3 = p.pick(0, 8);
+    assert.equal(new Set(a3.map((r) => r.piece)).size, 2);
+  });
+
+  it('finishes a released partial piece before starting new ones', () => {
+    const p = setup({ have: '0000', avail: ['1111', '1111'], blocks: 4 });
+    const a = p.pick(0, 4);
+    const x = a[0]!.piece;
+    deliver(p, 0, a.slice(0, 2));
+    p.releaseAll(0);
+    assert.equal(p.outstanding(0), 0);
+    assert.equal(p.blockState(x, 2), 'need');
+    assert.equal(p.blockState(x, 0), 'received');
+    const b = p.pick(1, 3);
+    assert.deepEqual(labels(b.slice(0, 2)), [`${x}/2`, `${x}/3`]);
+    assert.notEqual(b[2]!.piece, x);
+    assert.deepEqual(p.requestersOf(x, 2), [1]);
+  });
+});
+
+describe('picker back-pressure and sharing', () => {
+  it('with newPieces false, only continues started pieces, taking others\' from the top', () => {
+    const p = setup({ have: '0000', avail: ['1111', '1111'], blocks: 4 });
+    assert.deepEqual(p.pick(1, 4, { newPieces: false }), []);
+    const a = p.pick(0, 1);
+    const x = a[0]!.piece;
+    assert.deepEqual(labels(p.pick(1, 10, { newPieces: false })), [`${x}/3`, `${x}/2`, `${x}/1`]);
+    assert.equal(p.endgame, false);
+    assert.deepEqual(p.pick(0, 10, { newPieces: false }), []);
+  });
+
+  it('shares a started piece when the peer has no other piece to start', () => {
+    const p = setup({ have: '00', avail: ['10', '10'], blocks: 4 });
+    assert.deepEqual(labels(p.pick(0, 2)), ['0/0', '0/1']);
+    assert.deepEqual(labels(p.pick(1, 10)), ['0/3', '0/2']);
+    assert.equal(p.endgame, false, 'piece 1 is still needed and nobody has it');
+    assert.deepEqual(p.pick(0, 10), []);
+  });
+});
+
+describe('picker endgame', () => {
+  it('duplicates requested blocks, bounded per block, and names whom to cancel', () => {
+    const p = setup({ have: '00', avail: ['11', '11', '11', '11'], blocks: 2, maxRequestersPerBlock: 3 });
+    const a = p.pick(0, 10);
+    assert.equal(a.length, 4);
+    assert.equal(p.endgame, true);
+    const b = p.pick(1, 10);
+    assert.deepEqual(new Set(labels(b)), new Set(labels(a)));
+    const c = p.pick(2, 2);
+    assert.equal(c.length, 2);
+    const c2 = p.pick(2, 10);
+    assert.equal(c2.length, 2);
+    assert.deepEqual(p.pick(3, 10), [], 'each block already has three requesters');
+    assert.deepEqual(p.pick(1, 10), [], 'a peer never requests the same block twice');
+    const first = a[0]!;
+    assert.deepEqual(new Set(p.requestersOf(first.piece, first.begin / BLOCK_SIZE)), new Set([0, 1, 2]));
+    const res = p.onBlock(2, first.piece, first.begin, first.length);
+    assert.equal(res.accepted, true);
+    assert.deepEqual(new Set(res.cancelFrom), new Set([0, 1]));
+    assert.equal(p.outstanding(0), 3);
+    assert.equal(p.outstanding(1), 3);
+    assert.equal(p.outstanding(2), 3);
+    assert.equal(p.onBlock(0, first.piece, first.begin, first.length).accepted, false, 'late duplicate');
+    // Now peer 3 can take a slot freed by nobody: the received block is not duplicated.
+    assert.deepEqual(p.pick(3, 10), []);
+  });
+
+  it('duplicates the least-requested blocks first', () => {
+    const p = setup({ have: '0', avail: ['1', '1', '1'], blocks: 3 });
+    p.pick(0, 3);
+    assert.deepEqual(labels(p.pick(1, 1)), ['0/0']);
+    assert.deepEqual(labels(p.pick(2, 2)), ['0/1', '0/2']);
+  });
+
+  it('pieceFailed names the peer that actually sent the block', () => {
+    const p = setup({ have: '0', avail: ['1', '1'] });
+    const a = p.pick(0, 1);
+    assert.deepEqual(labels(p.pick(1, 1)), labels(a));
+    assert.deepEqual(p.onBlock(1, 0, 0, BLOCK_SIZE), { accepted: true, pieceComplete: true, cancelFrom: [0] });
+    assert.deepEqual(p.pieceFailed(0), [1]);
+  });
+
+  it('a released duplicate keeps the block requested from the other peer', () => {
+    const p = setup({ have: '0', avail: ['1', '1'], blocks: 1 });
+    const a = p.pick(0, 1);
+    p.pick(1, 1);
+    p.release(0, a);
+    assert.equal(p.blockState(0, 0), 'requested');
+    assert.deepEqual(p.requestersOf(0, 0), [1]);
+    p.release(1, a);
+    assert.equal(p.blockState(0, 0), 'need');
+    assert.equal(p.endgame, false);
+  });
+});
+
+describe('picker releases', () => {
+  it('release returns only the named blocks; unknown ones are ignored', () => {
+    const p = setup({ have: '00', avail: ['11', '11'], blocks: 4 });
+    const a = p.pick(0, 4);
+    const x = a[0]!.piece;
+    p.release(0, [a[1]!, { piece: 1 - x, begin: 0, length: BLOCK_SIZE }, { piece: x, begin: 5, length: 1 }]);
+    assert.equal(p.outstanding(0), 3);
+    assert.equal(p.blockState(x, 1), 'need');
+    assert.deepEqual(labels(p.pick(1, 1)), [`${x}/1`], 'the releasing peer gives up the piece; it is finished first');
+  });
+
+  it('removePeer releases its requests and its availability', () => {
+    const p = setup({ have: '000', avail: ['110', '111'], blocks: 2 });
+    assert.equal(p.availability(0), 2);
+    const a = p.pick(0, 2);
+    p.removePeer(0);
+    assert.equal(p.availability(0), 1);
+    assert.equal(p.availability(2), 1);
+    assert.equal(p.outstanding(0), 0);
+    assert.equal(p.blockState(a[0]!.piece, 0), 'need');
+    assert.deepEqual(labels(p.pick(1, 2)), labels(a), 'the orphaned piece comes first');
+    p.removePeer(1);
+    assert.equal(p.availability(2), 0);
+    assert.equal(p.onBlock(1, a[0]!.piece, 0, BLOCK_SIZE).accepted, false);
+  });
+
+  it('pieceFailed sends every block back to need, first in line, and names the senders', () => {
+    const p = setup({ have: '000', avail: ['111', '111'], blocks: 2 });
+    const a = p.pick(0, 1);
+    const b = p.pick(1, 1);
+    const x = a[0]!.piece;
+    assert.deepEqual(labels(p.pick(1, 1)), [`${b[0]!.piece}/1`]);
+    p.release(1, p.pick(1, 0));
+    const a2 = p.pick(0, 1);
+    assert.deepEqual(deliver(p, 0, [...a, ...a2]), [x]);
+    assert.throws(() => p.pieceVerified(b[0]!.piece), PickerError);
+    assert.deepEqual(p.pieceFailed(x), [0]);
+    assert.equal(p.blockState(x, 0), 'need');
+    assert.equal(p.blockState(x, 1), 'need');
+    assert.deepEqual(labels(p.pick(0, 2)), [`${x}/0`, `${x}/1`]);
+  });
+});
+
+describe('picker blocks and interest', () => {
+  it('accepts only blocks requested from that peer, at the right offset and length', () => {
+    const p = setup({ have: '00', avail: ['11', '11'], blocks: 2, lastPieceBytes: 20000 });
+    const a = p.pick(0, 4);
+    const r = a.find((q) => q.piece === 1 && q.begin === BLOCK_SIZE)!;
+    assert.equal(r.length, 20000 - BLOCK_SIZE);
+    assert.equal(p.onBlock(0, 1, BLOCK_SIZE, BLOCK_SIZE).accepted, false, 'wrong length');
+    assert.equal(p.onBlock(1, 1, BLOCK_SIZE, r.length).accepted, false, 'not requested from peer 1');
+    assert.equal(p.onBlock(0, 1, 1, r.length).accepted, false, 'misaligned');
+    assert.equal(p.onBlock(0, 1, 2 * BLOCK_SIZE, r.length).accepted, false, 'past the piece');
+    assert.equal(p.onBlock(0, 7, 0, BLOCK_SIZE).accepted, false, 'no such piece');
+    assert.equal(p.onBlock(9, 1, BLOCK_SIZE, r.length).accepted, false, 'unknown peer');
+    const ok = p.onBlock(0, 1, BLOCK_SIZE, r.length);
+    assert.deepEqual(ok, { accepted: true, pieceComplete: false, cancelFrom: [] });
+    assert.equal(p.onBlock(0, 1, BLOCK_SIZE, r.length).accepted, false, 'duplicate');
+    assert.equal(p.onBlock(0, 1, 0, BLOCK_SIZE).pieceComplete, true);
+  });
+
+  it('tracks interest through have, have_all and verification', () => {
+    const p = setup({ have: '100', avail: ['100'] });
+    assert.equal(p.isInteresting(0), false);
+    assert.deepEqual(p.pick(0, 3), []);
+    assert.equal(p.peerHave(0, 1), true);
+    assert.equal(p.peerHave(0, 1), false, 'repeated have');
+    assert.equal(p.peerHave(0, 2), false, 'already interesting');
+    assert.equal(p.addPeer(1, bf('000')), false);
+    assert.equal(p.peerHaveAll(1), true);
+    assert.equal(p.availability(1), 2);
+    deliver(p, 0, p.pick(0, 1));
+    deliver(p, 1, p.pick(1, 1));
+    const verified = [...p.pick(0, 0)];
+    assert.deepEqual(verified, []);
+    assert.deepEqual(p.pieceVerified(1), []);
+    assert.deepEqual(new Set(p.pieceVerified(2)), new Set([0, 1]));
+    assert.equal(p.done, true);
+    assert.equal(p.isInteresting(0), false);
+    assert.equal(p.isInteresting(1), false);
+    assert.deepEqual(p.pick(1, 5), []);
+    assert.deepEqual(p.pieceVerified(2), [], 'idempotent');
+  });
+
+  it('a piece verified from elsewhere leaves the candidates', () => {
+    const p = setup({ have: '00', avail: ['11'] });
+    p.pieceVerified(0);
+    assert.deepEqual(labels(p.pick(0, 5)), ['1/0']);
+  });
+
+  it('a peer with nothing to start picks again after announcing a new piece', () => {
+    const p = setup({ have: '000', avail: ['100', '100'] });
+    p.pick(0, 1);
+    assert.deepEqual(p.pick(1, 1), []);
+    assert.equal(p.peerHave(1, 2), false);
+    assert.deepEqual(labels(p.pick(1, 1)), ['2/0']);
+  });
+});
