@@ -1,0 +1,115 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { PeerConnection, type PeerHandler } from '../../src/peer/connection.js';
+import { encodeHandshake, makeReserved, type IncomingMessage } from '../../src/wire/index.js';
+
+const infoHash = Buffer.alloc(20, 0xab);
+const ours = { infoHash, peerId: Buffer.alloc(20, 1), reserved: makeReserved({ extensionProtocol: true }) };
+const theirId = Buffer.alloc(20, 2);
+
+interface Recorded {
+  handshakes: number;
+  messages: IncomingMessage[];
+  closed: Promise<string>;
+  handler: PeerHandler;
+}
+
+function recorder(accept = true): Recorded {
+  let resolve!: (r: string) => void;
+  const closed = new Promise<string>((r) => (resolve = r));
+  const rec: Recorded = {
+    handshakes: 0,
+    messages: [],
+    closed,
+    handler: {
+      onHandshake: () => {
+        rec.handshakes++;
+        return accept;
+      },
+      onMessage: (_c, m) => rec.messages.push(m),
+      onClose: (_c, reason) => resolve(reason),
+    },
+  };
+  return rec;
+}
+
+/** A scripted remote peer: answers the handshake with `reply`, then writes `after`. */
+async function remote(reply: Buffer, after: Buffer[]): Promise<{ port: number; server: net.Server; received: Promise<Buffer> }> {
+  let gotAll!: (b: Buffer) => void;
+  const received = new Promise<Buffer>((r) => (gotAll = r));
+  const server = net.createServer((s) => {
+    const chunks: Buffer[] = [];
+    s.on('error', () => undefined);
+    s.on('data', (c) => {
+      chunks.push(c);
+      if (Buffer.concat(chunks).length >= 68 && chunks.length === 1) {
+        s.write(reply);
+        for (const a of after) s.write(a);
+      }
+    });
+    s.on('close', () => gotAll(Buffer.concat(chunks)));
+  });
+  server.on('error', () => undefined);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as net.AddressInfo).port, server, received };
+}
+
+describe('PeerConnection', () => {
+  test('handshakes, then decodes messages split across writes', async () => {
+    const reply = encodeHandshake({ reserved: makeReserved({}), infoHash, peerId: theirId });
+    const { port, server, received } = await remote(reply, [Buffer.from([0, 0, 0, 5, 4, 0, 0]), Buffer.from([0, 7, 0, 0, 0, 1, 1])]);
+    const rec = recorder();
+    const conn = PeerConnection.connect({ host: '127.0.0.1', port }, ours, rec.handler, { maxBitfield: 4 });
+    for (let i = 0; i < 100 && rec.messages.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(rec.handshakes, 1);
+    assert.equal(conn.state, 'active');
+    assert.deepEqual(rec.messages, [{ type: 'have', index: 7 }, { type: 'unchoke' }]);
+    assert.deepEqual(conn.remotePeerId, Uint8Array.from(theirId));
+    conn.close('done');
+    assert.equal(await rec.closed, 'done');
+    const sent = await received;
+    assert.deepEqual(sent.subarray(0, 68), encodeHandshake({ ...ours }));
+    server.close();
+  });
+
+  test('a peer answering for another torrent is dropped', async () => {
+    const reply = encodeHandshake({ reserved: makeReserved({}), infoHash: Buffer.alloc(20, 0xcd), peerId: theirId });
+    const { port, server } = await remote(reply, []);
+    const rec = recorder();
+    PeerConnection.connect({ host: '127.0.0.1', port }, ours, rec.handler, { maxBitfield: 4 });
+    assert.equal(await rec.closed, 'peer answered for another torrent');
+    assert.equal(rec.handshakes, 0);
+    server.close();
+  });
+
+  test('an oversized frame closes the connection before it is buffered', async () => {
+    const reply = encodeHandshake({ reserved: makeReserved({}), infoHash, peerId: theirId });
+    const huge = Buffer.from([0x7f, 0xff, 0xff, 0xff, 7]);
+    const { port, server } = await remote(reply, [huge]);
+    const rec = recorder();
+    PeerConnection.connect({ host: '127.0.0.1', port }, ours, rec.handler, { maxBitfield: 4 });
+    assert.match(await rec.closed, /^protocol error: .*exceeds/);
+    server.close();
+  });
+
+  test('a refused handshake (e.g. our own peer id) closes', async () => {
+    const reply = encodeHandshake({ reserved: makeReserved({}), infoHash, peerId: theirId });
+    const { port, server } = await remote(reply, []);
+    const rec = recorder(false);
+    PeerConnection.connect({ host: '127.0.0.1', port }, ours, rec.handler, { maxBitfield: 4 });
+    assert.equal(await rec.closed, 'handshake refused');
+    server.close();
+  });
+
+  test('connect and handshake time out', async () => {
+    const server = net.createServer((s) => s.on('error', () => undefined));
+    server.on('error', () => undefined);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const rec = recorder();
+    PeerConnection.connect({ host: '127.0.0.1', port }, ours, rec.handler, { maxBitfield: 4, timeouts: { connectMs: 2000, handshakeMs: 100 } });
+    assert.equal(await rec.closed, 'handshake timeout');
+    server.close();
+  });
+});

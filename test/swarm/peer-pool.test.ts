@@ -1,0 +1,70 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PeerPool, peerKey } from '../../src/swarm/peer-pool.js';
+
+const a = { host: '127.0.0.1', port: 6881 };
+const b = { host: '127.0.0.1', port: 6882 };
+
+describe('PeerPool', () => {
+  test('deduplicates by host and port, refuses port 0 and the bound', () => {
+    const pool = new PeerPool({ maxPeers: 2 });
+    assert.equal(pool.add(a, 'tracker'), true);
+    assert.equal(pool.add({ ...a }, 'dht'), false);
+    assert.equal(pool.add({ host: '127.0.0.1', port: 0 }, 'pex'), false);
+    assert.equal(pool.add(b, 'pex'), true);
+    assert.equal(pool.add({ host: '127.0.0.1', port: 6883 }, 'pex'), false);
+    assert.equal(pool.size, 2);
+  });
+
+  test('take hands out each dialable peer once', () => {
+    const pool = new PeerPool();
+    pool.add(a, 'tracker');
+    pool.add(b, 'tracker');
+    assert.deepEqual(pool.take(1, 0), [a]);
+    assert.deepEqual(pool.take(5, 0), [b]);
+    assert.deepEqual(pool.take(5, 0), []);
+  });
+
+  test('failures back off exponentially, then the peer is forgotten', () => {
+    const pool = new PeerPool({ retryBaseMs: 1000, maxFailures: 3 });
+    pool.add(a, 'tracker');
+    pool.take(1, 0);
+    pool.disconnected(a, false, 0);
+    assert.deepEqual(pool.take(1, 999), []);
+    assert.deepEqual(pool.take(1, 1000), [a]);
+    pool.disconnected(a, false, 1000);
+    assert.deepEqual(pool.take(1, 2999), []);
+    assert.deepEqual(pool.take(1, 3000), [a]);
+    pool.disconnected(a, false, 3000);
+    assert.equal(pool.size, 0);
+  });
+
+  test('a useful connection resets the failure count', () => {
+    const pool = new PeerPool({ retryBaseMs: 1000, maxFailures: 2 });
+    pool.add(a, 'tracker');
+    pool.take(1, 0);
+    pool.disconnected(a, false, 0);
+    pool.take(1, 1000);
+    pool.disconnected(a, true, 1000);
+    pool.take(1, 2000);
+    pool.disconnected(a, false, 2000);
+    assert.equal(pool.size, 1);
+  });
+
+  test('banned and self addresses are never dialled again', () => {
+    const pool = new PeerPool();
+    pool.add(a, 'tracker');
+    pool.ban(a);
+    assert.equal(pool.isBanned(a), true);
+    assert.equal(pool.add(a, 'pex'), false);
+    assert.equal(pool.bannedCount, 1);
+    pool.addSelf(b);
+    assert.equal(pool.add(b, 'tracker'), false);
+    assert.deepEqual(pool.take(5, 0), []);
+  });
+
+  test('IPv6 keys are bracketed', () => {
+    assert.equal(peerKey({ host: '::1', port: 1 }), '[::1]:1');
+    assert.equal(peerKey(a), '127.0.0.1:6881');
+  });
+});
