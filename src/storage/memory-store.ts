@@ -44,6 +44,10 @@ export class MemoryStore implements PieceStore {
     return f === undefined ? undefined : new Uint8Array(f);
   }
 
+  get freeBuffers(): number {
+    return this.pool.available;
+  }
+
   acquirePieceBuffer(index: number): Buffer | undefined {
     this.checkOpen();
     return this.pool.acquire(index, this.geometry.pieceSize(index));

@@ -17,6 +17,8 @@ import type { CommitResult } from './worker-protocol.js';
  */
 export interface PieceStore {
   readonly geometry: PieceGeometry;
+  /** Buffers `acquirePieceBuffer` can lend right now. */
+  readonly freeBuffers: number;
   /** A buffer of exactly the piece's size, or undefined while the pool is exhausted. */
   acquirePieceBuffer(index: number): Buffer | undefined;
   /** Gives back a buffer whose piece was abandoned. */

@@ -90,6 +90,10 @@ export class TorrentStorage implements PieceStore {
     return new TorrentStorage(info, maps, pool, workers, new AsyncFiles(realRoot, components));
   }
 
+  get freeBuffers(): number {
+    return this.pool.available;
+  }
+
   acquirePieceBuffer(index: number): Buffer | undefined {
     this.checkOpen();
     return this.pool.acquire(index, this.geometry.pieceSize(index));

@@ -13,9 +13,9 @@ import type { PeerAddress } from '../metainfo/types.js';
 import { Bitfield } from '../util/bitfield.js';
 import { bytesEqual } from '../util/bytes.js';
 import { PeerConnection, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
-import { encodeRequest, makeReserved, readCapabilities, type IncomingMessage } from '../wire/index.js';
+import { makeReserved, readCapabilities, type IncomingMessage } from '../wire/index.js';
 import { Choker } from './choker.js';
-import { BLOCK_SIZE, Picker, type BlockRequest } from './picker.js';
+import { BLOCK_SIZE, Picker } from './picker.js';
 import { PeerPool, type PeerSource } from './peer-pool.js';
 import { PieceCache } from './piece-cache.js';
 import { RateMeter, requestQueueDepth } from './rate.js';
@@ -23,6 +23,7 @@ import { Extensions, type ExtensionHost } from './extensions.js';
 
 /** What the swarm needs from storage. */
 export interface SwarmStorage {
+  readonly freeBuffers: number;
   acquirePieceBuffer(index: number): Buffer | undefined;
   commitPiece(index: number, buf: Buffer): Promise<'ok' | 'hash-mismatch'>;
   readBlock(index: number, begin: number, length: number): Promise<Buffer>;
@@ -119,8 +120,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
   private chokeTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private completeFired = false;
-  /** Storage had no piece buffer at the last try: only started pieces are requested until one returns. */
-  private poolExhausted = false;
+  private readonly blocksPerPiece: number;
   private readonly lastPieceSize: number;
 
   constructor(opts: SwarmOptions) {
@@ -131,10 +131,8 @@ export class Swarm implements PeerHandler, ExtensionHost {
     this.lastPieceSize = opts.totalLength - (opts.pieceCount - 1) * opts.pieceLength;
     this.cache = new PieceCache((p) => opts.storage.readBlock(p, 0, this.pieceSize(p)), 32 << 20, (p) => this.pieceSize(p));
     this.extensions = new Extensions(this, { pex: opts.pex ?? true, infoBytes: opts.infoBytes, listenPort: opts.listenPort });
-    opts.storage.onPoolAvailable(() => {
-      this.poolExhausted = false;
-      this.refillAll();
-    });
+    this.blocksPerPiece = Math.ceil(opts.pieceLength / BLOCK_SIZE);
+    opts.storage.onPoolAvailable(() => this.refillAll());
   }
 
   get complete(): boolean {
@@ -418,25 +416,34 @@ export class Swarm implements PeerHandler, ExtensionHost {
     const room = depth - outstanding;
     // Batch: wait until a quarter of the pipeline has drained, so each write carries several requests.
     if (room <= 0 || (outstanding > 0 && room < Math.max(1, depth >> 2))) return;
-    const reqs = this.picker.pick(p.key, room, { newPieces: !this.poolExhausted });
-    if (reqs.length === 0) return;
-    const out = Buffer.allocUnsafe(reqs.length * 17);
+    // One piece's worth per pick, so a new piece is started only when a buffer is free for it.
+    const out = Buffer.allocUnsafe(room * 17);
     let n = 0;
-    const dropped: BlockRequest[] = [];
-    for (const r of reqs) {
-      if (!this.inflight.has(r.piece)) {
-        const buf = this.opts.storage.acquirePieceBuffer(r.piece);
-        if (buf === undefined) {
-          this.poolExhausted = true;
-          dropped.push(r);
-          continue;
+    while (n < room) {
+      const reqs = this.picker.pick(p.key, Math.min(room - n, this.blocksPerPiece), { newPieces: this.opts.storage.freeBuffers > 0 });
+      if (reqs.length === 0) break;
+      let refused = -1;
+      for (const r of reqs) {
+        if (r.piece === refused) continue;
+        if (!this.inflight.has(r.piece)) {
+          const buf = this.opts.storage.acquirePieceBuffer(r.piece);
+          if (buf === undefined) {
+            refused = r.piece;
+            this.picker.release(p.key, reqs.filter((x) => x.piece === refused));
+            continue;
+          }
+          this.inflight.set(r.piece, buf);
         }
-        this.inflight.set(r.piece, buf);
+        const o = n * 17;
+        out.writeUInt32BE(13, o);
+        out[o + 4] = 6;
+        out.writeUInt32BE(r.piece, o + 5);
+        out.writeUInt32BE(r.begin, o + 9);
+        out.writeUInt32BE(r.length, o + 13);
+        n++;
       }
-      encodeRequest(r.piece, r.begin, r.length).copy(out, n * 17);
-      n++;
+      if (refused >= 0) break;
     }
-    if (dropped.length > 0) this.picker.release(p.key, dropped);
     if (n === 0) return;
     p.lastRequestAt = now;
     if (outstanding === 0) p.lastBlockAt = now;
