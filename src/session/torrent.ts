@@ -12,6 +12,7 @@ import { TorrentStorage } from '../storage/index.js';
 import { Swarm } from '../swarm/swarm.js';
 import type { PeerSource } from '../swarm/peer-pool.js';
 import { TrackerSet, type AnnounceEvent } from '../tracker/index.js';
+import { Bitfield } from '../util/bitfield.js';
 import { TesseraError } from '../util/errors.js';
 import type { Client } from './client.js';
 
@@ -85,7 +86,9 @@ export class Torrent {
     const info = this.meta.info;
     // 32 MiB of piece buffers keeps the pipe full at loopback speeds within the 100 MiB RSS budget.
     this.storage = await TorrentStorage.open(this.opts.outputDir, info, { poolBytes: 32 << 20 });
-    const have = await this.storage.recheck((checked, total) => this.opts.events?.onChecking?.(checked, total), signal);
+    const have = this.storage.fresh
+      ? new Bitfield(info.pieceCount)
+      : await this.storage.recheck((checked, total) => this.opts.events?.onChecking?.(checked, total), signal);
     if (signal?.aborted === true) return;
     this.resumedBytes = bytesOf(have.count, have.has(info.pieceCount - 1), info.pieceLength, info.length, info.pieceCount);
     const swarm = new Swarm({

@@ -3,6 +3,7 @@ import type { InfoDict } from '../metainfo/types.js';
 import { Bitfield } from '../util/bitfield.js';
 import { AsyncFiles } from './async-files.js';
 import { PieceBufferPool } from './buffer-pool.js';
+import { PREALLOCATE_MIN_BYTES, preallocate } from './preallocate.js';
 import { StorageError } from './errors.js';
 import type { PieceGeometry } from './geometry.js';
 import type { FileLayout } from './layout.js';
@@ -34,6 +35,8 @@ const OPEN_CONCURRENCY = 16;
 
 export class TorrentStorage implements PieceStore {
   readonly geometry: PieceGeometry;
+  /** Every file was absent or empty at open: nothing on disk to recheck. */
+  fresh = false;
   private readonly info: InfoDict;
   private readonly layout: FileLayout;
   private readonly pool: PieceBufferPool;
@@ -72,8 +75,20 @@ export class TorrentStorage implements PieceStore {
     for (let i = 0; i < data.length; i += OPEN_CONCURRENCY) {
       await Promise.all(data.slice(i, i + OPEN_CONCURRENCY).map((c) => checkExistingPath(realRoot, c)));
     }
+    // A torrent whose files were all absent or empty holds no data yet: no recheck needed.
+    let fresh = true;
     for (const [i, f] of info.files.entries()) {
-      if (f.length === 0 && !f.pad) await closeFd(await openOrThrow(realRoot, components[i]!));
+      if (f.pad) continue;
+      if (f.length > 0 && f.length < PREALLOCATE_MIN_BYTES) {
+        if (fresh) fresh = await isAbsentOrEmpty(realRoot, components[i]!);
+        continue;
+      }
+      const fd = await openOrThrow(realRoot, components[i]!);
+      try {
+        if (!(await preallocate(fd, f.length))) fresh = false;
+      } finally {
+        await closeFd(fd);
+      }
     }
     const workerFiles: WorkerFile[] = info.files.map((f, i) => ({
       components: components[i]!,
@@ -87,7 +102,9 @@ export class TorrentStorage implements PieceStore {
       pieceLength: info.pieceLength,
       totalLength: info.length,
     });
-    return new TorrentStorage(info, maps, pool, workers, new AsyncFiles(realRoot, components));
+    const storage = new TorrentStorage(info, maps, pool, workers, new AsyncFiles(realRoot, components));
+    storage.fresh = fresh;
+    return storage;
   }
 
   get freeBuffers(): number {
@@ -221,6 +238,11 @@ export class TorrentStorage implements PieceStore {
     p.then(done, done);
     return p;
   }
+}
+
+async function isAbsentOrEmpty(realRoot: string, components: readonly string[]): Promise<boolean> {
+  const st = await fs.lstat(resolveInside(realRoot, components)).catch(() => undefined);
+  return st === undefined || st.size === 0;
 }
 
 async function openOrThrow(realRoot: string, components: readonly string[]): Promise<number> {
