@@ -3,9 +3,8 @@ import type { InfoDict } from '../metainfo/types.js';
 import { Bitfield } from '../util/bitfield.js';
 import { PieceBufferPool } from './buffer-pool.js';
 import { StorageError } from './errors.js';
-import type { PieceGeometry } from './geometry.js';
-import type { FileLayout } from './layout.js';
-import { DEFAULT_POOL_BYTES, checkReadRange, pieceDigest, torrentMaps } from './store.js';
+import { PooledStore } from './pooled-store.js';
+import { DEFAULT_POOL_BYTES, checkReadRange, pieceDigest } from './store.js';
 import type { PieceStore } from './store.js';
 import type { CommitResult } from './worker-protocol.js';
 
@@ -15,21 +14,13 @@ import type { CommitResult } from './worker-protocol.js';
  * exists once written; zero-length files exist from the start, pad files never).
  * Hashing runs on the main thread: fine for test-sized torrents only.
  */
-export class MemoryStore implements PieceStore {
-  readonly geometry: PieceGeometry;
-  private readonly info: InfoDict;
-  private readonly layout: FileLayout;
-  private readonly pool: PieceBufferPool;
+export class MemoryStore extends PooledStore implements PieceStore {
   private readonly files = new Map<number, Uint8Array>();
   private closed = false;
 
   /** `files[i]`, when given, is the content file `i` starts with (as if left on disk). */
   constructor(info: InfoDict, opts: { poolBytes?: number; files?: readonly (Uint8Array | undefined)[] } = {}) {
-    const maps = torrentMaps(info);
-    this.info = info;
-    this.geometry = maps.geometry;
-    this.layout = maps.layout;
-    this.pool = new PieceBufferPool(info.pieceLength, opts.poolBytes ?? DEFAULT_POOL_BYTES);
+    super(info, new PieceBufferPool(info.pieceLength, opts.poolBytes ?? DEFAULT_POOL_BYTES));
     info.files.forEach((f, i) => {
       const initial = opts.files?.[i];
       if (f.pad) return;
@@ -44,31 +35,7 @@ export class MemoryStore implements PieceStore {
     return f === undefined ? undefined : new Uint8Array(f);
   }
 
-  get freeBuffers(): number {
-    return this.pool.available;
-  }
-
-  acquirePieceBuffer(index: number): Buffer | undefined {
-    this.checkOpen();
-    return this.pool.acquire(index, this.geometry.pieceSize(index));
-  }
-
-  releasePieceBuffer(buf: Buffer): void {
-    if (!this.pool.release(buf)) throw new StorageError('invalid-argument', 'released a buffer that is not lent out');
-  }
-
-  onPoolAvailable(cb: () => void): () => void {
-    return this.pool.onRelease(cb);
-  }
-
-  async commitPiece(index: number, buf: Buffer): Promise<CommitResult> {
-    const lentFor = this.pool.lentFor(buf);
-    if (lentFor === undefined) throw new StorageError('invalid-argument', `piece ${index}: buffer is not lent out by this storage`);
-    try {
-      this.checkOpen();
-      if (lentFor !== index || buf.length !== this.geometry.pieceSize(index)) {
-        throw new StorageError('invalid-argument', `piece ${index}: buffer was acquired for piece ${lentFor}`);
-      }
+  protected async storePiece(index: number, buf: Buffer): Promise<CommitResult> {
       // Resolve on a later turn, as the worker-backed store does.
       await new Promise<void>((r) => setImmediate(r));
       if (!createHash('sha1').update(buf).digest().equals(pieceDigest(this.info, index))) return 'hash-mismatch';
@@ -78,9 +45,6 @@ export class MemoryStore implements PieceStore {
         at += e.length;
       }
       return 'ok';
-    } finally {
-      this.pool.release(buf);
-    }
   }
 
   async readBlock(index: number, begin: number, length: number): Promise<Buffer> {
@@ -135,7 +99,7 @@ export class MemoryStore implements PieceStore {
     this.files.set(fileIndex, f);
   }
 
-  private checkOpen(): void {
+  protected checkOpen(): void {
     if (this.closed) throw new StorageError('closed', 'storage is closed');
   }
 }

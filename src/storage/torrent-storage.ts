@@ -5,8 +5,7 @@ import { AsyncFiles } from './async-files.js';
 import { PieceBufferPool } from './buffer-pool.js';
 import { PREALLOCATE_MIN_BYTES, preallocate } from './preallocate.js';
 import { StorageError } from './errors.js';
-import type { PieceGeometry } from './geometry.js';
-import type { FileLayout } from './layout.js';
+import { PooledStore } from './pooled-store.js';
 import { checkExistingPath, closeFd, fileComponents, openSafe, resolveInside, toStorageError } from './safe-fs.js';
 import { DEFAULT_POOL_BYTES, DEFAULT_WORKERS, checkReadRange, pieceDigest, torrentMaps } from './store.js';
 import type { PieceStore, StoreOptions } from './store.js';
@@ -33,23 +32,16 @@ const RECHECK_DEPTH = 2;
 /** Concurrent `lstat` walks when checking paths at open. */
 const OPEN_CONCURRENCY = 16;
 
-export class TorrentStorage implements PieceStore {
-  readonly geometry: PieceGeometry;
+export class TorrentStorage extends PooledStore implements PieceStore {
   /** Every file was absent or empty at open: nothing on disk to recheck. */
   fresh = false;
-  private readonly info: InfoDict;
-  private readonly layout: FileLayout;
-  private readonly pool: PieceBufferPool;
   private readonly workers: WorkerPool;
   private readonly files: AsyncFiles;
   private readonly inFlight = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
 
-  private constructor(info: InfoDict, maps: ReturnType<typeof torrentMaps>, pool: PieceBufferPool, workers: WorkerPool, files: AsyncFiles) {
-    this.info = info;
-    this.geometry = maps.geometry;
-    this.layout = maps.layout;
-    this.pool = pool;
+  private constructor(info: InfoDict, pool: PieceBufferPool, workers: WorkerPool, files: AsyncFiles) {
+    super(info, pool);
     this.workers = workers;
     this.files = files;
   }
@@ -60,7 +52,8 @@ export class TorrentStorage implements PieceStore {
    * starts the workers. Existing data is kept: call `recheck` to find it.
    */
   static async open(root: string, info: InfoDict, opts: StoreOptions = {}): Promise<TorrentStorage> {
-    const maps = torrentMaps(info);
+    // Validate the numbers before anything touches the disk.
+    torrentMaps(info);
     const pool = new PieceBufferPool(info.pieceLength, opts.poolBytes ?? DEFAULT_POOL_BYTES);
     let realRoot: string;
     try {
@@ -102,40 +95,13 @@ export class TorrentStorage implements PieceStore {
       pieceLength: info.pieceLength,
       totalLength: info.length,
     });
-    const storage = new TorrentStorage(info, maps, pool, workers, new AsyncFiles(realRoot, components));
+    const storage = new TorrentStorage(info, pool, workers, new AsyncFiles(realRoot, components));
     storage.fresh = fresh;
     return storage;
   }
 
-  get freeBuffers(): number {
-    return this.pool.available;
-  }
-
-  acquirePieceBuffer(index: number): Buffer | undefined {
-    this.checkOpen();
-    return this.pool.acquire(index, this.geometry.pieceSize(index));
-  }
-
-  releasePieceBuffer(buf: Buffer): void {
-    if (!this.pool.release(buf)) throw new StorageError('invalid-argument', 'released a buffer that is not lent out');
-  }
-
-  onPoolAvailable(cb: () => void): () => void {
-    return this.pool.onRelease(cb);
-  }
-
-  async commitPiece(index: number, buf: Buffer): Promise<CommitResult> {
-    const lentFor = this.pool.lentFor(buf);
-    if (lentFor === undefined) throw new StorageError('invalid-argument', `piece ${index}: buffer is not lent out by this storage`);
-    try {
-      this.checkOpen();
-      if (lentFor !== index || buf.length !== this.geometry.pieceSize(index)) {
-        throw new StorageError('invalid-argument', `piece ${index}: buffer was acquired for piece ${lentFor}`);
-      }
-      return await this.track(this.workers.run({ type: 'commit', index, data: buf, digest: pieceDigest(this.info, index) }));
-    } finally {
-      this.pool.release(buf);
-    }
+  protected storePiece(index: number, buf: Buffer): Promise<CommitResult> {
+    return this.track(this.workers.run({ type: 'commit', index, data: buf, digest: pieceDigest(this.info, index) }));
   }
 
   async readBlock(index: number, begin: number, length: number): Promise<Buffer> {
@@ -227,7 +193,7 @@ export class TorrentStorage implements PieceStore {
     }
   }
 
-  private checkOpen(): void {
+  protected checkOpen(): void {
     if (this.closing !== undefined) throw new StorageError('closed', 'storage is closed');
   }
 

@@ -1,0 +1,63 @@
+import type { InfoDict } from '../metainfo/types.js';
+import { PieceBufferPool } from './buffer-pool.js';
+import { StorageError } from './errors.js';
+import type { PieceGeometry } from './geometry.js';
+import type { FileLayout } from './layout.js';
+import { torrentMaps } from './store.js';
+import type { CommitResult } from './worker-protocol.js';
+
+/**
+ * What every `PieceStore` shares: the torrent's maps, the piece-buffer pool and the checks
+ * around a commit (the buffer must be one this store lent for that very piece, and it goes
+ * back to the pool whatever happens). Subclasses only say how a verified piece is stored.
+ */
+export abstract class PooledStore {
+  readonly geometry: PieceGeometry;
+  protected readonly info: InfoDict;
+  protected readonly layout: FileLayout;
+  protected readonly pool: PieceBufferPool;
+
+  protected constructor(info: InfoDict, pool: PieceBufferPool) {
+    const maps = torrentMaps(info);
+    this.info = info;
+    this.geometry = maps.geometry;
+    this.layout = maps.layout;
+    this.pool = pool;
+  }
+
+  get freeBuffers(): number {
+    return this.pool.available;
+  }
+
+  acquirePieceBuffer(index: number): Buffer | undefined {
+    this.checkOpen();
+    return this.pool.acquire(index, this.geometry.pieceSize(index));
+  }
+
+  releasePieceBuffer(buf: Buffer): void {
+    if (!this.pool.release(buf)) throw new StorageError('invalid-argument', 'released a buffer that is not lent out');
+  }
+
+  onPoolAvailable(cb: () => void): () => void {
+    return this.pool.onRelease(cb);
+  }
+
+  async commitPiece(index: number, buf: Buffer): Promise<CommitResult> {
+    const lentFor = this.pool.lentFor(buf);
+    if (lentFor === undefined) throw new StorageError('invalid-argument', `piece ${index}: buffer is not lent out by this storage`);
+    try {
+      this.checkOpen();
+      if (lentFor !== index || buf.length !== this.geometry.pieceSize(index)) {
+        throw new StorageError('invalid-argument', `piece ${index}: buffer was acquired for piece ${lentFor}`);
+      }
+      return await this.storePiece(index, buf);
+    } finally {
+      this.pool.release(buf);
+    }
+  }
+
+  /** Hash `buf` against the piece's digest and, when it matches, store it. */
+  protected abstract storePiece(index: number, buf: Buffer): Promise<CommitResult>;
+
+  protected abstract checkOpen(): void;
+}
