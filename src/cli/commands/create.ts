@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createTorrent } from '../../metainfo/create.js';
 import { parseTorrent } from '../../metainfo/torrent.js';
+import { PieceHasher } from '../../storage/index.js';
 import { CliError, ExitCode, humanBytes, safeText, type CliContext, type Command } from '../context.js';
 
 const USAGE =
@@ -52,22 +53,30 @@ export const createCommand: Command = async (argv: string[], ctx: CliContext): P
   const trackers = (values.tracker ?? []).map((t) => t.split(',').map((u) => u.trim()).filter((u) => u !== ''));
   const showProgress = ctx.stderr.isTTY === true;
   let lastShown = -1;
-  const bytes = await createTorrent(input, {
-    trackers,
-    ...(values['piece-length'] === undefined ? {} : { pieceLength: parsePieceLength(values['piece-length']) }),
-    private: values.private === true,
-    ...(values.comment === undefined ? {} : { comment: values.comment }),
-    ...(values['web-seed'] === undefined ? {} : { webSeeds: values['web-seed'] }),
-    ...(values.source === undefined ? {} : { source: values.source }),
-    signal: ctx.signal,
-    onProgress: (done, total) => {
-      if (!showProgress || total < PROGRESS_THRESHOLD) return;
-      const pct = Math.floor((done / total) * 100);
-      if (pct === lastShown) return;
-      lastShown = pct;
-      ctx.stderr.write(`\rhashing ${pct}% (${humanBytes(done)} of ${humanBytes(total)})${done === total ? '\n' : ''}`);
-    },
-  });
+  // SHA-1 dominates creation time: hash on worker threads. PieceHasher copies each piece
+  // before it returns, as createTorrent requires of a hasher (the read buffer is reused).
+  const hasher = new PieceHasher();
+  let bytes: Buffer;
+  try {
+    bytes = await createTorrent(input, {
+      trackers,
+      ...(values['piece-length'] === undefined ? {} : { pieceLength: parsePieceLength(values['piece-length']) }),
+      private: values.private === true,
+      ...(values.comment === undefined ? {} : { comment: values.comment }),
+      ...(values['web-seed'] === undefined ? {} : { webSeeds: values['web-seed'] }),
+      ...(values.source === undefined ? {} : { source: values.source }),
+      signal: ctx.signal,
+      onProgress: (done, total) => {
+        if (!showProgress || total < PROGRESS_THRESHOLD) return;
+        const pct = Math.floor((done / total) * 100);
+        if (pct === lastShown) return;
+        lastShown = pct;
+        ctx.stderr.write(`\rhashing ${pct}% (${humanBytes(done)} of ${humanBytes(total)})${done === total ? '\n' : ''}`);
+      },
+    });
+  } finally {
+    await hasher.close();
+  }
   try {
     await writeFile(values.output, bytes);
   } catch (err) {

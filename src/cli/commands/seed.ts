@@ -1,0 +1,66 @@
+/**
+ * `tessera seed <file.torrent> <dir> [--port N] [--peer host:port]... [--quiet]`: serve a
+ * torrent whose content is already in `<dir>` (the folder given to `download -o`, which holds
+ * `<name>`). Every piece is verified first; incomplete data exits 3 with one line, because
+ * announcing as a seeder with missing pieces would mislead the swarm.
+ *
+ * Exit codes: seeding has no natural end, so Ctrl-C is the normal way to stop it and exits 0
+ * once the trackers have been told. Ctrl-C during the initial check exits 130, like any
+ * interrupted command, since nothing was served yet.
+ */
+import { stat } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { loadTorrentFile, type PeerAddress } from '../../metainfo/index.js';
+import { parsePeerArg } from '../args.js';
+import { CliError, ExitCode, safeText, type CliContext, type Command } from '../context.js';
+import { runTorrent } from './download.js';
+
+const USAGE = 'usage: tessera seed <file.torrent> <dir> [--port N] [--peer host:port]... [--quiet]';
+
+/**
+ * `runTorrent` only gives up for lack of peers while downloading; a seeder has nothing to
+ * download, so this never fires, but RunOptions needs a value.
+ */
+const NO_PEER_TIMEOUT_S = 120;
+
+export const seedCommand: Command = async (argv: string[], ctx: CliContext): Promise<number> => {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        port: { type: 'string', short: 'p' },
+        peer: { type: 'string', multiple: true },
+        quiet: { type: 'boolean', short: 'q' },
+      },
+    });
+  } catch (err) {
+    throw new CliError(ExitCode.usage, `${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 2) throw new CliError(ExitCode.usage, USAGE);
+  const [torrentPath, dir] = positionals as [string, string];
+  const port = values.port !== undefined ? Number(values.port) : undefined;
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new CliError(ExitCode.usage, '--port must be 0–65535');
+  const peers: PeerAddress[] = (values.peer ?? []).map(parsePeerArg);
+  const meta = await loadTorrentFile(torrentPath);
+  // Storage creates its output folder; for a seed a missing folder is a mistake to report,
+  // not an empty tree to create.
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDir) throw new CliError(ExitCode.badInput, `${safeText(dir)} is not a folder (give the folder that holds '${safeText(meta.info.name)}')`);
+
+  return runTorrent(meta, ctx, {
+    outputDir: dir,
+    peers,
+    quiet: values.quiet === true,
+    noPeerTimeoutS: NO_PEER_TIMEOUT_S,
+    seed: true,
+    seedOnly: true,
+    ...(port !== undefined ? { port } : {}),
+  });
+};
