@@ -40,6 +40,9 @@ export interface ConnectionTimeouts {
   handshakeMs: number;
 }
 
+/** Per outgoing connection: several frames per read at loopback speeds. */
+const READ_BUFFER_BYTES = 256 * 1024;
+
 export const DEFAULT_TIMEOUTS: ConnectionTimeouts = { connectMs: 15_000, handshakeMs: 10_000 };
 
 export interface LocalIdentity {
@@ -82,7 +85,7 @@ export class PeerConnection {
     this.lastReceived = Date.now();
     this.lastSent = this.lastReceived;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk, false));
     socket.on('error', (err) => this.close(`socket error: ${err.message}`));
     socket.on('close', () => this.close('connection closed by peer'));
     socket.on('end', () => this.close('connection ended by peer'));
@@ -91,8 +94,22 @@ export class PeerConnection {
   /** Dial a peer; the handshake is sent as soon as TCP connects. */
   static connect(address: PeerAddress, identity: LocalIdentity, handler: PeerHandler, opts: { timeouts?: ConnectionTimeouts; maxBitfield: number }): PeerConnection {
     const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
-    const socket = net.connect({ host: address.host, port: address.port });
-    const conn = new PeerConnection(socket, address, true, opts.maxBitfield);
+    // Outgoing connections (the download path) read into one reused buffer instead of a
+    // fresh allocation per read: blocks are copied out into piece buffers anyway, and the
+    // reader keeps a private copy of any partial frame (`detach`).
+    let conn: PeerConnection | undefined;
+    const socket = net.connect({
+      host: address.host,
+      port: address.port,
+      onread: {
+        buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+        callback: (n: number, buf: Uint8Array): boolean => {
+          conn?.onData(Buffer.from(buf.buffer, buf.byteOffset, n), true);
+          return true;
+        },
+      },
+    });
+    conn = new PeerConnection(socket, address, true, opts.maxBitfield);
     conn.identity = identity;
     conn.handler = handler;
     conn.arm(timeouts.connectMs, 'connect timeout');
@@ -189,17 +206,23 @@ export class PeerConnection {
     this.write(encodeHandshake({ reserved: id.reserved, infoHash: id.infoHash, peerId: id.peerId }));
   }
 
-  private onData(chunk: Buffer): void {
+  /**
+   * Decode what arrived. Messages (and their payload views) are handed to the handler
+   * synchronously; when `transient`, `chunk` is reused by the next read, so the handler
+   * must copy what it keeps (it does: blocks go into piece buffers, bitfields are copied).
+   */
+  private onData(chunk: Buffer, transient: boolean): void {
     this.bytesReceived += chunk.length;
     this.lastReceived = Date.now();
     this.reader.push(chunk);
     try {
-      if (this.state === 'handshaking' && !this.readHandshake()) return;
+      if (this.state === 'handshaking') this.readHandshake();
       while (this.state === 'active') {
         const msg = this.reader.next();
-        if (msg === undefined) return;
+        if (msg === undefined) break;
         this.handler!.onMessage(this, msg);
       }
+      if (transient && this.state !== 'closed') this.reader.detach();
     } catch (err) {
       this.close(`protocol error: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -145,6 +145,19 @@ export class FrameReader {
     this.buffered += chunk.length;
   }
 
+  /**
+   * Copies the unread bytes into memory the reader owns. A caller that reads the socket into
+   * one reused buffer calls this after draining `next`, before the buffer is overwritten;
+   * only the tail of a partial frame is copied.
+   */
+  detach(): void {
+    if (this.buffered === 0) return;
+    this.chunks = [this.take(this.buffered)];
+    this.head = 0;
+    this.offset = 0;
+    this.buffered = this.chunks[0]!.length;
+  }
+
   /** The next message, or undefined until more bytes arrive. Throws `WireError` on a bad frame. */
   next(): IncomingMessage | undefined {
     if (this.buffered < 4) return undefined;
