@@ -44,19 +44,8 @@ const C_L = 0x6c;
 
 type Frame =
   | { kind: 'list'; list: BValue[] }
-  | { kind: 'dict'; dict: BDict; key: string | undefined; keyBytes: Uint8Array | undefined; lastKey: Uint8Array | undefined };
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    if (a[i] !== b[i]) return a[i]! - b[i]!;
-  }
-  return a.length - b.length;
-}
-
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-}
+  // Keys are latin1 strings of the raw bytes, so string order is byte order.
+  | { kind: 'dict'; dict: BDict; key: string | undefined; lastKey: string | undefined };
 
 /** Decode one bencoded value, throwing `BencodeError` on anything out of policy. */
 export function decode(input: Uint8Array, options: DecodeOptions = {}): BValue {
@@ -80,12 +69,16 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
     if (warnings.length < 100) warnings.push(`${message} at byte ${at}`);
   };
 
-  /** Reads digits from `pos` up to `terminator`; returns the digit span. */
-  const readDigits = (terminator: number, allowSign: boolean): { neg: boolean; from: number; to: number } => {
+  // The digit span of the number being read (module of readDigits; no object per number).
+  let numNeg = false;
+  let numFrom = 0;
+  let numTo = 0;
+  /** Reads digits from `pos` up to `terminator` into numNeg/numFrom/numTo. */
+  const readDigits = (terminator: number, allowSign: boolean): void => {
     let p = pos;
-    let neg = false;
+    numNeg = false;
     if (allowSign && buf[p] === C_MINUS) {
-      neg = true;
+      numNeg = true;
       p++;
     }
     const from = p;
@@ -93,7 +86,15 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
     if (p >= buf.length) throw new BencodeError('unexpected-eof', 'unexpected end of input in a number', p);
     if (buf[p] !== terminator) throw new BencodeError('invalid-number', 'invalid character in a number', p);
     if (p === from) throw new BencodeError('invalid-number', 'empty number', p);
-    return { neg, from, to: p };
+    numFrom = from;
+    numTo = p;
+  };
+
+  /** A dictionary key, read straight into a latin1 string without a byte view. */
+  const pushKey = (top: Frame & { kind: 'dict' }, key: string, at: number): void => {
+    if (top.dict.has(key)) throw new BencodeError('duplicate-key', 'duplicate dictionary key', at);
+    if (top.lastKey !== undefined && top.lastKey > key) soft('unsorted-keys', 'dictionary keys are not sorted', at);
+    top.key = key;
   };
 
   const push = (value: BValue, at: number): void => {
@@ -104,19 +105,11 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
     } else if (top.kind === 'list') {
       top.list.push(value);
     } else if (top.key === undefined) {
-      if (!(value instanceof Uint8Array)) throw new BencodeError('invalid-key', 'dictionary key is not a byte string', at);
-      const key = latin1(value);
-      if (top.dict.has(key)) throw new BencodeError('duplicate-key', 'duplicate dictionary key', at);
-      if (top.lastKey !== undefined && compareBytes(top.lastKey, value) > 0) {
-        soft('unsorted-keys', 'dictionary keys are not sorted', at);
-      }
-      top.key = key;
-      top.keyBytes = value;
+      throw new BencodeError('invalid-key', 'dictionary key is not a byte string', at);
     } else {
       top.dict.set(top.key, value);
-      top.lastKey = top.keyBytes;
+      top.lastKey = top.key;
       top.key = undefined;
-      top.keyBytes = undefined;
     }
   };
 
@@ -127,18 +120,29 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
     const at = pos;
     if (c === C_I) {
       pos++;
-      const { neg, from, to } = readDigits(C_E, true);
+      readDigits(C_E, true);
+      const from = numFrom;
+      const to = numTo;
       const digits = to - from;
       if (digits > 1 && buf[from] === C_0) soft('leading-zero', 'integer with leading zero', at);
-      if (neg && digits === 1 && buf[from] === C_0) soft('negative-zero', 'integer -0', at);
+      if (numNeg && digits === 1 && buf[from] === C_0) soft('negative-zero', 'integer -0', at);
       if (digits > 20) throw new BencodeError('int-overflow', 'integer out of 64-bit range', at);
-      let big = BigInt(buf.toString('latin1', from, to));
-      if (neg) big = -big;
-      if (big > INT64_MAX || big < INT64_MIN) throw new BencodeError('int-overflow', 'integer out of 64-bit range', at);
       pos = to + 1;
-      push(big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big, at);
+      if (digits <= 15) {
+        // Below 10^15 a double is exact: skip the BigInt.
+        let n = 0;
+        for (let i = from; i < to; i++) n = n * 10 + (buf[i]! - C_0);
+        push(numNeg ? -n : n, at);
+      } else {
+        let big = BigInt(buf.toString('latin1', from, to));
+        if (numNeg) big = -big;
+        if (big > INT64_MAX || big < INT64_MIN) throw new BencodeError('int-overflow', 'integer out of 64-bit range', at);
+        push(big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big, at);
+      }
     } else if (c >= C_0 && c <= C_9) {
-      const { from, to } = readDigits(C_COLON, false);
+      readDigits(C_COLON, false);
+      const from = numFrom;
+      const to = numTo;
       const digits = to - from;
       if (digits > 1 && buf[from] === C_0) soft('leading-zero', 'string length with leading zero', at);
       const remaining = buf.length - (to + 1);
@@ -148,9 +152,10 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
       }
       const len = Number(buf.toString('latin1', from, to));
       pos = to + 1;
-      const bytes = buf.subarray(pos, pos + len);
+      const top = stack[stack.length - 1];
+      if (top !== undefined && top.kind === 'dict' && top.key === undefined) pushKey(top, buf.toString('latin1', pos, pos + len), at);
+      else push(buf.subarray(pos, pos + len), at);
       pos += len;
-      push(bytes, at);
     } else if (c === C_L || c === C_D) {
       if (stack.length >= maxDepth) throw new BencodeError('too-deep', `nesting deeper than ${maxDepth}`, at);
       const top = stack[stack.length - 1];
@@ -163,7 +168,7 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
       } else {
         const dict = new BDict();
         dict.start = at;
-        stack.push({ kind: 'dict', dict, key: undefined, keyBytes: undefined, lastKey: undefined });
+        stack.push({ kind: 'dict', dict, key: undefined, lastKey: undefined });
       }
     } else if (c === C_E) {
       const top = stack.pop();
