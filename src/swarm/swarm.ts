@@ -9,11 +9,12 @@
  * writes off the event loop. Requests are refilled in batches and written with one socket
  * write, up to a depth sized by each peer's measured rate (bandwidth-delay product).
  */
+import { isIPv4 } from 'node:net';
 import type { PeerAddress } from '../metainfo/types.js';
 import { Bitfield } from '../util/bitfield.js';
 import { bytesEqual } from '../util/bytes.js';
 import { PeerConnection, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
-import { makeReserved, readCapabilities, type IncomingMessage } from '../wire/index.js';
+import { allowedFastSet, makeReserved, readCapabilities, type IncomingMessage } from '../wire/index.js';
 import { Choker } from './choker.js';
 import { BLOCK_SIZE, Picker } from './picker.js';
 import { PeerPool, type PeerSource } from './peer-pool.js';
@@ -63,6 +64,8 @@ const UPLOAD_HIGH_WATER = 1 << 20;
 const KEEPALIVE_MS = 100_000;
 const IDLE_MS = 180_000;
 const RECHOKE_MS = 10_000;
+/** BEP 6 suggests 10 allowed-fast pieces. */
+const ALLOWED_FAST_COUNT = 10;
 /** A peer whose blocks contributed to this many failed pieces is banned. */
 const MAX_STRIKES = 3;
 
@@ -82,6 +85,8 @@ export class SwarmPeer {
   strikes = 0;
   snubbed = false;
   readonly uploadQueue: { index: number; begin: number; length: number }[] = [];
+  /** BEP 6: pieces we let this peer request while it is choked. */
+  readonly allowedFast = new Set<number>();
   serving = false;
   bytesDown = 0;
   bytesUp = 0;
@@ -193,6 +198,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     if (p.fast && this.have.complete) conn.send({ type: 'have-all' });
     else if (p.fast && this.have.count === 0) conn.send({ type: 'have-none' });
     else if (this.have.count > 0) conn.send({ type: 'bitfield', bytes: this.have.bytes });
+    if (p.fast && isIPv4(conn.address.host)) this.grantAllowedFast(p);
     this.picker.addPeer(p.key, p.has);
     p.registered = true;
     return true;
@@ -454,19 +460,29 @@ export class Swarm implements PeerHandler, ExtensionHost {
 
   private onRequest(p: SwarmPeer, index: number, begin: number, length: number): void {
     const conn = p.conn;
+    // SAFETY.md: blocks above 16 KiB are refused; a far larger ask is hostile, not a mistake.
+    if (length > BLOCK_SIZE * 8) return conn.close('request for an oversized block');
     const valid = index < this.opts.pieceCount && length > 0 && length <= BLOCK_SIZE && begin + length <= this.pieceSize(index) && this.have.has(index);
-    if (!valid || conn.amChoking) {
-      if (p.fast) conn.send({ type: 'reject', index, begin, length });
-      if (!valid && !conn.amChoking && !this.have.has(index) && index < this.opts.pieceCount) return;
-      if (!valid && length > BLOCK_SIZE * 8) conn.close('request for an oversized block');
-      return;
-    }
-    if (p.uploadQueue.length >= MAX_UPLOAD_QUEUE) {
+    const allowed = !conn.amChoking || p.allowedFast.has(index);
+    if (!valid || !allowed || p.uploadQueue.length >= MAX_UPLOAD_QUEUE) {
+      // BEP 6: with the fast extension every request we will not serve is rejected explicitly.
       if (p.fast) conn.send({ type: 'reject', index, begin, length });
       return;
     }
     p.uploadQueue.push({ index, begin, length });
     this.serve(p);
+  }
+
+  /**
+   * BEP 6 allowed-fast set: pieces this peer may request even while choked, so a new peer
+   * gets something to trade at once. Computed from its address, so it cannot be farmed by
+   * reconnecting; only pieces we have are announced.
+   */
+  private grantAllowedFast(p: SwarmPeer): void {
+    for (const index of allowedFastSet(p.conn.address.host, this.opts.infoHash, this.opts.pieceCount, ALLOWED_FAST_COUNT)) {
+      p.allowedFast.add(index);
+      if (this.have.has(index)) p.conn.send({ type: 'allowed-fast', index });
+    }
   }
 
   private onCancel(p: SwarmPeer, index: number, begin: number, length: number): void {
@@ -481,7 +497,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     p.serving = true;
     const step = (): void => {
       const conn = p.conn;
-      while (p.uploadQueue.length > 0 && conn.state === 'active' && !conn.amChoking) {
+      while (p.uploadQueue.length > 0 && conn.state === 'active') {
         if (conn.writableLength > UPLOAD_HIGH_WATER) {
           conn.onDrain(step);
           return;
@@ -495,7 +511,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
               return;
             }
             p.uploadQueue.shift();
-            if (conn.state !== 'active' || conn.amChoking) {
+            if (conn.state !== 'active') {
               p.serving = false;
               return;
             }
@@ -541,8 +557,11 @@ export class Swarm implements PeerHandler, ExtensionHost {
     p.conn.amChoking = choke;
     p.conn.send({ type: choke ? 'choke' : 'unchoke' });
     if (choke) {
-      if (p.fast) for (const r of p.uploadQueue) p.conn.send({ type: 'reject', ...r });
+      // Requests for allowed-fast pieces survive a choke (BEP 6); the rest are dropped.
+      const kept = p.uploadQueue.filter((r) => p.allowedFast.has(r.index));
+      if (p.fast) for (const r of p.uploadQueue) if (!p.allowedFast.has(r.index)) p.conn.send({ type: 'reject', ...r });
       p.uploadQueue.length = 0;
+      p.uploadQueue.push(...kept);
     }
   }
 
