@@ -1,12 +1,26 @@
 /**
- * `tessera download <file.torrent> [-o dir]`: download, verify every piece, and exit 0 only
- * when the whole content is on disk. Ctrl-C stops cleanly (trackers told, writes flushed),
- * and the next run resumes from the verified pieces.
+ * `tessera download <file.torrent|magnet:> [-o dir]`: download, verify every piece, and exit 0
+ * only when the whole content is on disk. Ctrl-C stops cleanly (trackers told, writes
+ * flushed), and the next run resumes from the verified pieces.
+ *
+ * A magnet link first goes through a "fetching metadata" phase (BEP 9) that finds peers from
+ * the link's trackers and `x.pe` peers, `--peer`, the DHT and PEX; then it continues exactly
+ * as a .torrent file would. Unless `--no-dht` is given or the torrent is private (BEP 27), a
+ * DHT node (BEP 5) runs for the whole session, bootstrapped from `--dht-bootstrap host:port`
+ * (repeatable) or the public routers, with its routing table cached in
+ * `$XDG_CACHE_HOME/tessera/dht.json` (only for the public DHT: a custom bootstrap is a
+ * separate network whose nodes must not mix with the cached ones).
  */
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { loadTorrentFile, type Metainfo, type PeerAddress } from '../../metainfo/index.js';
+import { DEFAULT_BOOTSTRAP, type BootstrapAddress } from '../../dht/index.js';
+import { loadTorrentFile, parseMagnet, type Metainfo, type PeerAddress } from '../../metainfo/index.js';
+import type { MagnetLink } from '../../metainfo/types.js';
 import { Client } from '../../session/client.js';
+import { defaultDhtStateFile, DhtDiscovery } from '../../session/discovery.js';
+import { fetchMetadata, MetadataFetchError, type FetchedMetadata, type MetadataProgress } from '../../session/metadata-fetch.js';
 import { Torrent } from '../../session/torrent.js';
+import type { PeerSource } from '../../swarm/peer-pool.js';
 import { CliError, ExitCode, humanBytes, safeText, type CliContext } from '../context.js';
 import { formatDuration, ProgressDisplay } from '../progress.js';
 import { parseDuration, parsePeerArg } from '../args.js';
@@ -23,6 +37,8 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
       port: { type: 'string', short: 'p' },
       peer: { type: 'string', multiple: true },
       'no-dht': { type: 'boolean' },
+      'dht-bootstrap': { type: 'string', multiple: true },
+      'save-torrent': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       timeout: { type: 'string' },
       seed: { type: 'boolean' },
@@ -30,10 +46,11 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
       'seed-time': { type: 'string' },
     },
   });
-  if (positionals.length !== 1) throw new CliError(ExitCode.usage, 'usage: tessera download <file.torrent> [-o dir]');
+  if (positionals.length !== 1) throw new CliError(ExitCode.usage, 'usage: tessera download <file.torrent|magnet:> [-o dir] [--save-torrent FILE] [--dht-bootstrap host:port]… [--no-dht]');
   const source = positionals[0]!;
-  if (source.startsWith('magnet:')) throw new CliError(ExitCode.badInput, 'magnet links are not supported by download yet');
-  const meta = await loadTorrentFile(source);
+  const magnet = /^magnet:/i.test(source) ? parseMagnet(source) : undefined;
+  const loaded = magnet === undefined ? await loadTorrentFile(source) : undefined;
+  const dhtBootstrap = dhtBootstrapOf(values['no-dht'] === true, values['dht-bootstrap']);
   const peers: PeerAddress[] = (values.peer ?? []).map(parsePeerArg);
   const timeoutS = values.timeout !== undefined ? parseDuration(values.timeout, '--timeout') : DEFAULT_NO_PEER_TIMEOUT_S;
   const ratio = values.ratio !== undefined ? Number(values.ratio) : undefined;
@@ -42,21 +59,141 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
   const port = values.port !== undefined ? Number(values.port) : undefined;
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new CliError(ExitCode.usage, '--port must be 0–65535');
 
-  return runTorrent(meta, ctx, {
-    outputDir: values.output!,
-    peers,
-    quiet: values.quiet === true,
-    noPeerTimeoutS: timeoutS,
-    seed: values.seed === true || ratio !== undefined || seedTime !== undefined,
-    ...(ratio !== undefined ? { ratio } : {}),
-    ...(seedTime !== undefined ? { seedTimeS: seedTime } : {}),
-    ...(port !== undefined ? { port } : {}),
+  const quiet = values.quiet === true;
+  const saveTorrent = values['save-torrent'];
+  const client = new Client(port !== undefined ? { port } : {});
+  let dht: DhtDiscovery | undefined;
+  try {
+    await client.listen();
+    // BEP 27: a private torrent never touches the DHT. A magnet's privacy is unknown until its
+    // metadata arrives, so the node starts and is closed below if the torrent turns out private.
+    if (dhtBootstrap !== undefined && loaded?.info.private !== true) dht = await startDht(dhtBootstrap, client.port);
+    let meta: Metainfo;
+    let found: FetchedMetadata['peers'] = [];
+    if (magnet === undefined) {
+      meta = loaded!;
+    } else {
+      const fetched = await fetchMagnetMetadata(magnet, client, ctx, { peers, dht, quiet, idleTimeoutS: timeoutS });
+      if (fetched === undefined) return ExitCode.interrupted;
+      meta = fetched.meta;
+      found = fetched.peers;
+      if (saveTorrent !== undefined) await saveTorrentFile(saveTorrent, fetched.torrentBytes);
+    }
+    if (meta.info.private && dht !== undefined) {
+      await dht.close();
+      dht = undefined;
+    }
+    return await runTorrent(meta, ctx, {
+      outputDir: values.output!,
+      peers,
+      discovered: found,
+      quiet,
+      noPeerTimeoutS: timeoutS,
+      seed: values.seed === true || ratio !== undefined || seedTime !== undefined,
+      ...(ratio !== undefined ? { ratio } : {}),
+      ...(seedTime !== undefined ? { seedTimeS: seedTime } : {}),
+      client,
+      ...(dht !== undefined ? { dht } : {}),
+    });
+  } finally {
+    await dht?.close();
+    await client.close();
+  }
+}
+
+/** `--dht-bootstrap` addresses, the public routers by default, or undefined with `--no-dht`. */
+export function dhtBootstrapOf(noDht: boolean, args: readonly string[] | undefined): BootstrapAddress[] | undefined {
+  if (noDht) return undefined;
+  if (args === undefined || args.length === 0) return [...DEFAULT_BOOTSTRAP];
+  return args.map((a) => {
+    try {
+      return parsePeerArg(a);
+    } catch {
+      throw new CliError(ExitCode.usage, `--dht-bootstrap wants host:port, got '${a}'`);
+    }
   });
+}
+
+/** A DHT node on our TCP port number when free; the routing table is cached only for the public DHT. */
+export function startDht(bootstrap: readonly BootstrapAddress[], port: number): Promise<DhtDiscovery> {
+  const isDefault = bootstrap.length === DEFAULT_BOOTSTRAP.length && bootstrap.every((b, i) => b.host === DEFAULT_BOOTSTRAP[i]!.host && b.port === DEFAULT_BOOTSTRAP[i]!.port);
+  return DhtDiscovery.start({ bootstrap, port, ...(isDefault ? { stateFile: defaultDhtStateFile() } : {}) });
+}
+
+export async function saveTorrentFile(path: string, bytes: Uint8Array): Promise<void> {
+  try {
+    await writeFile(path, bytes);
+  } catch (err) {
+    throw new CliError(ExitCode.disk, `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+}
+
+/**
+ * The "fetching metadata" phase shared by `download` and `info --fetch`: progress on stderr
+ * (peers found per source, pieces received). Undefined when interrupted.
+ */
+export async function fetchMagnetMetadata(
+  magnet: MagnetLink,
+  client: Client,
+  ctx: CliContext,
+  opts: { peers: readonly PeerAddress[]; dht: DhtDiscovery | undefined; quiet: boolean; idleTimeoutS: number },
+): Promise<FetchedMetadata | undefined> {
+  const label = magnet.name !== undefined ? ` (${safeText(magnet.name)})` : '';
+  if (!opts.quiet) ctx.stderr.write(`fetching metadata for ${magnet.infoHashHex ?? '?'}${label}…\n`);
+  let last = '';
+  const onProgress = (p: MetadataProgress): void => {
+    const line = `metadata: ${metadataLine(p)}`;
+    if (line === last) return;
+    last = line;
+    ctx.stderr.write(`${line}\n`);
+  };
+  try {
+    const fetched = await fetchMetadata(magnet, client, {
+      peers: opts.peers,
+      ...(opts.dht !== undefined ? { dht: opts.dht } : {}),
+      signal: ctx.signal,
+      idleTimeoutMs: opts.idleTimeoutS * 1000,
+      events: {
+        ...(opts.quiet ? {} : { onProgress }),
+        onPeerBanned: (a, reason) => ctx.stderr.write(`banned ${a.host}:${a.port}: ${reason}\n`),
+        onTrackerError: (m) => {
+          if (ctx.verbose) ctx.stderr.write(`tracker: ${safeText(m)}\n`);
+        },
+      },
+    });
+    if (!opts.quiet) {
+      const f = fetched.found;
+      ctx.stderr.write(
+        `metadata received: ${safeText(fetched.meta.info.name)}, ${humanBytes(fetched.meta.info.length)} ` +
+          `(peers found: ${f.tracker} tracker, ${f.dht} dht, ${f.pex} pex, ${f.manual} manual, ${f.incoming} incoming)\n`,
+      );
+    }
+    return fetched;
+  } catch (err) {
+    if (err instanceof MetadataFetchError && err.code === 'aborted') {
+      ctx.stderr.write('tessera: interrupted while fetching metadata\n');
+      return undefined;
+    }
+    if (err instanceof MetadataFetchError) throw new CliError(ExitCode.failed, err.message, { cause: err });
+    throw err;
+  }
+}
+
+function metadataLine(p: MetadataProgress): string {
+  const f = p.found;
+  const pieces = p.pieceCount === undefined ? 'size unknown' : `${p.piecesDone}/${p.pieceCount} pieces`;
+  return `${pieces}, ${p.connected} connected (${p.serving} serving); found ${f.tracker} tracker, ${f.dht} dht, ${f.pex} pex, ${f.manual} manual, ${f.incoming} incoming`;
 }
 
 export interface RunOptions {
   outputDir: string;
   peers: PeerAddress[];
+  /** Peers found before the torrent started (the metadata phase), dialled with their source. */
+  discovered?: readonly { readonly address: PeerAddress; readonly source: PeerSource }[];
+  /** A listening client to use; runTorrent makes (and closes) its own otherwise. */
+  client?: Client;
+  /** A running DHT: looked up for peers (never for a private torrent, BEP 27); the caller closes it. */
+  dht?: DhtDiscovery;
   quiet: boolean;
   noPeerTimeoutS: number;
   /** Keep seeding after completion (until Ctrl-C or a limit). */
@@ -64,13 +201,17 @@ export interface RunOptions {
   ratio?: number;
   seedTimeS?: number;
   port?: number;
+  /** Listen address; default all interfaces (`demo` keeps everything on 127.0.0.1). */
+  host?: string;
   /** `seed` command: the data must already be complete. */
   seedOnly?: boolean;
 }
 
 /** Shared by `download`, `seed` and `demo`: run one torrent to completion (and seed if asked). */
 export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptions): Promise<number> {
-  const client = new Client(opts.port !== undefined ? { port: opts.port } : {});
+  const ownClient = opts.client === undefined;
+  const client = opts.client ?? new Client({ ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host !== undefined ? { host: opts.host } : {}) });
+  let stopDht: (() => void) | undefined;
   const started = Date.now();
   let display: ProgressDisplay | undefined;
   const say = (line: string): void => {
@@ -88,7 +229,7 @@ export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptio
     },
   });
   try {
-    await client.listen();
+    if (ownClient) await client.listen();
     if (!opts.quiet) ctx.stderr.write(`${safeText(meta.info.name)}: ${humanBytes(meta.info.length)} in ${meta.info.files.length} file(s), listening on port ${client.port}\n`);
     if (!opts.quiet) ctx.stderr.write('checking existing data…\n');
     await torrent.start(ctx.signal);
@@ -97,6 +238,17 @@ export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptio
     if (st0.resumedBytes > 0 && !opts.quiet) ctx.stderr.write(`resuming: ${humanBytes(st0.resumedBytes)} already verified\n`);
     if (opts.seedOnly === true && st0.state !== 'seeding') {
       throw new CliError(ExitCode.badInput, `the data in ${opts.outputDir} is incomplete (${st0.verified}/${st0.pieceCount} pieces verified)`);
+    }
+    for (const source of ['tracker', 'dht', 'pex', 'manual'] as const) {
+      const list = (opts.discovered ?? []).filter((d) => d.source === source).map((d) => d.address);
+      if (list.length > 0) torrent.addPeers(list, source);
+    }
+    if (opts.dht !== undefined && !meta.info.private) {
+      stopDht = opts.dht.track(meta.infoHash, {
+        announcePort: client.port,
+        onPeers: (found) => torrent.addPeers(found, 'dht'),
+        wantMore: () => torrent.stats().peers < 10 && torrent.state === 'downloading',
+      });
     }
     if (!opts.quiet) {
       display = new ProgressDisplay(ctx.stderr, () => torrent.stats());
@@ -125,8 +277,9 @@ export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptio
     return finish(ExitCode.ok);
   } finally {
     display?.stop();
+    stopDht?.();
     await torrent.stop();
-    await client.close();
+    if (ownClient) await client.close();
   }
 
   function finish(code: number, message?: string): number {

@@ -1,0 +1,134 @@
+/**
+ * DHT peer discovery for a session (BEP 5): one DhtNode shared by the metadata fetch and the
+ * download, periodic `get_peers` lookups that feed the torrent, and `announce_peer` for our
+ * listen port. Callers keep private torrents away from it (BEP 27: no DHT, PEX or LSD).
+ */
+import { mkdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { DhtNode, type BootstrapAddress } from '../dht/index.js';
+import type { PeerAddress } from '../metainfo/types.js';
+import type { PeerLookup } from './metadata-fetch.js';
+
+export interface DhtDiscoveryOptions {
+  readonly bootstrap: readonly BootstrapAddress[];
+  /** UDP port to try first (BitTorrent clients use their TCP port); any free port if taken. */
+  readonly port?: number;
+  /** Routing table to load at start and save at close. */
+  readonly stateFile?: string;
+}
+
+export interface TrackOptions {
+  /** Our TCP listen port, announced to the closest nodes after each lookup. */
+  readonly announcePort: number;
+  readonly onPeers: (peers: PeerAddress[]) => void;
+  /** True while the torrent wants more peers: lookups then run every `busyIntervalMs`. */
+  readonly wantMore: () => boolean;
+  /** Default 30 s. */
+  readonly busyIntervalMs?: number;
+  /** Between lookups when peers are plentiful; BEP 5 tokens and announces age out after ~15 min. Default 5 min. */
+  readonly idleIntervalMs?: number;
+}
+
+/** `$XDG_CACHE_HOME/tessera/dht.json`, else `~/.cache/tessera/dht.json`. */
+export function defaultDhtStateFile(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CACHE_HOME !== undefined && env.XDG_CACHE_HOME !== '' ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
+  return join(base, 'tessera', 'dht.json');
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === 'localhost' || host === '::1';
+}
+
+export class DhtDiscovery implements PeerLookup {
+  private readonly stops = new Set<() => void>();
+  private closed = false;
+
+  private constructor(
+    readonly node: DhtNode,
+    private readonly stateFile: string | undefined,
+  ) {}
+
+  /**
+   * Bind and start bootstrapping in the background. A DHT bootstrapped only from loopback
+   * addresses is a local test network: it binds 127.0.0.1 and never sends anywhere else.
+   */
+  static async start(opts: DhtDiscoveryOptions): Promise<DhtDiscovery> {
+    const loopback = opts.bootstrap.length > 0 && opts.bootstrap.every((b) => isLoopbackHost(b.host));
+    const base = {
+      bootstrap: opts.bootstrap,
+      host: loopback ? '127.0.0.1' : '0.0.0.0',
+      ...(loopback ? { allowAddress: (h: string) => isLoopbackHost(h) } : {}),
+      ...(opts.stateFile !== undefined ? { stateFile: opts.stateFile } : {}),
+    };
+    let node: DhtNode;
+    try {
+      node = await DhtNode.start({ ...base, port: opts.port ?? 0 });
+    } catch {
+      node = await DhtNode.start({ ...base, port: 0 });
+    }
+    const d = new DhtDiscovery(node, opts.stateFile);
+    node.bootstrap().catch(() => undefined);
+    return d;
+  }
+
+  get port(): number {
+    return this.node.port;
+  }
+
+  getPeers(infoHash: Uint8Array, options: { onPeer?: (peer: PeerAddress) => void; signal?: AbortSignal }): Promise<PeerAddress[]> {
+    return this.node.getPeers(infoHash, options);
+  }
+
+  /** Look up peers now and periodically, announcing our port; returns a function that stops it. */
+  track(infoHash: Uint8Array, opts: TrackOptions): () => void {
+    const abort = new AbortController();
+    const stop = (): void => {
+      abort.abort();
+      this.stops.delete(stop);
+    };
+    this.stops.add(stop);
+    const loop = async (): Promise<void> => {
+      while (!abort.signal.aborted && !this.closed) {
+        try {
+          const announcePort = opts.announcePort > 0 ? { announcePort: opts.announcePort } : {};
+          await this.node.getPeers(infoHash, { onPeer: (p) => opts.onPeers([p]), signal: abort.signal, ...announcePort });
+        } catch {
+          // A failed round (no reachable node yet, node closed) is retried after the pause.
+        }
+        const ms = opts.wantMore() ? (opts.busyIntervalMs ?? 30_000) : (opts.idleIntervalMs ?? 300_000);
+        await pause(ms, abort.signal);
+      }
+    };
+    void loop();
+    return stop;
+  }
+
+  /** Stop every lookup, save the routing table (when configured) and close the socket. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const stop of [...this.stops]) stop();
+    const file = this.stateFile;
+    if (file !== undefined) {
+      await mkdir(dirname(file), { recursive: true })
+        .then(() => this.node.save())
+        .catch(() => undefined);
+    }
+    await this.node.close();
+  }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    t.unref();
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
