@@ -75,6 +75,8 @@ export class Extensions {
       const prev = this.state.get(p);
       this.state.set(p, { remote: h.m, lastPexSent: prev?.lastPexSent ?? 0, lastPexReceived: prev?.lastPexReceived ?? 0, pexSent: prev?.pexSent ?? new Set() });
       if (h.reqq !== undefined) this.host.setPeerRequestLimit(p, h.reqq);
+      // An incoming peer's address has an ephemeral port; `p` is where it can be reached (for PEX).
+      if (h.p !== undefined && h.p > 0) p.listenPort = h.p;
       return;
     }
     const st = this.state.get(p);

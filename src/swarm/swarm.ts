@@ -85,6 +85,8 @@ export class SwarmPeer {
   strikes = 0;
   snubbed = false;
   readonly uploadQueue: { index: number; begin: number; length: number }[] = [];
+  /** The port it listens on (BEP 10 `p`), known for incoming peers that sent it. */
+  listenPort: number | undefined;
   /** BEP 6: pieces we let this peer request while it is choked. */
   readonly allowedFast = new Set<number>();
   serving = false;
@@ -301,7 +303,11 @@ export class Swarm implements PeerHandler, ExtensionHost {
 
   connectedAddresses(): PeerAddress[] {
     const out: PeerAddress[] = [];
-    for (const p of this.peers.values()) if (p.registered && p.conn.outgoing) out.push(p.conn.address);
+    for (const p of this.peers.values()) {
+      if (!p.registered) continue;
+      if (p.conn.outgoing) out.push(p.conn.address);
+      else if (p.listenPort !== undefined) out.push({ host: p.conn.address.host, port: p.listenPort });
+    }
     return out;
   }
 
