@@ -137,7 +137,7 @@ class MetadataFetcher implements PeerHandler {
   private readonly identity: LocalIdentity;
   private readonly pool = new PeerPool({ retryBaseMs: 5_000 });
   private readonly peers = new Map<PeerConnection, FetchPeer>();
-  private readonly found: FoundCounts = { tracker: 0, dht: 0, pex: 0, manual: 0, incoming: 0 };
+  private readonly found: FoundCounts = { tracker: 0, dht: 0, pex: 0, lsd: 0, manual: 0, incoming: 0 };
   private readonly known: { address: PeerAddress; source: PeerSource }[] = [];
   private readonly abort = new AbortController();
   private size: number | undefined;

@@ -5,7 +5,7 @@
  */
 import type { PeerAddress } from '../metainfo/types.js';
 
-export type PeerSource = 'tracker' | 'dht' | 'pex' | 'manual' | 'incoming';
+export type PeerSource = 'tracker' | 'dht' | 'pex' | 'lsd' | 'manual' | 'incoming';
 
 interface Candidate {
   readonly address: PeerAddress;

@@ -88,6 +88,7 @@ export const demoCommand: Command = async (argv: string[], ctx: CliContext): Pro
       noPeerTimeoutS: NO_PEER_TIMEOUT_S,
       seed: false,
       host: HOST,
+      resumeHint: false,
       port: 0,
     });
     if (code !== ExitCode.ok) return code;

@@ -17,6 +17,8 @@ import { DEFAULT_BOOTSTRAP, type BootstrapAddress } from '../../dht/index.js';
 import { loadTorrentFile, parseMagnet, type Metainfo, type PeerAddress } from '../../metainfo/index.js';
 import type { MagnetLink } from '../../metainfo/types.js';
 import { Client } from '../../session/client.js';
+import { LocalDiscovery } from '../../session/lsd.js';
+import { toHex } from '../../util/bytes.js';
 import { defaultDhtStateFile, DhtDiscovery } from '../../session/discovery.js';
 import { fetchMetadata, MetadataFetchError, type FetchedMetadata, type MetadataProgress } from '../../session/metadata-fetch.js';
 import { Torrent } from '../../session/torrent.js';
@@ -37,6 +39,7 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
       port: { type: 'string', short: 'p' },
       peer: { type: 'string', multiple: true },
       'no-dht': { type: 'boolean' },
+      lsd: { type: 'boolean' },
       'dht-bootstrap': { type: 'string', multiple: true },
       'save-torrent': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
@@ -94,6 +97,7 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
       ...(seedTime !== undefined ? { seedTimeS: seedTime } : {}),
       client,
       ...(dht !== undefined ? { dht } : {}),
+      lsd: values.lsd === true,
     });
   } finally {
     await dht?.close();
@@ -205,6 +209,10 @@ export interface RunOptions {
   host?: string;
   /** `seed` command: the data must already be complete. */
   seedOnly?: boolean;
+  /** Announce on the LAN with BEP 14 local service discovery (never for private torrents). */
+  lsd?: boolean;
+  /** Say how to resume after an interruption (false where the folder is temporary, as in `demo`). */
+  resumeHint?: boolean;
 }
 
 /** Shared by `download`, `seed` and `demo`: run one torrent to completion (and seed if asked). */
@@ -212,6 +220,7 @@ export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptio
   const ownClient = opts.client === undefined;
   const client = opts.client ?? new Client({ ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host !== undefined ? { host: opts.host } : {}) });
   let stopDht: (() => void) | undefined;
+  let lsd: LocalDiscovery | undefined;
   const started = Date.now();
   let display: ProgressDisplay | undefined;
   const say = (line: string): void => {
@@ -250,12 +259,21 @@ export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptio
         wantMore: () => torrent.stats().peers < 10 && torrent.state === 'downloading',
       });
     }
+    // BEP 27: never for a private torrent. Best effort: a machine without a multicast route
+    // simply finds no local peers.
+    if (opts.lsd === true && !meta.info.private) {
+      const ours = toHex(meta.infoHash);
+      lsd = await LocalDiscovery.start({ port: client.port, onPeer: (hex, peer) => hex === ours && torrent.addPeers([peer], 'lsd') }).catch(() => undefined);
+      lsd?.announce([meta.infoHash]);
+    }
     if (!opts.quiet) {
       display = new ProgressDisplay(ctx.stderr, () => torrent.stats());
       display.start();
     }
     const outcome = await waitFor(torrent, ctx.signal, opts.noPeerTimeoutS);
-    if (outcome === 'interrupted') return finish(ExitCode.interrupted, 'interrupted: verified pieces are kept; run the same command again to resume');
+    if (outcome === 'interrupted') {
+      return finish(ExitCode.interrupted, opts.resumeHint === false ? 'interrupted' : 'interrupted: verified pieces are kept; run the same command again to resume');
+    }
     if (outcome === 'no-peers') return finish(ExitCode.failed, `no peer reachable for ${opts.noPeerTimeoutS} s, giving up (verified pieces are kept)`);
     const elapsed = (Date.now() - started) / 1000;
     const st = torrent.stats();
@@ -278,6 +296,7 @@ export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptio
   } finally {
     display?.stop();
     stopDht?.();
+    await lsd?.close();
     await torrent.stop();
     if (ownClient) await client.close();
   }
