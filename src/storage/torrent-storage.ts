@@ -3,7 +3,6 @@ import type { InfoDict } from '../metainfo/types.js';
 import { Bitfield } from '../util/bitfield.js';
 import { AsyncFiles } from './async-files.js';
 import { PieceBufferPool } from './buffer-pool.js';
-import { PREALLOCATE_MIN_BYTES, preallocate } from './preallocate.js';
 import { StorageError } from './errors.js';
 import { PooledStore } from './pooled-store.js';
 import { checkExistingPath, closeFd, fileComponents, openSafe, resolveInside, toStorageError } from './safe-fs.js';
@@ -72,16 +71,8 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     let fresh = true;
     for (const [i, f] of info.files.entries()) {
       if (f.pad) continue;
-      if (f.length > 0 && f.length < PREALLOCATE_MIN_BYTES) {
-        if (fresh) fresh = await isAbsentOrEmpty(realRoot, components[i]!);
-        continue;
-      }
-      const fd = await openOrThrow(realRoot, components[i]!);
-      try {
-        if (!(await preallocate(fd, f.length))) fresh = false;
-      } finally {
-        await closeFd(fd);
-      }
+      if (f.length === 0) await closeFd(await openOrThrow(realRoot, components[i]!));
+      else if (fresh) fresh = await isAbsentOrEmpty(realRoot, components[i]!);
     }
     const workerFiles: WorkerFile[] = info.files.map((f, i) => ({
       components: components[i]!,
