@@ -22,6 +22,8 @@ interface Slot {
 
 const WORKER_URL = new URL('./storage-worker.js', import.meta.url);
 
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 };
+
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   private nextId = 1;
@@ -33,7 +35,8 @@ export class WorkerPool {
       throw new StorageError('invalid-argument', `worker count ${count} is not a positive integer`);
     }
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(WORKER_URL, { workerData: data });
+      // Workers hold almost no JS objects (buffers are shared memory): small heaps keep RSS down.
+      const worker = new Worker(WORKER_URL, { workerData: data, resourceLimits: WORKER_LIMITS });
       const slot: Slot = { worker, pending: new Map() };
       worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply));
       worker.on('error', (err) => this.fail(new StorageError('worker', `storage worker failed: ${err.message}`, { cause: err })));
