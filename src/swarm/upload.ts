@@ -1,0 +1,129 @@
+/**
+ * The upload side of a swarm: each peer's queue of requests, served from whole pieces read
+ * once into a small cache, at the pace the peer's socket drains; the BEP 6 allowed-fast set;
+ * and the upload counters the choker and trackers read.
+ */
+import { allowedFastSet } from '../wire/index.js';
+import type { Bitfield } from '../util/bitfield.js';
+import { BLOCK_SIZE } from './picker.js';
+import { PieceCache } from './piece-cache.js';
+import { RateMeter } from './rate.js';
+import type { SwarmPeer } from './swarm.js';
+
+/** Blocks queued from one peer's requests before we refuse further ones (SAFETY.md: ≤ 2,000). */
+const MAX_UPLOAD_QUEUE = 2000;
+/** Bytes waiting in a socket before we stop sending to it until it drains. */
+const UPLOAD_HIGH_WATER = 1 << 20;
+/** BEP 6 suggests 10 allowed-fast pieces. */
+const ALLOWED_FAST_COUNT = 10;
+/** Pieces kept for uploading, in bytes. */
+const CACHE_BYTES = 32 << 20;
+
+export interface UploadHost {
+  readonly infoHash: Uint8Array;
+  readonly pieceCount: number;
+  readonly have: Bitfield;
+  pieceSize(index: number): number;
+  /** A whole verified piece from storage. */
+  read(index: number): Promise<Buffer>;
+  onDiskError(err: unknown): void;
+}
+
+export class Uploader {
+  uploaded = 0;
+  readonly rate = new RateMeter({ windowMs: 5000, bucketMs: 250 });
+  private readonly cache: PieceCache;
+
+  constructor(private readonly host: UploadHost) {
+    this.cache = new PieceCache((p) => host.read(p), CACHE_BYTES, (p) => host.pieceSize(p));
+  }
+
+  clear(): void {
+    this.cache.clear();
+  }
+
+  /** We choked the peer: requests for allowed-fast pieces survive (BEP 6); the rest are dropped. */
+  onChoke(p: SwarmPeer): void {
+    const kept = p.uploadQueue.filter((r) => p.allowedFast.has(r.index));
+    if (p.fast) for (const r of p.uploadQueue) if (!p.allowedFast.has(r.index)) p.conn.send({ type: 'reject', ...r });
+    p.uploadQueue.length = 0;
+    p.uploadQueue.push(...kept);
+  }
+
+  onRequest(p: SwarmPeer, index: number, begin: number, length: number): void {
+    const conn = p.conn;
+    // SAFETY.md: blocks above 16 KiB are refused; a far larger ask is hostile, not a mistake.
+    if (length > BLOCK_SIZE * 8) return conn.close('request for an oversized block');
+    const valid = index < this.host.pieceCount && length > 0 && length <= BLOCK_SIZE && begin + length <= this.host.pieceSize(index) && this.host.have.has(index);
+    const allowed = !conn.amChoking || p.allowedFast.has(index);
+    if (!valid || !allowed || p.uploadQueue.length >= MAX_UPLOAD_QUEUE) {
+      // BEP 6: with the fast extension every request we will not serve is rejected explicitly.
+      if (p.fast) conn.send({ type: 'reject', index, begin, length });
+      return;
+    }
+    p.uploadQueue.push({ index, begin, length });
+    this.serve(p);
+  }
+
+  /**
+   * BEP 6 allowed-fast set: pieces this peer may request even while choked, so a new peer
+   * gets something to trade at once. Computed from its address, so it cannot be farmed by
+   * reconnecting; only pieces we have are announced.
+   */
+  grantAllowedFast(p: SwarmPeer): void {
+    for (const index of allowedFastSet(p.conn.address.host, this.host.infoHash, this.host.pieceCount, ALLOWED_FAST_COUNT)) {
+      p.allowedFast.add(index);
+      if (this.host.have.has(index)) p.conn.send({ type: 'allowed-fast', index });
+    }
+  }
+
+  onCancel(p: SwarmPeer, index: number, begin: number, length: number): void {
+    const q = p.uploadQueue;
+    const i = q.findIndex((r) => r.index === index && r.begin === begin && r.length === length);
+    if (i >= 0) q.splice(i, 1);
+  }
+
+  /** Send queued blocks while the socket keeps up; resumes on drain. */
+  private serve(p: SwarmPeer): void {
+    if (p.serving) return;
+    p.serving = true;
+    const step = (): void => {
+      const conn = p.conn;
+      while (p.uploadQueue.length > 0 && conn.state === 'active') {
+        if (conn.writableLength > UPLOAD_HIGH_WATER) {
+          conn.onDrain(step);
+          return;
+        }
+        const r = p.uploadQueue[0]!;
+        const piece = this.cache.get(r.index);
+        piece.then(
+          (data) => {
+            if (p.uploadQueue[0] !== r) {
+              step();
+              return;
+            }
+            p.uploadQueue.shift();
+            if (conn.state !== 'active') {
+              p.serving = false;
+              return;
+            }
+            conn.sendPiece(r.index, r.begin, data.subarray(r.begin, r.begin + r.length));
+            const now = Date.now();
+            p.bytesUp += r.length;
+            p.up.add(r.length, now);
+            this.rate.add(r.length, now);
+            this.uploaded += r.length;
+            step();
+          },
+          (err: unknown) => {
+            p.serving = false;
+            this.host.onDiskError(err);
+          },
+        );
+        return;
+      }
+      p.serving = false;
+    };
+    step();
+  }
+}
