@@ -36,6 +36,7 @@ export class MemoryStore extends PooledStore implements PieceStore {
   }
 
   protected async storePiece(index: number, buf: Buffer): Promise<CommitResult> {
+    try {
       // Resolve on a later turn, as the worker-backed store does.
       await new Promise<void>((r) => setImmediate(r));
       if (!createHash('sha1').update(buf).digest().equals(pieceDigest(this.info, index))) return 'hash-mismatch';
@@ -45,6 +46,9 @@ export class MemoryStore extends PooledStore implements PieceStore {
         at += e.length;
       }
       return 'ok';
+    } finally {
+      this.pool.release(buf);
+    }
   }
 
   async readBlock(index: number, begin: number, length: number): Promise<Buffer> {

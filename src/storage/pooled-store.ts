@@ -50,13 +50,17 @@ export abstract class PooledStore {
       if (lentFor !== index || buf.length !== this.geometry.pieceSize(index)) {
         throw new StorageError('invalid-argument', `piece ${index}: buffer was acquired for piece ${lentFor}`);
       }
-      return await this.storePiece(index, buf);
-    } finally {
+    } catch (err) {
       this.pool.release(buf);
+      throw err;
     }
+    return this.storePiece(index, buf);
   }
 
-  /** Hash `buf` against the piece's digest and, when it matches, store it. */
+  /**
+   * Hash `buf` against the piece's digest and, when it matches, store it. Owns `buf` from
+   * here on: it must give it back to the pool (`release`, `returned` or `lost`) in every case.
+   */
   protected abstract storePiece(index: number, buf: Buffer): Promise<CommitResult>;
 
   protected abstract checkOpen(): void;

@@ -105,7 +105,7 @@ function run(req: WorkerRequest): TaskResults[keyof TaskResults] {
     case 'hash':
       return new Uint8Array(sha1(req.data));
     case 'commit':
-      return commit(req.index, req.data, req.digest);
+      return { result: commit(req.index, req.data, req.digest), buffer: req.data.buffer as ArrayBuffer };
     case 'check':
       return check(req.first, req.count, req.digests);
     case 'close':
@@ -122,5 +122,6 @@ parentPort!.on('message', (req: WorkerRequest) => {
     const code = err instanceof StorageError ? err.code : 'disk';
     reply = { id: req.id, ok: false, code, message: err instanceof Error ? err.message : String(err) };
   }
-  parentPort!.postMessage(reply);
+  // A commit's piece buffer goes back to the main thread's pool, moved like it came.
+  parentPort!.postMessage(reply, req.type === 'commit' ? [req.data.buffer as ArrayBuffer] : []);
 });

@@ -91,8 +91,19 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     return storage;
   }
 
-  protected storePiece(index: number, buf: Buffer): Promise<CommitResult> {
-    return this.track(this.workers.run({ type: 'commit', index, data: buf, digest: pieceDigest(this.info, index) }));
+  protected async storePiece(index: number, buf: Buffer): Promise<CommitResult> {
+    // The buffer moves to the worker (no copy) and comes back with the result.
+    const lent = buf.buffer as ArrayBuffer;
+    const data = new Uint8Array(lent, 0, buf.length);
+    const task = this.workers.run({ type: 'commit', index, data, digest: pieceDigest(this.info, index) }, undefined, [lent]);
+    try {
+      const { result, buffer } = await this.track(task);
+      this.pool.returned(lent, buffer);
+      return result;
+    } catch (err) {
+      this.pool.lost(lent);
+      throw err;
+    }
   }
 
   async readBlock(index: number, begin: number, length: number): Promise<Buffer> {

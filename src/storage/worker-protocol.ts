@@ -1,6 +1,6 @@
 /**
- * Messages between the main thread and the storage workers. Piece data travels as views
- * over a `SharedArrayBuffer`, which `postMessage` shares instead of copying.
+ * Messages between the main thread and the storage workers. A piece to commit travels in an
+ * `ArrayBuffer` moved with the message (a transfer, not a copy) and comes back the same way.
  */
 
 export interface WorkerFile {
@@ -31,7 +31,8 @@ export type CommitResult = 'ok' | 'hash-mismatch';
 
 export interface TaskResults {
   hash: Uint8Array;
-  commit: CommitResult;
+  /** `buffer` is the piece's buffer, moved back to the main thread. */
+  commit: { readonly result: CommitResult; readonly buffer: ArrayBuffer };
   /** One byte per piece checked: 1 when it verified. */
   check: Uint8Array;
   close: null;
