@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# bench/many-seeders.sh - one Tessera leecher against N Tessera seeders (`npm run bench:swarm`).
+#
+# On 127.0.0.1 only: the built-in tracker (`tessera tracker`), N `tessera seed` processes over
+# one copy of the data, then `tessera download`, timed with /usr/bin/time and checked with cmp.
+# Runs the same download from 1 seeder first, so the two throughputs compare in one batch.
+#
+#   bash bench/many-seeders.sh                    # N=20, 1 GiB
+#   SEEDERS=10 SIZE=268435456 bash bench/many-seeders.sh
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+CLI=${TESSERA_CLI:-$REPO/dist/src/cli/main.js}
+SEEDERS=${SEEDERS:-20}
+SIZE=${SIZE:-1073741824}
+B=${BENCH_DIR:-/tmp/tessera-bench-swarm}
+HTTP_PORT=${HTTP_PORT:-46969}
+BASE_PORT=${BASE_PORT:-47000}
+[ -f "$CLI" ] || (cd "$REPO" && npx tsc -p tsconfig.json)
+[[ $SEEDERS =~ ^[0-9]+$ ]] && [ "$SEEDERS" -ge 1 ] && [ "$SEEDERS" -le 50 ] || { echo "SEEDERS must be 1..50" >&2; exit 2; }
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+mkdir -p "$B/data"
+if [ ! -f "$B/data/big.bin" ] || [ "$(stat -c %s "$B/data/big.bin")" != "$SIZE" ]; then
+  /usr/bin/python3 "$HERE/lib/gen-data.py" big "$B/data/big.bin" "$SIZE"
+fi
+node "$CLI" tracker --http-port "$HTTP_PORT" --udp-port "$((HTTP_PORT + 1))" --host 127.0.0.1 > "$B/tracker.log" 2>&1 &
+pids+=($!)
+node "$CLI" create "$B/data/big.bin" -o "$B/big.torrent" --piece-length 1048576 --tracker "http://127.0.0.1:$HTTP_PORT/announce" > /dev/null
+HASH=$(node "$CLI" info --json "$B/big.torrent" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["infoHash"])')
+SCRAPE="http://127.0.0.1:$HTTP_PORT/scrape?info_hash=$(/usr/bin/python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(bytes.fromhex(sys.argv[1])))' "$HASH")"
+
+start_seeders() { # count: adds that many seeders to those already running
+  local first=$(( ${#pids[@]} ))
+  for i in $(seq "$first" "$((first + $1 - 1))"); do
+    node "$CLI" seed "$B/big.torrent" "$B/data" --port "$((BASE_PORT + i))" --quiet > "$B/seed-$i.log" 2>&1 &
+    pids+=($!)
+  done
+  # every seeder rechecks 1 GiB before it announces: wait for the tracker to list them all
+  for _ in $(seq 1 600); do
+    n=$(curl -s "$SCRAPE" | grep -ao '8:completei[0-9]*' | head -1 | cut -c12- || true)
+    [ "${n:-0}" -ge "$((${#pids[@]} - 1))" ] && return 0  # every pid but the tracker's
+    sleep 0.5
+  done
+  echo "seeders did not announce in time" >&2; exit 1
+}
+
+run() { # label
+  rm -rf "$B/out"
+  local t
+  /usr/bin/time -o "$B/time" -f '%e %U %S %M' node "$CLI" download "$B/big.torrent" -o "$B/out" --quiet --no-dht --port "$((BASE_PORT - 1))" > "$B/leech.log" 2>&1
+  t=$(tail -1 "$B/time")
+  cmp -s "$B/out/big.bin" "$B/data/big.bin" || { echo "$1: output differs" >&2; exit 1; }
+  read -r wall user sys rss <<< "$t"
+  awk -v l="$1" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v n="$SIZE" \
+    'BEGIN { printf "| %s | %.2f | %.0f | %.2f | %.0f |\n", l, w, n / w / 1e6, u + s, r / 1024 }'
+}
+
+echo "| seeders | wall s | MB/s | CPU s | peak RSS MiB |"
+echo "| --- | ---: | ---: | ---: | ---: |"
+start_seeders 1
+run 1
+start_seeders "$((SEEDERS - 1))"
+run "$SEEDERS"
