@@ -5,28 +5,18 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ARIA2_LOOPBACK_ARGS } from './client-args.js';
 import { freePort } from './ports.js';
+import { transmissionSettings } from './seeders.js';
 import { run, sleep, startProc, type Proc } from './proc.js';
 
 /** aria2c downloading `torrent` into `outDir`; exits 0 once complete (--seed-time=0). */
 export async function startAria2Leecher(torrent: string, outDir: string): Promise<Proc> {
   await mkdir(outDir, { recursive: true });
   return startProc('aria2c-leech', 'aria2c', [
-    '--no-conf',
+    ...ARIA2_LOOPBACK_ARGS,
     `--dir=${outDir}`,
     '--seed-time=0',
-    '--enable-dht=false',
-    '--enable-dht6=false',
-    '--bt-enable-lpd=false',
-    '--enable-peer-exchange=false',
-    '--disable-ipv6=true',
-    '--interface=127.0.0.1',
-    '--summary-interval=0',
-    '--console-log-level=notice',
-    '--file-allocation=none',
-    '--bt-save-metadata=false',
-    '--bt-min-crypto-level=plain',
-    '--bt-require-crypto=false',
     `--listen-port=${await freePort()}`,
     `--dht-listen-port=${await freePort()}`,
     `--stop-with-process=${process.pid}`,
@@ -42,40 +32,6 @@ export interface TransmissionLeecher {
   waitComplete(timeoutMs: number): Promise<void>;
 }
 
-function settings(peerPort: number, rpcPort: number, downloadDir: string): object {
-  return {
-    'bind-address-ipv4': '127.0.0.1',
-    'bind-address-ipv6': '::1',
-    'blocklist-enabled': false,
-    'dht-enabled': false,
-    'download-dir': downloadDir,
-    'download-queue-enabled': false,
-    // 0 = prefer plaintext, still accept encrypted peers
-    encryption: 0,
-    'incomplete-dir-enabled': false,
-    'lpd-enabled': false,
-    'message-level': 1,
-    'peer-port': peerPort,
-    'peer-port-random-on-start': false,
-    'pex-enabled': false,
-    'port-forwarding-enabled': false,
-    'ratio-limit-enabled': false,
-    'rename-partial-files': false,
-    'rpc-authentication-required': false,
-    'rpc-bind-address': '127.0.0.1',
-    'rpc-enabled': true,
-    'rpc-host-whitelist-enabled': false,
-    'rpc-port': rpcPort,
-    'rpc-whitelist': '127.0.0.1,::1',
-    'rpc-whitelist-enabled': true,
-    'speed-limit-down-enabled': false,
-    'speed-limit-up-enabled': false,
-    'start-added-torrents': true,
-    'utp-enabled': false,
-    'watch-dir-enabled': false,
-  };
-}
-
 /**
  * transmission-daemon in the foreground with its own config folder, leeching `torrent` into
  * `outDir`. It announces as soon as the torrent is added; it ignores loopback peers from
@@ -86,7 +42,7 @@ export async function startTransmissionLeecher(torrent: string, outDir: string, 
   const cfg = join(workDir, 'transmission-leech');
   await mkdir(cfg, { recursive: true });
   await mkdir(outDir, { recursive: true });
-  await writeFile(join(cfg, 'settings.json'), JSON.stringify(settings(port, rpcPort, outDir), null, 2));
+  await writeFile(join(cfg, 'settings.json'), JSON.stringify(transmissionSettings(port, rpcPort, outDir, undefined), null, 2));
   const proc = startProc('transmission-leech', 'transmission-daemon', ['-f', '-g', cfg, '--log-error']);
   const remote = (args: string[]): Promise<Proc> => run('transmission-remote', [`127.0.0.1:${rpcPort}`, ...args], 20_000);
   const rpcDeadline = Date.now() + 20_000;

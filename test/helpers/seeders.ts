@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ARIA2_LOOPBACK_ARGS } from './client-args.js';
 import { freePort } from './ports.js';
 import { Proc, run, sleep, startProc } from './proc.js';
 import type { TorrentMeta } from './torrents.js';
@@ -44,7 +45,8 @@ async function until(what: string, timeoutMs: number, intervalMs: number, test: 
   }
 }
 
-function transmissionSettings(peerPort: number, rpcPort: number, downloadDir: string, uploadLimit: number | undefined): object {
+/** transmission-daemon's settings.json for a client of the tests (seeder or leecher). */
+export function transmissionSettings(peerPort: number, rpcPort: number, downloadDir: string, uploadLimit: number | undefined): object {
   return {
     'alt-speed-enabled': false,
     'bind-address-ipv4': '127.0.0.1',
@@ -136,26 +138,14 @@ export async function startAria2Seeder(options: SeederOptions): Promise<Seeder> 
   const [port, dhtPort] = [await freePort(), await freePort()];
   await mkdir(options.workDir, { recursive: true });
   const args = [
-    '--no-conf',
+    ...ARIA2_LOOPBACK_ARGS,
     `--dir=${options.dataDir}`,
     '--seed-ratio=0.0',
     '--bt-seed-unverified=true',
     '--check-integrity=false',
-    '--enable-dht=false',
-    '--enable-dht6=false',
-    '--bt-enable-lpd=false',
-    '--enable-peer-exchange=false',
     `--listen-port=${port}`,
     `--dht-listen-port=${dhtPort}`,
-    '--interface=127.0.0.1',
-    '--disable-ipv6=true',
-    '--file-allocation=none',
-    '--summary-interval=0',
-    '--console-log-level=notice',
     '--bt-max-peers=0',
-    '--bt-save-metadata=false',
-    '--bt-min-crypto-level=plain',
-    '--bt-require-crypto=false',
     `--max-upload-limit=${options.uploadLimit ?? 0}`,
     `--stop-with-process=${process.pid}`,
     ...options.torrents.map((t) => t.torrentPath),

@@ -3,6 +3,7 @@
  * made by mktorrent, and aria2c as a seeder or a leecher, with DHT, LSD and PEX off and
  * bound to 127.0.0.1. Every process goes through helpers/proc.ts, so it is stopped by PID.
  */
+import { ARIA2_LOOPBACK_ARGS } from '../helpers/client-args.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -40,20 +41,7 @@ export async function makeTorrent(dir: string, tiers: readonly (readonly string[
   return { torrentPath, dataDir, fileName, data, infoHashHex };
 }
 
-const ARIA2_COMMON = [
-  '--no-conf',
-  '--enable-dht=false',
-  '--enable-dht6=false',
-  '--bt-enable-lpd=false',
-  '--enable-peer-exchange=false',
-  '--disable-ipv6=true',
-  '--interface=127.0.0.1',
-  '--summary-interval=0',
-  '--console-log-level=notice',
-  '--file-allocation=none',
-  '--bt-max-peers=0',
-  '--bt-require-crypto=false',
-];
+const ARIA2_COMMON = [...ARIA2_LOOPBACK_ARGS, '--bt-max-peers=0'];
 
 /** aria2c seeding `t` from its data folder; resolves once it listens. */
 export async function startAria2Seeder(t: MadeTorrent): Promise<{ proc: Proc; port: number }> {
