@@ -169,6 +169,16 @@ export class PeerConnection {
     return ok;
   }
 
+  /** Run `fn` with the socket corked, so everything it sends leaves in one write. */
+  batch(fn: () => void): void {
+    this.socket.cork();
+    try {
+      fn();
+    } finally {
+      this.socket.uncork();
+    }
+  }
+
   get writableLength(): number {
     return this.socket.writableLength;
   }

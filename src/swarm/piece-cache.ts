@@ -5,6 +5,8 @@
  */
 export class PieceCache {
   private readonly entries = new Map<number, Promise<Buffer>>();
+  /** The pieces whose read has finished, for synchronous access. */
+  private readonly ready = new Map<number, Buffer>();
   private bytes = 0;
   private readonly sizes = new Map<number, number>();
 
@@ -31,18 +33,36 @@ export class PieceCache {
     this.entries.set(piece, p);
     this.sizes.set(piece, size);
     this.bytes += size;
-    p.catch(() => this.drop(piece));
+    p.then(
+      (data) => {
+        if (this.entries.get(piece) === p) this.ready.set(piece, data);
+      },
+      () => this.drop(piece),
+    );
     return p;
+  }
+
+  /** A cached piece whose read has finished, or undefined. Counts as a use. */
+  peek(piece: number): Buffer | undefined {
+    const data = this.ready.get(piece);
+    if (data !== undefined) {
+      const p = this.entries.get(piece)!;
+      this.entries.delete(piece);
+      this.entries.set(piece, p);
+    }
+    return data;
   }
 
   clear(): void {
     this.entries.clear();
+    this.ready.clear();
     this.sizes.clear();
     this.bytes = 0;
   }
 
   private drop(piece: number): void {
     if (!this.entries.delete(piece)) return;
+    this.ready.delete(piece);
     this.bytes -= this.sizes.get(piece) ?? 0;
     this.sizes.delete(piece);
   }

@@ -16,6 +16,8 @@ const MAX_UPLOAD_QUEUE = 2000;
 const UPLOAD_HIGH_WATER = 1 << 20;
 /** BEP 6 suggests 10 allowed-fast pieces. */
 const ALLOWED_FAST_COUNT = 10;
+/** Distinct pieces read ahead of the one a peer waits for. */
+const READ_AHEAD_PIECES = 4;
 /** Pieces kept for uploading, in bytes. */
 const CACHE_BYTES = 32 << 20;
 
@@ -83,46 +85,58 @@ export class Uploader {
     if (i >= 0) q.splice(i, 1);
   }
 
-  /** Send queued blocks while the socket keeps up; resumes on drain. */
+  /** Start reading the next few distinct pieces the peer asked for, so reads overlap sends. */
+  private readAhead(p: SwarmPeer): void {
+    let started = 0;
+    let last = -1;
+    for (const r of p.uploadQueue) {
+      if (r.index === last) continue;
+      last = r.index;
+      if (this.cache.peek(r.index) === undefined) void this.cache.get(r.index).catch(() => undefined);
+      if (++started >= READ_AHEAD_PIECES) break;
+    }
+  }
+
+  /**
+   * Send queued blocks while the socket keeps up, as many as are cached in one corked write
+   * (one syscall for many blocks); a piece not yet cached is read first, a full socket is
+   * waited out.
+   */
   private serve(p: SwarmPeer): void {
     if (p.serving) return;
     p.serving = true;
     const step = (): void => {
       const conn = p.conn;
-      while (p.uploadQueue.length > 0 && conn.state === 'active') {
-        if (conn.writableLength > UPLOAD_HIGH_WATER) {
-          conn.onDrain(step);
-          return;
-        }
-        const r = p.uploadQueue[0]!;
-        const piece = this.cache.get(r.index);
-        piece.then(
-          (data) => {
-            if (p.uploadQueue[0] !== r) {
-              step();
-              return;
-            }
-            p.uploadQueue.shift();
-            if (conn.state !== 'active') {
+      let loading = false;
+      conn.batch(() => {
+        let sent = 0;
+        while (p.uploadQueue.length > 0 && conn.state === 'active' && conn.writableLength <= UPLOAD_HIGH_WATER) {
+          const r = p.uploadQueue[0]!;
+          const data = this.cache.peek(r.index);
+          if (data === undefined) {
+            loading = true;
+            this.cache.get(r.index).then(step, (err: unknown) => {
               p.serving = false;
-              return;
-            }
-            conn.sendPiece(r.index, r.begin, data.subarray(r.begin, r.begin + r.length));
-            const now = Date.now();
-            p.bytesUp += r.length;
-            p.up.add(r.length, now);
-            this.rate.add(r.length, now);
-            this.uploaded += r.length;
-            step();
-          },
-          (err: unknown) => {
-            p.serving = false;
-            this.host.onDiskError(err);
-          },
-        );
-        return;
-      }
-      p.serving = false;
+              this.host.onDiskError(err);
+            });
+            this.readAhead(p);
+            break;
+          }
+          p.uploadQueue.shift();
+          conn.sendPiece(r.index, r.begin, data.subarray(r.begin, r.begin + r.length));
+          sent += r.length;
+        }
+        if (sent > 0) {
+          const now = Date.now();
+          p.bytesUp += sent;
+          p.up.add(sent, now);
+          this.rate.add(sent, now);
+          this.uploaded += sent;
+        }
+      });
+      if (loading) return;
+      if (p.uploadQueue.length > 0 && conn.state === 'active') conn.onDrain(step);
+      else p.serving = false;
     };
     step();
   }

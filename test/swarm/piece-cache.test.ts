@@ -38,3 +38,16 @@ test('a failed read is not cached', async () => {
   assert.equal((await cache.get(0)).length, 1);
   assert.equal(n, 2);
 });
+
+test('peek gives a piece only once its read finished, and not after eviction', async () => {
+  const cache = new PieceCache(async (p) => Buffer.alloc(10, p), 15, () => 10);
+  const pending = cache.get(1);
+  assert.equal(cache.peek(1), undefined);
+  await pending;
+  await new Promise((r) => setImmediate(r));
+  assert.equal(cache.peek(1)?.[0], 1);
+  await cache.get(2); // 20 bytes > 15: evicts 1
+  await new Promise((r) => setImmediate(r));
+  assert.equal(cache.peek(1), undefined);
+  assert.equal(cache.peek(2)?.[0], 2);
+});
