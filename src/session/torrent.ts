@@ -112,6 +112,8 @@ export class Torrent {
     this.swarm = swarm;
     this.client.register(this.meta.infoHash, { identity: swarm.localIdentity, handler: swarm, maxBitfield: swarm.maxBitfieldBytes });
     this.setState(have.complete ? 'seeding' : 'downloading');
+    // The tracker lists us too: never dial our own listening port on this machine.
+    for (const host of ['127.0.0.1', '::1']) swarm.pool.addSelf({ host, port: this.client.port });
     swarm.start();
     if (this.opts.peers !== undefined) swarm.addPeers(this.opts.peers, 'manual');
     if (this.opts.trackers !== false && this.meta.announce.length > 0) {

@@ -52,7 +52,9 @@ export class PeerPool {
 
   /** Addresses that are ourselves (our listen port on local addresses): never dialled. */
   addSelf(a: PeerAddress): void {
-    this.self.add(peerKey(a));
+    const key = peerKey(a);
+    this.self.add(key);
+    this.candidates.delete(key);
   }
 
   /** Returns true when the address is new. */

@@ -58,7 +58,9 @@ describe('PeerPool', () => {
     assert.equal(pool.isBanned(a), true);
     assert.equal(pool.add(a, 'pex'), false);
     assert.equal(pool.bannedCount, 1);
+    pool.add(b, 'tracker');
     pool.addSelf(b);
+    assert.equal(pool.size, 0, 'a candidate found to be ourselves is forgotten');
     assert.equal(pool.add(b, 'tracker'), false);
     assert.deepEqual(pool.take(5, 0), []);
   });
