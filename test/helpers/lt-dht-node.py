@@ -17,8 +17,10 @@ peers. SIGUSR1 = announce again. Seeds until SIGTERM/SIGINT.
 --parent-pid PID: exit when that process is gone (a test runner that died).
 Must run under /usr/bin/python3 (Debian's python3-libtorrent).
 """
-import argparse, os, signal, sys, time
+import argparse, os, sys, time
 import libtorrent as lt
+
+from lt_signals import Signals
 
 ap = argparse.ArgumentParser()
 ap.add_argument("torrent")
@@ -64,23 +66,7 @@ p.flags &= ~lt.torrent_flags.paused
 p.flags |= lt.torrent_flags.disable_lsd | lt.torrent_flags.disable_pex
 h = ses.add_torrent(p)
 
-stop = False
-poke = False
-
-
-def on_stop(*_):
-    global stop
-    stop = True
-
-
-def on_poke(*_):
-    global poke
-    poke = True
-
-
-signal.signal(signal.SIGTERM, on_stop)
-signal.signal(signal.SIGINT, on_stop)
-signal.signal(signal.SIGUSR1, on_poke)
+signals = Signals()
 
 print("lt-dht-node listening on 127.0.0.1:%d, bootstrap %s" % (a.port, a.bootstrap), flush=True)
 t0 = time.time()
@@ -88,7 +74,7 @@ ready = False
 announced = False
 last_nodes = -1
 last_stats = 0.0
-while not stop:
+while not signals.stop:
     if a.parent_pid and not os.path.exists("/proc/%d" % a.parent_pid):
         break
     if not ready:
@@ -101,9 +87,9 @@ while not stop:
             sys.exit(1)
     if ready and last_nodes > 0 and not announced:
         announced = True
-        poke = True
-    if poke:
-        poke = False
+        signals.poke = True
+    if signals.poke:
+        signals.poke = False
         h.force_dht_announce()
         print("announcing", flush=True)
     if time.time() - last_stats > 0.2:

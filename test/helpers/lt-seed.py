@@ -16,8 +16,10 @@ into DIR for those pieces only; the other pieces stay zero (sparse) and get prio
 --parent-pid PID: exit when that process is gone (a test runner that died).
 Must run under /usr/bin/python3 (Debian's python3-libtorrent).
 """
-import argparse, os, signal, sys, time
+import argparse, os, sys, time
 import libtorrent as lt
+
+from lt_signals import Signals
 
 ap = argparse.ArgumentParser()
 ap.add_argument("torrents", nargs="+")
@@ -107,23 +109,7 @@ for t in a.torrents:
         expected.append(ti.num_pieces())
     handles.append(ses.add_torrent(p))
 
-stop = False
-poke = False
-
-
-def on_stop(*_):
-    global stop
-    stop = True
-
-
-def on_poke(*_):
-    global poke
-    poke = True
-
-
-signal.signal(signal.SIGTERM, on_stop)
-signal.signal(signal.SIGINT, on_stop)
-signal.signal(signal.SIGUSR1, on_poke)
+signals = Signals()
 
 
 def checked(h, want):
@@ -139,7 +125,7 @@ def announce_all():
 print("lt-seed listening on 127.0.0.1:%d, %d torrent(s), checking" % (a.port, len(handles)), flush=True)
 t0 = time.time()
 ready = False
-while not stop:
+while not signals.stop:
     if a.parent_pid and not os.path.exists("/proc/%d" % a.parent_pid):
         break
     if not ready:
@@ -151,8 +137,8 @@ while not stop:
             print("not ready after %.0fs: pieces=%s of %s" % (
                 a.timeout, [h.status().num_pieces for h in handles], expected), flush=True)
             sys.exit(1)
-    if poke:
-        poke = False
+    if signals.poke:
+        signals.poke = False
         announce_all()
     ses.wait_for_alert(200)
     for al in ses.pop_alerts():
