@@ -379,8 +379,9 @@ export class Swarm implements PeerHandler, ExtensionHost {
     const bored = this.picker.pieceVerified(index);
     this.have.set(index);
     this.opts.events?.onPieceVerified?.(index);
+    // A peer that has the piece already learns nothing from a `have` (BEP 3 lets us skip it).
     for (const p of this.peers.values()) {
-      if (p.registered) p.conn.send({ type: 'have', index });
+      if (p.registered && !p.has.has(index)) p.conn.send({ type: 'have', index });
     }
     for (const key of bored) {
       const p = this.peers.get(key);
