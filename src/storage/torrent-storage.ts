@@ -91,11 +91,22 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     return storage;
   }
 
+  /**
+   * The worker that commits a piece: the one owning the file where the piece starts. Two
+   * threads writing one file contend on its inode lock, and the kernel spins the waiter:
+   * profiled at 15 % of the CPU when page-cache copies were slow. One writer per file avoids it;
+   * a single-file torrent then hashes on one core, which keeps up with 1.5 GB/s.
+   */
+  private writerFor(index: number): number {
+    const first = this.layout.extents(this.geometry.pieceOffset(index), this.geometry.pieceSize(index)).find((e) => !e.pad);
+    return (first?.fileIndex ?? 0) % this.workers.size;
+  }
+
   protected async storePiece(index: number, buf: Buffer): Promise<CommitResult> {
     // The buffer moves to the worker (no copy) and comes back with the result.
     const lent = buf.buffer as ArrayBuffer;
     const data = new Uint8Array(lent, 0, buf.length);
-    const task = this.workers.run({ type: 'commit', index, data, digest: pieceDigest(this.info, index) }, undefined, [lent]);
+    const task = this.workers.run({ type: 'commit', index, data, digest: pieceDigest(this.info, index) }, this.writerFor(index), [lent]);
     try {
       const { result, buffer } = await this.track(task);
       this.pool.returned(lent, buffer);
