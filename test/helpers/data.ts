@@ -7,6 +7,7 @@ import { AssertionError } from 'node:assert';
 import { createCipheriv, createHash, type Cipher } from 'node:crypto';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { seeded } from './random.js';
 
 const CHUNK = 1 << 20;
 const KiB = 1024;
@@ -25,18 +26,6 @@ class ByteStream {
   next(n: number): Buffer {
     return this.cipher.update(n === CHUNK ? this.zeros : this.zeros.subarray(0, n));
   }
-}
-
-/** mulberry32: a tiny seeded PRNG for file sizes and shapes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 async function writeFromStream(path: string, size: number, bytes: ByteStream): Promise<void> {
@@ -76,7 +65,7 @@ export interface TreeOptions {
 export function treeLayout(options: TreeOptions = {}): TreeFile[] {
   const count = options.files ?? 120;
   if (count < 12) throw new Error('treeLayout needs at least 12 files');
-  const random = prng(options.seed ?? 1234);
+  const random = seeded(options.seed ?? 1234);
   const between = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
   const folders = ['', 'a', 'b/c', 'b/d/e', 'f g', 'b/d'];
   const sizes: number[] = [0, 0, 0, 0, 0];
