@@ -6,16 +6,15 @@
  */
 import { Bitfield } from '../../src/util/bitfield.js';
 import { BLOCK_SIZE, Picker } from '../../src/swarm/picker.js';
+import { seeded } from '../helpers/random.js';
+
+export { seeded };
 
 export function bf(bits: string): Bitfield {
   const b = new Bitfield(bits.length);
   for (let i = 0; i < bits.length; i++) if (bits[i] === '1') b.set(i);
   return b;
 }
-
-import { seeded } from '../helpers/random.js';
-
-export { seeded };
 
 /** Wraps a picker so that every method call is followed by `checkInvariants()`. */
 export function checked(p: Picker): Picker {
