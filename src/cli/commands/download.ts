@@ -241,8 +241,14 @@ export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptio
     if (ownClient) await client.listen();
     if (!opts.quiet) ctx.stderr.write(`${safeText(meta.info.name)}: ${humanBytes(meta.info.length)} in ${meta.info.files.length} file(s), listening on port ${client.port}\n`);
     if (!opts.quiet) ctx.stderr.write('checking existing data…\n');
-    await torrent.start(ctx.signal);
-    if (ctx.signal.aborted) return finish(ExitCode.interrupted);
+    try {
+      await torrent.start(ctx.signal);
+    } catch (err) {
+      // Ctrl-C during the check of existing data aborts it: an interruption, not a disk error.
+      if (ctx.signal.aborted) return interrupted();
+      throw err;
+    }
+    if (ctx.signal.aborted) return interrupted();
     const st0 = torrent.stats();
     if (st0.resumedBytes > 0 && !opts.quiet) ctx.stderr.write(`resuming: ${humanBytes(st0.resumedBytes)} already verified\n`);
     if (opts.seedOnly === true && st0.state !== 'seeding') {
@@ -271,9 +277,7 @@ export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptio
       display.start();
     }
     const outcome = await waitFor(torrent, ctx.signal, opts.noPeerTimeoutS);
-    if (outcome === 'interrupted') {
-      return finish(ExitCode.interrupted, opts.resumeHint === false ? 'interrupted' : 'interrupted: verified pieces are kept; run the same command again to resume');
-    }
+    if (outcome === 'interrupted') return interrupted();
     if (outcome === 'no-peers') return finish(ExitCode.failed, `no peer reachable for ${opts.noPeerTimeoutS} s, giving up (verified pieces are kept)`);
     const elapsed = (Date.now() - started) / 1000;
     const st = torrent.stats();
@@ -299,6 +303,10 @@ export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptio
     await lsd?.close();
     await torrent.stop();
     if (ownClient) await client.close();
+  }
+
+  function interrupted(): number {
+    return finish(ExitCode.interrupted, opts.resumeHint === false ? 'interrupted' : 'interrupted: verified pieces are kept; run the same command again to resume');
   }
 
   function finish(code: number, message?: string): number {
