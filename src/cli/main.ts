@@ -62,6 +62,12 @@ export async function main(argv: string[]): Promise<number> {
     const command = await load();
     return await command(args.slice(1), ctx);
   } catch (err) {
+    // Whatever a command was doing when Ctrl-C aborted it (hashing, checking, fetching), the
+    // user asked to stop: that is an interruption, not the error the abort surfaced as.
+    if (controller.signal.aborted) {
+      process.stderr.write('tessera: interrupted\n');
+      return ExitCode.interrupted;
+    }
     process.stderr.write(`tessera: ${oneLine(err)}\n`);
     if (verbose && err instanceof Error && err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
     if (err instanceof CliError) return err.exitCode;
