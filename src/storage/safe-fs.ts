@@ -81,6 +81,7 @@ export function openSafeSync(realRoot: string, components: readonly string[], mo
 
 const lstatP = promisify(fs.lstat);
 const mkdirP = promisify(fs.mkdir);
+const statP = promisify(fs.stat);
 const openP = promisify(fs.open);
 const fstatP = promisify(fs.fstat);
 const closeP = promisify(fs.close);
@@ -210,4 +211,33 @@ export function toStorageError(err: unknown, shown: string): StorageError {
 export function errCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
   return undefined;
+}
+
+/**
+ * Creates `dir` and any missing parents one level at a time. Node 20's recursive `mkdir`
+ * never returns on some filesystems (under /proc it retries an ENOENT forever); walking the
+ * levels ourselves turns that into an error the user can read.
+ */
+export async function makeDirectory(dir: string): Promise<void> {
+  const full = path.resolve(dir);
+  const missing: string[] = [];
+  for (let at = full; ; at = path.dirname(at)) {
+    const st = await lstatP(at).catch((err: unknown) => {
+      if (errCode(err) === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (st !== undefined) {
+      if (!st.isDirectory() && !(st.isSymbolicLink() && (await statP(at)).isDirectory())) {
+        throw new StorageError('disk', `'${at}' exists and is not a folder`);
+      }
+      break;
+    }
+    missing.push(at);
+    if (path.dirname(at) === at) break;
+  }
+  for (const d of missing.reverse()) {
+    await mkdirP(d).catch((err: unknown) => {
+      if (errCode(err) !== 'EEXIST') throw err;
+    });
+  }
 }

@@ -5,7 +5,7 @@ import { AsyncFiles } from './async-files.js';
 import { PieceBufferPool } from './buffer-pool.js';
 import { StorageError } from './errors.js';
 import { PooledStore } from './pooled-store.js';
-import { checkExistingPath, closeFd, fileComponents, openSafe, resolveInside, toStorageError } from './safe-fs.js';
+import { checkExistingPath, closeFd, fileComponents, makeDirectory, openSafe, resolveInside, toStorageError } from './safe-fs.js';
 import { DEFAULT_POOL_BYTES, DEFAULT_WORKERS, checkReadRange, pieceDigest, torrentMaps } from './store.js';
 import type { PieceStore, StoreOptions } from './store.js';
 import { WorkerPool } from './worker-pool.js';
@@ -56,7 +56,7 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     const pool = new PieceBufferPool(info.pieceLength, opts.poolBytes ?? DEFAULT_POOL_BYTES);
     let realRoot: string;
     try {
-      await fs.mkdir(root, { recursive: true });
+      await makeDirectory(root);
       realRoot = await fs.realpath(root);
     } catch (err) {
       throw toStorageError(err, root);
