@@ -56,7 +56,7 @@ export const peersCommand: Command = async (argv, ctx) => {
     const set = new TrackerSet(target.tiers, { udp, timeoutMs: envInt('TESSERA_TRACKER_TIMEOUT_MS', 15_000, 1, 120_000) });
     if (set.urls.length === 0) {
       if (json) ctx.stdout.write(`${JSON.stringify({ infoHash: toHex(target.infoHash), trackers: [] })}\n`);
-      else ctx.stdout.write('this torrent lists no trackers\n');
+      else ctx.stderr.write('tessera: this torrent lists no trackers\n');
       return ExitCode.failed;
     }
     const params: AnnounceParams = {
