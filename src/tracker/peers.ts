@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import type { PeerAddress } from '../metainfo/types.js';
+import { formatIp, parseIp } from '../util/ip.js';
 import { TrackerError } from './errors.js';
 
 /** SAFETY.md: at most 3,000 peers kept per torrent, so no more from one reply either. */
@@ -29,7 +30,7 @@ export function decodeCompactPeers(bytes: Uint8Array, family: PeerFamily): PeerA
     const at = i * size;
     const port = view.getUint16(at + size - 2);
     if (port === 0) continue;
-    out.push({ host: family === 4 ? ipv4Text(bytes, at) : ipv6Text(view, at), port });
+    out.push({ host: normalizeIp(formatIp(bytes.subarray(at, at + size - 2))!), port });
   }
   return out;
 }
@@ -47,41 +48,11 @@ export function encodeCompactPeers(peers: readonly PeerAddress[], family: PeerFa
   return out;
 }
 
-function ipv4Text(b: Uint8Array, at: number): string {
-  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
-}
-
-function ipv6Text(view: DataView, at: number): string {
-  const groups: string[] = [];
-  for (let g = 0; g < 8; g++) groups.push(view.getUint16(at + g * 2).toString(16));
-  return normalizeIp(groups.join(':'));
-}
-
 /** The 4 or 16 bytes of an IP literal (IPv4-mapped IPv6 is written as IPv6). */
 export function ipBytes(host: string): Buffer {
-  const fam = isIP(host);
-  if (fam === 4) return Buffer.from(host.split('.').map((x) => Number(x)));
-  if (fam !== 6) throw new TrackerError('tracker-protocol', `not an IP address: ${host}`);
-  const [headText, tailText] = host.includes('::') ? host.split('::') : [host, undefined];
-  const parse = (part: string | undefined): number[] => {
-    if (part === undefined || part === '') return [];
-    const out: number[] = [];
-    for (const g of part.split(':')) {
-      if (g.includes('.')) {
-        const v4 = g.split('.').map((x) => Number(x));
-        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      } else {
-        out.push(parseInt(g, 16));
-      }
-    }
-    return out;
-  };
-  const head = parse(headText);
-  const tail = parse(tailText);
-  const groups = tailText === undefined ? head : [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
-  return out;
+  const bytes = parseIp(host);
+  if (bytes === undefined) throw new TrackerError('tracker-protocol', `not an IP address: ${host}`);
+  return bytes;
 }
 
 /**

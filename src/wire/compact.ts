@@ -3,11 +3,11 @@
  * a 2-byte port, all in network order. Shared by PEX (BEP 11), and usable by trackers and
  * the DHT (BEP 5), whose `values` and `nodes` carry the same entries.
  */
-import { isIPv4, isIPv6 } from 'node:net';
 import type { PeerAddress } from '../metainfo/types.js';
+import { formatIp, ipFamily, parseIp, type IpFamily } from '../util/ip.js';
 import { wireError } from './errors.js';
 
-export type IpFamily = 4 | 6;
+export { ipFamily, type IpFamily };
 
 export const COMPACT_IPV4_LENGTH = 6;
 export const COMPACT_IPV6_LENGTH = 18;
@@ -16,49 +16,18 @@ export function compactEntryLength(family: IpFamily): number {
   return family === 4 ? COMPACT_IPV4_LENGTH : COMPACT_IPV6_LENGTH;
 }
 
-/** The family of an IP literal, or undefined for host names, zoned or malformed addresses. */
-export function ipFamily(host: string): IpFamily | undefined {
-  if (isIPv4(host)) return 4;
-  if (host.includes('%')) return undefined;
-  return isIPv6(host) ? 6 : undefined;
-}
-
 /** The 4 or 16 network-order bytes of an IP literal; throws `WireError` on anything else. */
 export function ipToBytes(host: string): Buffer {
-  const family = ipFamily(host);
-  if (family === 4) return Buffer.from(host.split('.').map(Number));
-  if (family === 6) return ipv6ToBytes(host);
-  throw wireError('invalid-argument', `not an IP address: ${JSON.stringify(host)}`);
+  const bytes = parseIp(host);
+  if (bytes === undefined) throw wireError('invalid-argument', `not an IP address: ${JSON.stringify(host)}`);
+  return bytes;
 }
 
 /** Text of a 4- or 16-byte address: dotted quad, or RFC 5952 compressed IPv6. */
 export function bytesToIp(bytes: Uint8Array): string {
-  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
-  if (bytes.length !== 16) throw wireError('invalid-argument', `an IP address is 4 or 16 bytes, not ${bytes.length}`);
-  // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad.
-  if (bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
-    return `::ffff:${bytesToIp(bytes.subarray(12))}`;
-  }
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
-  // RFC 5952 §4.2: compress the longest run of two or more zero groups, the first on a tie.
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (from: number, to: number): string => groups.slice(from, to).map((g) => g.toString(16)).join(':');
-  return bestAt < 0 ? hex(0, 8) : `${hex(0, bestAt)}::${hex(bestAt + bestLen, 8)}`;
+  const text = formatIp(bytes);
+  if (text === undefined) throw wireError('invalid-argument', `an IP address is 4 or 16 bytes, not ${bytes.length}`);
+  return text;
 }
 
 /** Encode one peer as 6 or 18 bytes, by the family of its host. */
@@ -102,28 +71,4 @@ export function decodeCompactPeers(bytes: Uint8Array, family: IpFamily, max = In
 
 function checkPort(port: number): void {
   if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw wireError('invalid-argument', `bad port ${port}`);
-}
-
-/** Parses a literal already validated by `isIPv6`: `::` expands to zero groups; a dotted tail is two groups. */
-function ipv6ToBytes(host: string): Buffer {
-  const out = Buffer.alloc(16);
-  const [head, tail] = host.includes('::') ? host.split('::') : [host, undefined];
-  const toGroups = (part: string | undefined): number[] => {
-    if (part === undefined || part === '') return [];
-    const groups: number[] = [];
-    for (const g of part.split(':')) {
-      if (g.includes('.')) {
-        const [a, b, c, d] = g.split('.').map(Number);
-        groups.push((a! << 8) | b!, (c! << 8) | d!);
-      } else {
-        groups.push(parseInt(g, 16));
-      }
-    }
-    return groups;
-  };
-  const left = toGroups(head);
-  const right = toGroups(tail);
-  left.forEach((g, i) => out.writeUInt16BE(g, i * 2));
-  right.forEach((g, i) => out.writeUInt16BE(g, 16 - (right.length - i) * 2));
-  return out;
 }

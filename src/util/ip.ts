@@ -1,0 +1,78 @@
+/**
+ * IP literals to and from their network-order bytes (4 for IPv4, 16 for IPv6). One
+ * implementation for every layer that meets compact addresses: the wire (PEX, `yourip`) and
+ * the trackers. Returns undefined rather than throwing, so each layer reports bad input with
+ * its own typed error.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+
+export type IpFamily = 4 | 6;
+
+/** The family of an IP literal, or undefined for host names, zoned or malformed addresses. */
+export function ipFamily(host: string): IpFamily | undefined {
+  if (isIPv4(host)) return 4;
+  if (host.includes('%')) return undefined;
+  return isIPv6(host) ? 6 : undefined;
+}
+
+/** The 4 or 16 network-order bytes of an IP literal, or undefined for anything else. */
+export function parseIp(host: string): Buffer | undefined {
+  const family = ipFamily(host);
+  if (family === 4) return Buffer.from(host.split('.').map(Number));
+  if (family === 6) return ipv6ToBytes(host);
+  return undefined;
+}
+
+/** Text of a 4- or 16-byte address (dotted quad, or RFC 5952 compressed IPv6); undefined for other lengths. */
+export function formatIp(bytes: Uint8Array): string | undefined {
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  if (bytes.length !== 16) return undefined;
+  // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad.
+  if (bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
+    return `::ffff:${formatIp(bytes.subarray(12))!}`;
+  }
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
+  // RFC 5952 §4.2: compress the longest run of two or more zero groups, the first on a tie.
+  let bestAt = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestAt = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (from: number, to: number): string => groups.slice(from, to).map((g) => g.toString(16)).join(':');
+  return bestAt < 0 ? hex(0, 8) : `${hex(0, bestAt)}::${hex(bestAt + bestLen, 8)}`;
+}
+
+/** Parses a literal already validated by `isIPv6`: `::` expands to zero groups; a dotted tail is two groups. */
+function ipv6ToBytes(host: string): Buffer {
+  const out = Buffer.alloc(16);
+  const [head, tail] = host.includes('::') ? host.split('::') : [host, undefined];
+  const toGroups = (part: string | undefined): number[] => {
+    if (part === undefined || part === '') return [];
+    const groups: number[] = [];
+    for (const g of part.split(':')) {
+      if (g.includes('.')) {
+        const [a, b, c, d] = g.split('.').map(Number);
+        groups.push((a! << 8) | b!, (c! << 8) | d!);
+      } else {
+        groups.push(parseInt(g, 16));
+      }
+    }
+    return groups;
+  };
+  const left = toGroups(head);
+  const right = toGroups(tail);
+  left.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  right.forEach((g, i) => out.writeUInt16BE(g, 16 - (right.length - i) * 2));
+  return out;
+}
