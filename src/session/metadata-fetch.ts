@@ -18,7 +18,7 @@
  */
 import type { MagnetLink, Metainfo, PeerAddress } from '../metainfo/types.js';
 import { PeerConnection, type ConnectionTimeouts, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
-import { CLIENT_NAME } from '../swarm/extensions.js';
+import { CLIENT_NAME, LOCAL_METADATA_ID, LOCAL_PEX_ID, PEX_MIN_GAP_MS } from '../swarm/extensions.js';
 import { PeerPool, type PeerSource } from '../swarm/peer-pool.js';
 import { TrackerSet } from '../tracker/index.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
@@ -38,6 +38,7 @@ import {
   type IncomingMessage,
 } from '../wire/index.js';
 import type { Client } from './client.js';
+import { MAX_ANNOUNCE_S, MIN_ANNOUNCE_S } from './torrent.js';
 import { metainfoFromInfoBytes } from './torrent-file.js';
 
 export class MetadataFetchError extends TesseraError {}
@@ -93,21 +94,14 @@ export interface FetchedMetadata {
   readonly found: Readonly<FoundCounts>;
 }
 
-/** The ids on which we receive each extension (BEP 10: our choice, per direction). */
-const LOCAL_METADATA_ID = 1;
-const LOCAL_PEX_ID = 2;
 /** Requests in flight per peer: enough to keep a link busy, few enough to spread pieces. */
 const PER_PEER_REQUESTS = 4;
 /** A peer that lets this many requests time out is dropped. */
 const MAX_TIMEOUTS = 3;
 /** A piece a peer rejected or let time out goes to other peers first, for this long. */
 const REFUSED_BACKOFF_MS = 5_000;
-/** BEP 11 asks for one PEX message a minute; tolerate jitter, ignore floods. */
-const PEX_MIN_GAP_MS = 30_000;
 /** The size is unknown before the metadata arrives; trackers need some `left` > 0 (a leecher). */
 const UNKNOWN_LEFT = 2 ** 31 - 1;
-const MIN_ANNOUNCE_S = 60;
-const MAX_ANNOUNCE_S = 1800;
 /** PieceCount limit (BEP 3 v1, SAFETY.md) divided by 8: the largest bitfield a peer may send. */
 const MAX_BITFIELD_BYTES = 2 ** 18;
 

@@ -39,8 +39,8 @@ export interface TorrentOptions {
 export class SessionError extends TesseraError {}
 
 /** Re-announce bounds: never more often than a minute, never less than every half hour. */
-const MIN_ANNOUNCE_S = 60;
-const MAX_ANNOUNCE_S = 1800;
+export const MIN_ANNOUNCE_S = 60;
+export const MAX_ANNOUNCE_S = 1800;
 
 export interface TorrentStats {
   state: TorrentState;

@@ -21,16 +21,20 @@ import {
 import { peerKey } from './peer-pool.js';
 import type { SwarmPeer } from './swarm.js';
 
-/** The ids on which we receive each extension. */
+/** The ids on which we receive each extension (BEP 10: our choice, per direction). */
+export const LOCAL_METADATA_ID = 1;
+export const LOCAL_PEX_ID = 2;
 const LOCAL_IDS = new Map<string, number>([
-  [UT_METADATA, 1],
-  [UT_PEX, 2],
+  [UT_METADATA, LOCAL_METADATA_ID],
+  [UT_PEX, LOCAL_PEX_ID],
 ]);
 export const CLIENT_NAME = 'Tessera 0.1.0';
 /** Our request queue limit, advertised as `reqq` (SAFETY.md: ≤ 2,000). */
 export const OUR_REQQ = 2000;
 /** BEP 11: at most one PEX message a minute per peer. */
 const PEX_INTERVAL_MS = 60_000;
+/** Received PEX closer together than this is a flood and is ignored (a minute, less jitter). */
+export const PEX_MIN_GAP_MS = PEX_INTERVAL_MS / 2;
 
 export interface ExtensionHost {
   readonly pieceCount: number;
@@ -127,7 +131,7 @@ export class Extensions {
   private onPex(st: PeerExtState, payload: Uint8Array): void {
     const now = Date.now();
     // BEP 11 asks senders for one message a minute; accept a little jitter, drop floods.
-    if (now - st.lastPexReceived < PEX_INTERVAL_MS / 2) return;
+    if (now - st.lastPexReceived < PEX_MIN_GAP_MS) return;
     st.lastPexReceived = now;
     const msg = decodeUtPex(payload);
     this.host.addPexPeers(msg.added.map((a) => ({ host: a.host, port: a.port })));
