@@ -10,6 +10,7 @@ import { type Socket, createSocket } from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { PeerAddress } from '../metainfo/types.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { NODE_ID_LENGTH, type NodeContact, isIpv4 } from './compact.js';
 import { DhtError, KrpcError } from './errors.js';
 import {
@@ -52,8 +53,8 @@ export interface DhtNodeOptions {
   readonly bootstrap: readonly BootstrapAddress[];
   /** Every address we would send to must pass this; tests allow loopback only. */
   readonly allowAddress?: (host: string) => boolean;
-  /** Milliseconds for node ages, token rotation, peer expiry and rate limits. */
-  readonly clock?: () => number;
+  /** Node ages, token rotation, peer expiry, rate limits and every timeout (default the system clock). */
+  readonly clock?: Clock;
   readonly random?: RandomBytes;
   /** Where `save()` writes the routing table, and `start()` reads it back. */
   readonly stateFile?: string;
@@ -88,7 +89,7 @@ interface Pending {
   readonly expectedId: Uint8Array | undefined;
   readonly resolve: (body: KrpcResponseBody) => void;
   readonly reject: (err: Error) => void;
-  readonly timer: NodeJS.Timeout;
+  readonly timer: TimerHandle;
 }
 
 const MAX_PENDING = 1024;
@@ -122,8 +123,9 @@ export class DhtNode {
   private readonly lookups = new Set<() => void>();
   private readonly counters: DhtStats = { received: 0, sent: 0, malformed: 0, rateLimited: 0, dropped: 0 };
   private seeds: SeedContact[] = [];
-  private drainTimer: NodeJS.Timeout | undefined;
-  private maintenance: NodeJS.Timeout | undefined;
+  private drainTimer: TimerHandle | undefined;
+  private readonly maintenance: TimerHandle;
+  private readonly clock: Clock;
   private closed = false;
 
   private constructor(
@@ -134,7 +136,9 @@ export class DhtNode {
   ) {
     this.socket = socket;
     this.id = id;
-    this.now = options.clock ?? Date.now;
+    const clock = options.clock ?? systemClock;
+    this.clock = clock;
+    this.now = () => clock.now();
     this.random = options.random ?? ((n) => new Uint8Array(randomBytes(n)));
     this.allow = options.allowAddress ?? (() => true);
     this.table = new RoutingTable(id, { now: this.now });
@@ -149,8 +153,7 @@ export class DhtNode {
       this.counters.dropped++;
     });
     const interval = options.maintenanceIntervalMs ?? 60_000;
-    this.maintenance = setInterval(() => this.maintain(), interval);
-    this.maintenance.unref();
+    this.maintenance = clock.setInterval(() => this.maintain(), interval);
   }
 
   /** Binds the socket and loads the saved routing table, if any. */
@@ -221,12 +224,12 @@ export class DhtNode {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.maintenance);
-    clearTimeout(this.drainTimer);
+    this.maintenance.cancel();
+    this.drainTimer?.cancel();
     this.sendQueue.length = 0;
     for (const finish of [...this.lookups]) finish();
     for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
+      p.timer.cancel();
       p.reject(new DhtError('closed', 'DHT node closed'));
     }
     this.pending.clear();
@@ -242,15 +245,14 @@ export class DhtNode {
       for (let i = 0; i < 8 && this.pending.has(key(t)); i++) t = this.random(4);
       const tk = key(t);
       if (this.pending.has(tk)) return reject(new DhtError('busy', 'no free transaction id'));
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         this.pending.delete(tk);
         if (expectedId !== undefined) this.table.noteFailure(expectedId);
         reject(new DhtError('timeout', `no answer from ${host}:${port}`));
       }, this.options.queryTimeoutMs ?? 2000);
-      timer.unref();
       this.pending.set(tk, { host, port, expectedId, resolve, reject, timer });
       if (!this.send({ type: 'query', t, query }, host, port)) {
-        clearTimeout(timer);
+        timer.cancel();
         this.pending.delete(tk);
         reject(new DhtError('not-sent', `query to ${host}:${port} refused or rate-limited`));
       }
@@ -290,7 +292,7 @@ export class DhtNode {
 
   private scheduleDrain(): void {
     if (this.drainTimer !== undefined || this.closed) return;
-    this.drainTimer = setTimeout(() => {
+    this.drainTimer = this.clock.setTimeout(() => {
       this.drainTimer = undefined;
       while (this.sendQueue.length > 0 && this.outgoing.take()) {
         const next = this.sendQueue.shift()!;
@@ -298,7 +300,6 @@ export class DhtNode {
       }
       if (this.sendQueue.length > 0) this.scheduleDrain();
     }, Math.max(1, this.outgoing.waitMs()));
-    this.drainTimer.unref();
   }
 
   private onPacket(packet: Buffer, host: string, port: number, family: string): void {
@@ -331,7 +332,7 @@ export class DhtNode {
       return;
     }
     this.pending.delete(tk);
-    clearTimeout(p.timer);
+    p.timer.cancel();
     if (msg.type === 'error') {
       p.reject(new DhtError('remote-error', `${host}:${port} answered error ${msg.code}: ${printable(msg.message)}`));
       return;
@@ -389,7 +390,7 @@ export class DhtNode {
       const finish = (): void => {
         if (finished) return;
         finished = true;
-        clearTimeout(deadline);
+        deadline.cancel();
         options.signal?.removeEventListener('abort', finish);
         this.lookups.delete(finish);
         if (failure === undefined) resolve(lookup);
@@ -422,8 +423,7 @@ export class DhtNode {
         }
         if (this.closed || lookup.done) finish();
       };
-      const deadline = setTimeout(finish, this.options.lookupTimeoutMs ?? 30_000);
-      deadline.unref();
+      const deadline = this.clock.setTimeout(finish, this.options.lookupTimeoutMs ?? 30_000);
       this.lookups.add(finish);
       if (options.signal?.aborted) return finish();
       options.signal?.addEventListener('abort', finish, { once: true });

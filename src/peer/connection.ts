@@ -14,6 +14,7 @@
 import net from 'node:net';
 import type { PeerAddress } from '../metainfo/types.js';
 import { bytesEqual } from '../util/bytes.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import {
   FrameReader,
   HANDSHAKE_HEAD_LENGTH,
@@ -74,15 +75,17 @@ export class PeerConnection {
   private identity: LocalIdentity | undefined;
   private handshakeSent = false;
   private headSeen = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
+  private readonly clock: Clock;
 
-  private constructor(socket: net.Socket, address: PeerAddress, outgoing: boolean, maxBitfield: number) {
+  private constructor(socket: net.Socket, address: PeerAddress, outgoing: boolean, maxBitfield: number, clock: Clock) {
     this.socket = socket;
     this.address = address;
     this.outgoing = outgoing;
+    this.clock = clock;
     this.state = outgoing ? 'connecting' : 'handshaking';
     this.reader = new FrameReader({ maxBitfield });
-    this.lastReceived = Date.now();
+    this.lastReceived = clock.now();
     this.lastSent = this.lastReceived;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk, false));
@@ -92,7 +95,7 @@ export class PeerConnection {
   }
 
   /** Dial a peer; the handshake is sent as soon as TCP connects. */
-  static connect(address: PeerAddress, identity: LocalIdentity, handler: PeerHandler, opts: { timeouts?: ConnectionTimeouts; maxBitfield: number }): PeerConnection {
+  static connect(address: PeerAddress, identity: LocalIdentity, handler: PeerHandler, opts: { timeouts?: ConnectionTimeouts; maxBitfield: number; clock?: Clock }): PeerConnection {
     const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
     // Outgoing connections (the download path) read into one reused buffer instead of a
     // fresh allocation per read: blocks are copied out into piece buffers anyway, and the
@@ -109,7 +112,7 @@ export class PeerConnection {
         },
       },
     });
-    conn = new PeerConnection(socket, address, true, opts.maxBitfield);
+    conn = new PeerConnection(socket, address, true, opts.maxBitfield, opts.clock ?? systemClock);
     conn.identity = identity;
     conn.handler = handler;
     conn.arm(timeouts.connectMs, 'connect timeout');
@@ -130,11 +133,12 @@ export class PeerConnection {
     socket: net.Socket,
     route: (infoHash: Uint8Array) => { identity: LocalIdentity; handler: PeerHandler; maxBitfield: number } | undefined,
     timeouts: ConnectionTimeouts = DEFAULT_TIMEOUTS,
+    clock: Clock = systemClock,
   ): PeerConnection {
     const raw = socket.remoteAddress ?? '?';
     // A dual-stack listener reports IPv4 peers as IPv4-mapped IPv6 addresses.
     const address = { host: raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw, port: socket.remotePort ?? 0 };
-    const conn = new PeerConnection(socket, address, false, 2 ** 18);
+    const conn = new PeerConnection(socket, address, false, 2 ** 18, clock);
     conn.route = route;
     conn.arm(timeouts.handshakeMs, 'handshake timeout');
     return conn;
@@ -155,7 +159,7 @@ export class PeerConnection {
   write(bytes: Uint8Array): boolean {
     if (this.state === 'closed') return false;
     this.bytesSent += bytes.length;
-    this.lastSent = Date.now();
+    this.lastSent = this.clock.now();
     return this.socket.write(bytes);
   }
 
@@ -199,15 +203,14 @@ export class PeerConnection {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.closeReason = reason;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.socket.destroy();
     this.handler?.onClose(this, reason);
   }
 
   private arm(ms: number, reason: string): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.close(reason), ms);
-    this.timer.unref();
+    this.timer?.cancel();
+    this.timer = this.clock.setTimeout(() => this.close(reason), ms);
   }
 
   private sendHandshake(): void {
@@ -223,7 +226,7 @@ export class PeerConnection {
    */
   private onData(chunk: Buffer, transient: boolean): void {
     this.bytesReceived += chunk.length;
-    this.lastReceived = Date.now();
+    this.lastReceived = this.clock.now();
     this.reader.push(chunk);
     try {
       if (this.state === 'handshaking') this.readHandshake();
@@ -266,7 +269,7 @@ export class PeerConnection {
     const peerId = this.reader.readRaw(PEER_ID_LENGTH);
     if (peerId === undefined) return false;
     this.remotePeerId = Uint8Array.from(peerId);
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     this.state = 'active';
     if (!this.handler!.onHandshake(this, this.remotePeerId, this.remoteReserved!)) {

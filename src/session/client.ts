@@ -5,6 +5,7 @@
 import net from 'node:net';
 import { PeerConnection, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
 import { toHex } from '../util/bytes.js';
+import type { Clock } from '../util/clock.js';
 import { generatePeerId } from '../util/peer-id.js';
 
 export interface Routable {
@@ -19,6 +20,8 @@ export interface ClientOptions {
   /** Listen address; default all interfaces (IPv6 and IPv4 where available). */
   host?: string;
   peerId?: Uint8Array;
+  /** Times incoming handshakes and stamps their traffic (default the system clock). */
+  clock?: Clock;
 }
 
 export class Client {
@@ -87,7 +90,7 @@ export class Client {
     const conn = PeerConnection.accept(socket, (infoHash) => {
       this.pending.delete(conn);
       return this.routes.get(toHex(infoHash));
-    });
+    }, undefined, this.opts.clock);
     this.pending.add(conn);
     socket.once('close', () => this.pending.delete(conn));
   }

@@ -56,7 +56,7 @@ export class Extensions {
 
   constructor(
     private readonly host: ExtensionHost,
-    private readonly opts: { pex: boolean; infoBytes: Uint8Array | undefined; listenPort: number | undefined },
+    private readonly opts: { pex: boolean; infoBytes: Uint8Array | undefined; listenPort: number | undefined; now: () => number },
   ) {}
 
   sendHandshake(p: SwarmPeer): void {
@@ -129,7 +129,7 @@ export class Extensions {
   }
 
   private onPex(st: PeerExtState, payload: Uint8Array): void {
-    const now = Date.now();
+    const now = this.opts.now();
     // BEP 11 asks senders for one message a minute; accept a little jitter, drop floods.
     if (now - st.lastPexReceived < PEX_MIN_GAP_MS) return;
     st.lastPexReceived = now;

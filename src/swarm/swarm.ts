@@ -17,6 +17,7 @@ import { isIPv4 } from 'node:net';
 import type { PeerAddress } from '../metainfo/types.js';
 import { Bitfield } from '../util/bitfield.js';
 import { bytesEqual } from '../util/bytes.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { PeerConnection, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
 import { makeReserved, readCapabilities, type IncomingMessage } from '../wire/index.js';
 import { Choker } from './choker.js';
@@ -60,6 +61,8 @@ export interface SwarmOptions {
   /** Allow PEX (BEP 11); false for private torrents. */
   pex?: boolean;
   events?: SwarmEvents;
+  /** Time for every timeout, keep-alive and rate of this swarm and its peers (default the system clock). */
+  clock?: Clock;
 }
 
 const KEEPALIVE_MS = 100_000;
@@ -75,8 +78,8 @@ export class SwarmPeer {
   registered = false;
   readonly down = new RateMeter();
   readonly up = new RateMeter();
-  readonly connectedAt = Date.now();
-  lastBlockAt = Date.now();
+  readonly connectedAt: number;
+  lastBlockAt: number;
   lastRequestAt = 0;
   /** Their BEP 10 `reqq`, bounding how many requests we keep outstanding. */
   maxOutstanding = 250;
@@ -93,8 +96,10 @@ export class SwarmPeer {
   bytesUp = 0;
   unrequested = 0;
 
-  constructor(key: number, conn: PeerConnection, pieceCount: number) {
+  constructor(key: number, conn: PeerConnection, pieceCount: number, now: number) {
     this.key = key;
+    this.connectedAt = now;
+    this.lastBlockAt = now;
     this.conn = conn;
     this.has = new Bitfield(pieceCount);
   }
@@ -120,8 +125,9 @@ export class Swarm implements PeerHandler, ExtensionHost {
   private nextKey = 1;
   /** Outgoing connections not yet past the handshake. */
   private readonly halfOpen = new Set<PeerConnection>();
-  private tickTimer: NodeJS.Timeout | undefined;
-  private chokeTimer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private tickTimer: TimerHandle | undefined;
+  private chokeTimer: TimerHandle | undefined;
   private stopped = false;
   private completeFired = false;
   private readonly blocksPerPiece: number;
@@ -129,6 +135,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
 
   constructor(opts: SwarmOptions) {
     this.opts = opts;
+    this.clock = opts.clock ?? systemClock;
     this.have = opts.have;
     this.picker = new Picker({ pieceCount: opts.pieceCount, pieceLength: opts.pieceLength, totalLength: opts.totalLength, have: opts.have });
     this.identity = { infoHash: opts.infoHash, peerId: opts.peerId, reserved: makeReserved({ extensionProtocol: true, fast: true }) };
@@ -140,8 +147,9 @@ export class Swarm implements PeerHandler, ExtensionHost {
       pieceSize: (p) => this.pieceSize(p),
       read: (p) => opts.storage.readBlock(p, 0, this.pieceSize(p)),
       onDiskError: (err) => this.opts.events?.onDiskError?.(err),
+      now: () => this.clock.now(),
     });
-    this.extensions = new Extensions(this, { pex: opts.pex ?? true, infoBytes: opts.infoBytes, listenPort: opts.listenPort });
+    this.extensions = new Extensions(this, { pex: opts.pex ?? true, infoBytes: opts.infoBytes, listenPort: opts.listenPort, now: () => this.clock.now() });
     this.blocksPerPiece = Math.ceil(opts.pieceLength / BLOCK_SIZE);
     opts.storage.onPoolAvailable(() => this.refillAll());
   }
@@ -173,18 +181,16 @@ export class Swarm implements PeerHandler, ExtensionHost {
   }
 
   start(): void {
-    this.tickTimer = setInterval(() => this.tick(), 1000);
-    this.tickTimer.unref();
-    this.chokeTimer = setInterval(() => this.rechoke(), RECHOKE_MS);
-    this.chokeTimer.unref();
+    this.tickTimer = this.clock.setInterval(() => this.tick(), 1000);
+    this.chokeTimer = this.clock.setInterval(() => this.rechoke(), RECHOKE_MS);
     if (this.have.complete) this.fireComplete();
     this.dial();
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
-    if (this.chokeTimer !== undefined) clearInterval(this.chokeTimer);
+    this.tickTimer?.cancel();
+    this.chokeTimer?.cancel();
     for (const p of [...this.peers.values()]) p.conn.close('stopping');
     this.upload.clear();
   }
@@ -292,7 +298,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     this.peers.delete(p.key);
     if (p.registered) this.picker.removePeer(p.key);
     this.extensions.forget(p);
-    if (!this.pool.isBanned(conn.address)) this.pool.disconnected(conn.address, p.registered && reason !== 'handshake refused', Date.now());
+    if (!this.pool.isBanned(conn.address)) this.pool.disconnected(conn.address, p.registered && reason !== 'handshake refused', this.clock.now());
     if (!this.stopped) {
       this.refillAll();
       this.dial();
@@ -341,7 +347,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
   }
 
   private onPiece(p: SwarmPeer, index: number, begin: number, block: Uint8Array): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const len = block.length;
     p.bytesDown += len;
     const r = this.picker.onBlock(p.key, index, begin, len);
@@ -435,7 +441,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
   private refill(p: SwarmPeer): void {
     const conn = p.conn;
     if (!p.registered || conn.peerChoking || !conn.amInterested || this.stopped) return;
-    const now = Date.now();
+    const now = this.clock.now();
     const depth = Math.min(p.maxOutstanding, requestQueueDepth(p.down.rate(now), { min: 16 }));
     const outstanding = this.picker.outstanding(p.key);
     const room = depth - outstanding;
@@ -500,7 +506,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
   }
 
   private rechoke(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const list = [...this.peers.values()].filter((p) => p.registered);
     const decision = this.choker.rechoke(
       list.map((p) => ({
@@ -521,7 +527,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
   // ---- timers and dialing ----
 
   private tick(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const timeout = this.opts.requestTimeoutMs ?? 20_000;
     for (const p of this.peers.values()) {
       const conn = p.conn;
@@ -548,15 +554,15 @@ export class Swarm implements PeerHandler, ExtensionHost {
     const max = this.opts.maxConnections ?? 60;
     const maxHalfOpen = this.opts.maxHalfOpen ?? 16;
     const n = Math.min(max - this.peers.size, maxHalfOpen - this.halfOpen.size);
-    for (const address of this.pool.take(n, Date.now())) {
-      const conn = PeerConnection.connect(address, this.identity, this, { maxBitfield: this.maxBitfieldBytes });
+    for (const address of this.pool.take(n, this.clock.now())) {
+      const conn = PeerConnection.connect(address, this.identity, this, { maxBitfield: this.maxBitfieldBytes, clock: this.clock });
       this.halfOpen.add(conn);
       this.register(conn);
     }
   }
 
   private register(conn: PeerConnection): SwarmPeer {
-    const p = new SwarmPeer(this.nextKey++, conn, this.opts.pieceCount);
+    const p = new SwarmPeer(this.nextKey++, conn, this.opts.pieceCount, this.clock.now());
     this.peers.set(p.key, p);
     this.byConn.set(conn, p);
     if (!conn.outgoing) this.pool.markConnected(conn.address);

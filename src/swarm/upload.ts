@@ -29,6 +29,8 @@ export interface UploadHost {
   /** A whole verified piece from storage. */
   read(index: number): Promise<Buffer>;
   onDiskError(err: unknown): void;
+  /** The swarm's clock, for the upload rates. */
+  now(): number;
 }
 
 export class Uploader {
@@ -127,7 +129,7 @@ export class Uploader {
           sent += r.length;
         }
         if (sent > 0) {
-          const now = Date.now();
+          const now = this.host.now();
           p.bytesUp += sent;
           p.up.add(sent, now);
           this.rate.add(sent, now);

@@ -3,8 +3,9 @@
  * `http-client.ts`, udp to a `UdpTrackerClient` (the caller's, so one socket serves many
  * trackers, or a temporary one).
  */
+import type { Clock } from '../util/clock.js';
 import { TrackerError } from './errors.js';
-import { httpAnnounce, httpScrape } from './http-client.js';
+import { httpAnnounce, httpScrape, type HttpOptions } from './http-client.js';
 import type { AnnounceParams, AnnounceResult, ScrapeResult } from './types.js';
 import { UdpTrackerClient } from './udp-client.js';
 
@@ -17,6 +18,8 @@ export interface TrackerOptions {
   readonly udpBaseTimeoutMs?: number;
   /** UDP, when no `udp` client is given: highest n in 15·2^n (BEP 15: 8). */
   readonly udpMaxRetries?: number;
+  /** Times HTTP timeouts and UDP retransmissions (default the system clock). */
+  readonly clock?: Clock;
 }
 
 function scheme(url: string): string {
@@ -32,6 +35,7 @@ async function withUdp<T>(opts: TrackerOptions, run: (client: UdpTrackerClient) 
   const client = new UdpTrackerClient({
     ...(opts.udpBaseTimeoutMs === undefined ? {} : { baseTimeoutMs: opts.udpBaseTimeoutMs }),
     ...(opts.udpMaxRetries === undefined ? {} : { maxRetries: opts.udpMaxRetries }),
+    ...(opts.clock === undefined ? {} : { clock: opts.clock }),
   });
   try {
     return await run(client);
@@ -40,11 +44,18 @@ async function withUdp<T>(opts: TrackerOptions, run: (client: UdpTrackerClient) 
   }
 }
 
+function httpOptions(opts: TrackerOptions): HttpOptions {
+  return {
+    ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+    ...(opts.clock === undefined ? {} : { clock: opts.clock }),
+  };
+}
+
 export async function announce(url: string, params: AnnounceParams, opts: TrackerOptions = {}): Promise<AnnounceResult> {
   switch (scheme(url)) {
     case 'http:':
     case 'https:':
-      return httpAnnounce(url, params, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
+      return httpAnnounce(url, params, httpOptions(opts));
     case 'udp:':
       return withUdp(opts, (c) => c.announce(url, params));
     default:
@@ -60,10 +71,7 @@ export async function scrape(
   switch (scheme(url)) {
     case 'http:':
     case 'https:':
-      return httpScrape(url, infoHashes, {
-        ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
-        ...(opts.signal === undefined ? {} : { signal: opts.signal }),
-      });
+      return httpScrape(url, infoHashes, { ...httpOptions(opts), ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
     case 'udp:':
       return withUdp(opts, (c) => c.scrape(url, infoHashes, opts.signal));
     default:

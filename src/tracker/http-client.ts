@@ -5,6 +5,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { systemClock, type Clock } from '../util/clock.js';
 import { TrackerError } from './errors.js';
 import { buildAnnounceUrl, buildScrapeUrl, parseAnnounceBody, parseScrapeBody, scrapeUrlFor } from './http-codec.js';
 import type { AnnounceParams, AnnounceResult, ScrapeResult } from './types.js';
@@ -17,6 +18,8 @@ export interface HttpOptions {
   /** Default 5. */
   readonly maxRedirects?: number;
   readonly signal?: AbortSignal;
+  /** Times the overall timeout (default the system clock). */
+  readonly clock?: Clock;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -52,7 +55,7 @@ export async function httpGet(url: string, opts: HttpOptions = {}): Promise<Buff
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const maxRedirects = opts.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), timeoutMs);
+  const timer = (opts.clock ?? systemClock).setTimeout(() => deadline.abort(), timeoutMs);
   const onOuterAbort = (): void => deadline.abort();
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   if (opts.signal?.aborted === true) deadline.abort();
@@ -83,7 +86,7 @@ export async function httpGet(url: string, opts: HttpOptions = {}): Promise<Buff
     const msg = err instanceof Error ? err.message : String(err);
     throw new TrackerError('tracker-network', `cannot reach tracker: ${msg}`, { cause: err });
   } finally {
-    clearTimeout(timer);
+    timer.cancel();
     opts.signal?.removeEventListener('abort', onOuterAbort);
   }
 }

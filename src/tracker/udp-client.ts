@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { toHex } from '../util/bytes.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { TrackerError } from './errors.js';
 import { clampInterval, dedupePeers, normalizeIp, type PeerFamily } from './peers.js';
 import type { AnnounceParams, AnnounceResult, ScrapeResult } from './types.js';
@@ -34,7 +35,8 @@ export interface UdpClientOptions {
   readonly baseTimeoutMs?: number;
   /** Highest n in base · 2^n; BEP 15 says 8. */
   readonly maxRetries?: number;
-  readonly now?: () => number;
+  /** Times retransmissions and connection-id expiry (default the system clock). */
+  readonly clock?: Clock;
   /** Source of transaction ids and the announce key. */
   readonly randomU32?: () => number;
 }
@@ -54,7 +56,7 @@ interface Pending {
 export class UdpTrackerClient {
   private readonly baseTimeoutMs: number;
   private readonly maxRetries: number;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly randomU32: () => number;
   private readonly key: number;
   private readonly sockets = new Map<PeerFamily, Socket>();
@@ -65,7 +67,7 @@ export class UdpTrackerClient {
   constructor(opts: UdpClientOptions = {}) {
     this.baseTimeoutMs = opts.baseTimeoutMs ?? 15_000;
     this.maxRetries = opts.maxRetries ?? 8;
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? systemClock;
     this.randomU32 = opts.randomU32 ?? (() => randomBytes(4).readUInt32BE(0));
     this.key = this.randomU32();
   }
@@ -131,7 +133,7 @@ export class UdpTrackerClient {
       const timeoutMs = this.baseTimeoutMs * 2 ** n;
       const cached = this.connections.get(cacheKey);
       let connectionId: bigint;
-      if (cached !== undefined && this.now() - cached.at < CONNECTION_ID_TTL_MS) {
+      if (cached !== undefined && this.clock.now() - cached.at < CONNECTION_ID_TTL_MS) {
         connectionId = cached.id;
       } else {
         this.connections.delete(cacheKey);
@@ -139,7 +141,7 @@ export class UdpTrackerClient {
         const reply = await this.roundTrip(target, txId, encodeConnectRequest(txId), timeoutMs, signal);
         if (reply === undefined) continue;
         connectionId = decodeConnectResponse(reply, txId);
-        this.connections.set(cacheKey, { id: connectionId, at: this.now() });
+        this.connections.set(cacheKey, { id: connectionId, at: this.clock.now() });
       }
       const txId = this.newTransactionId();
       const req = build(connectionId, txId);
@@ -157,7 +159,7 @@ export class UdpTrackerClient {
     const socket = this.socket(target.family);
     return new Promise<Buffer | undefined>((resolve, reject) => {
       const finish = (): void => {
-        clearTimeout(timer);
+        timer.cancel();
         signal?.removeEventListener('abort', onAbort);
         this.pending.delete(txId);
       };
@@ -166,7 +168,7 @@ export class UdpTrackerClient {
         reject(err);
       };
       const onAbort = (): void => fail(new TrackerError('tracker-aborted', 'announce aborted'));
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         finish();
         resolve(undefined);
       }, timeoutMs);

@@ -4,6 +4,7 @@ import { TrackerError } from '../../src/tracker/errors.js';
 import { UdpTrackerClient } from '../../src/tracker/udp-client.js';
 import { decodeRequest, encodeAnnounceResponse, encodeConnectResponse, encodeErrorResponse, encodeScrapeResponse } from '../../src/tracker/udp-codec.js';
 import type { AnnounceParams } from '../../src/tracker/types.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { FakeUdpTracker, type Handler } from './fake-udp-tracker.js';
 
 const CONN_ID = 0x0a0b0c0d0e0f1011n;
@@ -74,13 +75,13 @@ test('announce: connect, then announce with the connection id, key and port', as
 test('the connection id is reused for 60 s, then fetched again', async () => {
   const t = await fake();
   t.handler = goodTracker();
-  let now = 1_000_000;
-  const c = client({ now: () => now });
+  const clock = new FakeClock();
+  const c = client({ clock });
   await c.announce(t.url, PARAMS);
-  now += 59_000;
+  clock.advance(59_000);
   await c.announce(t.url, PARAMS);
   assert.deepEqual(t.received.map((r) => decodeRequest(r.packet).action), ['connect', 'announce', 'announce']);
-  now += 2_000;
+  clock.advance(2_000);
   await c.announce(t.url, PARAMS);
   assert.deepEqual(t.received.map((r) => decodeRequest(r.packet).action), ['connect', 'announce', 'announce', 'connect', 'announce']);
 });
