@@ -20,7 +20,7 @@ import { bytesEqual } from '../util/bytes.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { PeerConnection, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
 import { makeReserved, readCapabilities, type IncomingMessage } from '../wire/index.js';
-import { Choker } from './choker.js';
+import { Choker, type ChokerPeer } from './choker.js';
 import { BLOCK_SIZE, Picker } from './picker.js';
 import { PeerPool, type PeerSource } from './peer-pool.js';
 import { RateMeter, requestQueueDepth } from './rate.js';
@@ -65,8 +65,12 @@ export interface SwarmOptions {
   clock?: Clock;
 }
 
-const KEEPALIVE_MS = 100_000;
-const IDLE_MS = 180_000;
+/** Keep-alive after this long without sending; under the two minutes peers wait before closing. */
+export const KEEPALIVE_MS = 100_000;
+/** A peer we have heard nothing from (not even a keep-alive) for two minutes is gone. */
+export const IDLE_MS = 120_000;
+/** Default ms without a block before a peer's outstanding requests go to other peers. */
+export const REQUEST_TIMEOUT_MS = 20_000;
 const RECHOKE_MS = 10_000;
 /** A peer whose blocks contributed to this many failed pieces is banned. */
 const MAX_STRIKES = 3;
@@ -79,12 +83,18 @@ export class SwarmPeer {
   readonly down = new RateMeter();
   readonly up = new RateMeter();
   readonly connectedAt: number;
-  lastBlockAt: number;
+  /** When the last block we asked for arrived (0: never). Only a block moves it. */
+  lastBlockAt = 0;
+  /** When we last became interested in the peer: snubbing is counted from here or the last block. */
+  interestedAt: number;
+  /** Since when our outstanding requests have waited for a block: the request timeout's base. */
+  waitingSince: number;
   lastRequestAt = 0;
   /** Their BEP 10 `reqq`, bounding how many requests we keep outstanding. */
   maxOutstanding = 250;
   fast = false;
   strikes = 0;
+  /** We want its data and it has sent none for a minute: one request at a time, no regular upload slot. */
   snubbed = false;
   readonly uploadQueue: { index: number; begin: number; length: number }[] = [];
   /** The port it listens on (BEP 10 `p`), known for incoming peers that sent it. */
@@ -99,7 +109,8 @@ export class SwarmPeer {
   constructor(key: number, conn: PeerConnection, pieceCount: number, now: number) {
     this.key = key;
     this.connectedAt = now;
-    this.lastBlockAt = now;
+    this.interestedAt = now;
+    this.waitingSince = now;
     this.conn = conn;
     this.has = new Bitfield(pieceCount);
   }
@@ -360,6 +371,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     }
     buf.set(block, begin);
     p.lastBlockAt = now;
+    p.waitingSince = now;
     p.snubbed = false;
     p.down.add(len, now);
     this.downRate.add(len, now);
@@ -428,6 +440,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     const want = !this.have.complete && this.picker.isInteresting(p.key);
     if (want !== p.conn.amInterested) {
       p.conn.amInterested = want;
+      if (want) p.interestedAt = this.clock.now();
       p.conn.send({ type: want ? 'interested' : 'not-interested' });
     }
     if (want) this.refill(p);
@@ -442,7 +455,8 @@ export class Swarm implements PeerHandler, ExtensionHost {
     const conn = p.conn;
     if (!p.registered || conn.peerChoking || !conn.amInterested || this.stopped) return;
     const now = this.clock.now();
-    const depth = Math.min(p.maxOutstanding, requestQueueDepth(p.down.rate(now), { min: 16 }));
+    // A snubbed peer gets one request at a time until it proves itself again.
+    const depth = p.snubbed ? 1 : Math.min(p.maxOutstanding, requestQueueDepth(p.down.rate(now), { min: 16 }));
     const outstanding = this.picker.outstanding(p.key);
     const room = depth - outstanding;
     // Batch: wait until a quarter of the pipeline has drained, so each write carries several requests.
@@ -477,7 +491,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     }
     if (n === 0) return;
     p.lastRequestAt = now;
-    if (outstanding === 0) p.lastBlockAt = now;
+    if (outstanding === 0) p.waitingSince = now;
     conn.write(out.subarray(0, n * 17));
   }
 
@@ -509,26 +523,31 @@ export class Swarm implements PeerHandler, ExtensionHost {
     const now = this.clock.now();
     const list = [...this.peers.values()].filter((p) => p.registered);
     const decision = this.choker.rechoke(
-      list.map((p) => ({
-        key: p.key,
-        interested: p.conn.peerInterested,
-        downloadRate: p.down.rate(now),
-        uploadRate: p.up.rate(now),
-        lastPieceFrom: p.lastBlockAt,
-        connectedAt: p.connectedAt,
-        amChoking: p.conn.amChoking,
-      })),
+      list.map((p) => this.chokerView(p, now)),
       now,
       this.have.complete,
     );
     for (const p of list) this.setChoke(p, !decision.unchoke.has(p.key));
   }
 
+  private chokerView(p: SwarmPeer, now: number): ChokerPeer {
+    return {
+      key: p.key,
+      interested: p.conn.peerInterested,
+      amInterested: p.conn.amInterested,
+      downloadRate: p.down.rate(now),
+      uploadRate: p.up.rate(now),
+      lastPieceFrom: Math.max(p.lastBlockAt, p.interestedAt),
+      connectedAt: p.connectedAt,
+      amChoking: p.conn.amChoking,
+    };
+  }
+
   // ---- timers and dialing ----
 
   private tick(): void {
     const now = this.clock.now();
-    const timeout = this.opts.requestTimeoutMs ?? 20_000;
+    const timeout = this.opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     for (const p of this.peers.values()) {
       const conn = p.conn;
       if (!conn.isActive) continue;
@@ -537,11 +556,11 @@ export class Swarm implements PeerHandler, ExtensionHost {
         continue;
       }
       if (now - conn.lastSent > KEEPALIVE_MS) conn.send({ type: 'keep-alive' });
-      if (this.picker.outstanding(p.key) > 0 && now - p.lastBlockAt > timeout) {
-        // Snubbed: its requests go to others; it may still deliver later (endgame duplicates).
-        p.snubbed = true;
+      if (p.registered) p.snubbed = this.choker.isSnubbed(this.chokerView(p, now), now);
+      if (this.picker.outstanding(p.key) > 0 && now - p.waitingSince > timeout) {
+        // Its requests go to others; it may still deliver later (endgame duplicates).
         this.picker.releaseAll(p.key);
-        p.lastBlockAt = now;
+        p.waitingSince = now;
       }
     }
     this.extensions.tick(now);

@@ -78,9 +78,9 @@ export interface RunningSwarm {
 
 export async function startMemorySwarm(
   t: MemoryTorrent,
-  opts: { complete: boolean; canDownload?: boolean } & Partial<Pick<SwarmOptions, 'pex' | 'maxConnections' | 'events'>>,
+  opts: { complete: boolean; canDownload?: boolean } & Partial<Pick<SwarmOptions, 'pex' | 'maxConnections' | 'events' | 'clock'>>,
 ): Promise<RunningSwarm> {
-  const client = new Client({ host: '127.0.0.1', port: 0 });
+  const client = new Client({ host: '127.0.0.1', port: 0, ...(opts.clock !== undefined ? { clock: opts.clock } : {}) });
   const port = await client.listen();
   const have = new Bitfield(t.pieceCount);
   if (opts.complete) for (let i = 0; i < t.pieceCount; i++) have.set(i);
@@ -97,6 +97,7 @@ export async function startMemorySwarm(
     ...(opts.pex !== undefined ? { pex: opts.pex } : {}),
     ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
     ...(opts.events !== undefined ? { events: opts.events } : {}),
+    ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
   });
   client.register(t.infoHash, { identity: swarm.localIdentity, handler: swarm, maxBitfield: swarm.maxBitfieldBytes });
   swarm.start();
