@@ -27,13 +27,15 @@ export function cleanUrl(raw: string, schemes: ReadonlySet<string>): string | un
   } catch {
     return undefined;
   }
-  if (!schemes.has(url.protocol) || url.hostname === '') return undefined;
+  if (!schemes.has(url.protocol) || url.hostname === '' || url.port === '0') return undefined;
   // `href` percent-encodes spaces and other unsafe characters (libtorrent url_seed_multi_space).
   return url.href;
 }
 
+/** A tracker URL; a `udp://` one must name its port (BEP 15 has no default port). */
 export function cleanTrackerUrl(raw: string): string | undefined {
-  return cleanUrl(raw, TRACKER_SCHEMES);
+  const url = cleanUrl(raw, TRACKER_SCHEMES);
+  return url === undefined || (url.startsWith('udp:') && new URL(url).port === '') ? undefined : url;
 }
 
 export function cleanWebSeedUrl(raw: string): string | undefined {

@@ -1,6 +1,12 @@
 /**
  * Magnet links (BEP 9): `xt=urn:btih:` (40 hex or 32 base32 digits), `urn:btmh:` (BEP 52
  * multihash), `dn`, `tr`, `x.pe` peers, `ws` web seeds (BEP 19) and `so` file selection (BEP 53).
+ *
+ * Liberal in what it accepts, as libtorrent and Transmission are with links found in the wild:
+ * surrounding whitespace, any letter case in the scheme and keys, the `magnet://?` and
+ * `magnet:///?` forms and a trailing `#fragment` are fine. Only a missing or invalid `xt`
+ * refuses the link; a bad optional parameter (a `tr` with a bad port, garbage in `so`, `x.pe`
+ * or `xl`, an undecodable `dn`) is dropped or kept raw, and the rest of the link is used.
  * Every percent-decode is guarded: `decodeURIComponent` throws on `%ZZ` and on invalid UTF-8.
  */
 import { fromHex, toHex } from '../util/bytes.js';
@@ -9,8 +15,8 @@ import { MetainfoError, quote } from './errors.js';
 import { loadTorrentFile } from './torrent.js';
 import type { MagnetLink, Metainfo, PeerAddress } from './types.js';
 
+/** The one bound on a link: it also bounds the number of parameters (at most one per 2 bytes). */
 export const MAX_MAGNET_LENGTH = 64 * 1024;
-const MAX_PARAMS = 1000;
 const MAX_TRACKERS = 100;
 const MAX_PEERS = 200;
 const MAX_WEB_SEEDS = 100;
@@ -20,15 +26,19 @@ const MAX_FILE_INDEX = 1_000_000;
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
+/** `magnet:?`, `magnet://?` and `magnet:///?`, in any case. */
+const PREFIX = /^magnet:(?:\/\/\/?)?\?/i;
+
 function bad(message: string): never {
   throw new MetainfoError('magnet', `invalid magnet link: ${message}`);
 }
 
-function percentDecode(s: string, what: string): string {
+/** The decoded text, or undefined for a bad escape or invalid UTF-8. */
+function percentDecode(s: string): string | undefined {
   try {
     return decodeURIComponent(s);
   } catch {
-    return bad(`bad percent-encoding in ${what}`);
+    return undefined;
   }
 }
 
@@ -75,43 +85,50 @@ export function parsePeer(v: string): PeerAddress | undefined {
   return { host: m[1]!, port };
 }
 
-/** BEP 53 `so=0,2,4-6`: indices and inclusive ranges, expanded, sorted, deduplicated, bounded. */
-export function parseSelectOnly(v: string): number[] {
-  const selected = new Set<number>();
+/**
+ * BEP 53 `so=0,2,4-6`: indices and inclusive ranges, added to `into`. An item that is not an
+ * index or a valid range is skipped; past `MAX_SELECTED` indices the rest is ignored.
+ */
+export function parseSelectOnly(v: string, into: Set<number> = new Set()): Set<number> {
   for (const part of v.split(',')) {
-    const m = /^(\d{1,7})(?:-(\d{1,7}))?$/.exec(part);
-    if (m === null) bad(`'so' item ${quote(part)} is not an index or a range`);
+    const m = /^\s*(\d{1,7})(?:-(\d{1,7}))?\s*$/.exec(part);
+    if (m === null) continue;
     const from = Number(m[1]);
     const to = m[2] === undefined ? from : Number(m[2]);
-    if (to < from || to > MAX_FILE_INDEX) bad(`'so' range ${quote(part)} is invalid`);
-    if (to - from + 1 + selected.size > MAX_SELECTED) bad(`'so' selects more than ${MAX_SELECTED} files`);
-    for (let i = from; i <= to; i++) selected.add(i);
+    if (to < from || to > MAX_FILE_INDEX) continue;
+    for (let i = from; i <= to && into.size < MAX_SELECTED; i++) into.add(i);
   }
-  return [...selected].sort((a, b) => a - b);
+  return into;
 }
 
-/** Parse a magnet URI. Throws MetainfoError with one clear line on anything unusable. */
-export function parseMagnet(uri: string): MagnetLink {
+/** The query part of a link: trimmed, without its fragment, after one of the accepted prefixes. */
+function magnetQuery(uri: string): string {
   if (uri.length > MAX_MAGNET_LENGTH) bad(`longer than ${MAX_MAGNET_LENGTH} characters`);
-  if (!/^magnet:\?/i.test(uri)) bad("it does not start with 'magnet:?'");
-  const params = uri.slice(8).split('&');
-  if (params.length > MAX_PARAMS) bad(`more than ${MAX_PARAMS} parameters`);
+  const s = uri.trim();
+  const prefix = PREFIX.exec(s);
+  if (prefix === null) bad("it does not start with 'magnet:?'");
+  const hash = s.indexOf('#');
+  return s.slice(prefix[0].length, hash === -1 ? s.length : hash);
+}
+
+/** Parse a magnet URI. Throws MetainfoError with one clear line when `xt` is missing or invalid. */
+export function parseMagnet(uri: string): MagnetLink {
   let infoHash: Uint8Array | undefined;
   let btmh: string | undefined;
   let name: string | undefined;
-  let select: number[] | undefined;
+  const select = new Set<number>();
   const trackers = new Set<string>();
   const webSeeds = new Set<string>();
   const peers = new Map<string, PeerAddress>();
-  for (const param of params) {
+  for (const param of magnetQuery(uri).split('&')) {
     if (param === '') continue;
     const eq = param.indexOf('=');
-    const key = percentDecode(eq < 0 ? param : param.slice(0, eq), 'a parameter name');
+    const key = percentDecode(eq < 0 ? param : param.slice(0, eq))?.trim().toLowerCase();
     const rawValue = eq < 0 ? '' : param.slice(eq + 1);
     // `xt.1`, `tr.2`, ... are the numbered forms of the same parameters.
-    const base = key.replace(/\.\d+$/, '');
+    const base = key?.replace(/\.\d+$/, '');
     if (base === 'xt') {
-      const value = percentDecode(rawValue, 'xt');
+      const value = percentDecode(rawValue)?.trim() ?? bad(`bad percent-encoding in xt ${quote(rawValue)}`);
       const lower = value.toLowerCase();
       if (lower.startsWith('urn:btih:')) {
         const hash = parseBtih(value.slice(9));
@@ -120,20 +137,28 @@ export function parseMagnet(uri: string): MagnetLink {
       } else if (lower.startsWith('urn:btmh:')) {
         btmh = parseBtmh(value.slice(9));
       }
-    } else if (base === 'dn') {
-      // '+' is a space in the form encoding that most magnet producers use for `dn`.
-      name = percentDecode(rawValue.replace(/\+/g, ' '), 'dn');
-    } else if (base === 'tr') {
-      const url = cleanTrackerUrl(percentDecode(rawValue, 'tr'));
+      continue;
+    }
+    if (base === 'dn') {
+      // '+' is a space in the form encoding that most magnet producers use for `dn`; a name
+      // that does not decode is kept as written.
+      const plain = rawValue.replace(/\+/g, ' ');
+      name = percentDecode(plain) ?? plain;
+      continue;
+    }
+    const value = percentDecode(rawValue);
+    if (value === undefined) continue;
+    if (base === 'tr') {
+      const url = cleanTrackerUrl(value);
       if (url !== undefined && trackers.size < MAX_TRACKERS) trackers.add(url);
     } else if (base === 'ws') {
-      const url = cleanWebSeedUrl(percentDecode(rawValue, 'ws'));
+      const url = cleanWebSeedUrl(value);
       if (url !== undefined && webSeeds.size < MAX_WEB_SEEDS) webSeeds.add(url);
     } else if (base === 'x.pe') {
-      const peer = parsePeer(percentDecode(rawValue, 'x.pe'));
+      const peer = parsePeer(value.trim());
       if (peer !== undefined && peers.size < MAX_PEERS) peers.set(`${peer.host}|${peer.port}`, peer);
     } else if (base === 'so') {
-      select = parseSelectOnly(percentDecode(rawValue, 'so'));
+      parseSelectOnly(value, select);
     }
   }
   if (infoHash === undefined && btmh === undefined) bad("no 'xt=urn:btih:' or 'xt=urn:btmh:' info hash");
@@ -144,7 +169,7 @@ export function parseMagnet(uri: string): MagnetLink {
     trackers: [...trackers],
     peers: [...peers.values()],
     webSeeds: [...webSeeds],
-    ...(select === undefined ? {} : { select }),
+    ...(select.size > 0 ? { select: [...select].sort((a, b) => a - b) } : {}),
   };
 }
 
@@ -160,6 +185,6 @@ export type TorrentOrMagnet = { kind: 'torrent'; meta: Metainfo } | { kind: 'mag
 
 /** What the CLI accepts as "a torrent": a `magnet:` link, or a path to a .torrent file. */
 export async function parseTorrentOrMagnet(arg: string): Promise<TorrentOrMagnet> {
-  if (/^magnet:/i.test(arg)) return { kind: 'magnet', magnet: parseMagnet(arg) };
+  if (/^\s*magnet:/i.test(arg)) return { kind: 'magnet', magnet: parseMagnet(arg) };
   return { kind: 'torrent', meta: await loadTorrentFile(arg) };
 }

@@ -64,7 +64,7 @@ function rawPath(entry: BDict, where: string): Uint8Array[] | undefined {
     return list.map((c, i) => asBytes(c) ?? fail('invalid-path', `${where}.${key}[${i}] is not a string`));
   };
   const alt = asList(entry.get('path.utf-8'));
-  if (alt !== undefined && alt.every((c) => c instanceof Uint8Array && decodeUtf8Strict(c) !== undefined)) {
+  if (alt !== undefined && alt.length > 0 && alt.every((c) => c instanceof Uint8Array && decodeUtf8Strict(c) !== undefined)) {
     return alt as Uint8Array[];
   }
   if (entry.has('path') && asList(entry.get('path')) === undefined) fail('invalid-path', `${where}.path is not a list`);
@@ -94,9 +94,11 @@ function parseFileList(list: BValue[], notes: string[]): ParsedFiles {
     const declared = symlink && !entry.has('length') ? 0 : lengthField(entry.get('length'), `${where}.length`);
     const length = symlink ? 0 : declared;
     let path = rawPath(entry, where);
+    // An empty list names no file at all, so there is nothing to sanitize into a name.
+    if (path?.length === 0) fail('invalid-path', `${where}.path is an empty list`);
     const pad =
       attr.includes('p') ||
-      (path !== undefined && path.length > 0 && (latin1(path[0]!) === '.pad' || LEGACY_PAD.test(latin1(path[path.length - 1]!))));
+      (path !== undefined && (latin1(path[0]!) === '.pad' || LEGACY_PAD.test(latin1(path[path.length - 1]!))));
     if (path === undefined) {
       if (!pad) fail('missing-path', `${where} has no 'path'`);
       path = [Buffer.from('.pad'), Buffer.from(String(length))];

@@ -193,6 +193,11 @@ describe('validation: one rule per test, each a typed one-line error', () => {
   test('negative file length', () => rejects(makeTorrent({ files: [{ path: ['a'], length: 1 }], info: { files: [{ path: ['a'], length: -45 }] } }), 'invalid-length', /files\[0\]\.length is negative/));
   test('file without path', () => rejects(makeTorrent({ files: [{ path: ['a'], length: 1 }], info: { files: [{ length: 1 }] } }), 'missing-path', /files\[0\] has no 'path'/));
   test('path component is an integer', () => rejects(makeTorrent({ files: [{ path: ['a'], length: 1 }], info: { files: [{ length: 1, path: [1242, 'a'] }] } }), 'invalid-path', /files\[0\]\.path\[0\] is not a string/));
+  test('path is an empty list', () => {
+    rejects(makeTorrent({ files: [{ path: ['a'], length: 1 }], info: { files: [{ length: 1, path: [] }] } }), 'invalid-path', /files\[0\]\.path is an empty list/);
+    const utf8Empty = { length: 1, path: ['a'], 'path.utf-8': [] };
+    assert.deepEqual(parseTorrent(makeTorrent({ files: [{ path: ['a'], length: 1 }], info: { files: [utf8Empty] } })).info.files[0]?.path, ['a'], 'an empty path.utf-8 falls back to path');
+  });
   test('path is not a list', () => rejects(makeTorrent({ files: [{ path: ['a'], length: 1 }], info: { files: [{ length: 1, path: 'a' }] } }), 'invalid-path', /not a list/));
   test('NUL in a path', () => rejects(makeTorrent({ files: [{ path: ['a\u0000b'], length: 1 }] }), 'path-nul', /files\[0\]\.path\[0\]: NUL/));
   test('drive letter in a path', () => rejects(makeTorrent({ files: [{ path: ['C:', 'x'], length: 1 }] }), 'path-drive', /drive letter/));

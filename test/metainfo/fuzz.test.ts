@@ -97,3 +97,45 @@ describe('parseTorrent properties', () => {
     );
   });
 });
+
+describe('parseMagnet properties', () => {
+  const HEX = '0123456789abcdef0123456789abcdef01234567';
+  /** Pieces a real or broken link is made of, so the parser's branches are reached often. */
+  const piece = fc.oneof(
+    fc.constantFrom('&', '=', '#', '%', '%2', '%ZZ', '%C3%28', '%E0%A4%A', '+', ' ', ':', ',', '-', '.1', '[', ']'),
+    fc.constantFrom('xt', 'XT', 'dn', 'tr', 'ws', 'x.pe', 'so', 'xl', 'kt', 'urn:btih:', 'URN:BTMH:1220', HEX, 'udp%3A%2F%2F127.0.0.1%3A', '65536', '0-9'),
+    fc.string({ maxLength: 6, unit: 'grapheme' }),
+  );
+  const prefix = fc.constantFrom('magnet:?', 'MAGNET:?', 'magnet://?', 'magnet:///?', ' magnet:?', 'magnet:', 'magnet:/?', '');
+
+  test('any link throws only a one-line MetainfoError (code magnet)', () => {
+    fc.assert(
+      fc.property(prefix, fc.array(piece, { maxLength: 30 }), (p, parts) => {
+        try {
+          parseMagnet(p + parts.join(''));
+        } catch (err) {
+          assert.ok(err instanceof MetainfoError && err.code === 'magnet', String(err));
+          assert.ok(!err.message.includes('\n'));
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('a valid xt survives any garbage in the optional parameters', () => {
+    const key = fc.constantFrom('dn', 'tr', 'ws', 'x.pe', 'so', 'xl', 'kt', 'DN', 'Tr', 'so.1', 'tr.2', 'x.pe.3', 'foo');
+    const value = fc.array(piece.filter((s) => !s.includes('&') && !s.includes('#')), { maxLength: 8 }).map((a) => a.join(''));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(key, value), { maxLength: 8 }), fc.boolean(), (params, xtFirst) => {
+        const rest = params.map(([k, v]) => `${k}=${v}`);
+        const all = xtFirst ? [`xt=urn:btih:${HEX}`, ...rest] : [...rest, `xt=urn:btih:${HEX}`];
+        const m = parseMagnet(`magnet:?${all.join('&')}`);
+        assert.equal(m.infoHashHex, HEX);
+        for (const t of m.trackers) assert.match(t, /^(https?|udp):\/\//);
+        for (const p of m.peers) assert.ok(p.port >= 1 && p.port <= 65535);
+        for (const i of m.select ?? []) assert.ok(Number.isInteger(i) && i >= 0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
