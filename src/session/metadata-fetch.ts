@@ -20,7 +20,7 @@ import type { MagnetLink, Metainfo, PeerAddress } from '../metainfo/types.js';
 import { PeerConnection, type ConnectionTimeouts, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
 import { CLIENT_NAME, LOCAL_METADATA_ID, LOCAL_PEX_ID, PEX_MIN_GAP_MS } from '../swarm/extensions.js';
 import { PeerPool, type PeerSource } from '../swarm/peer-pool.js';
-import { TrackerSet } from '../tracker/index.js';
+import { MAX_ANNOUNCE_S, MIN_ANNOUNCE_S, TrackerSet } from '../tracker/index.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import { TesseraError } from '../util/errors.js';
 import {
@@ -38,7 +38,6 @@ import {
   type IncomingMessage,
 } from '../wire/index.js';
 import type { Client } from './client.js';
-import { MAX_ANNOUNCE_S, MIN_ANNOUNCE_S } from './torrent.js';
 import { metainfoFromInfoBytes } from './torrent-file.js';
 
 export class MetadataFetchError extends TesseraError {}

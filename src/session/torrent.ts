@@ -11,8 +11,9 @@ import type { Metainfo, PeerAddress } from '../metainfo/types.js';
 import { TorrentStorage } from '../storage/index.js';
 import { Swarm } from '../swarm/swarm.js';
 import type { PeerSource } from '../swarm/peer-pool.js';
-import { TrackerSet, type AnnounceEvent } from '../tracker/index.js';
+import { Announcer } from '../tracker/index.js';
 import { Bitfield } from '../util/bitfield.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { TesseraError } from '../util/errors.js';
 import type { Client } from './client.js';
 
@@ -34,13 +35,11 @@ export interface TorrentOptions {
   /** UDP tracker retransmission base (BEP 15's 15 s); shortened only by tests. */
   udpBaseTimeoutMs?: number;
   events?: TorrentEvents;
+  /** Time for the swarm and the tracker schedule (default the system clock). */
+  clock?: Clock;
 }
 
 export class SessionError extends TesseraError {}
-
-/** Re-announce bounds: never more often than a minute, never less than every half hour. */
-export const MIN_ANNOUNCE_S = 60;
-export const MAX_ANNOUNCE_S = 1800;
 
 export interface TorrentStats {
   state: TorrentState;
@@ -67,18 +66,17 @@ export class Torrent {
   private readonly client: Client;
   private storage: TorrentStorage | undefined;
   private swarm: Swarm | undefined;
-  private trackers: TrackerSet | undefined;
-  private announceTimer: NodeJS.Timeout | undefined;
-  private readonly abort = new AbortController();
+  private announcer: Announcer | undefined;
+  private readonly clock: Clock;
   private resumedBytes = 0;
   private completeWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private failure: unknown;
-  private announcing: Promise<void> | undefined;
 
   constructor(meta: Metainfo, client: Client, opts: TorrentOptions) {
     this.meta = meta;
     this.client = client;
     this.opts = opts;
+    this.clock = opts.clock ?? systemClock;
   }
 
   /** Open the files, verify what is already there and start exchanging pieces. */
@@ -103,6 +101,7 @@ export class Torrent {
       infoBytes: this.meta.infoBytes,
       listenPort: this.client.port,
       pex: !info.private,
+      clock: this.clock,
       events: {
         onComplete: () => this.onComplete(),
         onDiskError: (err) => this.fail(err),
@@ -117,12 +116,24 @@ export class Torrent {
     swarm.start();
     if (this.opts.peers !== undefined) swarm.addPeers(this.opts.peers, 'manual');
     if (this.opts.trackers !== false && this.meta.announce.length > 0) {
-      this.trackers = new TrackerSet(this.meta.announce, {
-        udpBaseTimeoutMs: this.opts.udpBaseTimeoutMs ?? 5000,
-        udpMaxRetries: 2,
-        timeoutMs: 15_000,
+      this.announcer = new Announcer({
+        tiers: this.meta.announce,
+        infoHash: this.meta.infoHash,
+        peerId: this.client.peerId,
+        port: this.client.port,
+        stats: () => {
+          const st = this.stats();
+          return { uploaded: st.uploaded, downloaded: st.downloaded, left: st.totalBytes - st.bytesVerified };
+        },
+        // Few peers: ask again sooner, as far as the tracker's min interval allows.
+        wantPeers: () => (this.swarm?.connectedCount ?? 0) < 5 && this.state === 'downloading',
+        onPeers: (peers) => this.swarm?.addPeers(peers, 'tracker'),
+        onError: (url, err) => this.opts.events?.onTrackerError?.(`${url}: ${err.message}`),
+        onWarning: (url, warning) => this.opts.events?.onTrackerError?.(`${url}: tracker warning: ${warning}`),
+        tracker: { udpBaseTimeoutMs: this.opts.udpBaseTimeoutMs ?? 5000, udpMaxRetries: 2, timeoutMs: 15_000 },
+        clock: this.clock,
       });
-      this.announce('started');
+      this.announcer.start();
     }
   }
 
@@ -140,7 +151,7 @@ export class Torrent {
   stats(): TorrentStats {
     const info = this.meta.info;
     const s = this.swarm;
-    const now = Date.now();
+    const now = this.clock.now();
     const verified = s?.have.count ?? 0;
     const lastHave = s?.have.has(info.pieceCount - 1) ?? false;
     return {
@@ -164,17 +175,10 @@ export class Torrent {
   /** Stop: tell the trackers (bounded wait), close every peer, flush and close the files. */
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
-    const wasRunning = this.swarm !== undefined;
     this.setState('stopped');
-    if (this.announceTimer !== undefined) clearTimeout(this.announceTimer);
-    this.abort.abort();
     this.client.unregister(this.meta.infoHash);
     this.swarm?.stop();
-    await this.announcing?.catch(() => undefined);
-    if (wasRunning && this.trackers !== undefined) {
-      const stopped = this.trackers.announce({ ...this.announceParams(), event: 'stopped' }).catch(() => undefined);
-      await Promise.race([stopped, delay(3000)]);
-    }
+    await this.announcer?.stop();
     await this.storage?.close();
     for (const w of this.completeWaiters) w.reject(new SessionError('stopped', 'stopped before the download finished'));
     this.completeWaiters = [];
@@ -183,7 +187,7 @@ export class Torrent {
   private onComplete(): void {
     if (this.state !== 'downloading' && this.state !== 'checking') return;
     this.setState('seeding');
-    if (this.trackers !== undefined) this.announce('completed');
+    this.announcer?.complete();
     for (const w of this.completeWaiters) w.resolve();
     this.completeWaiters = [];
   }
@@ -202,46 +206,6 @@ export class Torrent {
     this.state = s;
     this.opts.events?.onStateChange?.(s);
   }
-
-  private announceParams(): { infoHash: Uint8Array; peerId: Uint8Array; port: number; uploaded: number; downloaded: number; left: number } {
-    const st = this.stats();
-    return {
-      infoHash: this.meta.infoHash,
-      peerId: this.client.peerId,
-      port: this.client.port,
-      uploaded: st.uploaded,
-      downloaded: st.downloaded,
-      left: st.totalBytes - st.bytesVerified,
-    };
-  }
-
-  private announce(event?: AnnounceEvent): void {
-    const trackers = this.trackers;
-    if (trackers === undefined || this.state === 'stopped') return;
-    if (this.announceTimer !== undefined) clearTimeout(this.announceTimer);
-    const run = async (): Promise<void> => {
-      let next = MIN_ANNOUNCE_S;
-      try {
-        const { result } = await trackers.announce({
-          ...this.announceParams(),
-          ...(event !== undefined ? { event } : {}),
-          numWant: 200,
-          signal: this.abort.signal,
-        });
-        this.swarm?.addPeers(result.peers, 'tracker');
-        if (result.warning !== undefined) this.opts.events?.onTrackerError?.(`tracker warning: ${result.warning}`);
-        next = Math.min(MAX_ANNOUNCE_S, Math.max(MIN_ANNOUNCE_S, result.interval, result.minInterval ?? 0));
-        // Few peers: ask again sooner, as far as the tracker's min interval allows.
-        if ((this.swarm?.connectedCount ?? 0) < 5 && this.state === 'downloading') next = Math.max(MIN_ANNOUNCE_S, result.minInterval ?? 0);
-      } catch (err) {
-        if (this.state !== 'stopped') this.opts.events?.onTrackerError?.(err instanceof Error ? err.message : String(err));
-      }
-      if (this.state === 'stopped') return;
-      this.announceTimer = setTimeout(() => this.announce(), next * 1000);
-      this.announceTimer.unref();
-    };
-    this.announcing = run();
-  }
 }
 
 function bytesOf(count: number, hasLast: boolean, pieceLength: number, total: number, pieceCount: number): number {
@@ -250,6 +214,3 @@ function bytesOf(count: number, hasLast: boolean, pieceLength: number, total: nu
   return hasLast ? (count - 1) * pieceLength + last : count * pieceLength;
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}

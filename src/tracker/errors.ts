@@ -16,12 +16,29 @@ export type TrackerErrorCode =
   | 'tracker-aborted'
   | 'tracker-all-failed';
 
+export interface TrackerErrorOptions {
+  readonly cause?: unknown;
+  /** The HTTP status the tracker answered with. */
+  readonly status?: number;
+  /** BEP 31 `retry in`: minutes before asking this tracker again, or never. */
+  readonly retryIn?: number | 'never';
+}
+
 /** Every tracker failure. Messages are one line with controls stripped: they reach a terminal. */
 export class TrackerError extends TesseraError {
   override readonly code: TrackerErrorCode;
-  constructor(code: TrackerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, oneLine(message, MAX_ERROR_MESSAGE), options);
+  readonly status: number | undefined;
+  readonly retryIn: number | 'never' | undefined;
+  constructor(code: TrackerErrorCode, message: string, options?: TrackerErrorOptions) {
+    super(code, oneLine(message, MAX_ERROR_MESSAGE), options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.status = options?.status;
+    this.retryIn = options?.retryIn;
+  }
+
+  /** The tracker told us it will never serve this torrent (HTTP 404 or 410, or `retry in: never`). */
+  get gone(): boolean {
+    return this.status === 404 || this.status === 410 || this.retryIn === 'never';
   }
 }
 

@@ -64,10 +64,12 @@ export async function httpGet(url: string, opts: HttpOptions = {}): Promise<Buff
     for (let hop = 0; ; hop++) {
       const reply = await getOnce(current, deadline.signal, maxBody);
       if (reply.location === undefined) {
-        // Some trackers send `failure reason` with a 4xx status: the body then says more than the status.
         if (reply.status >= 200 && reply.status < 300) return reply.body;
+        // Not found or gone: this tracker does not serve the torrent, whatever the body says.
+        if (reply.status === 404 || reply.status === 410) throw new TrackerError('tracker-http-status', `tracker answered HTTP ${reply.status}`, { status: reply.status });
+        // Some trackers send `failure reason` with a 4xx status: the body then says more than the status.
         if (reply.body.length > 0 && reply.body[0] === 0x64 /* 'd' */) return reply.body;
-        throw new TrackerError('tracker-http-status', `tracker answered HTTP ${reply.status}`);
+        throw new TrackerError('tracker-http-status', `tracker answered HTTP ${reply.status}`, { status: reply.status });
       }
       if (hop >= maxRedirects) throw new TrackerError('tracker-redirect', `more than ${maxRedirects} redirects`);
       let next: URL;

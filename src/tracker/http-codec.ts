@@ -82,8 +82,22 @@ function decodeReply(body: Uint8Array): BDict {
   const d = asDict(v);
   if (d === undefined) throw new TrackerError('tracker-protocol', 'tracker reply is not a dictionary');
   const failure = d.get('failure reason');
-  if (failure !== undefined) throw new TrackerError('tracker-failure', oneLine(asText(failure) ?? 'tracker failure'));
+  if (failure !== undefined) {
+    const retryIn = retryInOf(d.get('retry in'));
+    throw new TrackerError('tracker-failure', oneLine(asText(failure) ?? 'tracker failure'), retryIn === undefined ? undefined : { retryIn });
+  }
   return d;
+}
+
+/** A week: a longer `retry in` is as good as never for one session, but is not a reason to give up. */
+const MAX_RETRY_IN_MINUTES = 7 * 24 * 60;
+
+/** BEP 31 `retry in`: an integer of minutes, or the string `never`; anything else is ignored. */
+function retryInOf(v: BValue | undefined): number | 'never' | undefined {
+  if (v === undefined) return undefined;
+  if (asText(v) === 'never') return 'never';
+  const n = asInt(v);
+  return n === undefined || n < 0 ? undefined : Math.min(n, MAX_RETRY_IN_MINUTES);
 }
 
 function count(d: BDict, key: string): number | undefined {

@@ -4,7 +4,17 @@
  * `metainfo/types` and `util`; it knows nothing of peers' wire protocol or sessions.
  */
 export { announce, scrape, type TrackerOptions } from './announce.js';
-export { TrackerError, type TrackerErrorCode } from './errors.js';
+export {
+  Announcer,
+  BACKOFF_BASE_MS,
+  BACKOFF_MAX_MS,
+  MAX_ANNOUNCE_S,
+  MIN_ANNOUNCE_S,
+  STOP_TIMEOUT_MS,
+  type AnnouncerOptions,
+  type TrackerStatus,
+} from './announcer.js';
+export { TrackerError, type TrackerErrorCode, type TrackerErrorOptions } from './errors.js';
 export { scrapeUrlFor } from './http-codec.js';
 export { startTrackerServer, type TrackerServer, type TrackerServerOptions } from './server.js';
 export { TrackerSet, TrackerSetError, type AnnounceOutcome, type TrackerSetOptions } from './tiers.js';

@@ -63,17 +63,26 @@ export class TrackerSet {
       for (let i = 0; i < tier.length; i++) {
         const url = tier[i]!;
         if (params.signal?.aborted === true) throw new TrackerError('tracker-aborted', 'announce aborted');
-        const outcome = await this.one(url, params);
-        if ('result' in outcome) {
-          tier.splice(i, 1);
-          tier.unshift(url);
-          return { url, result: outcome.result };
-        }
+        const outcome = await this.announceTo(url, params);
+        if ('result' in outcome) return { url, result: outcome.result };
         if (outcome.error.code === 'tracker-aborted') throw outcome.error;
         failures.push({ url, error: outcome.error });
       }
     }
     throw new TrackerSetError(failures);
+  }
+
+  /**
+   * One tracker of the set, with its `tracker id` and the set's key; never throws. A tracker
+   * that answers moves to the front of its tier, so the next BEP 12 walk starts there.
+   */
+  async announceTo(url: string, params: AnnounceParams): Promise<AnnounceOutcome> {
+    const outcome = await this.one(url, params);
+    if ('result' in outcome) {
+      const tier = this.tierList.find((t) => t.includes(url));
+      if (tier !== undefined) tier.unshift(...tier.splice(tier.indexOf(url), 1));
+    }
+    return outcome;
   }
 
   /** Every tracker (or the `only` ones) at once, each with its result or its error (for `tessera peers`). */

@@ -103,6 +103,24 @@ test('intervals are clamped; a missing interval gets the default; duplicates dro
   assert.equal(parseAnnounceBody(encode({ peers: Buffer.from('7f0000011ae17f0000011ae1', 'hex') })).peers.length, 1);
 });
 
+test("BEP 31 'retry in': minutes or never; hostile values are ignored or capped at a week", () => {
+  const retryIn = (v: unknown): unknown => {
+    try {
+      parseAnnounceBody(encode({ 'failure reason': 'busy', 'retry in': v as number }));
+    } catch (err) {
+      assert.ok(err instanceof TrackerError && err.code === 'tracker-failure');
+      return { retryIn: err.retryIn, gone: err.gone };
+    }
+    assert.fail('a failure reason must throw');
+  };
+  assert.deepEqual(retryIn(5), { retryIn: 5, gone: false });
+  assert.deepEqual(retryIn('never'), { retryIn: 'never', gone: true });
+  assert.deepEqual(retryIn(-3), { retryIn: undefined, gone: false });
+  assert.deepEqual(retryIn('soon'), { retryIn: undefined, gone: false });
+  assert.deepEqual(retryIn(10 ** 15), { retryIn: 7 * 24 * 60, gone: false });
+  assert.deepEqual(retryIn([1]), { retryIn: undefined, gone: false });
+});
+
 test('failure reason becomes a tracker-failure, sanitized', () => {
   assert.throws(() => parseAnnounceBody(encode({ 'failure reason': 'not\nauthorized\u202e' })), isCode('tracker-failure', /^not\?authorized\?$/));
   assert.throws(() => parseScrapeBody(encode({ 'failure reason': 'nope' })), isCode('tracker-failure', /^nope$/));
