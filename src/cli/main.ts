@@ -3,22 +3,27 @@
  * The `tessera` command: parses the sub-command, runs it with a context whose signal fires on
  * Ctrl-C, and turns every error into one human line and a documented exit code.
  */
+import { readFileSync } from 'node:fs';
 import { MetainfoError } from '../metainfo/errors.js';
 import { StorageError } from '../storage/errors.js';
-import { CliError, ExitCode, type CliContext, type Command } from './context.js';
+import { CliError, ExitCode, safeText, type CliContext, type Command } from './context.js';
+import { helpText, HelpRequested } from './options.js';
+import { COMMAND_SPECS } from './specs.js';
 
-const USAGE = `usage: tessera <command> [options]
+function usage(): string {
+  const rows = COMMAND_SPECS.map((c) => `  ${`${c.name} ${c.args}`.padEnd(36)}${c.summary.split('. ')[0]!.replace(/\.$/, '')}`);
+  return `usage: tessera <command> [options]\n\ncommands:\n${rows.join('\n')}\n\n'tessera <command> --help' lists every option of a command with its default.\nglobal options: -v, --verbose (error details), -h, --help, --version\n`;
+}
 
-commands:
-  download <file.torrent|magnet:> [-o dir]   download a torrent
-  seed <file.torrent> <dir>                  seed a torrent's content from dir
-  create <file-or-folder> -o out.torrent     make a torrent
-  info <file.torrent|magnet:> [--json]       show what a torrent or magnet link holds
-  peers <file.torrent|magnet:> [--json]      ask the trackers for peers
-  tracker [--http-port N] [--udp-port N]     run a tracker
-  demo                                       download a sample torrent from local seeders
-
-global options: --verbose (error details), --help`;
+/** The version in package.json, which sits three levels above this file in the build (dist/src/cli). */
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 const commands: Record<string, () => Promise<Command>> = {
   info: async () => (await import('./commands/info.js')).infoCommand,
@@ -39,13 +44,22 @@ export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose') || argv.includes('-v');
   const args = argv.filter((a) => a !== '--verbose' && a !== '-v');
   const name = args[0];
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return name === undefined ? ExitCode.usage : ExitCode.ok;
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`tessera ${version()}\n`);
+    return ExitCode.ok;
+  }
+  if (name === undefined) {
+    process.stderr.write(usage());
+    return ExitCode.usage;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    const about = args[1] === undefined ? undefined : COMMAND_SPECS.find((c) => c.name === args[1]);
+    process.stdout.write(about !== undefined ? helpText(about) : usage());
+    return ExitCode.ok;
   }
   const load = commands[name];
   if (load === undefined) {
-    process.stderr.write(`tessera: unknown command '${name}'\n${USAGE}\n`);
+    process.stderr.write(`tessera: unknown command '${safeText(name)}' (see 'tessera --help')\n`);
     return ExitCode.usage;
   }
   const controller = new AbortController();
@@ -62,6 +76,10 @@ export async function main(argv: string[]): Promise<number> {
     const command = await load();
     return await command(args.slice(1), ctx);
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(err.text);
+      return ExitCode.ok;
+    }
     // Whatever a command was doing when Ctrl-C aborted it (hashing, checking, fetching), the
     // user asked to stop: that is an interruption, not the error the abort surfaced as.
     if (controller.signal.aborted) {
@@ -72,8 +90,6 @@ export async function main(argv: string[]): Promise<number> {
     if (verbose && err instanceof Error && err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
     if (err instanceof CliError) return err.exitCode;
     if (err instanceof MetainfoError) return ExitCode.badInput;
-    // node:util parseArgs: unknown option or a missing value.
-    if (String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) return ExitCode.usage;
     if (err instanceof StorageError) return ExitCode.disk;
     return ExitCode.failed;
   } finally {

@@ -4,15 +4,12 @@
  * BEP 12 tier; `--tracker a,b` makes one tier of several URLs.
  */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { createTorrent } from '../../metainfo/create.js';
 import { parseTorrent } from '../../metainfo/torrent.js';
 import { PieceHasher } from '../../storage/index.js';
 import { CliError, ExitCode, humanBytes, safeText, type CliContext, type Command } from '../context.js';
-
-const USAGE =
-  'usage: tessera create <file-or-folder> -o out.torrent [--tracker URL]... [--piece-length N|256KiB] ' +
-  '[--private] [--comment S] [--web-seed URL]... [--source S]';
+import { parseCommandLine } from '../options.js';
+import { createSpec } from '../specs.js';
 
 /** Inputs at least this big get a progress line (when stderr is a terminal). */
 const PROGRESS_THRESHOLD = 64 * 1024 * 1024;
@@ -28,29 +25,11 @@ export function parsePieceLength(s: string): number {
 }
 
 export const createCommand: Command = async (argv: string[], ctx: CliContext): Promise<number> => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        output: { type: 'string', short: 'o' },
-        tracker: { type: 'string', short: 't', multiple: true },
-        'piece-length': { type: 'string', short: 'l' },
-        private: { type: 'boolean', short: 'p' },
-        comment: { type: 'string', short: 'c' },
-        'web-seed': { type: 'string', short: 'w', multiple: true },
-        source: { type: 'string', short: 's' },
-      },
-    });
-  } catch (err) {
-    throw new CliError(ExitCode.usage, `${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-  }
-  const { values, positionals } = parsed;
-  const [input, ...rest] = positionals;
-  if (input === undefined || rest.length > 0 || values.output === undefined) throw new CliError(ExitCode.usage, USAGE);
-  const trackers = (values.tracker ?? []).map((t) => t.split(',').map((u) => u.trim()).filter((u) => u !== ''));
+  const { values, positionals } = parseCommandLine(argv, createSpec);
+  const input = positionals[0]!;
+  if (values.output === undefined) throw new CliError(ExitCode.usage, "create needs -o FILE, where to write the .torrent file (see 'tessera create --help')");
+  const output = values.output;
+  const trackers = values.tracker.map((t) => t.split(',').map((u) => u.trim()).filter((u) => u !== ''));
   const showProgress = ctx.stderr.isTTY === true;
   let lastShown = -1;
   // SHA-1 dominates creation time: hash on worker threads. PieceHasher copies each piece
@@ -61,9 +40,9 @@ export const createCommand: Command = async (argv: string[], ctx: CliContext): P
     bytes = await createTorrent(input, {
       trackers,
       ...(values['piece-length'] === undefined ? {} : { pieceLength: parsePieceLength(values['piece-length']) }),
-      private: values.private === true,
+      private: values.private,
       ...(values.comment === undefined ? {} : { comment: values.comment }),
-      ...(values['web-seed'] === undefined ? {} : { webSeeds: values['web-seed'] }),
+      ...(values['web-seed'].length === 0 ? {} : { webSeeds: values['web-seed'] }),
       ...(values.source === undefined ? {} : { source: values.source }),
       signal: ctx.signal,
       onProgress: (done, total) => {
@@ -78,13 +57,13 @@ export const createCommand: Command = async (argv: string[], ctx: CliContext): P
     await hasher.close();
   }
   try {
-    await writeFile(values.output, bytes);
+    await writeFile(output, bytes);
   } catch (err) {
-    throw new CliError(ExitCode.disk, `cannot write ${safeText(values.output)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+    throw new CliError(ExitCode.disk, `cannot write ${safeText(output)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
   }
   const meta = parseTorrent(bytes);
   ctx.stdout.write(
-    `created ${safeText(values.output)}: ${safeText(meta.info.name)}, ${meta.info.files.length} file(s), ` +
+    `created ${safeText(output)}: ${safeText(meta.info.name)}, ${meta.info.files.length} file(s), ` +
       `${humanBytes(meta.info.length)}, ${meta.info.pieceCount} pieces of ${humanBytes(meta.info.pieceLength)}, info hash ${meta.infoHashHex}\n`,
   );
   return ExitCode.ok;

@@ -12,7 +12,6 @@ import { createCipheriv, createHash, type Cipher } from 'node:crypto';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createTorrent } from '../../metainfo/create.js';
 import { parseTorrent } from '../../metainfo/torrent.js';
 import type { Metainfo } from '../../metainfo/types.js';
@@ -22,8 +21,10 @@ import { PieceHasher } from '../../storage/index.js';
 import { scrape, startTrackerServer, type TrackerServer } from '../../tracker/index.js';
 import { CliError, ExitCode, humanBytes, type CliContext, type Command } from '../context.js';
 import { runTorrent } from './download.js';
+import { parseIntIn } from '../args.js';
+import { parseCommandLine } from '../options.js';
+import { demoSpec } from '../specs.js';
 
-const USAGE = 'usage: tessera demo [--seeders N] [--size MiB] [--keep]';
 const HOST = '127.0.0.1';
 const MiB = 1024 * 1024;
 const MAX_SEEDERS = 16;
@@ -125,30 +126,10 @@ interface DemoOptions {
 }
 
 function parseDemoArgs(argv: string[]): DemoOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        seeders: { type: 'string', short: 'n', default: '3' },
-        size: { type: 'string', short: 's', default: '64' },
-        keep: { type: 'boolean', short: 'k' },
-      },
-    });
-  } catch (err) {
-    throw new CliError(ExitCode.usage, `${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-  }
-  const seeders = Number(parsed.values.seeders);
-  if (!(Number.isInteger(seeders) && seeders >= 1 && seeders <= MAX_SEEDERS)) {
-    throw new CliError(ExitCode.usage, `--seeders must be a whole number from 1 to ${MAX_SEEDERS}`);
-  }
-  const sizeMiB = Number(parsed.values.size);
-  if (!(Number.isInteger(sizeMiB) && sizeMiB >= 1 && sizeMiB <= MAX_SIZE_MIB)) {
-    throw new CliError(ExitCode.usage, `--size must be a whole number of MiB from 1 to ${MAX_SIZE_MIB}`);
-  }
-  return { seeders, sizeMiB, keep: parsed.values.keep === true };
+  const { values } = parseCommandLine(argv, demoSpec);
+  const seeders = parseIntIn(values.seeders, '--seeders', 1, MAX_SEEDERS);
+  const sizeMiB = parseIntIn(values.size, '--size', 1, MAX_SIZE_MIB);
+  return { seeders, sizeMiB, keep: values.keep };
 }
 
 /**

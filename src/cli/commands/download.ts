@@ -12,7 +12,6 @@
  * separate network whose nodes must not mix with the cached ones).
  */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { DEFAULT_BOOTSTRAP, type BootstrapAddress } from '../../dht/index.js';
 import { loadTorrentFile, parseMagnet, type Metainfo, type PeerAddress } from '../../metainfo/index.js';
 import type { MagnetLink } from '../../metainfo/types.js';
@@ -25,44 +24,24 @@ import { Torrent } from '../../session/torrent.js';
 import type { PeerSource } from '../../swarm/peer-pool.js';
 import { CliError, ExitCode, humanBytes, safeText, type CliContext } from '../context.js';
 import { formatDuration, ProgressDisplay } from '../progress.js';
-import { parseDuration, parsePeerArg } from '../args.js';
-
-/** Default for `--timeout`: give up when no peer has been reachable for this long. */
-export const DEFAULT_NO_PEER_TIMEOUT_S = 120;
+import { parseDuration, parsePeerArg, parsePort } from '../args.js';
+import { parseCommandLine } from '../options.js';
+import { downloadSpec } from '../specs.js';
 
 export async function downloadCommand(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      output: { type: 'string', short: 'o', default: '.' },
-      port: { type: 'string', short: 'p' },
-      peer: { type: 'string', multiple: true },
-      'no-dht': { type: 'boolean' },
-      lsd: { type: 'boolean' },
-      'dht-bootstrap': { type: 'string', multiple: true },
-      'save-torrent': { type: 'string' },
-      quiet: { type: 'boolean', short: 'q' },
-      timeout: { type: 'string' },
-      seed: { type: 'boolean' },
-      ratio: { type: 'string' },
-      'seed-time': { type: 'string' },
-    },
-  });
-  if (positionals.length !== 1) throw new CliError(ExitCode.usage, 'usage: tessera download <file.torrent|magnet:> [-o dir] [--save-torrent FILE] [--dht-bootstrap host:port]… [--no-dht]');
+  const { values, positionals } = parseCommandLine(argv, downloadSpec);
+  const dhtBootstrap = dhtBootstrapOf(values['no-dht'], values['dht-bootstrap']);
+  const peers: PeerAddress[] = values.peer.map(parsePeerArg);
+  const timeoutS = parseDuration(values.timeout, '--timeout');
+  const ratio = values.ratio !== undefined ? Number(values.ratio) : undefined;
+  if (ratio !== undefined && !(ratio >= 0)) throw new CliError(ExitCode.usage, `--ratio wants a number ≥ 0, got '${values.ratio}'`);
+  const seedTime = values['seed-time'] !== undefined ? parseDuration(values['seed-time'], '--seed-time') : undefined;
+  const port = values.port !== undefined ? parsePort(values.port, '--port') : undefined;
   const source = positionals[0]!;
   const magnet = /^magnet:/i.test(source) ? parseMagnet(source) : undefined;
   const loaded = magnet === undefined ? await loadTorrentFile(source) : undefined;
-  const dhtBootstrap = dhtBootstrapOf(values['no-dht'] === true, values['dht-bootstrap']);
-  const peers: PeerAddress[] = (values.peer ?? []).map(parsePeerArg);
-  const timeoutS = values.timeout !== undefined ? parseDuration(values.timeout, '--timeout') : DEFAULT_NO_PEER_TIMEOUT_S;
-  const ratio = values.ratio !== undefined ? Number(values.ratio) : undefined;
-  if (ratio !== undefined && !(ratio >= 0)) throw new CliError(ExitCode.usage, '--ratio must be a number ≥ 0');
-  const seedTime = values['seed-time'] !== undefined ? parseDuration(values['seed-time'], '--seed-time') : undefined;
-  const port = values.port !== undefined ? Number(values.port) : undefined;
-  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new CliError(ExitCode.usage, '--port must be 0–65535');
 
-  const quiet = values.quiet === true;
+  const quiet = values.quiet;
   const saveTorrent = values['save-torrent'];
   const client = new Client(port !== undefined ? { port } : {});
   let dht: DhtDiscovery | undefined;
@@ -87,17 +66,17 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
       dht = undefined;
     }
     return await runTorrent(meta, ctx, {
-      outputDir: values.output!,
+      outputDir: values.output,
       peers,
       discovered: found,
       quiet,
       noPeerTimeoutS: timeoutS,
-      seed: values.seed === true || ratio !== undefined || seedTime !== undefined,
+      seed: values.seed || ratio !== undefined || seedTime !== undefined,
       ...(ratio !== undefined ? { ratio } : {}),
       ...(seedTime !== undefined ? { seedTimeS: seedTime } : {}),
       client,
       ...(dht !== undefined ? { dht } : {}),
-      lsd: values.lsd === true,
+      lsd: values.lsd,
     });
   } finally {
     await dht?.close();

@@ -6,18 +6,27 @@
  * (BEP 9; the link's trackers and `x.pe` peers, `--peer`, and the DHT unless `--no-dht`) and
  * prints it as for a .torrent file. It is opt-in so that `info` stays offline by default.
  */
-import { parseArgs } from 'node:util';
 import { parseTorrentOrMagnet } from '../../metainfo/magnet.js';
 import type { FileEntry, MagnetLink, Metainfo } from '../../metainfo/types.js';
 import { Client } from '../../session/client.js';
 import type { DhtDiscovery } from '../../session/discovery.js';
-import { parseDuration, parsePeerArg } from '../args.js';
+import { parseDuration, parsePeerArg, parsePort } from '../args.js';
 import { CliError, ExitCode, humanBytes, safeText, type CliContext, type Command } from '../context.js';
-import { dhtBootstrapOf, fetchMagnetMetadata, saveTorrentFile, startDht, DEFAULT_NO_PEER_TIMEOUT_S } from './download.js';
+import { parseCommandLine, type OptionValues } from '../options.js';
+import { infoSpec } from '../specs.js';
+import { dhtBootstrapOf, fetchMagnetMetadata, saveTorrentFile, startDht } from './download.js';
 
-const USAGE =
-  'usage: tessera info <file.torrent|magnet:> [--json]\n' +
-  '       tessera info <magnet:> --fetch [--json] [--save-torrent FILE] [--peer host:port]… [--dht-bootstrap host:port]… [--no-dht] [--timeout T]';
+/** The options that only make sense with --fetch, as the user may have typed them. */
+const FETCH_ONLY = new Set(['--save-torrent', '--peer', '--dht-bootstrap', '--no-dht', '--timeout', '--port', '-p']);
+
+function networkOnlyFlag(argv: readonly string[]): string | undefined {
+  for (const a of argv) {
+    if (a === '--') return undefined;
+    const flag = a.startsWith('--') ? a.split('=')[0]! : a.slice(0, 2);
+    if (FETCH_ONLY.has(flag)) return flag;
+  }
+  return undefined;
+}
 
 function size(n: number): string {
   return `${humanBytes(n)} (${n.toLocaleString('en-US')} bytes)`;
@@ -161,26 +170,18 @@ function magnetJson(m: MagnetLink): object {
   };
 }
 
-interface FetchFlags {
-  'save-torrent'?: string;
-  peer?: string[];
-  'dht-bootstrap'?: string[];
-  'no-dht'?: boolean;
-  port?: string;
-  timeout?: string;
-}
+type FetchFlags = OptionValues<typeof infoSpec.options>;
 
 async function fetchAndSave(magnet: MagnetLink, ctx: CliContext, v: FetchFlags): Promise<Metainfo | undefined> {
-  const port = v.port !== undefined ? Number(v.port) : 0;
-  if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new CliError(ExitCode.usage, '--port must be 0–65535');
-  const timeoutS = v.timeout !== undefined ? parseDuration(v.timeout, '--timeout') : DEFAULT_NO_PEER_TIMEOUT_S;
-  const bootstrap = dhtBootstrapOf(v['no-dht'] === true, v['dht-bootstrap']);
+  const port = parsePort(v.port, '--port');
+  const timeoutS = parseDuration(v.timeout, '--timeout');
+  const bootstrap = dhtBootstrapOf(v['no-dht'], v['dht-bootstrap']);
   const client = new Client({ port });
   let dht: DhtDiscovery | undefined;
   try {
     await client.listen();
     if (bootstrap !== undefined) dht = await startDht(bootstrap, client.port);
-    const peers = (v.peer ?? []).map(parsePeerArg);
+    const peers = v.peer.map(parsePeerArg);
     const fetched = await fetchMagnetMetadata(magnet, client, ctx, { peers, dht, quiet: false, idleTimeoutS: timeoutS });
     if (fetched === undefined) return undefined;
     if (v['save-torrent'] !== undefined) await saveTorrentFile(v['save-torrent'], fetched.torrentBytes);
@@ -192,37 +193,16 @@ async function fetchAndSave(magnet: MagnetLink, ctx: CliContext, v: FetchFlags):
 }
 
 export const infoCommand: Command = async (argv: string[], ctx: CliContext): Promise<number> => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        json: { type: 'boolean' },
-        fetch: { type: 'boolean' },
-        'save-torrent': { type: 'string' },
-        peer: { type: 'string', multiple: true },
-        'dht-bootstrap': { type: 'string', multiple: true },
-        'no-dht': { type: 'boolean' },
-        port: { type: 'string', short: 'p' },
-        timeout: { type: 'string' },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new CliError(ExitCode.usage, `${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-  }
-  const [target, ...rest] = parsed.positionals;
-  if (target === undefined || rest.length > 0) throw new CliError(ExitCode.usage, USAGE);
+  const { values: v, positionals } = parseCommandLine(argv, infoSpec);
+  const target = positionals[0]!;
+  const networkFlag = networkOnlyFlag(argv);
+  if (!v.fetch && networkFlag !== undefined) throw new CliError(ExitCode.usage, `${networkFlag} needs --fetch (it only applies when fetching a magnet's metadata)`);
   const what = await parseTorrentOrMagnet(target);
-  const json = parsed.values.json === true;
-  const v = parsed.values;
-  const wantsNetwork = v['save-torrent'] !== undefined || v.peer !== undefined || v['dht-bootstrap'] !== undefined || v.timeout !== undefined || v.port !== undefined;
-  if (v.fetch !== true && wantsNetwork) throw new CliError(ExitCode.usage, `these options need --fetch\n${USAGE}`);
-  if (v.fetch === true && what.kind !== 'magnet') throw new CliError(ExitCode.usage, '--fetch is for magnet links: a .torrent file already holds the metadata');
+  const json = v.json;
+  if (v.fetch && what.kind !== 'magnet') throw new CliError(ExitCode.usage, '--fetch is for magnet links: a .torrent file already holds the metadata');
   if (what.kind === 'torrent') {
     ctx.stdout.write(json ? `${JSON.stringify(torrentJson(what.meta))}\n` : torrentText(what.meta));
-  } else if (v.fetch === true) {
+  } else if (v.fetch) {
     const meta = await fetchAndSave(what.magnet, ctx, v);
     if (meta === undefined) return ExitCode.interrupted;
     ctx.stdout.write(json ? `${JSON.stringify(torrentJson(meta))}\n` : torrentText(meta));

@@ -13,8 +13,9 @@ import { TrackerSet, UdpTrackerClient, type AnnounceOutcome, type AnnounceParams
 import { toHex } from '../../util/bytes.js';
 import { generatePeerId } from '../../util/peer-id.js';
 import { CliError, ExitCode, safeText, type CliContext, type Command } from '../context.js';
+import { parseCommandLine } from '../options.js';
+import { peersSpec } from '../specs.js';
 
-const USAGE = 'usage: tessera peers <file.torrent|magnet:> [--json]';
 /** We do not listen: the port is only there because announces require one. */
 const ANNOUNCE_PORT = 6881;
 
@@ -44,10 +45,9 @@ async function loadTarget(arg: string): Promise<Target> {
 }
 
 export const peersCommand: Command = async (argv, ctx) => {
-  const json = argv.includes('--json');
-  const rest = argv.filter((a) => a !== '--json');
-  if (rest.length !== 1 || rest[0]!.startsWith('--')) throw new CliError(ExitCode.usage, USAGE);
-  const target = await loadTarget(rest[0]!);
+  const { values, positionals } = parseCommandLine(argv, peersSpec);
+  const json = values.json;
+  const target = await loadTarget(positionals[0]!);
   const udp = new UdpTrackerClient({
     baseTimeoutMs: envInt('TESSERA_UDP_TIMEOUT_MS', 15_000, 1, 60_000),
     maxRetries: envInt('TESSERA_UDP_RETRIES', 1, 0, 8),

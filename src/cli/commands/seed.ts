@@ -9,13 +9,12 @@
  * interrupted command, since nothing was served yet.
  */
 import { stat } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { loadTorrentFile, type PeerAddress } from '../../metainfo/index.js';
-import { parsePeerArg } from '../args.js';
+import { parsePeerArg, parsePort } from '../args.js';
+import { parseCommandLine } from '../options.js';
+import { seedSpec } from '../specs.js';
 import { CliError, ExitCode, safeText, type CliContext, type Command } from '../context.js';
 import { runTorrent } from './download.js';
-
-const USAGE = 'usage: tessera seed <file.torrent> <dir> [--port N] [--peer host:port]... [--quiet]';
 
 /**
  * `runTorrent` only gives up for lack of peers while downloading; a seeder has nothing to
@@ -24,27 +23,10 @@ const USAGE = 'usage: tessera seed <file.torrent> <dir> [--port N] [--peer host:
 const NO_PEER_TIMEOUT_S = 120;
 
 export const seedCommand: Command = async (argv: string[], ctx: CliContext): Promise<number> => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        port: { type: 'string', short: 'p' },
-        peer: { type: 'string', multiple: true },
-        quiet: { type: 'boolean', short: 'q' },
-      },
-    });
-  } catch (err) {
-    throw new CliError(ExitCode.usage, `${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length !== 2) throw new CliError(ExitCode.usage, USAGE);
+  const { values, positionals } = parseCommandLine(argv, seedSpec);
   const [torrentPath, dir] = positionals as [string, string];
-  const port = values.port !== undefined ? Number(values.port) : undefined;
-  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new CliError(ExitCode.usage, '--port must be 0–65535');
-  const peers: PeerAddress[] = (values.peer ?? []).map(parsePeerArg);
+  const port = values.port !== undefined ? parsePort(values.port, '--port') : undefined;
+  const peers: PeerAddress[] = values.peer.map(parsePeerArg);
   const meta = await loadTorrentFile(torrentPath);
   // Storage creates its output folder; for a seed a missing folder is a mistake to report,
   // not an empty tree to create.
@@ -57,7 +39,7 @@ export const seedCommand: Command = async (argv: string[], ctx: CliContext): Pro
   return runTorrent(meta, ctx, {
     outputDir: dir,
     peers,
-    quiet: values.quiet === true,
+    quiet: values.quiet,
     noPeerTimeoutS: NO_PEER_TIMEOUT_S,
     seed: true,
     seedOnly: true,

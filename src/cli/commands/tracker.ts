@@ -4,43 +4,17 @@
  * free port; the URLs printed are the ones to put in a torrent.
  */
 import { startTrackerServer } from '../../tracker/index.js';
+import { parseIntIn, parsePort } from '../args.js';
 import { CliError, ExitCode, type Command } from '../context.js';
-
-const USAGE = 'usage: tessera tracker [--http-port N] [--udp-port N] [--host 127.0.0.1] [--interval SECONDS]';
-
-function intOption(name: string, value: string | undefined, min: number, max: number): number {
-  const n = Number(value);
-  if (value === undefined || !/^\d+$/.test(value) || n < min || n > max) throw new CliError(ExitCode.usage, `${name} needs an integer from ${min} to ${max}\n${USAGE}`);
-  return n;
-}
+import { parseCommandLine } from '../options.js';
+import { trackerSpec } from '../specs.js';
 
 export const trackerCommand: Command = async (argv, ctx) => {
-  let httpPort = 6969;
-  let udpPort = 6969;
-  let host = '127.0.0.1';
-  let interval = 1800;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = argv[i + 1];
-    switch (arg) {
-      case '--http-port':
-        httpPort = intOption(arg, value, 0, 65535);
-        break;
-      case '--udp-port':
-        udpPort = intOption(arg, value, 0, 65535);
-        break;
-      case '--interval':
-        interval = intOption(arg, value, 1, 86400);
-        break;
-      case '--host':
-        if (value === undefined) throw new CliError(ExitCode.usage, USAGE);
-        host = value;
-        break;
-      default:
-        throw new CliError(ExitCode.usage, `unknown option '${arg}'\n${USAGE}`);
-    }
-    i++;
-  }
+  const { values } = parseCommandLine(argv, trackerSpec);
+  const httpPort = parsePort(values['http-port'], '--http-port');
+  const udpPort = parsePort(values['udp-port'], '--udp-port');
+  const interval = parseIntIn(values.interval, '--interval', 1, 86400);
+  const host = values.host;
   if (ctx.signal.aborted) return ExitCode.interrupted;
   const server = await startTrackerServer({ httpPort, udpPort, host, interval }).catch((err: unknown) => {
     throw new CliError(ExitCode.failed, `cannot start the tracker: ${err instanceof Error ? err.message : String(err)}`, { cause: err });

@@ -1,0 +1,112 @@
+/**
+ * The command-line tables of every `tessera` command: one place that says which options a
+ * command takes, what they mean and what they default to. The parser and `--help` both read
+ * these (options.ts); the commands read the parsed values.
+ */
+import type { CommandSpec } from './options.js';
+
+const PORT_DEFAULT = 'first free of 6881-6889, else any';
+
+export const downloadSpec = {
+  name: 'download',
+  args: '<file.torrent|magnet:>',
+  summary: 'Download a torrent or magnet link, verify every piece, and exit 0 once the content is complete on disk.',
+  positionals: { min: 1, max: 1 },
+  options: {
+    output: { type: 'string', short: 'o', value: 'DIR', default: '.', help: 'folder to download into' },
+    port: { type: 'string', short: 'p', value: 'N', defaultText: PORT_DEFAULT, help: 'listen port (0 picks a free one)' },
+    peer: { type: 'string', multiple: true, value: 'HOST:PORT', help: 'dial this peer directly' },
+    timeout: { type: 'string', value: 'DURATION', default: '120s', help: 'give up when no peer has been reachable for this long' },
+    seed: { type: 'boolean', help: 'keep seeding after completion, until Ctrl-C' },
+    ratio: { type: 'string', value: 'R', help: 'stop seeding at this upload ratio (implies --seed)' },
+    'seed-time': { type: 'string', value: 'DURATION', help: 'stop seeding after this long (implies --seed)' },
+    'no-dht': { type: 'boolean', help: 'do not use the DHT' },
+    'dht-bootstrap': { type: 'string', multiple: true, value: 'HOST:PORT', defaultText: 'the public routers', help: 'DHT bootstrap node' },
+    lsd: { type: 'boolean', help: 'find peers on the local network (BEP 14)' },
+    'save-torrent': { type: 'string', value: 'FILE', help: 'for a magnet link, also write the fetched metadata as a .torrent file' },
+    quiet: { type: 'boolean', short: 'q', help: 'no progress display' },
+  },
+} as const satisfies CommandSpec;
+
+export const seedSpec = {
+  name: 'seed',
+  args: '<file.torrent> <dir>',
+  summary: "Seed a torrent whose content is already in <dir> (the folder given to 'download -o'). Every piece is verified first.",
+  positionals: { min: 2, max: 2 },
+  options: {
+    port: { type: 'string', short: 'p', value: 'N', defaultText: PORT_DEFAULT, help: 'listen port (0 picks a free one)' },
+    peer: { type: 'string', multiple: true, value: 'HOST:PORT', help: 'dial this peer directly' },
+    quiet: { type: 'boolean', short: 'q', help: 'no progress display' },
+  },
+} as const satisfies CommandSpec;
+
+export const createSpec = {
+  name: 'create',
+  args: '<file-or-folder>',
+  summary: 'Make a .torrent file for a file or a folder.',
+  positionals: { min: 1, max: 1 },
+  options: {
+    output: { type: 'string', short: 'o', value: 'FILE', defaultText: 'required', help: 'where to write the .torrent file' },
+    tracker: { type: 'string', short: 't', multiple: true, value: 'URL[,URL…]', help: 'announce URL; commas make one tier, each flag a new tier' },
+    'piece-length': { type: 'string', short: 'l', value: 'SIZE', defaultText: 'chosen from the total size', help: 'piece length: 262144, 256KiB, 4MiB' },
+    private: { type: 'boolean', short: 'p', help: 'mark the torrent private (BEP 27: trackers only)' },
+    comment: { type: 'string', short: 'c', value: 'TEXT', help: 'comment stored in the torrent' },
+    'web-seed': { type: 'string', short: 'w', multiple: true, value: 'URL', help: 'web seed URL (BEP 19)' },
+    source: { type: 'string', short: 's', value: 'TEXT', help: 'source tag in the info dictionary' },
+  },
+} as const satisfies CommandSpec;
+
+export const infoSpec = {
+  name: 'info',
+  args: '<file.torrent|magnet:>',
+  summary: 'Show what a torrent or magnet link holds, without touching the network unless --fetch is given.',
+  positionals: { min: 1, max: 1 },
+  options: {
+    json: { type: 'boolean', help: 'print one JSON object instead of text' },
+    fetch: { type: 'boolean', help: 'for a magnet link, fetch the metadata from peers and show it' },
+    'save-torrent': { type: 'string', value: 'FILE', help: 'with --fetch, write the metadata as a .torrent file' },
+    peer: { type: 'string', multiple: true, value: 'HOST:PORT', help: 'with --fetch, dial this peer directly' },
+    'dht-bootstrap': { type: 'string', multiple: true, value: 'HOST:PORT', defaultText: 'the public routers', help: 'with --fetch, DHT bootstrap node' },
+    'no-dht': { type: 'boolean', help: 'with --fetch, do not use the DHT' },
+    port: { type: 'string', short: 'p', value: 'N', default: '0', help: 'with --fetch, listen port (0 picks a free one)' },
+    timeout: { type: 'string', value: 'DURATION', default: '120s', help: 'with --fetch, give up when no peer has been reachable for this long' },
+  },
+} as const satisfies CommandSpec;
+
+export const peersSpec = {
+  name: 'peers',
+  args: '<file.torrent|magnet:>',
+  summary: 'Announce to every tracker of a torrent or magnet link and print the peers each returned.',
+  positionals: { min: 1, max: 1 },
+  options: {
+    json: { type: 'boolean', help: 'print one JSON object instead of text' },
+  },
+} as const satisfies CommandSpec;
+
+export const trackerSpec = {
+  name: 'tracker',
+  args: '',
+  summary: 'Run the built-in tracker (HTTP and UDP, any info hash, in memory) until Ctrl-C.',
+  positionals: { min: 0, max: 0 },
+  options: {
+    'http-port': { type: 'string', value: 'N', default: '6969', help: 'HTTP port (0 picks a free one)' },
+    'udp-port': { type: 'string', value: 'N', default: '6969', help: 'UDP port (0 picks a free one)' },
+    host: { type: 'string', value: 'IP', default: '127.0.0.1', help: 'address to listen on' },
+    interval: { type: 'string', value: 'SECONDS', default: '1800', help: 'announce interval given to clients' },
+  },
+} as const satisfies CommandSpec;
+
+export const demoSpec = {
+  name: 'demo',
+  args: '',
+  summary: 'Download a sample torrent from local seeders and a built-in tracker, all on 127.0.0.1.',
+  positionals: { min: 0, max: 0 },
+  options: {
+    seeders: { type: 'string', short: 'n', value: 'N', default: '3', help: 'number of seeders' },
+    size: { type: 'string', short: 's', value: 'MiB', default: '64', help: 'size of the sample data' },
+    keep: { type: 'boolean', short: 'k', help: 'keep the temporary folder afterwards' },
+  },
+} as const satisfies CommandSpec;
+
+/** Every command, in the order the top-level help lists them. */
+export const COMMAND_SPECS: readonly CommandSpec[] = [downloadSpec, seedSpec, createSpec, infoSpec, peersSpec, trackerSpec, demoSpec];
