@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { parseDuration, parsePeerArg } from '../../src/cli/args.js';
 import { CliError } from '../../src/cli/context.js';
 import { formatDuration, progressLine } from '../../src/cli/progress.js';
+import type { TorrentStats } from '../../src/session/torrent.js';
 
 test('peer arguments', () => {
   assert.deepEqual(parsePeerArg('127.0.0.1:6881'), { host: '127.0.0.1', port: 6881 });
@@ -24,12 +25,10 @@ test('progress line', () => {
   assert.equal(formatDuration(3725), '1:02:05');
   assert.equal(formatDuration(65), '01:05');
   assert.equal(formatDuration(Infinity), '--:--');
-  const line = progressLine(
-    {
+  const stats: TorrentStats = {
       state: 'downloading', verified: 1, pieceCount: 4, bytesVerified: 512, totalBytes: 2048, downloaded: 512, uploaded: 0,
       downRate: 512, upRate: 0, peers: 2, knownPeers: 3, hashFailures: 0, banned: 0, resumedBytes: 0,
-    },
-    120,
-  );
+  };
+  const line = progressLine(stats, 120);
   assert.match(line, /^\[#+-+\]  25\.0%  512 B \/ 2\.00 KiB  down 512 B\/s  up 0 B\/s  peers 2\/3  ETA 00:03$/);
 });
