@@ -24,6 +24,7 @@ import { Choker, type ChokerPeer } from './choker.js';
 import { BLOCK_SIZE, Picker } from './picker.js';
 import { PeerPool, type PeerSource } from './peer-pool.js';
 import { RateMeter, requestQueueDepth } from './rate.js';
+import type { BandwidthLimit } from './bandwidth.js';
 import { Extensions, type ExtensionHost } from './extensions.js';
 import { Uploader } from './upload.js';
 
@@ -63,6 +64,10 @@ export interface SwarmOptions {
   events?: SwarmEvents;
   /** Time for every timeout, keep-alive and rate of this swarm and its peers (default the system clock). */
   clock?: Clock;
+  /** `--max-down`: block payloads are charged here; a peer's socket pauses while it is in debt. */
+  downLimit?: BandwidthLimit;
+  /** `--max-up`: blocks we send are charged here, and sending waits while it is in debt. */
+  upLimit?: BandwidthLimit;
 }
 
 /** Keep-alive after this long without sending; under the two minutes peers wait before closing. */
@@ -102,6 +107,8 @@ export class SwarmPeer {
   /** BEP 6: pieces we let this peer request while it is choked. */
   readonly allowedFast = new Set<number>();
   serving = false;
+  /** Its socket is paused until the download limit's debt is paid. */
+  throttled = false;
   bytesDown = 0;
   bytesUp = 0;
   unrequested = 0;
@@ -159,6 +166,8 @@ export class Swarm implements PeerHandler, ExtensionHost {
       read: (p) => opts.storage.readBlock(p, 0, this.pieceSize(p)),
       onDiskError: (err) => this.opts.events?.onDiskError?.(err),
       now: () => this.clock.now(),
+      clock: this.clock,
+      ...(opts.upLimit !== undefined ? { limit: opts.upLimit } : {}),
     });
     this.extensions = new Extensions(this, { pex: opts.pex ?? true, infoBytes: opts.infoBytes, listenPort: opts.listenPort, now: () => this.clock.now() });
     this.blocksPerPiece = Math.ceil(opts.pieceLength / BLOCK_SIZE);
@@ -241,6 +250,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     switch (msg.type) {
       case 'piece':
         this.onPiece(p, msg.index, msg.begin, msg.block);
+        this.throttleDown(p, msg.block.length);
         return;
       case 'request':
         this.upload.onRequest(p, msg.index, msg.begin, msg.length);
@@ -355,6 +365,30 @@ export class Swarm implements PeerHandler, ExtensionHost {
   /** Two seeds have nothing to trade. */
   private closeIfBothSeeds(p: SwarmPeer): void {
     if (this.have.complete && p.has.complete) p.conn.close('both seeds');
+  }
+
+  /**
+   * The download limit: bytes that arrived are charged, and while the limit is in debt the
+   * peer's socket is not read, so TCP slows the sender down (libtorrent and aria2 do the same).
+   */
+  private throttleDown(p: SwarmPeer, bytes: number): void {
+    const limit = this.opts.downLimit;
+    if (limit === undefined) return;
+    const wait = limit.consume(bytes);
+    if (wait <= 0 || p.throttled) return;
+    p.throttled = true;
+    p.conn.pause();
+    const check = (): void => {
+      if (p.conn.state === 'closed' || this.stopped) return;
+      const more = limit.delayMs();
+      if (more > 0) {
+        this.clock.setTimeout(check, more);
+        return;
+      }
+      p.throttled = false;
+      p.conn.resume();
+    };
+    this.clock.setTimeout(check, wait);
   }
 
   private onPiece(p: SwarmPeer, index: number, begin: number, block: Uint8Array): void {

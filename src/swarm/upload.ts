@@ -5,6 +5,8 @@
  */
 import { allowedFastSet } from '../wire/index.js';
 import type { Bitfield } from '../util/bitfield.js';
+import type { Clock } from '../util/clock.js';
+import type { BandwidthLimit } from './bandwidth.js';
 import { BLOCK_SIZE } from './picker.js';
 import { PieceCache } from './piece-cache.js';
 import { RateMeter } from './rate.js';
@@ -31,6 +33,10 @@ export interface UploadHost {
   onDiskError(err: unknown): void;
   /** The swarm's clock, for the upload rates. */
   now(): number;
+  /** For waiting out the upload limit. */
+  readonly clock: Clock;
+  /** The upload limit (`--max-up`), if any. */
+  readonly limit?: BandwidthLimit;
 }
 
 export class Uploader {
@@ -110,9 +116,12 @@ export class Uploader {
     const step = (): void => {
       const conn = p.conn;
       let loading = false;
+      let limited = 0;
       conn.batch(() => {
         let sent = 0;
         while (p.uploadQueue.length > 0 && conn.state === 'active' && conn.writableLength <= UPLOAD_HIGH_WATER) {
+          limited = this.host.limit?.delayMs() ?? 0;
+          if (limited > 0) break;
           const r = p.uploadQueue[0]!;
           const data = this.cache.peek(r.index);
           if (data === undefined) {
@@ -126,6 +135,7 @@ export class Uploader {
           }
           p.uploadQueue.shift();
           conn.sendPiece(r.index, r.begin, data.subarray(r.begin, r.begin + r.length));
+          this.host.limit?.consume(r.length);
           sent += r.length;
         }
         if (sent > 0) {
@@ -137,7 +147,8 @@ export class Uploader {
         }
       });
       if (loading) return;
-      if (p.uploadQueue.length > 0 && conn.state === 'active') conn.onDrain(step);
+      if (limited > 0 && p.uploadQueue.length > 0 && conn.state === 'active') this.host.clock.setTimeout(step, limited);
+      else if (p.uploadQueue.length > 0 && conn.state === 'active') conn.onDrain(step);
       else p.serving = false;
     };
     step();
