@@ -29,7 +29,7 @@ export const MAX_ANNOUNCE_S = 1800;
 export const BACKOFF_BASE_MS = 30_000;
 export const BACKOFF_MAX_MS = 30 * 60_000;
 /** Default bound on `stop`: the `stopped` announces and anything still in flight. */
-export const STOP_TIMEOUT_MS = 2000;
+export const STOP_TIMEOUT_MS = 1500;
 
 export interface AnnouncerOptions {
   readonly tiers: readonly (readonly string[])[];
