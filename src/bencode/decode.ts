@@ -20,6 +20,11 @@ export interface DecodeOptions {
   maxTokens?: number;
   /** Allow bytes after the root value; they are then not an error (default false). */
   allowTrailing?: boolean;
+  /**
+   * Integers beyond the signed 64-bit range become its nearest bound (as bigints) instead of an
+   * error, so one absurd count in a tracker reply does not void the rest (default false).
+   */
+  saturate?: boolean;
 }
 
 export interface DecodeResult {
@@ -126,8 +131,12 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
       const digits = to - from;
       if (digits > 1 && buf[from] === C_0) soft('leading-zero', 'integer with leading zero', at);
       if (numNeg && digits === 1 && buf[from] === C_0) soft('negative-zero', 'integer -0', at);
-      if (digits > 20) throw new BencodeError('int-overflow', 'integer out of 64-bit range', at);
       pos = to + 1;
+      if (digits > 20) {
+        if (!options.saturate) throw new BencodeError('int-overflow', 'integer out of 64-bit range', at);
+        push(numNeg ? INT64_MIN : INT64_MAX, at);
+        continue;
+      }
       if (digits <= 15) {
         // Below 10^15 a double is exact: skip the BigInt.
         let n = 0;
@@ -136,7 +145,10 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
       } else {
         let big = BigInt(buf.toString('latin1', from, to));
         if (numNeg) big = -big;
-        if (big > INT64_MAX || big < INT64_MIN) throw new BencodeError('int-overflow', 'integer out of 64-bit range', at);
+        if (big > INT64_MAX || big < INT64_MIN) {
+          if (!options.saturate) throw new BencodeError('int-overflow', 'integer out of 64-bit range', at);
+          big = big > 0n ? INT64_MAX : INT64_MIN;
+        }
         push(big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big, at);
       }
     } else if (c >= C_0 && c <= C_9) {

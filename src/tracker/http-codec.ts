@@ -7,7 +7,7 @@ import { asBytes, asDict, asInt, asList, asText, decode, type BDict, type BValue
 import type { PeerAddress } from '../metainfo/types.js';
 import { toHex } from '../util/bytes.js';
 import { TrackerError, oneLine } from './errors.js';
-import { clampInterval, decodeCompactPeers, dedupePeers, normalizeIp } from './peers.js';
+import { clampInterval, compactSize, decodeCompactPeers, dedupePeers, normalizeIp, type PeerFamily } from './peers.js';
 import type { AnnounceParams, AnnounceResult, ScrapeResult } from './types.js';
 
 /** Tracker replies nest three levels at most (files → hash → counts); allow a little more. */
@@ -72,10 +72,15 @@ export function buildScrapeUrl(scrapeUrl: string, infoHashes: readonly Uint8Arra
   return withQuery(scrapeUrl, infoHashes.map((h) => `info_hash=${percentEncodeBytes(h)}`).join('&'));
 }
 
+/**
+ * Replies are decoded as leniently as .torrent files are (unsorted keys, leading zeros and
+ * bytes after the dictionary are tolerated; trackers in the wild append newlines or HTML), and
+ * an integer past int64 saturates, so one absurd number never voids the rest of a reply.
+ */
 function decodeReply(body: Uint8Array): BDict {
   let v: BValue;
   try {
-    v = decode(body, { strict: true, maxDepth: MAX_REPLY_DEPTH, maxTokens: MAX_REPLY_TOKENS });
+    v = decode(body, { strict: false, saturate: true, maxDepth: MAX_REPLY_DEPTH, maxTokens: MAX_REPLY_TOKENS });
   } catch (err) {
     throw new TrackerError('tracker-protocol', `tracker reply is not valid bencode: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
@@ -89,6 +94,12 @@ function decodeReply(body: Uint8Array): BDict {
   return d;
 }
 
+/** An integer as a safe number: one beyond ±2^53 (a bigint) is clamped to that bound. */
+function integer(v: BValue | undefined): number | undefined {
+  if (typeof v === 'bigint') return v > 0n ? Number.MAX_SAFE_INTEGER : -Number.MAX_SAFE_INTEGER;
+  return asInt(v);
+}
+
 /** A week: a longer `retry in` is as good as never for one session, but is not a reason to give up. */
 const MAX_RETRY_IN_MINUTES = 7 * 24 * 60;
 
@@ -96,12 +107,13 @@ const MAX_RETRY_IN_MINUTES = 7 * 24 * 60;
 function retryInOf(v: BValue | undefined): number | 'never' | undefined {
   if (v === undefined) return undefined;
   if (asText(v) === 'never') return 'never';
-  const n = asInt(v);
+  const n = integer(v);
   return n === undefined || n < 0 ? undefined : Math.min(n, MAX_RETRY_IN_MINUTES);
 }
 
+/** A count: negative ones are dropped. */
 function count(d: BDict, key: string): number | undefined {
-  const n = asInt(d.get(key));
+  const n = integer(d.get(key));
   return n !== undefined && n >= 0 ? n : undefined;
 }
 
@@ -118,27 +130,32 @@ function dictionaryPeers(list: BValue[]): PeerAddress[] {
   return out;
 }
 
+/** A compact list cut to whole entries: a partial last entry is dropped, as libtorrent and Transmission do. */
+function wholeEntries(bytes: Uint8Array, family: PeerFamily): Uint8Array {
+  return bytes.subarray(0, bytes.length - (bytes.length % compactSize(family)));
+}
+
 export function parseAnnounceBody(body: Uint8Array): AnnounceResult {
   const d = decodeReply(body);
   const peersValue = d.get('peers');
   let peers: PeerAddress[] = [];
   const compact = asBytes(peersValue);
-  if (compact !== undefined) peers = decodeCompactPeers(compact, 4);
+  if (compact !== undefined) peers = decodeCompactPeers(wholeEntries(compact, 4), 4);
   else if (asList(peersValue) !== undefined) peers = dictionaryPeers(asList(peersValue)!);
   else if (peersValue !== undefined) throw new TrackerError('tracker-protocol', 'tracker reply has peers of the wrong type');
   const peers6Value = d.get('peers6');
   if (peers6Value !== undefined) {
     const p6 = asBytes(peers6Value);
     if (p6 === undefined) throw new TrackerError('tracker-protocol', 'tracker reply has peers6 of the wrong type');
-    peers = peers.concat(decodeCompactPeers(p6, 6));
+    peers = peers.concat(decodeCompactPeers(wholeEntries(p6, 6), 6));
   }
-  const minRaw = count(d, 'min interval');
+  const minRaw = integer(d.get('min interval'));
   const warning = asText(d.get('warning message'));
   const trackerId = asBytes(d.get('tracker id'));
   const complete = count(d, 'complete');
   const incomplete = count(d, 'incomplete');
   return {
-    interval: clampInterval(count(d, 'interval')),
+    interval: clampInterval(integer(d.get('interval'))),
     ...(minRaw === undefined ? {} : { minInterval: clampInterval(minRaw) }),
     peers: dedupePeers(peers),
     ...(complete === undefined ? {} : { complete }),

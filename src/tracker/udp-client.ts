@@ -49,7 +49,8 @@ interface Target {
 
 interface Pending {
   readonly target: Target;
-  readonly resolve: (packet: Buffer) => void;
+  /** A packet from the target with this transaction id; a malformed one is ignored. */
+  readonly offer: (packet: Buffer) => void;
   readonly fail: (err: TrackerError) => void;
 }
 
@@ -129,6 +130,7 @@ export class UdpTrackerClient {
     build: (connectionId: bigint, transactionId: number) => { packet: Buffer; decode: (reply: Buffer) => T },
   ): Promise<T> {
     const cacheKey = `${target.address}|${target.port}`;
+    let malformed: TrackerError | undefined;
     for (let n = 0; n <= this.maxRetries; n++) {
       const timeoutMs = this.baseTimeoutMs * 2 ** n;
       const cached = this.connections.get(cacheKey);
@@ -138,26 +140,45 @@ export class UdpTrackerClient {
       } else {
         this.connections.delete(cacheKey);
         const txId = this.newTransactionId();
-        const reply = await this.roundTrip(target, txId, encodeConnectRequest(txId), timeoutMs, signal);
-        if (reply === undefined) continue;
-        connectionId = decodeConnectResponse(reply, txId);
+        const connected = await this.roundTrip(target, txId, encodeConnectRequest(txId), (reply) => decodeConnectResponse(reply, txId), timeoutMs, signal);
+        if (!('value' in connected)) {
+          malformed = connected.malformed ?? malformed;
+          continue;
+        }
+        connectionId = connected.value;
         this.connections.set(cacheKey, { id: connectionId, at: this.clock.now() });
       }
       const txId = this.newTransactionId();
       const req = build(connectionId, txId);
-      const reply = await this.roundTrip(target, txId, req.packet, timeoutMs, signal);
-      if (reply === undefined) continue;
-      return req.decode(reply);
+      const reply = await this.roundTrip(target, txId, req.packet, req.decode, timeoutMs, signal);
+      if ('value' in reply) return reply.value;
+      malformed = reply.malformed ?? malformed;
     }
+    // A tracker that only ever sent garbage is reported as such, not as silent.
+    if (malformed !== undefined) throw malformed;
     throw new TrackerError('tracker-timeout', `udp tracker ${target.address}:${target.port} did not answer after ${this.maxRetries + 1} tries`);
   }
 
-  /** Send once and wait for the reply with that transaction id; undefined on timeout. */
-  private roundTrip(target: Target, txId: number, packet: Buffer, timeoutMs: number, signal: AbortSignal | undefined): Promise<Buffer | undefined> {
+  /**
+   * Send once and wait for a reply with that transaction id that `decode` accepts. A reply
+   * `decode` finds malformed ('tracker-protocol') is ignored and the wait goes on: anyone who
+   * sees or guesses the transaction id could send one, and the tracker's valid reply may still
+   * come. Any other error (the tracker's BEP 15 error) ends the wait. On timeout, the result
+   * carries the last malformed reply's error, if any.
+   */
+  private roundTrip<T>(
+    target: Target,
+    txId: number,
+    packet: Buffer,
+    decode: (reply: Buffer) => T,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ value: T } | { malformed?: TrackerError }> {
     if (this.closed) return Promise.reject(new TrackerError('tracker-aborted', 'udp tracker client is closed'));
     if (signal?.aborted === true) return Promise.reject(new TrackerError('tracker-aborted', 'announce aborted'));
     const socket = this.socket(target.family);
-    return new Promise<Buffer | undefined>((resolve, reject) => {
+    return new Promise<{ value: T } | { malformed?: TrackerError }>((resolve, reject) => {
+      let malformed: TrackerError | undefined;
       const finish = (): void => {
         timer.cancel();
         signal?.removeEventListener('abort', onAbort);
@@ -170,14 +191,25 @@ export class UdpTrackerClient {
       const onAbort = (): void => fail(new TrackerError('tracker-aborted', 'announce aborted'));
       const timer = this.clock.setTimeout(() => {
         finish();
-        resolve(undefined);
+        resolve(malformed === undefined ? {} : { malformed });
       }, timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(txId, {
         target,
-        resolve: (reply) => {
+        offer: (reply) => {
+          let value: T;
+          try {
+            value = decode(reply);
+          } catch (err) {
+            if (!(err instanceof TrackerError) || err.code === 'tracker-protocol') {
+              malformed = err instanceof TrackerError ? err : new TrackerError('tracker-protocol', 'udp tracker: undecodable reply', { cause: err });
+              return;
+            }
+            fail(err);
+            return;
+          }
           finish();
-          resolve(reply);
+          resolve({ value });
         },
         fail,
       });
@@ -205,7 +237,7 @@ export class UdpTrackerClient {
     const p = this.pending.get(transactionId);
     // A reply we no longer wait for (late, after a retransmission) or from another host: dropped.
     if (p === undefined || p.target.port !== port || normalizeIp(p.target.address) !== normalizeIp(address)) return;
-    p.resolve(msg);
+    p.offer(msg);
   }
 
   private newTransactionId(): number {

@@ -55,6 +55,10 @@ describe('decoder details', () => {
     rejects('i9223372036854775808e', 'int-overflow', 0);
     rejects('i123456789012345678901234567890e', 'int-overflow', 0);
   });
+  test('saturate: integers past int64 become its bounds, the rest decodes', () => {
+    const d = decode(b('d1:ai9223372036854775808e1:bi-123456789012345678901234567890e1:ci7ee'), { saturate: true }) as BDict;
+    assert.deepEqual([d.get('a'), d.get('b'), d.get('c')], [2n ** 63n - 1n, -(2n ** 63n), 7]);
+  });
   test('records the exact byte span of every dictionary', () => {
     const input = b('d4:infod6:lengthi5eee');
     const d = decode(input) as BDict;

@@ -130,17 +130,27 @@ test('malformed announce replies are tracker-protocol errors', () => {
   const cases: [Uint8Array, RegExp][] = [
     [Buffer.from('<html>502</html>'), /not valid bencode/],
     [Buffer.from('d8:intervali60e'), /not valid bencode/],
-    [Buffer.from('d8:intervali60e5:peers0:e trailing'), /not valid bencode/],
-    [Buffer.from('d5:peers0:8:intervali60ee'), /not valid bencode/],
+    [Buffer.from('d8:intervali60e5:peers0:5:peers0:e'), /not valid bencode/],
     [Buffer.from('li1ee'), /not a dictionary/],
-    [encode({ peers: Buffer.alloc(7) }), /not a multiple of 6/],
-    [encode({ peers: '', peers6: Buffer.alloc(17) }), /not a multiple of 18/],
     [encode({ peers: 5 }), /peers of the wrong type/],
     [encode({ peers: '', peers6: [] }), /peers6 of the wrong type/],
   ];
   for (const [body, re] of cases) assert.throws(() => parseAnnounceBody(body), isCode('tracker-protocol', re), re.source);
   const deep = Buffer.from(`d5:peers${'l'.repeat(20)}${'e'.repeat(20)}e`);
   assert.throws(() => parseAnnounceBody(deep), isCode('tracker-protocol', /not valid bencode/));
+});
+
+test('tolerant: trailing bytes, unsorted keys, a partial peer entry and numbers past int64 do not void a reply', () => {
+  const peer = '7f0000011ae1';
+  const r = parseAnnounceBody(Buffer.from(`d8:intervali60e5:peers6:${Buffer.from(peer, 'hex').toString('latin1')}e\r\n<html>trailing</html>`, 'latin1'));
+  assert.deepEqual([r.interval, r.peers], [60, [{ host: '127.0.0.1', port: 6881 }]]);
+  assert.equal(parseAnnounceBody(Buffer.from('d5:peers0:8:intervali120ee')).interval, 120, 'unsorted keys');
+  const partial = parseAnnounceBody(encode({ interval: 60, peers: Buffer.from(`${peer}7f00`, 'hex'), peers6: Buffer.alloc(17) }));
+  assert.deepEqual(partial.peers, [{ host: '127.0.0.1', port: 6881 }]);
+  const huge = Buffer.from(`d8:completei9223372036854775808e10:incompletei-9223372036854775809e8:intervali${'9'.repeat(40)}e12:min intervali-5e5:peers0:e`);
+  assert.deepEqual(parseAnnounceBody(huge), { interval: 86400, minInterval: 60, peers: [], complete: Number.MAX_SAFE_INTEGER });
+  const scrapeHuge = Buffer.from(`d5:filesd20:${'a'.repeat(20)}d8:completei9223372036854775808e10:downloadedi1e10:incompletei2eeee`);
+  assert.deepEqual(parseScrapeBody(scrapeHuge).get('61'.repeat(20)), { complete: Number.MAX_SAFE_INTEGER, downloaded: 1, incomplete: 2 });
 });
 
 test('scrape replies: files keyed by raw info hash', () => {
@@ -163,5 +173,30 @@ test('fuzz: random bodies either parse or throw a TrackerError', () => {
       }
     }),
     { numRuns: 3000 },
+  );
+});
+
+test('fuzz: bencode-shaped replies parse within bounds or throw a TrackerError', () => {
+  const token = fc.constantFrom(
+    'd', 'l', 'e', 'e', 'i60e', 'i-1e', 'i0e', 'i9223372036854775808e', `i${'9'.repeat(30)}e`, 'i-9223372036854775809e',
+    '8:interval', '12:min interval', '8:complete', '10:incomplete', '5:peers', '6:peers6', '14:failure reason', '15:warning message',
+    '10:tracker id', '5:files', '2:ip', '4:port', '6:\x7f\x00\x00\x01\x1a\xe1', '7:\x7f\x00\x00\x01\x1a\xe1\x00', '0:', '3:abc', '\r\n', '<html>',
+  );
+  fc.assert(
+    fc.property(fc.array(token, { maxLength: 30 }), fc.boolean(), (tokens, prefixed) => {
+      const body = Buffer.from(`${prefixed ? 'd' : ''}${tokens.join('')}`, 'latin1');
+      let r;
+      try {
+        r = parseAnnounceBody(body);
+      } catch (e) {
+        if (!(e instanceof TrackerError)) throw e;
+        return;
+      }
+      assert.ok(r.interval >= 60 && r.interval <= 86400);
+      if (r.minInterval !== undefined) assert.ok(r.minInterval >= 60 && r.minInterval <= 86400);
+      for (const n of [r.complete, r.incomplete]) if (n !== undefined) assert.ok(Number.isSafeInteger(n) && n >= 0);
+      for (const p of r.peers) assert.ok(p.port >= 1 && p.port <= 65535);
+    }),
+    { numRuns: 5000 },
   );
 });
