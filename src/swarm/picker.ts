@@ -52,6 +52,9 @@ import {
 
 export * from './picker-types.js';
 
+/** Bound on `setUrgent`'s list: a stream needs the pieces of a few seconds ahead, not thousands. */
+export const MAX_URGENT = 256;
+
 export class Picker {
   readonly pieceCount: number;
   readonly pieceLength: number;
@@ -72,6 +75,11 @@ export class Picker {
   private readonly orphans = new Set<number>();
   /** Requesters beyond `Download.who`, by global block id (endgame only). */
   private readonly extra = new Map<number, PeerKey[]>();
+  /** Pieces to start before any other, most urgent first (`setUrgent`). */
+  private urgent: number[] = [];
+  private sequential = false;
+  /** Below this index every piece is verified (sequential scans start here). */
+  private sequentialFrom = 0;
 
   constructor(opts: PickerOptions) {
     const { pieceCount, pieceLength, totalLength, have } = opts;
@@ -107,6 +115,24 @@ export class Picker {
 
   get verifiedCount(): number {
     return this.ours.count;
+  }
+
+  // ---- priorities ----
+
+  /**
+   * Pieces to start before any other, most urgent first: a stream's read position and the
+   * pieces after it (libtorrent's piece deadlines, WebTorrent's critical selections). Replaces
+   * the previous list; indices out of range are ignored, and at most `MAX_URGENT` are kept.
+   */
+  setUrgent(pieces: readonly number[]): void {
+    this.urgent = pieces.filter((p) => Number.isSafeInteger(p) && p >= 0 && p < this.pieceCount).slice(0, MAX_URGENT);
+    // A peer found to have nothing new may have an urgent piece now that was not a candidate before.
+    for (const e of this.peers.values()) e.stale = false;
+  }
+
+  /** `--sequential`: start new pieces in index order instead of rarest first. */
+  setSequential(on: boolean): void {
+    this.sequential = on;
   }
 
   // ---- peers and availability ----
@@ -430,7 +456,8 @@ export class Picker {
 
   private startNew(e: PeerEntry): Download | undefined {
     if (e.stale) return undefined;
-    const p = this.ours.count < this.randomFirst ? this.randomCandidate(e) : this.rarestCandidate(e);
+    let p = this.urgentCandidate(e);
+    if (p === NONE) p = this.sequential ? this.sequentialCandidate(e) : this.ours.count < this.randomFirst ? this.randomCandidate(e) : this.rarestCandidate(e);
     if (p === NONE) {
       e.stale = true;
       return undefined;
@@ -439,6 +466,17 @@ export class Picker {
     const d = new Download(p, p === this.pieceCount - 1 ? Math.ceil(this.lastPieceLength / BLOCK_SIZE) : this.blocksPerPiece);
     this.active.set(p, d);
     return d;
+  }
+
+  private urgentCandidate(e: PeerEntry): number {
+    for (const p of this.urgent) if (this.rarity.contains(p) && this.peerHas(e, p)) return p;
+    return NONE;
+  }
+
+  private sequentialCandidate(e: PeerEntry): number {
+    while (this.sequentialFrom < this.pieceCount && this.ours.has(this.sequentialFrom)) this.sequentialFrom++;
+    for (let p = this.sequentialFrom; p < this.pieceCount; p++) if (this.rarity.contains(p) && this.peerHas(e, p)) return p;
+    return NONE;
   }
 
   private rarestCandidate(e: PeerEntry): number {

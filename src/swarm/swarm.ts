@@ -174,6 +174,17 @@ export class Swarm implements PeerHandler, ExtensionHost {
     opts.storage.onPoolAvailable(() => this.refillAll());
   }
 
+  /** Pieces to fetch before any other, most urgent first (streaming; see `Picker.setUrgent`). */
+  setUrgent(pieces: readonly number[]): void {
+    this.picker.setUrgent(pieces);
+    this.refillAll();
+  }
+
+  /** `--sequential`: new pieces in index order. */
+  setSequential(on: boolean): void {
+    this.picker.setSequential(on);
+  }
+
   get uploaded(): number {
     return this.upload.uploaded;
   }
