@@ -24,6 +24,7 @@ export const downloadSpec = {
     'dht-bootstrap': { type: 'string', multiple: true, value: 'HOST:PORT', defaultText: 'the public routers', help: 'DHT bootstrap node' },
     lsd: { type: 'boolean', help: 'find peers on the local network (BEP 14)' },
     'save-torrent': { type: 'string', value: 'FILE', help: 'for a magnet link, also write the fetched metadata as a .torrent file' },
+    recheck: { type: 'boolean', help: 'ignore the resume record: read and hash all data already on disk' },
     quiet: { type: 'boolean', short: 'q', help: 'no progress display' },
   },
 } as const satisfies CommandSpec;
@@ -31,11 +32,12 @@ export const downloadSpec = {
 export const seedSpec = {
   name: 'seed',
   args: '<file.torrent> <dir>',
-  summary: "Seed a torrent whose content is already in <dir> (the folder given to 'download -o'). Every piece is verified first.",
+  summary: "Seed a torrent whose content is already in <dir> (the folder given to 'download -o'). Every piece is verified first (trusted from the resume record where the files are unchanged).",
   positionals: { min: 2, max: 2 },
   options: {
     port: { type: 'string', short: 'p', value: 'N', defaultText: PORT_DEFAULT, help: 'listen port (0 picks a free one)' },
     peer: { type: 'string', multiple: true, value: 'HOST:PORT', help: 'dial this peer directly' },
+    recheck: { type: 'boolean', help: 'ignore the resume record: read and hash all data in <dir>' },
     quiet: { type: 'boolean', short: 'q', help: 'no progress display' },
   },
 } as const satisfies CommandSpec;

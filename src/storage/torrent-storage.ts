@@ -6,6 +6,7 @@ import { PieceBufferPool } from './buffer-pool.js';
 import { StorageError } from './errors.js';
 import { PooledStore } from './pooled-store.js';
 import { checkExistingPath, closeFd, fileComponents, makeDirectory, openSafe, resolveInside, toStorageError } from './safe-fs.js';
+import { ResumeJournal, type ResumeOptions } from './resume.js';
 import { DEFAULT_POOL_BYTES, DEFAULT_WORKERS, checkReadRange, pieceDigest, torrentMaps } from './store.js';
 import type { PieceStore, StoreOptions } from './store.js';
 import { WorkerPool } from './worker-pool.js';
@@ -19,10 +20,31 @@ import type { CommitResult, WorkerFile } from './worker-protocol.js';
  * positional write per file extent. Recheck runs entirely in the workers too (large
  * reads, streaming hash). Seeding reads (`readBlock`) go through libuv's thread pool.
  *
- * Resume: there is no resume file. Files are never truncated and a recheck of 1 GiB
- * takes well under a second on a warm cache, so the engine rechecks on start; this
- * avoids a second source of truth that can go stale and a file to place safely.
+ * Resume: with `resume` options a record of the verified pieces and of each file's size
+ * and mtime is kept (`resume.ts`); `verifyExisting` trusts the files that still match it
+ * and reads only the pieces of files that changed. Without a record it rechecks.
  */
+
+export interface TorrentStorageOptions extends StoreOptions {
+  /** Keep a resume record; without it every start rechecks existing data. */
+  readonly resume?: ResumeOptions;
+}
+
+/** What `verifyExisting` found, and how. */
+export interface ExistingData {
+  readonly have: Bitfield;
+  /** Pieces taken from the resume record without reading them. */
+  readonly trusted: number;
+  /** Pieces read and hashed. */
+  readonly checked: number;
+}
+
+export interface VerifyOptions {
+  /** Ignore the resume record: read and hash everything on disk. */
+  readonly recheck?: boolean;
+  readonly onProgress?: (checked: number, total: number) => void;
+  readonly signal?: AbortSignal;
+}
 
 /** Bytes of pieces per recheck task: amortizes messaging over many small pieces. */
 const RECHECK_BATCH = 16 << 20;
@@ -38,11 +60,18 @@ export class TorrentStorage extends PooledStore implements PieceStore {
   private readonly files: AsyncFiles;
   private readonly inFlight = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
+  private readonly journal: ResumeJournal | undefined;
 
-  private constructor(info: InfoDict, pool: PieceBufferPool, workers: WorkerPool, files: AsyncFiles) {
+  private constructor(info: InfoDict, pool: PieceBufferPool, workers: WorkerPool, files: AsyncFiles, journal: ResumeJournal | undefined) {
     super(info, pool);
     this.workers = workers;
     this.files = files;
+    this.journal = journal;
+  }
+
+  /** The resume record's file, when one is kept. */
+  get resumeFile(): string | undefined {
+    return this.journal?.file;
   }
 
   /**
@@ -50,9 +79,9 @@ export class TorrentStorage extends PooledStore implements PieceStore {
    * its paths would cross a symlink already inside it, creates zero-length files, and
    * starts the workers. Existing data is kept: call `recheck` to find it.
    */
-  static async open(root: string, info: InfoDict, opts: StoreOptions = {}): Promise<TorrentStorage> {
+  static async open(root: string, info: InfoDict, opts: TorrentStorageOptions = {}): Promise<TorrentStorage> {
     // Validate the numbers before anything touches the disk.
-    torrentMaps(info);
+    const { geometry, layout } = torrentMaps(info);
     const pool = new PieceBufferPool(info.pieceLength, opts.poolBytes ?? DEFAULT_POOL_BYTES);
     let realRoot: string;
     try {
@@ -86,7 +115,8 @@ export class TorrentStorage extends PooledStore implements PieceStore {
       pieceLength: info.pieceLength,
       totalLength: info.length,
     });
-    const storage = new TorrentStorage(info, pool, workers, new AsyncFiles(realRoot, components));
+    const journal = opts.resume === undefined ? undefined : new ResumeJournal(opts.resume, { root: realRoot, info, geometry, layout, components });
+    const storage = new TorrentStorage(info, pool, workers, new AsyncFiles(realRoot, components), journal);
     storage.fresh = fresh;
     return storage;
   }
@@ -110,6 +140,7 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     try {
       const { result, buffer } = await this.track(task);
       this.pool.returned(lent, buffer);
+      if (result === 'ok') this.journal?.pieceWritten(index);
       return result;
     } catch (err) {
       this.pool.lost(lent);
@@ -136,13 +167,51 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     return this.track(read());
   }
 
-  recheck(onProgress?: (checked: number, total: number) => void, signal?: AbortSignal): Promise<Bitfield> {
+  /**
+   * Finds the verified pieces already on disk at start: none when every file was absent or
+   * empty; else from the resume record where files still match it, reading only the pieces
+   * of files that changed; else (no record, or `recheck`) by reading everything.
+   */
+  async verifyExisting(opts: VerifyOptions = {}): Promise<ExistingData> {
     this.checkOpen();
-    const total = this.geometry.pieceCount;
-    const have = new Bitfield(total);
+    const n = this.geometry.pieceCount;
+    const journal = this.journal;
+    // Stamps before any read: a file changed while it is being checked shows as changed next time.
+    const stamps = journal === undefined ? [] : await journal.stampAll();
+    let result: ExistingData;
+    let upToDate = false;
+    if (this.fresh) result = { have: new Bitfield(n), trusted: 0, checked: 0 };
+    else {
+      const record = journal === undefined || opts.recheck === true ? undefined : await journal.load();
+      const match = record === undefined ? undefined : journal!.match(record, stamps);
+      if (match === undefined) result = { have: await this.recheck(opts.onProgress, opts.signal), trusted: 0, checked: n };
+      else {
+        const have = match.toCheck.count === 0 ? new Bitfield(n) : await this.recheck(opts.onProgress, opts.signal, match.toCheck);
+        for (let p = 0; p < n; p++) if (match.trusted.has(p)) have.set(p);
+        result = { have, trusted: match.trusted.count, checked: match.toCheck.count };
+        upToDate = match.toCheck.count === 0;
+      }
+    }
+    journal?.begin(result.have, stamps, upToDate);
+    return result;
+  }
+
+  /**
+   * Writes the resume record now (after making the pieces it lists durable) instead of at
+   * the next batch; resolves when done. A failure goes to the resume `onError`.
+   */
+  flushResume(): Promise<void> {
+    return this.journal?.flush() ?? Promise.resolve();
+  }
+
+  /** Reads and hashes the pieces on disk (only those set in `only`, when given). */
+  recheck(onProgress?: (checked: number, total: number) => void, signal?: AbortSignal, only?: Bitfield): Promise<Bitfield> {
+    this.checkOpen();
+    const have = new Bitfield(this.geometry.pieceCount);
     const perTask = Math.max(1, Math.floor(RECHECK_BATCH / this.geometry.pieceLength));
+    const runs = pieceRuns(this.geometry.pieceCount, perTask, only);
+    const total = only?.count ?? this.geometry.pieceCount;
     return new Promise<Bitfield>((resolve, reject) => {
-      let next = 0;
       let checked = 0;
       let running = 0;
       let done = false;
@@ -155,10 +224,10 @@ export class TorrentStorage extends PooledStore implements PieceStore {
       };
       const onAbort = (): void => finish(new StorageError('aborted', 'recheck aborted'));
       const pump = (): void => {
-        while (!done && next < total && running < RECHECK_DEPTH * this.workers.size) {
-          const first = next;
-          const count = Math.min(perTask, total - first);
-          next += count;
+        while (!done && running < RECHECK_DEPTH * this.workers.size) {
+          const run = runs.next();
+          if (run.done === true) break;
+          const [first, count] = run.value;
           running++;
           const digests = new Uint8Array(this.info.pieces.subarray(first * 20, (first + count) * 20));
           this.track(this.workers.run({ type: 'check', first, count, digests })).then(
@@ -193,6 +262,8 @@ export class TorrentStorage extends PooledStore implements PieceStore {
       } finally {
         await this.workers.terminate();
         await this.files.closeAll();
+        // Last: every write has returned, so the final record may list every verified piece.
+        await this.journal?.close();
       }
     })();
     return this.closing;
@@ -216,6 +287,19 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     const done = (): void => void this.inFlight.delete(p);
     p.then(done, done);
     return p;
+  }
+}
+
+/** `[first, count]` runs of consecutive pieces to check (those set in `only`), at most `perTask` long. */
+function* pieceRuns(total: number, perTask: number, only: Bitfield | undefined): Generator<[number, number]> {
+  for (let p = 0; p < total; ) {
+    if (only !== undefined && !only.has(p)) {
+      p++;
+      continue;
+    }
+    const first = p;
+    while (p < total && p - first < perTask && (only === undefined || only.has(p))) p++;
+    yield [first, p - first];
   }
 }
 

@@ -5,6 +5,9 @@
  * whatever a test left running, even when the test failed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface ExitInfo {
   readonly code: number | null;
@@ -156,11 +159,29 @@ process.once('exit', () => {
   for (const proc of registry) proc.signal('SIGKILL');
 });
 
+let stateHome: string | undefined;
+
+/**
+ * The environment of a child: as given (default ours), but with `XDG_STATE_HOME` in a private
+ * temporary folder of this test process unless the caller chose one, so that no test ever
+ * writes resume records (or any other state) into the real home.
+ */
+export function childEnv(env: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
+  const chosen = env?.XDG_STATE_HOME;
+  if (chosen !== undefined && chosen !== process.env.XDG_STATE_HOME) return env!;
+  if (stateHome === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-test-state-'));
+    stateHome = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return { ...(env ?? process.env), XDG_STATE_HOME: stateHome };
+}
+
 /** Start a process whose stdin is closed and whose output is collected. */
 export function startProc(name: string, command: string, args: readonly string[], options: SpawnOptions = {}): Proc {
   const child = spawn(command, args, {
     cwd: options.cwd,
-    env: options.env ?? process.env,
+    env: childEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (child.pid === undefined) {

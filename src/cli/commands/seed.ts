@@ -1,8 +1,9 @@
 /**
- * `tessera seed <file.torrent> <dir> [--port N] [--peer host:port]... [--quiet]`: serve a
- * torrent whose content is already in `<dir>` (the folder given to `download -o`, which holds
- * `<name>`). Every piece is verified first; incomplete data exits 3 with one line, because
- * announcing as a seeder with missing pieces would mislead the swarm.
+ * `tessera seed <file.torrent> <dir> [--port N] [--peer host:port]... [--recheck] [--quiet]`:
+ * serve a torrent whose content is already in `<dir>` (the folder given to `download -o`,
+ * which holds `<name>`). Every piece is verified first (from the resume record where the files
+ * are unchanged, by reading them otherwise, always with `--recheck`); incomplete data exits 3
+ * with one line, because announcing as a seeder with missing pieces would mislead the swarm.
  *
  * Exit codes: seeding has no natural end, so Ctrl-C is the normal way to stop it and exits 0
  * once the trackers have been told. Ctrl-C during the initial check exits 130, like any
@@ -14,6 +15,7 @@ import { parsePeerArg, parsePort } from '../args.js';
 import { parseCommandLine } from '../options.js';
 import { seedSpec } from '../specs.js';
 import { CliError, ExitCode, safeText, type CliContext, type Command } from '../context.js';
+import { defaultResumeDir } from '../../storage/index.js';
 import { runTorrent } from './download.js';
 
 /**
@@ -43,6 +45,8 @@ export const seedCommand: Command = async (argv: string[], ctx: CliContext): Pro
     noPeerTimeoutS: NO_PEER_TIMEOUT_S,
     seed: true,
     seedOnly: true,
+    resumeDir: defaultResumeDir(process.env),
+    recheck: values.recheck,
     ...(port !== undefined ? { port } : {}),
   });
 };
