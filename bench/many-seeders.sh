@@ -24,6 +24,8 @@ cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done;
 trap cleanup EXIT INT TERM
 
 mkdir -p "$B/data"
+# Tessera's resume records stay with the bench's files, never in the home folder.
+export XDG_STATE_HOME=$B/state
 if [ ! -f "$B/data/big.bin" ] || [ "$(stat -c %s "$B/data/big.bin")" != "$SIZE" ]; then
   /usr/bin/python3 "$HERE/lib/gen-data.py" big "$B/data/big.bin" "$SIZE"
 fi

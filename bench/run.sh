@@ -54,6 +54,9 @@ case $MODE in download|seed|recheck) ;; *) die "MODE must be download, seed or r
 [ "$(id -u)" = 0 ] || die "run as root (it creates a network namespace)"
 [[ $RUNS =~ ^[0-9]+$ ]] && [ "$RUNS" -ge 1 ] && [ "$RUNS" -le 50 ] || die "RUNS must be 1..50"
 mkdir -p "$B"
+# Tessera's resume records stay with the bench's files, never in the home folder; every run
+# downloads into a fresh folder, so none of them starts from a record.
+export XDG_STATE_HOME=$B/state
 exec 9> "$B/lock"
 flock -n 9 || die "another bench run holds $B/lock"
 
