@@ -13,6 +13,8 @@ export type TrackerErrorCode =
   | 'tracker-redirect'
   | 'tracker-too-large'
   | 'tracker-bad-url'
+  /** We refused to contact where the URL or a redirect pointed (ssrf.ts). */
+  | 'tracker-refused'
   | 'tracker-aborted'
   | 'tracker-all-failed';
 
@@ -36,9 +38,12 @@ export class TrackerError extends TesseraError {
     this.retryIn = options?.retryIn;
   }
 
-  /** The tracker told us it will never serve this torrent (HTTP 404 or 410, or `retry in: never`). */
+  /**
+   * The tracker told us it will never serve this torrent (HTTP 404 or 410, or `retry in:
+   * never`), or we refuse to contact it: asking again would change nothing.
+   */
   get gone(): boolean {
-    return this.status === 404 || this.status === 410 || this.retryIn === 'never';
+    return this.status === 404 || this.status === 410 || this.retryIn === 'never' || this.code === 'tracker-refused';
   }
 }
 

@@ -1,13 +1,15 @@
 /**
  * The HTTP(S) tracker transport: one GET with bounded redirects, a bounded body and an
  * overall timeout, on node:http/node:https (SAFETY.md: body ≤ 1 MiB, ≤ 5 redirects,
- * http/https only, no compression).
+ * http/https only, no compression). Every hop passes the `RequestGuard` (ssrf.ts) first.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
 import { systemClock, type Clock } from '../util/clock.js';
 import { TrackerError } from './errors.js';
 import { buildAnnounceUrl, buildScrapeUrl, parseAnnounceBody, parseScrapeBody, scrapeUrlFor } from './http-codec.js';
+import { RequestGuard } from './ssrf.js';
 import type { AnnounceParams, AnnounceResult, ScrapeResult } from './types.js';
 
 export interface HttpOptions {
@@ -28,17 +30,19 @@ const DEFAULT_MAX_REDIRECTS = 5;
 
 export async function httpAnnounce(url: string, params: AnnounceParams, opts: HttpOptions = {}): Promise<AnnounceResult> {
   const signal = params.signal ?? opts.signal;
-  const body = await httpGet(buildAnnounceUrl(checkUrl(url), params), { ...opts, ...(signal === undefined ? {} : { signal }) });
+  const guard = new RequestGuard(checkUrl(url));
+  const body = await httpGet(buildAnnounceUrl(url, params), guard, { ...opts, ...(signal === undefined ? {} : { signal }) });
   return parseAnnounceBody(body);
 }
 
 export async function httpScrape(url: string, infoHashes: readonly Uint8Array[], opts: HttpOptions = {}): Promise<ScrapeResult> {
-  const scrape = scrapeUrlFor(checkUrl(url));
+  const guard = new RequestGuard(checkUrl(url));
+  const scrape = scrapeUrlFor(url);
   if (scrape === undefined) throw new TrackerError('tracker-bad-url', `tracker does not support scrape (BEP 48): ${url}`);
-  return parseScrapeBody(await httpGet(buildScrapeUrl(scrape, infoHashes), opts));
+  return parseScrapeBody(await httpGet(buildScrapeUrl(scrape, infoHashes), guard, opts));
 }
 
-function checkUrl(url: string): string {
+function checkUrl(url: string): URL {
   let u: URL;
   try {
     u = new URL(url);
@@ -46,11 +50,11 @@ function checkUrl(url: string): string {
     throw new TrackerError('tracker-bad-url', `not a URL: ${url}`);
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TrackerError('tracker-bad-url', `not an http(s) tracker: ${url}`);
-  return url;
+  return u;
 }
 
 /** GET `url` following redirects; resolves with the body of the final 2xx reply (or of an error reply that is bencode). */
-export async function httpGet(url: string, opts: HttpOptions = {}): Promise<Buffer> {
+async function httpGet(url: string, guard: RequestGuard, opts: HttpOptions): Promise<Buffer> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const maxRedirects = opts.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
@@ -60,9 +64,10 @@ export async function httpGet(url: string, opts: HttpOptions = {}): Promise<Buff
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   if (opts.signal?.aborted === true) deadline.abort();
   try {
-    let current = url;
+    let current = new URL(url);
     for (let hop = 0; ; hop++) {
-      const reply = await getOnce(current, deadline.signal, maxBody);
+      guard.check(current, hop);
+      const reply = await getOnce(current, deadline.signal, maxBody, guard.lookup(hop, current.host));
       if (reply.location === undefined) {
         if (reply.status >= 200 && reply.status < 300) return reply.body;
         // Not found or gone: this tracker does not serve the torrent, whatever the body says.
@@ -72,14 +77,11 @@ export async function httpGet(url: string, opts: HttpOptions = {}): Promise<Buff
         throw new TrackerError('tracker-http-status', `tracker answered HTTP ${reply.status}`, { status: reply.status });
       }
       if (hop >= maxRedirects) throw new TrackerError('tracker-redirect', `more than ${maxRedirects} redirects`);
-      let next: URL;
       try {
-        next = new URL(reply.location, current);
+        current = new URL(reply.location, current);
       } catch {
         throw new TrackerError('tracker-redirect', 'redirect to an invalid URL');
       }
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new TrackerError('tracker-redirect', `redirect to a ${next.protocol} URL`);
-      current = next.toString();
     }
   } catch (err) {
     if (err instanceof TrackerError) throw err;
@@ -101,13 +103,13 @@ interface Reply {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-function getOnce(url: string, signal: AbortSignal, maxBody: number): Promise<Reply> {
-  const request = url.startsWith('https:') ? httpsRequest : httpRequest;
+function getOnce(url: URL, signal: AbortSignal, maxBody: number, lookup: LookupFunction): Promise<Reply> {
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<Reply>((resolve, reject) => {
     // A fresh agent per request: no pooled socket outlives the exchange. No explicit
     // `Connection: close` header: Node then half-closes the socket right after the request,
     // and opentracker drops such a connection without answering.
-    const options = { method: 'GET', signal, agent: false, headers: { 'accept-encoding': 'identity' } } as const;
+    const options = { method: 'GET', signal, agent: false, lookup, headers: { 'accept-encoding': 'identity' } } as const;
     const req = request(url, options, (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
       const location = res.headers.location;

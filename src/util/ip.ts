@@ -76,3 +76,32 @@ function ipv6ToBytes(host: string): Buffer {
   right.forEach((g, i) => out.writeUInt16BE(g, 16 - (right.length - i) * 2));
   return out;
 }
+
+/** Where an address leads: this host, a private or link-local network, or the internet. */
+export type AddressScope = 'loopback' | 'private' | 'link-local' | 'public';
+
+/**
+ * The scope of an IP literal (undefined for anything else). `0.0.0.0/8` and `::` count as
+ * loopback: connecting to them reaches this host. IPv4-mapped IPv6 has its IPv4 scope.
+ */
+export function addressScope(host: string): AddressScope | undefined {
+  const b = parseIp(host);
+  if (b === undefined) return undefined;
+  if (b.length === 16) {
+    const head = b.subarray(0, 10).every((x) => x === 0);
+    if (head && b[10] === 0xff && b[11] === 0xff) return ipv4Scope(b.subarray(12));
+    if (head && b[10] === 0 && b[11] === 0 && b[12] === 0 && b[13] === 0 && b[14] === 0 && b[15]! <= 1) return 'loopback';
+    if ((b[0]! & 0xfe) === 0xfc) return 'private';
+    if (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) return 'link-local';
+    return 'public';
+  }
+  return ipv4Scope(b);
+}
+
+function ipv4Scope(b: Uint8Array): AddressScope {
+  const [a, c] = [b[0]!, b[1]!];
+  if (a === 127 || a === 0) return 'loopback';
+  if (a === 10 || (a === 172 && (c & 0xf0) === 16) || (a === 192 && c === 168) || (a === 100 && (c & 0xc0) === 64)) return 'private';
+  if (a === 169 && c === 254) return 'link-local';
+  return 'public';
+}

@@ -57,7 +57,7 @@ test('follows up to 5 redirects, relative ones included', async () => {
       res.writeHead(302, { location: hop % 2 === 0 ? `/r${hop + 1}` : `${base}/r${hop + 1}` }).end();
     } else res.end(OK_BODY);
   });
-  const res = await announce(`${base}/r0`, PARAMS);
+  const res = await announce(`${base}/r0/announce`, PARAMS);
   assert.equal(res.peers.length, 1);
 });
 
@@ -73,7 +73,7 @@ test('more than 5 redirects is a tracker-redirect error', async () => {
 
 test('a redirect to a non-http scheme is refused', async () => {
   const base = await serve((_req, res) => res.writeHead(302, { location: 'file:///etc/passwd' }).end());
-  await assert.rejects(announce(`${base}/announce`, PARAMS), isCode('tracker-redirect', /file:/));
+  await assert.rejects(announce(`${base}/announce`, PARAMS), isCode('tracker-refused', /file:/));
 });
 
 test('a declared body over 1 MiB is refused before reading it', async () => {
@@ -117,11 +117,11 @@ test('non-bencode, HTTP errors, gzip and a refused connection are typed errors',
     else if (req.url?.startsWith('/gzip')) res.writeHead(200, { 'content-encoding': 'gzip' }).end(Buffer.alloc(10));
     else res.end('');
   });
-  await assert.rejects(announce(`${base}/html`, PARAMS), isCode('tracker-protocol', /not valid bencode/));
-  await assert.rejects(announce(`${base}/500`, PARAMS), isCode('tracker-http-status', /HTTP 500/));
-  await assert.rejects(announce(`${base}/400`, PARAMS), isCode('tracker-failure', /^unregistered torrent$/));
-  await assert.rejects(announce(`${base}/gzip`, PARAMS), isCode('tracker-protocol', /gzip/));
-  await assert.rejects(announce(`${base}/empty`, PARAMS), isCode('tracker-protocol'));
+  await assert.rejects(announce(`${base}/html/announce`, PARAMS), isCode('tracker-protocol', /not valid bencode/));
+  await assert.rejects(announce(`${base}/500/announce`, PARAMS), isCode('tracker-http-status', /HTTP 500/));
+  await assert.rejects(announce(`${base}/400/announce`, PARAMS), isCode('tracker-failure', /^unregistered torrent$/));
+  await assert.rejects(announce(`${base}/gzip/announce`, PARAMS), isCode('tracker-protocol', /gzip/));
+  await assert.rejects(announce(`${base}/empty/announce`, PARAMS), isCode('tracker-protocol'));
   const closed = await serve(() => undefined);
   const s = servers.pop()!;
   await new Promise((r) => s.close(r));
@@ -146,8 +146,8 @@ test('scrape goes to the BEP 48 URL with every info hash', async () => {
     hashes = parseQueryBytes((req.url ?? '').split('?')[1] ?? '').get('info_hash') ?? [];
     res.end(encode({ files: new Map([[h1.toString('latin1'), { complete: 1, downloaded: 2, incomplete: 3 }]]) }));
   });
-  const res = await scrape(`${base}/x/announce.php`, [h1, h2]);
-  assert.equal(path, '/x/scrape.php');
+  const res = await scrape(`${base}/x/announce`, [h1, h2]);
+  assert.equal(path, '/x/scrape');
   assert.deepEqual(hashes, [h1, h2]);
   assert.deepEqual(res.get(h1.toString('hex')), { complete: 1, downloaded: 2, incomplete: 3 });
   assert.equal(res.has(h2.toString('hex')), false);
