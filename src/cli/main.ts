@@ -35,6 +35,13 @@ const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./commands/demo.js')).demoCommand,
 };
 
+/** EADDRINUSE from a listen: say which port, and which flag picks another. */
+function portInUse(err: unknown): string | undefined {
+  const e = err as { code?: unknown; port?: unknown } | undefined;
+  if (e?.code !== 'EADDRINUSE') return undefined;
+  return `port ${typeof e.port === 'number' ? e.port : ''} is already in use (choose another with --port, or --port 0 for any free one)`.replace('port  is', 'the port is');
+}
+
 function oneLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   return msg.split('\n')[0] ?? msg;
@@ -64,10 +71,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   const controller = new AbortController();
   let interrupts = 0;
-  const onSignal = (): void => {
+  // The signal's name is the abort reason: a service told to stop (SIGTERM) ends cleanly,
+  // Ctrl-C (SIGINT) is an interruption (130). A second one exits at once, whatever is pending.
+  const onSignal = (sig: NodeJS.Signals): void => {
     interrupts++;
-    if (interrupts > 1) process.exit(ExitCode.interrupted);
-    controller.abort();
+    if (interrupts > 1) {
+      process.stderr.write('\ntessera: interrupted again, exiting now without waiting for trackers or disk\n');
+      process.exit(ExitCode.interrupted);
+    }
+    controller.abort(sig);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -86,7 +98,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write('tessera: interrupted\n');
       return ExitCode.interrupted;
     }
-    process.stderr.write(`tessera: ${oneLine(err)}\n`);
+    const inUse = portInUse(err);
+    process.stderr.write(`tessera: ${inUse ?? oneLine(err)}\n`);
+    if (inUse !== undefined) return ExitCode.failed;
     if (verbose && err instanceof Error && err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
     if (err instanceof CliError) return err.exitCode;
     if (err instanceof MetainfoError) return ExitCode.badInput;

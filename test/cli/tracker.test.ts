@@ -42,3 +42,16 @@ test('bad options exit 2 with the usage', async () => {
     assert.equal(exit.code, args[1] === 'not-an-ip' ? 1 : 2, `${args.join(' ')}: ${proc.tail()}`);
   }
 });
+
+test('Ctrl-C exits 130; a port in use is named with its flag', async () => {
+  const proc = startProc('tessera-tracker', process.execPath, [cli, 'tracker', '--http-port', '0', '--udp-port', '0']);
+  const httpUrl = (await proc.waitForLine(/^\s+http:\/\/127\.0\.0\.1:\d+\/announce$/, 10_000)).trim();
+  const port = new URL(httpUrl).port;
+  const clash = startProc('tessera-tracker-2', process.execPath, [cli, 'tracker', '--http-port', port, '--udp-port', '0']);
+  const clashExit = await clash.waitForExit(10_000);
+  assert.equal(clashExit.code, 1, clash.tail());
+  assert.match(clash.stderr, new RegExp(`^tessera: port ${port} is already in use \\(choose another with --http-port, 0 for any free one\\)\\n$`));
+  proc.signal('SIGINT');
+  const exit = await proc.waitForExit(10_000);
+  assert.equal(exit.code, 130, proc.tail());
+});

@@ -17,6 +17,11 @@ export const trackerCommand: Command = async (argv, ctx) => {
   const host = values.host;
   if (ctx.signal.aborted) return ExitCode.interrupted;
   const server = await startTrackerServer({ httpPort, udpPort, host, interval }).catch((err: unknown) => {
+    const e = err as { code?: unknown; port?: unknown; syscall?: unknown };
+    if (e.code === 'EADDRINUSE') {
+      const flag = e.port === httpPort && e.port !== udpPort ? '--http-port' : e.port === udpPort && e.port !== httpPort ? '--udp-port' : '--http-port/--udp-port';
+      throw new CliError(ExitCode.failed, `port ${String(e.port)} is already in use (choose another with ${flag}, 0 for any free one)`, { cause: err });
+    }
     throw new CliError(ExitCode.failed, `cannot start the tracker: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   });
   ctx.stdout.write(`tracker running (Ctrl-C to stop)\n  ${server.httpUrl}\n  ${server.udpUrl}\n`);
@@ -26,5 +31,6 @@ export const trackerCommand: Command = async (argv, ctx) => {
   });
   await server.close();
   ctx.stdout.write('tracker stopped\n');
-  return ExitCode.ok;
+  // SIGTERM asks a service to stop: a clean end. Ctrl-C is an interruption, as for every command.
+  return ctx.signal.reason === 'SIGTERM' ? ExitCode.ok : ExitCode.interrupted;
 };
