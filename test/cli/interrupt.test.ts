@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,10 +50,18 @@ test('Ctrl-C while create hashes exits 130 with one line and writes no torrent',
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await new Promise((r) => setTimeout(r, 400));
+  // Signal once it is hashing (it holds the input open), however slow its start under load.
+  for (let i = 0; i < 400 && !(await holdsOpen(child.pid!, input)); i++) await new Promise((r) => setTimeout(r, 50));
   child.kill('SIGINT');
   const code = await exited;
   assert.equal(code, ExitCode.interrupted, stderr);
   assert.equal(stderr, 'tessera: interrupted\n');
   await assert.rejects(stat(target), /ENOENT/);
 });
+
+/** Whether process `pid` has `file` open (Linux: its /proc/<pid>/fd links). */
+async function holdsOpen(pid: number, file: string): Promise<boolean> {
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  for (const fd of fds) if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) === file) return true;
+  return false;
+}
