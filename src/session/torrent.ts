@@ -25,6 +25,8 @@ export interface TorrentEvents {
   onPeerBanned?(address: PeerAddress, reason: string): void;
   /** A resume record could not be written (the download goes on). */
   onResumeError?(message: string): void;
+  /** The swarm's once-a-second download trace (`--verbose`). */
+  onTrace?(line: string): void;
 }
 
 export interface TorrentOptions {
@@ -129,6 +131,7 @@ export class Torrent {
         onComplete: () => this.onComplete(),
         onDiskError: (err) => this.fail(err),
         onPeerBanned: (a, reason) => this.opts.events?.onPeerBanned?.(a, reason),
+        ...(this.opts.events?.onTrace !== undefined ? { onTrace: this.opts.events.onTrace } : {}),
       },
     });
     this.swarm = swarm;

@@ -40,15 +40,23 @@ export class MemoryStore extends PooledStore implements PieceStore {
       // Resolve on a later turn, as the worker-backed store does.
       await new Promise<void>((r) => setImmediate(r));
       if (!createHash('sha1').update(buf).digest().equals(pieceDigest(this.info, index))) return 'hash-mismatch';
-      let at = 0;
-      for (const e of this.layout.extents(this.geometry.pieceOffset(index), buf.length)) {
-        if (!e.pad) this.write(e.fileIndex, buf.subarray(at, at + e.length), e.fileOffset);
-        at += e.length;
-      }
+      this.writeSpan(this.geometry.pieceOffset(index), buf);
       return 'ok';
     } finally {
       this.pool.release(buf);
     }
+  }
+
+  protected async storeBlock(index: number, begin: number, data: Uint8Array): Promise<ArrayBuffer> {
+    await new Promise<void>((r) => setImmediate(r));
+    this.writeSpan(this.geometry.pieceOffset(index) + begin, data);
+    return data.buffer as ArrayBuffer;
+  }
+
+  protected async verifyPiece(index: number): Promise<CommitResult> {
+    await new Promise<void>((r) => setImmediate(r));
+    const data = this.readSpan(this.geometry.pieceOffset(index), this.geometry.pieceSize(index));
+    return data !== undefined && createHash('sha1').update(data).digest().equals(pieceDigest(this.info, index)) ? 'ok' : 'hash-mismatch';
   }
 
   async readBlock(index: number, begin: number, length: number): Promise<Buffer> {
@@ -74,6 +82,7 @@ export class MemoryStore extends PooledStore implements PieceStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.spill.drop();
   }
 
   /** The bytes of a piece-space range, or undefined when some of it was never stored. */
@@ -89,6 +98,14 @@ export class MemoryStore extends PooledStore implements PieceStore {
       at += e.length;
     }
     return out;
+  }
+
+  private writeSpan(offset: number, bytes: Uint8Array): void {
+    let at = 0;
+    for (const e of this.layout.extents(offset, bytes.length)) {
+      if (!e.pad) this.write(e.fileIndex, bytes.subarray(at, at + e.length), e.fileOffset);
+      at += e.length;
+    }
   }
 
   private write(fileIndex: number, src: Uint8Array, position: number): void {

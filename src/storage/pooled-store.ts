@@ -3,7 +3,8 @@ import { PieceBufferPool } from './buffer-pool.js';
 import { StorageError } from './errors.js';
 import type { PieceGeometry } from './geometry.js';
 import type { FileLayout } from './layout.js';
-import { torrentMaps } from './store.js';
+import { checkReadRange, torrentMaps } from './store.js';
+import { SpillWriter } from './spill.js';
 import type { CommitResult } from './worker-protocol.js';
 
 /**
@@ -16,6 +17,7 @@ export abstract class PooledStore {
   protected readonly info: InfoDict;
   protected readonly layout: FileLayout;
   protected readonly pool: PieceBufferPool;
+  protected readonly spill = new SpillWriter((index, begin, data) => this.storeBlock(index, begin, data));
 
   protected constructor(info: InfoDict, pool: PieceBufferPool) {
     const maps = torrentMaps(info);
@@ -56,6 +58,35 @@ export abstract class PooledStore {
     }
     return this.storePiece(index, buf);
   }
+
+  /** Bytes given to `writeBlock` and not written yet. */
+  get spillBacklog(): number {
+    return this.spill.backlog;
+  }
+
+  writeBlock(index: number, begin: number, data: Uint8Array): void {
+    this.checkOpen();
+    checkReadRange(this.geometry, index, begin, data.length);
+    this.spill.add(index, begin, data);
+  }
+
+  async verifyStored(index: number): Promise<CommitResult> {
+    this.checkOpen();
+    if (!Number.isInteger(index) || index < 0 || index >= this.geometry.pieceCount) {
+      throw new StorageError('invalid-argument', `piece ${index} out of range`);
+    }
+    await this.spill.settle(index);
+    return this.verifyPiece(index);
+  }
+
+  /**
+   * Stores `data` (owned from here on, may be moved) at `begin` of piece `index`, unverified;
+   * resolves with the buffer that held it, for reuse.
+   */
+  protected abstract storeBlock(index: number, begin: number, data: Uint8Array): Promise<ArrayBuffer>;
+
+  /** Hashes piece `index` as stored (its spilled blocks have landed). */
+  protected abstract verifyPiece(index: number): Promise<CommitResult>;
 
   /**
    * Hash `buf` against the piece's digest and, when it matches, store it. Owns `buf` from

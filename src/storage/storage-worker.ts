@@ -27,14 +27,19 @@ function storage(): { files: SyncFiles; data: StorageWorkerData } {
 }
 
 function commit(index: number, piece: Uint8Array, digest: Uint8Array): CommitResult {
-  const { files, data } = storage();
   if (!sha1(piece).equals(digest)) return 'hash-mismatch';
+  writeSpan(index * storage().data.pieceLength, piece);
+  return 'ok';
+}
+
+/** Writes `bytes` at `offset` of piece space, unhashed (the piece is verified on disk later). */
+function writeSpan(offset: number, bytes: Uint8Array): void {
+  const { files } = storage();
   let at = 0;
-  for (const e of files.layout.extents(index * data.pieceLength, piece.length)) {
-    if (!e.pad) files.write(e.fileIndex, piece.subarray(at, at + e.length), e.fileOffset);
+  for (const e of files.layout.extents(offset, bytes.length)) {
+    if (!e.pad) files.write(e.fileIndex, bytes.subarray(at, at + e.length), e.fileOffset);
     at += e.length;
   }
-  return 'ok';
 }
 
 /**
@@ -108,6 +113,9 @@ function run(req: WorkerRequest): TaskResults[keyof TaskResults] {
       return { result: commit(req.index, req.data, req.digest), buffer: req.data.buffer as ArrayBuffer };
     case 'check':
       return check(req.first, req.count, req.digests);
+    case 'write':
+      writeSpan(req.index * storage().data.pieceLength + req.begin, req.data);
+      return req.data.buffer as ArrayBuffer;
     case 'close':
       files?.closeAll();
       return null;
@@ -122,6 +130,7 @@ parentPort!.on('message', (req: WorkerRequest) => {
     const code = err instanceof StorageError ? err.code : 'disk';
     reply = { id: req.id, ok: false, code, message: err instanceof Error ? err.message : String(err) };
   }
-  // A commit's piece buffer goes back to the main thread's pool, moved like it came.
-  parentPort!.postMessage(reply, req.type === 'commit' ? [req.data.buffer as ArrayBuffer] : []);
+  // A commit's piece buffer and a write's run go back to the main thread, moved like they came.
+  const moved = reply.ok && (req.type === 'commit' || req.type === 'write') ? [req.data.buffer as ArrayBuffer] : [];
+  parentPort!.postMessage(reply, moved);
 });

@@ -14,6 +14,12 @@ import type { CommitResult } from './worker-protocol.js';
  * verifies the SHA-1, stores the piece if it matches and gives the buffer back to the
  * pool in every case. While `acquirePieceBuffer` returns undefined the engine stops
  * requesting new pieces and waits for `onPoolAvailable`: that is the back-pressure.
+ *
+ * Spill: a piece may also be downloaded without a buffer. Its blocks go straight to their
+ * place on disk (`writeBlock`, unverified) and `verifyStored` hashes it there once all have
+ * arrived. The engine spills when every buffer is held by pieces that wait for slow peers,
+ * so that many peers can each keep seconds of requests in flight while memory stays bounded
+ * by the pool and by `spillBacklog` (bytes accepted and not yet written).
  */
 export interface PieceStore {
   readonly geometry: PieceGeometry;
@@ -25,6 +31,15 @@ export interface PieceStore {
   releasePieceBuffer(buf: Buffer): void;
   /** Resolves `hash-mismatch` (nothing stored) or `ok`; rejects with `StorageError`. */
   commitPiece(index: number, buf: Buffer): Promise<CommitResult>;
+  /**
+   * Stages a block of a spilled piece (copied) for writing where it belongs, unverified. A
+   * failed write surfaces as the rejection of that piece's `verifyStored`.
+   */
+  writeBlock(index: number, begin: number, data: Uint8Array): void;
+  /** Bytes handed to `writeBlock` that are not written yet. */
+  readonly spillBacklog: number;
+  /** Writes what is staged for a spilled piece, then hashes it as stored. */
+  verifyStored(index: number): Promise<CommitResult>;
   /** Bytes of a stored piece, for seeding; BEP 47 pad ranges read as zeros. */
   readBlock(index: number, begin: number, length: number): Promise<Buffer>;
   /** Verifies what is already stored: the set bits are the pieces that hash correctly. */

@@ -148,6 +148,16 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     }
   }
 
+  protected storeBlock(index: number, begin: number, data: Uint8Array): Promise<ArrayBuffer> {
+    return this.track(this.workers.run({ type: 'write', index, begin, data }, this.writerFor(index), [data.buffer as ArrayBuffer]));
+  }
+
+  protected async verifyPiece(index: number): Promise<CommitResult> {
+    // Only reads and hashes: any worker will do, so a single file hashes on every core.
+    const ok = await this.track(this.workers.run({ type: 'check', first: index, count: 1, digests: pieceDigest(this.info, index) }));
+    return ok[0] === 1 ? 'ok' : 'hash-mismatch';
+  }
+
   async readBlock(index: number, begin: number, length: number): Promise<Buffer> {
     this.checkOpen();
     checkReadRange(this.geometry, index, begin, length);
@@ -256,6 +266,7 @@ export class TorrentStorage extends PooledStore implements PieceStore {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.spill.drop();
       await Promise.allSettled([...this.inFlight]);
       try {
         await this.workers.runOnAll({ type: 'close' });

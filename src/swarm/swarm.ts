@@ -8,6 +8,10 @@
  * into the piece's shared buffer -> (piece complete) storage.commitPiece, which hashes and
  * writes off the event loop. Requests are refilled in batches and written with one socket
  * write, up to a depth sized by each peer's measured rate (bandwidth-delay product).
+ * When every piece buffer is taken, a new piece is spilled: its blocks are written to disk
+ * as they come and the piece is hashed there (storage.verifyStored). Without that, a few
+ * peers' partial pieces hold the whole pool and every other peer waits with nothing
+ * requested; with it, each peer keeps its full pipeline whatever the pool size.
  *
  * The upload side lives in upload.ts and the extension protocol in extensions.ts. This file
  * stays a little over 500 lines because the message dispatch and the download path are one
@@ -27,12 +31,19 @@ import { RateMeter, requestQueueDepth } from './rate.js';
 import type { BandwidthLimit } from './bandwidth.js';
 import { Extensions, type ExtensionHost } from './extensions.js';
 import { Uploader } from './upload.js';
+import { formatTrace, type PeerTrace } from './trace.js';
 
 /** What the swarm needs from storage. */
 export interface SwarmStorage {
   readonly freeBuffers: number;
   acquirePieceBuffer(index: number): Buffer | undefined;
   commitPiece(index: number, buf: Buffer): Promise<'ok' | 'hash-mismatch'>;
+  /** Spill: stages a block of a piece without a buffer, to be written unverified where it belongs. */
+  writeBlock(index: number, begin: number, data: Uint8Array): void;
+  /** Bytes given to writeBlock and not written yet. */
+  readonly spillBacklog: number;
+  /** Writes a spilled piece's staged blocks, then hashes it as stored. */
+  verifyStored(index: number): Promise<'ok' | 'hash-mismatch'>;
   readBlock(index: number, begin: number, length: number): Promise<Buffer>;
   onPoolAvailable(cb: () => void): unknown;
 }
@@ -42,6 +53,8 @@ export interface SwarmEvents {
   onComplete?(): void;
   onDiskError?(err: unknown): void;
   onPeerBanned?(address: PeerAddress, reason: string): void;
+  /** Once a second: per-peer rates, request queues and buffer use (see trace.ts). */
+  onTrace?(line: string): void;
 }
 
 export interface SwarmOptions {
@@ -79,6 +92,14 @@ export const REQUEST_TIMEOUT_MS = 20_000;
 const RECHOKE_MS = 10_000;
 /** A peer whose blocks contributed to this many failed pieces is banned. */
 const MAX_STRIKES = 3;
+/** No new piece is spilled while the storage has this many bytes of spilled blocks to write. */
+const SPILL_BACKLOG_BYTES = 16 << 20;
+/**
+ * Requests kept with a peer whose rate is not measured yet: 1 MiB. A rate-capped seeder
+ * (libtorrent hands out upload quota in 0.5 s rounds) then sends 2 MiB/s from the first
+ * round, and the depth grows with the measured rate from there.
+ */
+const MIN_REQUEST_DEPTH = 64;
 
 export class SwarmPeer {
   readonly key: number;
@@ -136,7 +157,8 @@ export class Swarm implements PeerHandler, ExtensionHost {
   private readonly opts: SwarmOptions;
   private readonly identity: LocalIdentity;
   private readonly byConn = new Map<PeerConnection, SwarmPeer>();
-  private readonly inflight = new Map<number, Buffer>();
+  /** Started pieces: their buffer, or null for a spilled piece (blocks go to disk). */
+  private readonly inflight = new Map<number, Buffer | null>();
   readonly upload: Uploader;
   private readonly choker = new Choker();
   private readonly extensions: Extensions;
@@ -414,7 +436,8 @@ export class Swarm implements PeerHandler, ExtensionHost {
       if (++p.unrequested > 2000) p.conn.close('too many unrequested blocks');
       return;
     }
-    buf.set(block, begin);
+    if (buf !== null) buf.set(block, begin);
+    else this.opts.storage.writeBlock(index, begin, block);
     p.lastBlockAt = now;
     p.waitingSince = now;
     p.snubbed = false;
@@ -429,9 +452,10 @@ export class Swarm implements PeerHandler, ExtensionHost {
     this.refill(p);
   }
 
-  private finishPiece(index: number, buf: Buffer): void {
+  private finishPiece(index: number, buf: Buffer | null): void {
     this.inflight.delete(index);
-    this.opts.storage.commitPiece(index, buf).then(
+    const storage = this.opts.storage;
+    (buf !== null ? storage.commitPiece(index, buf) : storage.verifyStored(index)).then(
       (result) => (result === 'ok' ? this.pieceVerified(index) : this.pieceFailed(index)),
       (err: unknown) => this.opts.events?.onDiskError?.(err),
     );
@@ -501,22 +525,23 @@ export class Swarm implements PeerHandler, ExtensionHost {
     if (!p.registered || conn.peerChoking || !conn.amInterested || this.stopped) return;
     const now = this.clock.now();
     // A snubbed peer gets one request at a time until it proves itself again.
-    const depth = p.snubbed ? 1 : Math.min(p.maxOutstanding, requestQueueDepth(p.down.rate(now), { min: 16 }));
+    const depth = p.snubbed ? 1 : this.requestDepth(p, p.down.rate(now));
     const outstanding = this.picker.outstanding(p.key);
     const room = depth - outstanding;
     // Batch: wait until a quarter of the pipeline has drained, so each write carries several requests.
     if (room <= 0 || (outstanding > 0 && room < Math.max(1, depth >> 2))) return;
-    // One piece's worth per pick, so a new piece is started only when a buffer is free for it.
+    const spill = this.opts.storage.spillBacklog < SPILL_BACKLOG_BYTES;
+    // One piece's worth per pick, so a new piece is started only when there is room for it.
     const out = Buffer.allocUnsafe(room * 17);
     let n = 0;
     while (n < room) {
-      const reqs = this.picker.pick(p.key, Math.min(room - n, this.blocksPerPiece), { newPieces: this.opts.storage.freeBuffers > 0 });
+      const reqs = this.picker.pick(p.key, Math.min(room - n, this.blocksPerPiece), { newPieces: spill || this.opts.storage.freeBuffers > 0 });
       if (reqs.length === 0) break;
       let refused = -1;
       for (const r of reqs) {
         if (r.piece === refused) continue;
         if (!this.inflight.has(r.piece)) {
-          const buf = this.opts.storage.acquirePieceBuffer(r.piece);
+          const buf = this.opts.storage.acquirePieceBuffer(r.piece) ?? (spill ? null : undefined);
           if (buf === undefined) {
             refused = r.piece;
             this.picker.release(p.key, reqs.filter((x) => x.piece === refused));
@@ -538,6 +563,10 @@ export class Swarm implements PeerHandler, ExtensionHost {
     p.lastRequestAt = now;
     if (outstanding === 0) p.waitingSince = now;
     conn.write(out.subarray(0, n * 17));
+  }
+
+  private requestDepth(p: SwarmPeer, rate: number): number {
+    return Math.min(p.maxOutstanding, requestQueueDepth(rate, { min: MIN_REQUEST_DEPTH }));
   }
 
   private pieceSize(index: number): number {
@@ -609,8 +638,21 @@ export class Swarm implements PeerHandler, ExtensionHost {
       }
     }
     this.extensions.tick(now);
+    if (this.opts.events?.onTrace !== undefined) this.opts.events.onTrace(this.traceLine(now));
     this.refillAll();
     this.dial();
+  }
+
+  private traceLine(now: number): string {
+    let spilled = 0;
+    for (const b of this.inflight.values()) if (b === null) spilled++;
+    const peers: PeerTrace[] = [];
+    for (const p of this.peers.values()) {
+      if (!p.registered) continue;
+      const rate = p.down.rate(now);
+      peers.push({ port: p.conn.address.port, rate, outstanding: this.picker.outstanding(p.key), depth: this.requestDepth(p, rate), choked: p.conn.peerChoking });
+    }
+    return formatTrace({ rate: this.downRate.rate(now), freeBuffers: this.opts.storage.freeBuffers, pieces: this.inflight.size, spilled, backlog: this.opts.storage.spillBacklog, peers });
   }
 
   private dial(): void {

@@ -6,7 +6,7 @@
 Listens on 127.0.0.1:P only; DHT, LSD, UPnP, NAT-PMP, PEX and uTP are off; plaintext
 peers are accepted and outgoing connections are plaintext. Prints "ready" once every
 torrent is checked and holds what it should, then seeds until SIGTERM/SIGINT.
-SIGUSR1 = announce now.
+SIGUSR1 = announce now. On exit it prints "uploaded=BYTES" (payload sent this run).
 
 --pieces SPEC (e.g. "0-9,20,30-39") makes a partial seeder: the content of the
 (single) torrent is copied from SRC (the folder that holds the torrent's content)
@@ -144,4 +144,6 @@ while not signals.stop:
     for al in ses.pop_alerts():
         if al.category() & lt.alert.category_t.error_notification:
             print("alert:", al.message(), flush=True)
+# what this seeder sent, for tests that check how a leecher spread its requests
+print("uploaded=%d" % sum(h.status().total_payload_upload for h in handles), flush=True)
 sys.exit(0)

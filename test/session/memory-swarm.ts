@@ -30,7 +30,8 @@ export function memoryTorrent(data: Buffer, pieceLength: number, name = 'memory.
 
 /**
  * Storage over a Buffer. `complete` holds every piece; otherwise pieces are written as they
- * verify. `canDownload: false` never hands out a piece buffer, so the swarm requests nothing.
+ * verify. `canDownload: false` never hands out a piece buffer nor lets a piece spill, so the
+ * swarm requests nothing.
  */
 export class MemoryStorage implements SwarmStorage {
   readonly written: Buffer;
@@ -57,6 +58,21 @@ export class MemoryStorage implements SwarmStorage {
     if (!buf.equals(this.t.data.subarray(start, start + buf.length))) return 'hash-mismatch';
     buf.copy(this.written, start);
     return 'ok';
+  }
+
+  /** Never spills when it cannot download. */
+  get spillBacklog(): number {
+    return this.canDownload ? 0 : Infinity;
+  }
+
+  writeBlock(index: number, begin: number, data: Uint8Array): void {
+    this.written.set(data, index * this.t.pieceLength + begin);
+  }
+
+  async verifyStored(index: number): Promise<'ok' | 'hash-mismatch'> {
+    const start = index * this.t.pieceLength;
+    const end = Math.min(start + this.t.pieceLength, this.t.data.length);
+    return this.written.subarray(start, end).equals(this.t.data.subarray(start, end)) ? 'ok' : 'hash-mismatch';
   }
 
   async readBlock(index: number, begin: number, length: number): Promise<Buffer> {

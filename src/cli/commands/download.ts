@@ -227,6 +227,7 @@ export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptio
         if (ctx.verbose) say(`tracker: ${safeText(m)}`);
       },
       onPeerBanned: (a, reason) => say(`banned ${a.host}:${a.port}: ${reason}`),
+      ...(ctx.verbose ? { onTrace: (line: string) => torrent.state === 'downloading' && say(line) } : {}),
     },
   });
   try {

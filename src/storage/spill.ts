@@ -1,0 +1,99 @@
+/**
+ * Blocks of spilled pieces (pieces downloaded without a pool buffer) on their way to disk.
+ *
+ * A peer fills its piece in ascending order, so consecutive blocks of a piece are staged in
+ * one run and written with one task: a write per 16 KiB block would cost a worker message or
+ * a syscall each, which measured at several times the cost of the data copy. A run is
+ * written when it is full, when a block does not continue it, or when the piece is verified.
+ * Memory: at most one run per spilled piece, and `backlog` counts every byte accepted and not
+ * yet written, so the engine can stop spilling new pieces when it grows. Run buffers come
+ * back from the writer and are reused: left to the garbage collector, moved buffers piled up
+ * in the workers and the process grew by tens of MiB.
+ */
+
+/** Bytes staged per run before it is written. */
+export const SPILL_RUN_BYTES = 256 << 10;
+
+interface Run {
+  readonly begin: number;
+  length: number;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Writes `data` (owned from here on, may be moved) at `begin` of piece `index`; resolves with
+ * the buffer that held it (moved back from a worker) for reuse.
+ */
+export type SpillWrite = (index: number, begin: number, data: Uint8Array) => Promise<ArrayBuffer>;
+
+/** Run buffers kept for reuse (4 MiB). */
+const MAX_FREE_RUNS = 16;
+
+export class SpillWriter {
+  /** Bytes accepted by `add` that are not written yet. */
+  backlog = 0;
+  private readonly runs = new Map<number, Run>();
+  /** Writes in flight per piece; they never reject (failures go to `failed`). */
+  private readonly writes = new Map<number, Promise<void>[]>();
+  private readonly failed = new Map<number, unknown>();
+  private readonly free: ArrayBuffer[] = [];
+
+  constructor(private readonly write: SpillWrite) {}
+
+  /** Stages a block (copied) of piece `index` at `begin`. */
+  add(index: number, begin: number, data: Uint8Array): void {
+    let run = this.runs.get(index);
+    if (run !== undefined && (begin !== run.begin + run.length || run.length + data.length > run.bytes.length)) {
+      this.flush(index, run);
+      run = undefined;
+    }
+    if (run === undefined) {
+      const reuse = data.length <= SPILL_RUN_BYTES ? this.free.pop() : undefined;
+      run = { begin, length: 0, bytes: new Uint8Array(reuse ?? new ArrayBuffer(Math.max(SPILL_RUN_BYTES, data.length))) };
+      this.runs.set(index, run);
+    }
+    run.bytes.set(data, run.length);
+    run.length += data.length;
+    this.backlog += data.length;
+    if (run.length === run.bytes.length) this.flush(index, run);
+  }
+
+  /** Writes what is staged for piece `index` and waits for all its writes; throws the first failure. */
+  async settle(index: number): Promise<void> {
+    const run = this.runs.get(index);
+    if (run !== undefined) this.flush(index, run);
+    const pending = this.writes.get(index) ?? [];
+    this.writes.delete(index);
+    await Promise.all(pending);
+    const err = this.failed.get(index);
+    if (err !== undefined || this.failed.has(index)) {
+      this.failed.delete(index);
+      throw err;
+    }
+  }
+
+  /** Forgets staged blocks (the store is closing). */
+  drop(): void {
+    for (const run of this.runs.values()) this.backlog -= run.length;
+    this.runs.clear();
+    this.free.length = 0;
+  }
+
+  private flush(index: number, run: Run): void {
+    this.runs.delete(index);
+    const n = run.length;
+    const done = this.write(index, run.begin, run.bytes.subarray(0, n)).then(
+      (buffer) => {
+        this.backlog -= n;
+        if (buffer.byteLength === SPILL_RUN_BYTES && this.free.length < MAX_FREE_RUNS) this.free.push(buffer);
+      },
+      (err: unknown) => {
+        this.backlog -= n;
+        if (!this.failed.has(index)) this.failed.set(index, err);
+      },
+    );
+    const list = this.writes.get(index);
+    if (list === undefined) this.writes.set(index, [done]);
+    else list.push(done);
+  }
+}
