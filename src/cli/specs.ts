@@ -16,7 +16,7 @@ export const downloadSpec = {
     output: { type: 'string', short: 'o', value: 'DIR', default: '.', help: 'folder to download into' },
     port: { type: 'string', short: 'p', value: 'N', defaultText: PORT_DEFAULT, help: 'listen port (0 picks a free one)' },
     peer: { type: 'string', multiple: true, value: 'HOST:PORT', help: 'dial this peer directly' },
-    timeout: { type: 'string', value: 'DURATION', default: '120s', help: 'give up when no peer has been reachable for this long' },
+    timeout: { type: 'string', value: 'DURATION', default: '120s', help: 'give up when no peer has been reachable, or none has sent data, for this long' },
     seed: { type: 'boolean', help: 'keep seeding after completion, until Ctrl-C' },
     ratio: { type: 'string', value: 'R', help: 'stop seeding at this upload ratio (implies --seed)' },
     'seed-time': { type: 'string', value: 'DURATION', help: 'stop seeding after this long (implies --seed)' },

@@ -37,6 +37,8 @@ import { formatTrace, type PeerTrace } from './trace.js';
 export interface SwarmStorage {
   readonly freeBuffers: number;
   acquirePieceBuffer(index: number): Buffer | undefined;
+  /** Gives back a buffer whose piece was abandoned (or spilled). */
+  releasePieceBuffer(buf: Buffer): void;
   commitPiece(index: number, buf: Buffer): Promise<'ok' | 'hash-mismatch'>;
   /** Spill: stages a block of a piece without a buffer, to be written unverified where it belongs. */
   writeBlock(index: number, begin: number, data: Uint8Array): void;
@@ -515,6 +517,25 @@ export class Swarm implements PeerHandler, ExtensionHost {
     if (want) this.refill(p);
   }
 
+  /**
+   * A started piece that no connected peer has cannot be finished until one comes; with large
+   * pieces two such pieces held the whole pool and the download waited forever. When the pool
+   * is empty, such a piece gives its buffer up: what arrived is spilled to disk, and whoever
+   * has the piece later finishes it there.
+   */
+  private spillStranded(): void {
+    const storage = this.opts.storage;
+    if (storage.freeBuffers > 0) return;
+    for (const [index, buf] of this.inflight) {
+      if (buf === null || this.picker.availability(index) > 0) continue;
+      for (let b = 0, begin = 0; begin < buf.length; b++, begin += BLOCK_SIZE) {
+        if (this.picker.blockState(index, b) === 'received') storage.writeBlock(index, begin, buf.subarray(begin, Math.min(buf.length, begin + BLOCK_SIZE)));
+      }
+      this.inflight.set(index, null);
+      storage.releasePieceBuffer(buf);
+    }
+  }
+
   private refillAll(): void {
     for (const p of this.peers.values()) this.refill(p);
   }
@@ -638,6 +659,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
       }
     }
     this.extensions.tick(now);
+    this.spillStranded();
     if (this.opts.events?.onTrace !== undefined) this.opts.events.onTrace(this.traceLine(now));
     this.refillAll();
     this.dial();

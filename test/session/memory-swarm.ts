@@ -53,6 +53,10 @@ export class MemoryStorage implements SwarmStorage {
     return Buffer.alloc(size);
   }
 
+  releasePieceBuffer(): void {
+    // Buffers are not pooled here.
+  }
+
   async commitPiece(index: number, buf: Buffer): Promise<'ok' | 'hash-mismatch'> {
     const start = index * this.t.pieceLength;
     if (!buf.equals(this.t.data.subarray(start, start + buf.length))) return 'hash-mismatch';

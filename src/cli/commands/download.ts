@@ -276,6 +276,7 @@ export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptio
     const outcome = await waitFor(torrent, ctx.signal, opts.noPeerTimeoutS);
     if (outcome === 'interrupted') return interrupted();
     if (outcome === 'no-peers') return finish(ExitCode.failed, `no peer reachable for ${opts.noPeerTimeoutS} s, giving up (verified pieces are kept)`);
+    if (outcome === 'no-progress') return finish(ExitCode.failed, `no data from any peer for ${opts.noPeerTimeoutS} s, giving up (verified pieces are kept)`);
     const elapsed = (Date.now() - started) / 1000;
     const st = torrent.stats();
     display?.stop();
@@ -318,14 +319,24 @@ export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptio
   }
 }
 
-type Outcome = 'complete' | 'interrupted' | 'no-peers';
+type Outcome = 'complete' | 'interrupted' | 'no-peers' | 'no-progress';
 
 function waitFor(torrent: Torrent, signal: AbortSignal, noPeerTimeoutS: number): Promise<Outcome> {
   return new Promise<Outcome>((resolve, reject) => {
     let lastPeerAt = Date.now();
+    // Peers that stay connected but send nothing (or only hold pieces we have) end the run too.
+    let lastProgressAt = Date.now();
+    let received = -1;
     const timer = setInterval(() => {
-      if (torrent.stats().peers > 0) lastPeerAt = Date.now();
-      else if (Date.now() - lastPeerAt > noPeerTimeoutS * 1000) done('no-peers');
+      const now = Date.now();
+      const st = torrent.stats();
+      if (st.downloaded !== received || st.state !== 'downloading') {
+        received = st.downloaded;
+        lastProgressAt = now;
+      }
+      if (st.peers > 0) lastPeerAt = now;
+      else if (now - lastPeerAt > noPeerTimeoutS * 1000) return done('no-peers');
+      if (now - lastProgressAt > noPeerTimeoutS * 1000) done('no-progress');
     }, 500);
     const onAbort = (): void => done('interrupted');
     const done = (o: Outcome): void => {
