@@ -189,7 +189,6 @@ export class Swarm implements PeerHandler, ExtensionHost {
       pieceSize: (p) => this.pieceSize(p),
       read: (p) => opts.storage.readBlock(p, 0, this.pieceSize(p)),
       onDiskError: (err) => this.opts.events?.onDiskError?.(err),
-      now: () => this.clock.now(),
       clock: this.clock,
       ...(opts.upLimit !== undefined ? { limit: opts.upLimit } : {}),
     });

@@ -31,9 +31,7 @@ export interface UploadHost {
   /** A whole verified piece from storage. */
   read(index: number): Promise<Buffer>;
   onDiskError(err: unknown): void;
-  /** The swarm's clock, for the upload rates. */
-  now(): number;
-  /** For waiting out the upload limit. */
+  /** The swarm's clock: upload rates, and waiting out the upload limit. */
   readonly clock: Clock;
   /** The upload limit (`--max-up`), if any. */
   readonly limit?: BandwidthLimit;
@@ -139,7 +137,7 @@ export class Uploader {
           sent += r.length;
         }
         if (sent > 0) {
-          const now = this.host.now();
+          const now = this.host.clock.now();
           p.bytesUp += sent;
           p.up.add(sent, now);
           this.rate.add(sent, now);
