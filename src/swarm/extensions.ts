@@ -102,8 +102,10 @@ export class Extensions {
       if (id === undefined || id === 0 || now - st.lastPexSent < PEX_INTERVAL_MS) continue;
       current ??= this.host.connectedAddresses();
       const keys = new Set(current.map(peerKey));
-      const self = peerKey(p.conn.address);
-      const added = current.filter((a) => !st.pexSent.has(peerKey(a)) && peerKey(a) !== self).slice(0, 50);
+      // An incoming peer is listed under its listen port: never tell a peer about itself.
+      const self = new Set([peerKey(p.conn.address)]);
+      if (p.listenPort !== undefined) self.add(peerKey({ host: p.conn.address.host, port: p.listenPort }));
+      const added = current.filter((a) => !st.pexSent.has(peerKey(a)) && !self.has(peerKey(a))).slice(0, 50);
       const dropped = [...st.pexSent].filter((k) => !keys.has(k)).slice(0, 50).map(parseKey);
       st.lastPexSent = now;
       if (added.length === 0 && dropped.length === 0) continue;

@@ -1,6 +1,6 @@
 /**
  * The swarm's behaviour over time, on a fake clock: request timeout, anti-snubbing,
- * keep-alive and idle close. The swarm and a scripted peer talk over real loopback sockets,
+ * keep-alive, idle close and PEX pacing (sent and received). The swarm and a scripted peer talk over real loopback sockets,
  * but time moves only when a test advances the clock; the real-time waits below only let
  * bytes cross the socket.
  */
@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IDLE_MS, KEEPALIVE_MS, REQUEST_TIMEOUT_MS, type SwarmPeer } from '../../src/swarm/swarm.js';
-import { makeReserved, type IncomingMessage } from '../../src/wire/index.js';
+import { decodeUtPex, encodeExtendedHandshake, encodeUtPex, makeReserved, type IncomingMessage } from '../../src/wire/index.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { memoryTorrent, startMemorySwarm, type RunningSwarm } from '../session/memory-swarm.js';
 import { WirePeer } from '../session/wire-peer.js';
@@ -21,9 +21,11 @@ const PLAIN = makeReserved({});
 
 let running: RunningSwarm | undefined;
 let peer: WirePeer | undefined;
+const extra: WirePeer[] = [];
 
 afterEach(async () => {
   peer?.close();
+  for (const p of extra.splice(0)) p.close();
   await running?.stop();
   running = undefined;
   peer = undefined;
@@ -149,4 +151,64 @@ describe('swarm timers on a fake clock', { timeout: 60_000 }, () => {
     await p.closed;
     assert.equal(s.swarm.peers.size, 0);
   });
+
+  test('PEX goes to each peer at most once a minute', async () => {
+    const clock = new FakeClock();
+    const s = await pexSwarm(clock);
+    const a = await pexPeer(s, 40_001);
+    await pexPeer(s, 40_002);
+    await until(() => [...s.swarm.peers.values()].every((x) => x.listenPort !== undefined), 'both extended handshakes arrive');
+    clock.advance(1000);
+    await until(() => pexTo(a).length === 1, 'the first PEX');
+    assert.deepEqual(pexTo(a)[0]!.added.map((x) => x.port), [40_002]);
+    await pexPeer(s, 40_003);
+    await until(() => [...s.swarm.peers.values()].filter((x) => x.listenPort !== undefined).length === 3, 'a third peer');
+    clock.advance(59_000);
+    await sleep(200);
+    assert.equal(pexTo(a).length, 1, 'no second PEX within the minute');
+    clock.advance(1000);
+    await until(() => pexTo(a).length === 2, 'the second PEX, a minute after the first');
+    assert.deepEqual(pexTo(a)[1]!.added.map((x) => x.port), [40_003]);
+  });
+
+  test('PEX received less than 30 s after the last one from that peer is ignored', async () => {
+    const clock = new FakeClock();
+    const s = await pexSwarm(clock);
+    const a = await pexPeer(s, 40_001);
+    await until(() => only(s).listenPort !== undefined, 'the extended handshake arrives');
+    const pex = (port: number): void =>
+      a.send({ type: 'extended', id: 2, payload: encodeUtPex({ added: [{ host: '127.0.0.2', port, flags: 0 }], dropped: [] }) });
+    pex(50_001);
+    await until(() => s.swarm.pool.size === 1, 'the first PEX is taken');
+    clock.advance(29_999);
+    pex(50_002);
+    await sleep(200);
+    assert.equal(s.swarm.pool.size, 1, 'a flood is dropped');
+    clock.advance(1);
+    pex(50_003);
+    await until(() => s.swarm.pool.size === 2, 'a PEX 30 s later is taken');
+  });
 });
+
+const EXTENDED = makeReserved({ extensionProtocol: true });
+/** The id our scripted peers receive ut_pex on. */
+const PEER_PEX_ID = 9;
+
+/** A seed that dials nobody (so PEX-learned addresses stay candidates). */
+async function pexSwarm(clock: FakeClock): Promise<RunningSwarm> {
+  const s = await startMemorySwarm(t, { complete: true, clock, pex: true, maxConnections: 0 });
+  running = s;
+  return s;
+}
+
+/** A peer that speaks BEP 10 and ut_pex and says it listens on `port`. */
+async function pexPeer(s: RunningSwarm, port: number): Promise<WirePeer> {
+  const p = WirePeer.connect(s.port, { infoHash: t.infoHash, reserved: EXTENDED });
+  extra.push(p);
+  await p.handshaken(5000);
+  p.send({ type: 'extended', id: 0, payload: encodeExtendedHandshake({ m: new Map([['ut_pex', PEER_PEX_ID]]), p: port }) });
+  return p;
+}
+
+const pexTo = (p: WirePeer): ReturnType<typeof decodeUtPex>[] =>
+  p.received.flatMap((m) => (m.type === 'extended' && m.id === PEER_PEX_ID ? [decodeUtPex(m.payload)] : []));
