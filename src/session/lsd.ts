@@ -11,6 +11,7 @@
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { toHex } from '../util/bytes.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import {
   decodeAnnounce,
   encodeAnnounce,
@@ -40,20 +41,14 @@ export interface LsdTransport {
   close(): Promise<void>;
 }
 
-/** Time for the announce schedule and the report limit; tests drive it by hand. */
-export interface LsdClock {
-  now(): number;
-  /** Call `fn` once after `ms`; the returned function cancels it. */
-  setTimer(ms: number, fn: () => void): () => void;
-}
-
 export interface LocalDiscoveryOptions {
   /** Our BitTorrent listen port, announced to the neighbours. */
   readonly port: number;
   readonly onPeer: (infoHashHex: string, peer: { host: string; port: number }) => void;
   /** Injected in tests; by default a socket joined to 239.192.152.143:6771 is opened. */
   readonly socket?: LsdTransport;
-  readonly clock?: LsdClock;
+  /** The announce schedule and the report limit (default the system clock, whose timers never hold the process). */
+  readonly clock?: Clock;
   /** Default: 8 random bytes in hex. */
   readonly cookie?: string;
   /** Peers reported through `onPeer` in any 60 s window. Default 50. */
@@ -67,16 +62,6 @@ export const REANNOUNCE_INTERVAL_MS = 5 * 60_000;
 const REPORT_WINDOW_MS = 60_000;
 /** Bound on the (info hash, peer) pairs remembered to skip repeated reports. */
 const MAX_RECENT_REPORTS = 1024;
-
-const systemClock: LsdClock = {
-  now: () => Date.now(),
-  setTimer: (ms, fn) => {
-    const t = setTimeout(fn, ms);
-    // LSD is a side channel: it must never be what keeps the process alive.
-    t.unref();
-    return () => clearTimeout(t);
-  },
-};
 
 /** The subset of `dgram.Socket` the default transport uses, so its set-up can be tested without a socket. */
 export interface MulticastSocket {
@@ -148,14 +133,14 @@ export class LocalDiscovery {
   private readonly reportTimes: number[];
   private reportNext = 0;
   private lastSendAt: number | undefined;
-  private cancelTimer: (() => void) | undefined;
+  private timer: TimerHandle | undefined;
   private closed = false;
 
   private constructor(
     private readonly transport: LsdTransport,
     private readonly port: number,
     private readonly onPeer: LocalDiscoveryOptions['onPeer'],
-    private readonly clock: LsdClock,
+    private readonly clock: Clock,
     readonly cookie: string,
     maxPeersPerMinute: number,
   ) {
@@ -200,15 +185,15 @@ export class LocalDiscovery {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
+    this.timer?.cancel();
+    this.timer = undefined;
     this.tracked.clear();
     await this.transport.close();
   }
 
   private pump(): void {
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
+    this.timer?.cancel();
+    this.timer = undefined;
     if (this.closed || this.tracked.size === 0) return;
     const now = this.clock.now();
     const budgetAt = this.lastSendAt === undefined ? now : this.lastSendAt + MIN_SEND_INTERVAL_MS;
@@ -216,10 +201,10 @@ export class LocalDiscovery {
     let next = Number.POSITIVE_INFINITY;
     for (const t of this.tracked.values()) next = Math.min(next, t.lastSent === undefined ? now : t.lastSent + REANNOUNCE_INTERVAL_MS);
     if (this.lastSendAt !== undefined) next = Math.max(next, this.lastSendAt + MIN_SEND_INTERVAL_MS);
-    this.cancelTimer = this.clock.setTimer(Math.max(0, next - now), () => {
-      this.cancelTimer = undefined;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
       this.pump();
-    });
+    }, Math.max(0, next - now));
   }
 
   private sendDue(now: number): void {

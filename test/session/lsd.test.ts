@@ -14,41 +14,11 @@ import {
   MIN_SEND_INTERVAL_MS,
   openMulticastTransport,
   REANNOUNCE_INTERVAL_MS,
-  type LsdClock,
   type LsdSender,
   type LsdTransport,
   type MulticastSocket,
 } from '../../src/session/lsd.js';
-
-class FakeClock implements LsdClock {
-  t = 1_000_000;
-  private timers: { at: number; fn: () => void; live: boolean }[] = [];
-  now(): number {
-    return this.t;
-  }
-  setTimer(ms: number, fn: () => void): () => void {
-    const timer = { at: this.t + ms, fn, live: true };
-    this.timers.push(timer);
-    return () => {
-      timer.live = false;
-    };
-  }
-  get pending(): number {
-    return this.timers.filter((x) => x.live).length;
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const next = this.timers.filter((x) => x.live && x.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (next === undefined) break;
-      next.live = false;
-      this.t = next.at;
-      next.fn();
-    }
-    this.t = end;
-    this.timers = this.timers.filter((x) => x.live);
-  }
-}
+import { FakeClock } from '../helpers/fake-clock.js';
 
 /** A multicast group in memory with loopback on: every datagram reaches every member, the sender too. */
 class FakeGroup {
