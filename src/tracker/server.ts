@@ -12,6 +12,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import { encode, type Encodable } from '../bencode/index.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { toHex } from '../util/bytes.js';
 import { TrackerError } from './errors.js';
 import { parseQueryBytes } from './http-codec.js';
@@ -40,7 +41,8 @@ export interface TrackerServerOptions {
   readonly maxPeersPerSwarm?: number;
   /** Peers handed out per announce at most (default 200); the default numwant is 50. */
   readonly maxNumWant?: number;
-  readonly now?: () => number;
+  /** Peer expiry, connection ids and the sweep (default the system clock). */
+  readonly clock?: Clock;
 }
 
 export interface TrackerServer {
@@ -60,7 +62,8 @@ export async function startTrackerServer(opts: TrackerServerOptions = {}): Promi
   const family = isIP(host);
   if (family === 0) throw new TrackerError('tracker-bad-url', `tracker host must be an IP address: ${host}`);
   const interval = Math.max(1, Math.trunc(opts.interval ?? 1800));
-  const now = opts.now ?? Date.now;
+  const clock = opts.clock ?? systemClock;
+  const now = (): number => clock.now();
   const maxNumWant = opts.maxNumWant ?? 200;
   const store = new SwarmStore({
     peerTtlMs: 2 * interval * 1000,
@@ -208,8 +211,7 @@ export async function startTrackerServer(opts: TrackerServerOptions = {}): Promi
     http.close();
     throw err;
   }
-  const sweeper = setInterval(() => store.sweep(), Math.min(interval * 1000, 60_000));
-  sweeper.unref();
+  const sweeper = clock.setInterval(() => store.sweep(), Math.min(interval * 1000, 60_000));
 
   const httpPort = (http.address() as AddressInfo).port;
   const udpPort = udp.address().port;
@@ -222,7 +224,7 @@ export async function startTrackerServer(opts: TrackerServerOptions = {}): Promi
     udpUrl: `udp://${urlHost}:${udpPort}/announce`,
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
-        clearInterval(sweeper);
+        sweeper.cancel();
         udp.close();
         http.closeAllConnections();
         http.close(() => resolve());

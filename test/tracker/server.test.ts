@@ -6,6 +6,7 @@ import { decode, asDict, asBytes, asInt, asList, asText } from '../../src/bencod
 import { announce, scrape } from '../../src/tracker/announce.js';
 import { TrackerError } from '../../src/tracker/errors.js';
 import { percentEncodeBytes } from '../../src/tracker/http-codec.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { startTrackerServer, type TrackerServer, type TrackerServerOptions } from '../../src/tracker/server.js';
 import type { AnnounceParams } from '../../src/tracker/types.js';
 import { UdpTrackerClient } from '../../src/tracker/udp-client.js';
@@ -98,12 +99,12 @@ test('HTTP: stopped removes the peer, completed counts a download', async () => 
 });
 
 test('peers expire after twice the interval (injected clock)', async () => {
-  let now = 5_000_000;
-  const s = await server({ interval: 10, now: () => now });
+  const clock = new FakeClock();
+  const s = await server({ interval: 10, clock });
   await announce(s.httpUrl, params(1));
-  now += 19_000;
+  clock.advance(19_000);
   assert.equal((await announce(s.httpUrl, params(2))).peers.length, 1);
-  now += 1_500;
+  clock.advance(1_500);
   const r = await announce(s.httpUrl, params(3));
   assert.deepEqual(r.peers, [{ host: '127.0.0.1', port: 10_002 }], 'peer 1 (last seen 20.5 s ago) expired, peer 2 (1.5 s) did not');
 });
@@ -162,8 +163,8 @@ test('IPv6: the built-in tracker on ::1 returns peers6 over HTTP and 18-byte pee
 });
 
 test('UDP: bad connection ids, expired ids and malformed packets get an error reply', async () => {
-  let now = 1_000_000_000;
-  const s = await server({ now: () => now });
+  const clock = new FakeClock();
+  const s = await server({ clock });
   const sock = createSocket('udp4');
   sock.on('error', () => undefined);
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
@@ -192,9 +193,9 @@ test('UDP: bad connection ids, expired ids and malformed packets get an error re
     assert.deepEqual(decodeErrorResponse(bad!), { transactionId: 77, message: 'invalid connection id' });
     const id = decodeConnectResponse((await ask(encodeConnectRequest(5)))!, 5);
     assert.equal(peekResponse((await ask(announceWith(id)))!).action, 1, 'a fresh id works');
-    now += 61_000;
+    clock.advance(61_000);
     assert.equal(peekResponse((await ask(announceWith(id)))!).action, 1, 'still valid in the next minute');
-    now += 60_000;
+    clock.advance(60_000);
     assert.equal(decodeErrorResponse((await ask(announceWith(id)))!).message, 'invalid connection id');
     const garbage = Buffer.concat([Buffer.alloc(12), Buffer.from([0, 0, 0, 9]), Buffer.alloc(3)]);
     assert.deepEqual(decodeErrorResponse((await ask(garbage))!), { transactionId: 9, message: 'udp tracker: connect request without the protocol id' });
