@@ -5,7 +5,14 @@
  *
  * UDP connection ids are an HMAC of the client's address and port and of the current
  * minute under a secret drawn at start, so the server keeps no state per connect and a
- * spoofed source address cannot announce; an id is accepted during its minute and the next.
+ * spoofed source address cannot announce; an id is accepted during its minute and the next,
+ * from the address and port it was given to only.
+ *
+ * Against reflection: only a connect request, which is the size of its reply, is answered
+ * without a valid connection id, and an error reply to a UDP request is never larger than
+ * the request (its message is cut to fit). A forged source address therefore gains no
+ * amplification. HTTP needs a TCP handshake, so its replies cannot be sent to a forged one.
+ * Per-source quotas (swarm-store.ts) keep one address from filling the tables.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
@@ -39,6 +46,10 @@ export interface TrackerServerOptions {
   readonly interval?: number;
   readonly maxSwarms?: number;
   readonly maxPeersPerSwarm?: number;
+  /** Peers one address (IPv6: one /64) may hold in one swarm (default 64). */
+  readonly maxPortsPerSource?: number;
+  /** Peers one address (IPv6: one /64) may hold in all swarms together (default 1,000). */
+  readonly maxPeersPerSource?: number;
   /** Peers handed out per announce at most (default 200); the default numwant is 50. */
   readonly maxNumWant?: number;
   /** Peer expiry, connection ids and the sweep (default the system clock). */
@@ -69,6 +80,8 @@ export async function startTrackerServer(opts: TrackerServerOptions = {}): Promi
     peerTtlMs: 2 * interval * 1000,
     maxSwarms: opts.maxSwarms ?? 10_000,
     maxPeersPerSwarm: opts.maxPeersPerSwarm ?? 2_000,
+    maxPortsPerSource: opts.maxPortsPerSource ?? 64,
+    maxPeersPerSource: opts.maxPeersPerSource ?? 1_000,
     now,
   });
   const secret = randomBytes(32);
@@ -144,12 +157,17 @@ export async function startTrackerServer(opts: TrackerServerOptions = {}): Promi
 
   const udp: Socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
   const handleUdp = (msg: Buffer, address: string, port: number): void => {
+    /** An error reply no larger than the request that caused it. */
+    const fail = (transactionId: number, message: string): void => {
+      udp.send(encodeErrorResponse(transactionId, message, msg.length), port, address);
+    };
     let req: UdpRequest;
     try {
       req = decodeRequest(msg);
     } catch (err) {
       // Without a transaction id there is no one to answer.
-      if (msg.length >= 16) udp.send(encodeErrorResponse(msg.readUInt32BE(12), err instanceof Error ? err.message : 'bad request'), port, address);
+      // The codec's messages are worded for a client ('udp tracker: ...'): the client knows.
+      if (msg.length >= 16) fail(msg.readUInt32BE(12), err instanceof Error ? err.message.replace(/^udp tracker: /, '') : 'bad request');
       return;
     }
     const period = Math.floor(now() / CONNECTION_ID_PERIOD_MS);
@@ -158,7 +176,7 @@ export async function startTrackerServer(opts: TrackerServerOptions = {}): Promi
       return;
     }
     if (req.connectionId !== connectionId(address, port, period) && req.connectionId !== connectionId(address, port, period - 1)) {
-      udp.send(encodeErrorResponse(req.transactionId, 'invalid connection id'), port, address);
+      fail(req.transactionId, 'invalid connection id');
       return;
     }
     if (req.action === 'scrape') {
@@ -166,7 +184,7 @@ export async function startTrackerServer(opts: TrackerServerOptions = {}): Promi
       return;
     }
     if (req.port === 0) {
-      udp.send(encodeErrorResponse(req.transactionId, 'invalid port'), port, address);
+      fail(req.transactionId, 'invalid port');
       return;
     }
     const answer = store.announce({
@@ -179,7 +197,7 @@ export async function startTrackerServer(opts: TrackerServerOptions = {}): Promi
       numWant: numWantOf(req.numWant),
     });
     if (!answer.ok) {
-      udp.send(encodeErrorResponse(req.transactionId, answer.reason), port, address);
+      fail(req.transactionId, answer.reason);
       return;
     }
     const peerFamily = family === 6 ? 6 : 4;

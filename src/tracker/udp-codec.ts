@@ -256,8 +256,9 @@ export function encodeScrapeResponse(transactionId: number, entries: readonly Sc
   return b;
 }
 
-export function encodeErrorResponse(transactionId: number, message: string): Buffer {
-  const text = Buffer.from(message, 'utf8');
+/** `maxBytes` bounds the whole packet: the message is cut to fit (never below the 8-byte header). */
+export function encodeErrorResponse(transactionId: number, message: string, maxBytes = Infinity): Buffer {
+  const text = Buffer.from(message, 'utf8').subarray(0, Math.max(0, maxBytes - 8));
   const b = Buffer.alloc(8 + text.length);
   b.writeUInt32BE(Action.error, 0);
   b.writeUInt32BE(transactionId >>> 0, 4);

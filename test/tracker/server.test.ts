@@ -1,6 +1,5 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { get } from 'node:http';
 import { decode, asDict, asBytes, asInt, asList, asText } from '../../src/bencode/index.js';
 import { announce, scrape } from '../../src/tracker/announce.js';
@@ -11,6 +10,7 @@ import { startTrackerServer, type TrackerServer, type TrackerServerOptions } fro
 import type { AnnounceParams } from '../../src/tracker/types.js';
 import { UdpTrackerClient } from '../../src/tracker/udp-client.js';
 import { decodeRequest, encodeAnnounceRequest, encodeConnectRequest, peekResponse, decodeErrorResponse, decodeConnectResponse } from '../../src/tracker/udp-codec.js';
+import { UdpProbe } from './udp-probe.js';
 
 const servers: TrackerServer[] = [];
 const clients: UdpTrackerClient[] = [];
@@ -165,27 +165,8 @@ test('IPv6: the built-in tracker on ::1 returns peers6 over HTTP and 18-byte pee
 test('UDP: bad connection ids, expired ids and malformed packets get an error reply', async () => {
   const clock = new FakeClock();
   const s = await server({ clock });
-  const sock = createSocket('udp4');
-  sock.on('error', () => undefined);
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
-  const replies: Buffer[] = [];
-  let wake: (() => void) | undefined;
-  sock.on('message', (m) => {
-    replies.push(m);
-    wake?.();
-  });
-  const ask = async (packet: Buffer): Promise<Buffer | undefined> => {
-    const n = replies.length;
-    sock.send(packet, s.udpPort, '127.0.0.1');
-    await new Promise<void>((r) => {
-      const t = setTimeout(r, 300);
-      wake = () => {
-        clearTimeout(t);
-        r();
-      };
-    });
-    return replies[n];
-  };
+  const probe = await UdpProbe.open();
+  const ask = (packet: Buffer, waitMs?: number): Promise<Buffer | undefined> => probe.ask(packet, s.udpPort, '127.0.0.1', waitMs);
   try {
     const announceWith = (connectionId: bigint): Buffer =>
       encodeAnnounceRequest({ connectionId, transactionId: 77, infoHash: hash(9), peerId: peerId(1), downloaded: 0, left: 1, uploaded: 0, key: 0, numWant: -1, port: 5 });
@@ -198,11 +179,13 @@ test('UDP: bad connection ids, expired ids and malformed packets get an error re
     clock.advance(60_000);
     assert.equal(decodeErrorResponse((await ask(announceWith(id)))!).message, 'invalid connection id');
     const garbage = Buffer.concat([Buffer.alloc(12), Buffer.from([0, 0, 0, 9]), Buffer.alloc(3)]);
-    assert.deepEqual(decodeErrorResponse((await ask(garbage))!), { transactionId: 9, message: 'udp tracker: connect request without the protocol id' });
-    assert.equal(await ask(Buffer.alloc(5)), undefined, 'too short to answer');
+    const reply = (await ask(garbage))!;
+    assert.deepEqual(decodeErrorResponse(reply), { transactionId: 9, message: 'connect req' }, 'the message is cut to the 19 bytes of the request');
+    assert.equal(reply.length, garbage.length);
+    assert.equal(await ask(Buffer.alloc(5), 300), undefined, 'too short to answer');
     assert.equal(decodeRequest(encodeConnectRequest(1)).action, 'connect');
     assert.equal(peekResponse((await ask(encodeConnectRequest(6)))!).action, 0, 'still serving');
   } finally {
-    sock.close();
+    probe.close();
   }
 });
