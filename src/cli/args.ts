@@ -1,5 +1,6 @@
 /** Parsers for command-line values shared by several commands. */
 import type { PeerAddress } from '../metainfo/types.js';
+import { ENCRYPTION_POLICIES, type EncryptionPolicy, type MismatchNote } from '../mse/index.js';
 import { CliError, ExitCode } from './context.js';
 
 /** `host:port` or `[v6]:port`. */
@@ -42,4 +43,18 @@ export function parseRate(s: string, flag: string): number {
   const bytes = m === null ? NaN : Number(m[1]) * RATE_UNITS[m[2]!.toLowerCase()]!;
   if (!Number.isFinite(bytes) || bytes > 2 ** 40) throw new CliError(ExitCode.usage, `${flag} wants a rate such as 500k or 20M (bytes per second, K/M/G = 1024^n), got '${s}'`);
   return Math.round(bytes);
+}
+
+/** `--encryption prefer|require|off` (default prefer). */
+export function parseEncryption(s: string | undefined): EncryptionPolicy {
+  if (s === undefined) return 'prefer';
+  if (!(ENCRYPTION_POLICIES as readonly string[]).includes(s)) throw new CliError(ExitCode.usage, `--encryption wants prefer, require or off, got '${s}'`);
+  return s as EncryptionPolicy;
+}
+
+/** For `--verbose`: one line per peer whose encryption policy did not meet ours. */
+export function encryptionNoteLine(note: MismatchNote): string {
+  return note.kind === 'requires-encryption'
+    ? `peer ${note.address} requires encryption (it opened with MSE, or closed our plaintext handshake)`
+    : `peer ${note.address} refuses encryption (it sent a plaintext handshake, or dropped our encrypted one)`;
 }

@@ -25,6 +25,7 @@ export const downloadSpec = {
     lsd: { type: 'boolean', help: 'find peers on the local network (BEP 14)' },
     'save-torrent': { type: 'string', value: 'FILE', help: 'for a magnet link, also write the fetched metadata as a .torrent file' },
     recheck: { type: 'boolean', help: 'ignore the resume record: read and hash all data already on disk' },
+    encryption: { type: 'string', value: 'POLICY', default: 'prefer', help: 'protocol encryption (MSE/PE): prefer, require or off' },
     quiet: { type: 'boolean', short: 'q', help: 'no progress display' },
   },
 } as const satisfies CommandSpec;
@@ -38,6 +39,7 @@ export const seedSpec = {
     port: { type: 'string', short: 'p', value: 'N', defaultText: PORT_DEFAULT, help: 'listen port (0 picks a free one)' },
     peer: { type: 'string', multiple: true, value: 'HOST:PORT', help: 'dial this peer directly' },
     recheck: { type: 'boolean', help: 'ignore the resume record: read and hash all data in <dir>' },
+    encryption: { type: 'string', value: 'POLICY', default: 'prefer', help: 'protocol encryption (MSE/PE): prefer, require or off' },
     quiet: { type: 'boolean', short: 'q', help: 'no progress display' },
   },
 } as const satisfies CommandSpec;

@@ -2,17 +2,35 @@
  * One peer connection: the socket edge of the wire protocol.
  *
  * State transitions (nothing else is allowed):
- *   connecting  -> handshaking   TCP connected (outgoing); incoming sockets start here
+ *   connecting  -> handshaking   the stream connected (outgoing); incoming streams start here
  *   handshaking -> active        both handshakes exchanged and the info hash matched
+ *   handshaking -> connecting    'prefer' only: the peer dropped our MSE handshake, redial in plaintext
  *   any         -> closed        error, timeout, protocol violation or a local close
+ *
+ * While handshaking, an MSE/PE exchange (src/mse) may come first: outgoing when the policy
+ * is not 'off'; incoming when the first bytes are not a plaintext BitTorrent handshake. Once
+ * RC4 is agreed, every byte in is decrypted in place and every byte out is encrypted.
+ * The stream is any Duplex (transport.ts): TCP today, uTP can plug in.
  *
  * The connection owns the four choke/interest flags and the framing; it reports decoded
  * messages to its owner (the swarm) through the narrow `PeerHandler` interface and never
  * reaches into the torrent. Every byte it sends goes through `send`, which keeps the
  * counters the choker and the trackers need.
  */
-import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { PeerAddress } from '../metainfo/types.js';
+import {
+  acceptOf,
+  MseError,
+  MseInitiator,
+  MseResponder,
+  provideOf,
+  type EncryptionMismatch,
+  type EncryptionPolicy,
+  type EncryptionReport,
+  type MseStep,
+  type Rc4,
+} from '../mse/index.js';
 import { bytesEqual } from '../util/bytes.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import {
@@ -23,9 +41,11 @@ import {
   encodeHandshake,
   encodeMessage,
   encodePieceHeader,
+  isHandshakePrefix,
   type IncomingMessage,
   type Message,
 } from '../wire/index.js';
+import { dialTcp, readAccepted, type Dialer } from './transport.js';
 
 export type PeerState = 'connecting' | 'handshaking' | 'active' | 'closed';
 
@@ -41,10 +61,31 @@ export interface ConnectionTimeouts {
   handshakeMs: number;
 }
 
-/** Per outgoing connection: several frames per read at loopback speeds. */
-const READ_BUFFER_BYTES = 256 * 1024;
-
 export const DEFAULT_TIMEOUTS: ConnectionTimeouts = { connectMs: 15_000, handshakeMs: 10_000 };
+
+export interface EncryptionOptions {
+  /** Default 'off' here (the plain BitTorrent handshake); the session chooses 'prefer'. */
+  policy: EncryptionPolicy;
+  /** Told about peers whose policy did not meet ours. */
+  report?: EncryptionReport;
+}
+
+export interface IncomingEncryption extends EncryptionOptions {
+  /** The info hash whose HASH('req2', info hash) is `req2`, among the torrents we serve. */
+  findInfoHash(req2: Uint8Array): Uint8Array | undefined;
+}
+
+export interface ConnectOptions {
+  timeouts?: ConnectionTimeouts;
+  maxBitfield: number;
+  clock?: Clock;
+  encryption?: EncryptionOptions;
+  /** How to open the stream; TCP by default. */
+  dial?: Dialer;
+}
+
+/** Enough bytes to tell a plaintext handshake ("\x13BitTorrent protocol") from MSE's Ya. */
+const SNIFF_BYTES = 20;
 
 export interface LocalIdentity {
   infoHash: Uint8Array;
@@ -69,7 +110,10 @@ export class PeerConnection {
   bytesSent = 0;
   closeReason: string | undefined;
 
-  private readonly socket: net.Socket;
+  /** How the connection was finally made, once known: plaintext, or MSE with RC4 or plaintext. */
+  encryption: 'plaintext' | 'mse-rc4' | 'mse-plaintext' | undefined;
+
+  private stream: Duplex | undefined;
   private readonly reader: FrameReader;
   private handler: PeerHandler | undefined;
   private identity: LocalIdentity | undefined;
@@ -77,9 +121,22 @@ export class PeerConnection {
   private headSeen = false;
   private timer: TimerHandle | undefined;
   private readonly clock: Clock;
+  private timeouts: ConnectionTimeouts = DEFAULT_TIMEOUTS;
+  private policy: EncryptionPolicy = 'off';
+  private report: EncryptionReport | undefined;
+  private dialer: Dialer = dialTcp;
+  /** The MSE exchange under way, if any. */
+  private mse: MseInitiator | MseResponder | undefined;
+  /** Incoming only: the first bytes, until they tell plaintext from MSE. */
+  private sniffed: Buffer | undefined;
+  private incoming: IncomingEncryption | undefined;
+  /** The info hash an incoming MSE handshake was for; the BitTorrent handshake must match. */
+  private mseInfoHash: Uint8Array | undefined;
+  private encrypt: Rc4 | undefined;
+  private decrypt: Rc4 | undefined;
+  private redialed = false;
 
-  private constructor(socket: net.Socket, address: PeerAddress, outgoing: boolean, maxBitfield: number, clock: Clock) {
-    this.socket = socket;
+  private constructor(address: PeerAddress, outgoing: boolean, maxBitfield: number, clock: Clock) {
     this.address = address;
     this.outgoing = outgoing;
     this.clock = clock;
@@ -87,42 +144,47 @@ export class PeerConnection {
     this.reader = new FrameReader({ maxBitfield });
     this.lastReceived = clock.now();
     this.lastSent = this.lastReceived;
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk, false));
-    socket.on('error', (err) => this.close(`socket error: ${err.message}`));
-    socket.on('close', () => this.close('connection closed by peer'));
-    socket.on('end', () => this.close('connection ended by peer'));
   }
 
-  /** Dial a peer; the handshake is sent as soon as TCP connects. */
-  static connect(address: PeerAddress, identity: LocalIdentity, handler: PeerHandler, opts: { timeouts?: ConnectionTimeouts; maxBitfield: number; clock?: Clock }): PeerConnection {
-    const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
-    // Outgoing connections (the download path) read into one reused buffer instead of a
-    // fresh allocation per read: blocks are copied out into piece buffers anyway, and the
-    // reader keeps a private copy of any partial frame (`detach`).
-    let conn: PeerConnection | undefined;
-    const socket = net.connect({
-      host: address.host,
-      port: address.port,
-      onread: {
-        buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
-        callback: (n: number, buf: Uint8Array): boolean => {
-          conn?.onData(Buffer.from(buf.buffer, buf.byteOffset, n), true);
-          return true;
-        },
-      },
-    });
-    conn = new PeerConnection(socket, address, true, opts.maxBitfield, opts.clock ?? systemClock);
+  private attach(stream: Duplex): void {
+    this.stream = stream;
+    const mine = (): boolean => this.stream === stream;
+    stream.on('error', (err) => mine() && this.lost(`socket error: ${err.message}`));
+    stream.on('close', () => mine() && this.lost('connection closed by peer'));
+    stream.on('end', () => mine() && this.lost('connection ended by peer'));
+  }
+
+  /** Dial a peer; the handshake (MSE first, unless the policy is 'off') goes out once connected. */
+  static connect(address: PeerAddress, identity: LocalIdentity, handler: PeerHandler, opts: ConnectOptions): PeerConnection {
+    const conn = new PeerConnection(address, true, opts.maxBitfield, opts.clock ?? systemClock);
     conn.identity = identity;
     conn.handler = handler;
-    conn.arm(timeouts.connectMs, 'connect timeout');
-    socket.once('connect', () => {
-      if (conn.state !== 'connecting') return;
-      conn.state = 'handshaking';
-      conn.arm(timeouts.handshakeMs, 'handshake timeout');
-      conn.sendHandshake();
-    });
+    conn.timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
+    conn.policy = opts.encryption?.policy ?? 'off';
+    conn.report = opts.encryption?.report;
+    if (opts.dial !== undefined) conn.dialer = opts.dial;
+    conn.open(conn.policy !== 'off');
     return conn;
+  }
+
+  private open(mse: boolean): void {
+    const stream = this.dialer(this.address, (chunk, transient) => {
+      if (this.stream === stream) this.onData(chunk, transient);
+    });
+    this.attach(stream);
+    this.arm(this.timeouts.connectMs, 'connect timeout');
+    stream.once('connect', () => {
+      if (this.stream !== stream || this.state !== 'connecting') return;
+      this.state = 'handshaking';
+      this.arm(this.timeouts.handshakeMs, 'handshake timeout');
+      if (!mse) {
+        this.encryption = 'plaintext';
+        return this.sendHandshake();
+      }
+      const initiator = new MseInitiator({ infoHash: this.identity!.infoHash, provide: provideOf(this.policy) });
+      this.mse = initiator;
+      this.rawWrite(initiator.start());
+    });
   }
 
   /**
@@ -130,17 +192,20 @@ export class PeerConnection {
    * and returns who handles it (or undefined to refuse the torrent).
    */
   static accept(
-    socket: net.Socket,
+    stream: Duplex,
+    address: PeerAddress,
     route: (infoHash: Uint8Array) => { identity: LocalIdentity; handler: PeerHandler; maxBitfield: number } | undefined,
-    timeouts: ConnectionTimeouts = DEFAULT_TIMEOUTS,
-    clock: Clock = systemClock,
+    opts: { timeouts?: ConnectionTimeouts; clock?: Clock; encryption?: IncomingEncryption } = {},
   ): PeerConnection {
-    const raw = socket.remoteAddress ?? '?';
-    // A dual-stack listener reports IPv4 peers as IPv4-mapped IPv6 addresses.
-    const address = { host: raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw, port: socket.remotePort ?? 0 };
-    const conn = new PeerConnection(socket, address, false, 2 ** 18, clock);
+    const conn = new PeerConnection(address, false, 2 ** 18, opts.clock ?? systemClock);
     conn.route = route;
-    conn.arm(timeouts.handshakeMs, 'handshake timeout');
+    conn.incoming = opts.encryption;
+    conn.policy = opts.encryption?.policy ?? 'off';
+    conn.report = opts.encryption?.report;
+    conn.sniffed = Buffer.alloc(0);
+    conn.attach(stream);
+    readAccepted(stream, (chunk, transient) => conn.onData(chunk, transient));
+    conn.arm((opts.timeouts ?? DEFAULT_TIMEOUTS).handshakeMs, 'handshake timeout');
     return conn;
   }
 
@@ -158,45 +223,50 @@ export class PeerConnection {
   /** Send pre-encoded bytes (e.g. a batch of requests built at once). */
   write(bytes: Uint8Array): boolean {
     if (this.state === 'closed') return false;
+    // Encrypt a copy: callers share their buffers (cached blocks, the bitfield).
+    return this.rawWrite(this.encrypt === undefined ? bytes : this.encrypt.processCopy(bytes));
+  }
+
+  private rawWrite(bytes: Uint8Array): boolean {
     this.bytesSent += bytes.length;
     this.lastSent = this.clock.now();
-    return this.socket.write(bytes);
+    return this.stream!.write(bytes);
   }
 
   /** A piece message written as header + block, without concatenating the block. */
   sendPiece(index: number, begin: number, block: Uint8Array): boolean {
     if (this.state === 'closed') return false;
-    this.socket.cork();
+    this.stream!.cork();
     this.write(encodePieceHeader(index, begin, block.length));
     const ok = this.write(block);
-    this.socket.uncork();
+    this.stream!.uncork();
     return ok;
   }
 
   /** Run `fn` with the socket corked, so everything it sends leaves in one write. */
   batch(fn: () => void): void {
-    this.socket.cork();
+    this.stream!.cork();
     try {
       fn();
     } finally {
-      this.socket.uncork();
+      this.stream!.uncork();
     }
   }
 
   get writableLength(): number {
-    return this.socket.writableLength;
+    return this.stream!.writableLength;
   }
 
   onDrain(cb: () => void): void {
-    this.socket.once('drain', cb);
+    this.stream!.once('drain', cb);
   }
 
   pause(): void {
-    this.socket.pause();
+    this.stream!.pause();
   }
 
   resume(): void {
-    this.socket.resume();
+    this.stream!.resume();
   }
 
   close(reason: string): void {
@@ -204,13 +274,45 @@ export class PeerConnection {
     this.state = 'closed';
     this.closeReason = reason;
     this.timer?.cancel();
-    this.socket.destroy();
+    this.stream?.destroy();
     this.handler?.onClose(this, reason);
+  }
+
+  /**
+   * The stream failed, timed out or broke the protocol before we closed it. An outgoing MSE
+   * handshake the peer dropped is redialled in plaintext under 'prefer'; a peer that drops
+   * the handshake our policy insists on is reported as a policy mismatch.
+   */
+  private lost(reason: string): void {
+    if (this.state === 'closed') return;
+    const silent = this.state === 'handshaking' && this.bytesReceived === 0;
+    if (this.outgoing && this.mse !== undefined) {
+      if (this.policy === 'prefer' && !this.redialed) return this.redialPlaintext();
+      if (silent) this.note('refuses-encryption');
+      return this.close(`encrypted handshake failed: ${reason}`);
+    }
+    if (this.outgoing && silent && this.policy === 'off' && this.handshakeSent) this.note('requires-encryption');
+    this.close(reason);
+  }
+
+  private redialPlaintext(): void {
+    this.redialed = true;
+    this.mse = undefined;
+    const old = this.stream;
+    this.stream = undefined;
+    old?.destroy();
+    this.bytesReceived = 0;
+    this.state = 'connecting';
+    this.open(false);
+  }
+
+  private note(kind: EncryptionMismatch): void {
+    this.report?.note(`${this.address.host}:${this.address.port}`, kind);
   }
 
   private arm(ms: number, reason: string): void {
     this.timer?.cancel();
-    this.timer = this.clock.setTimeout(() => this.close(reason), ms);
+    this.timer = this.clock.setTimeout(() => this.lost(reason), ms);
   }
 
   private sendHandshake(): void {
@@ -227,8 +329,17 @@ export class PeerConnection {
   private onData(chunk: Buffer, transient: boolean): void {
     this.bytesReceived += chunk.length;
     this.lastReceived = this.clock.now();
-    this.reader.push(chunk);
     try {
+      if (this.decrypt !== undefined) {
+        this.decrypt.process(chunk);
+        this.reader.push(chunk);
+      } else if (this.sniffed !== undefined || this.mse !== undefined) {
+        const clear = this.preamble(chunk);
+        if (clear === undefined || this.state === 'closed') return;
+        this.reader.push(clear);
+      } else {
+        this.reader.push(chunk);
+      }
       if (this.state === 'handshaking') this.readHandshake();
       while (this.state === 'active') {
         const msg = this.reader.next();
@@ -237,8 +348,57 @@ export class PeerConnection {
       }
       if (transient && this.state !== 'closed') this.reader.detach();
     } catch (err) {
+      if (err instanceof MseError) return this.lost(`encryption handshake: ${err.message}`);
       this.close(`protocol error: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  /**
+   * Bytes before the BitTorrent handshake: the sniffing of an incoming stream and the MSE
+   * exchange. Returns the clear bytes that follow them, or undefined while it goes on.
+   */
+  private preamble(chunk: Buffer): Uint8Array | undefined {
+    if (this.sniffed !== undefined) {
+      const head = Buffer.concat([this.sniffed, chunk]);
+      const plaintext = isHandshakePrefix(head);
+      if (plaintext && head.length < SNIFF_BYTES) {
+        this.sniffed = head;
+        return undefined;
+      }
+      this.sniffed = undefined;
+      if (plaintext) {
+        if (this.policy !== 'require') {
+          this.encryption = 'plaintext';
+          return head;
+        }
+        this.note('refuses-encryption');
+        this.close('plaintext handshake refused: encryption is required');
+        return undefined;
+      }
+      const accept = acceptOf(this.policy);
+      if (accept === 0 || this.incoming === undefined) {
+        this.note('requires-encryption');
+        this.close('encrypted handshake refused: encryption is off');
+        return undefined;
+      }
+      const incoming = this.incoming;
+      this.mse = new MseResponder({ accept, lookup: (req2) => incoming.findInfoHash(req2) });
+      return this.advance(this.mse.receive(head));
+    }
+    return this.advance(this.mse!.receive(chunk));
+  }
+
+  private advance(step: MseStep): Uint8Array | undefined {
+    for (const bytes of step.send) this.rawWrite(bytes);
+    const done = step.done;
+    if (done === undefined) return undefined;
+    this.mse = undefined;
+    this.encrypt = done.encrypt;
+    this.decrypt = done.decrypt;
+    this.encryption = done.method === 'rc4' ? 'mse-rc4' : 'mse-plaintext';
+    if (this.outgoing) this.sendHandshake();
+    else this.mseInfoHash = done.infoHash;
+    return done.payload;
   }
 
   /** Consume the handshake; true once it is complete and the connection is active. */
@@ -253,7 +413,7 @@ export class PeerConnection {
           return false;
         }
       } else {
-        const routed = this.route?.(infoHash);
+        const routed = this.mseInfoHash === undefined || bytesEqual(infoHash, this.mseInfoHash) ? this.route?.(infoHash) : undefined;
         if (routed === undefined) {
           this.close('unknown torrent');
           return false;

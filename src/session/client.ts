@@ -1,10 +1,12 @@
 /**
  * The client: one peer id and one listening socket shared by every torrent. Incoming
- * connections are routed by the info hash in their handshake to the torrent that holds it.
+ * connections are routed by the info hash in their handshake to the torrent that holds it,
+ * or, for an encrypted (MSE) handshake, by its obfuscated info hash, HASH('req2', info hash).
  */
 import net from 'node:net';
-import { PeerConnection, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
-import { toHex } from '../util/bytes.js';
+import { EncryptionReport, req2Hash, type EncryptionPolicy, type MismatchNote } from '../mse/index.js';
+import { PeerConnection, type EncryptionOptions, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
+import { fromHex, toHex } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
 import { generatePeerId } from '../util/peer-id.js';
 
@@ -22,17 +24,26 @@ export interface ClientOptions {
   peerId?: Uint8Array;
   /** Times incoming handshakes and stamps their traffic (default the system clock). */
   clock?: Clock;
+  /** MSE/PE policy for every connection, in and out; default 'prefer'. */
+  encryption?: EncryptionPolicy;
+  /** Told of each peer whose encryption policy did not meet ours (for `--verbose`). */
+  onEncryptionMismatch?: (note: MismatchNote) => void;
 }
 
 export class Client {
   readonly peerId: Uint8Array;
   private server: net.Server | undefined;
   private readonly routes = new Map<string, Routable>();
+  /** HASH('req2', info hash) in hex -> info hash in hex, for incoming MSE handshakes. */
+  private readonly byReq2 = new Map<string, string>();
+  /** The policy and the tally of mismatches, shared by every torrent's connections. */
+  readonly encryption: EncryptionOptions;
   private readonly pending = new Set<PeerConnection>();
   port = 0;
 
   constructor(private readonly opts: ClientOptions = {}) {
     this.peerId = opts.peerId ?? generatePeerId();
+    this.encryption = { policy: opts.encryption ?? 'prefer', report: new EncryptionReport(opts.onEncryptionMismatch) };
   }
 
   async listen(): Promise<number> {
@@ -54,10 +65,12 @@ export class Client {
 
   register(infoHash: Uint8Array, route: Routable): void {
     this.routes.set(toHex(infoHash), route);
+    this.byReq2.set(toHex(req2Hash(infoHash)), toHex(infoHash));
   }
 
   unregister(infoHash: Uint8Array): void {
     this.routes.delete(toHex(infoHash));
+    this.byReq2.delete(toHex(req2Hash(infoHash)));
   }
 
   async close(): Promise<void> {
@@ -87,10 +100,22 @@ export class Client {
 
   private onSocket(socket: net.Socket): void {
     socket.on('error', () => undefined);
-    const conn = PeerConnection.accept(socket, (infoHash) => {
-      this.pending.delete(conn);
-      return this.routes.get(toHex(infoHash));
-    }, undefined, this.opts.clock);
+    const raw = socket.remoteAddress ?? '?';
+    // A dual-stack listener reports IPv4 peers as IPv4-mapped IPv6 addresses.
+    const address = { host: raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw, port: socket.remotePort ?? 0 };
+    const findInfoHash = (req2: Uint8Array): Uint8Array | undefined => {
+      const hex = this.byReq2.get(toHex(req2));
+      return hex === undefined ? undefined : fromHex(hex);
+    };
+    const conn = PeerConnection.accept(
+      socket,
+      address,
+      (infoHash) => {
+        this.pending.delete(conn);
+        return this.routes.get(toHex(infoHash));
+      },
+      { encryption: { ...this.encryption, findInfoHash }, ...(this.opts.clock !== undefined ? { clock: this.opts.clock } : {}) },
+    );
     this.pending.add(conn);
     socket.once('close', () => this.pending.delete(conn));
   }

@@ -253,6 +253,7 @@ class MetadataFetcher implements PeerHandler {
     for (const address of this.pool.take(room, Date.now())) {
       const conn = PeerConnection.connect(address, this.identity, this, {
         maxBitfield: MAX_BITFIELD_BYTES,
+        encryption: this.client.encryption,
         ...(this.opts.timeouts !== undefined ? { timeouts: this.opts.timeouts } : {}),
       });
       this.track(conn);

@@ -127,6 +127,7 @@ export class Torrent {
       listenPort: this.client.port,
       pex: !info.private,
       clock: this.clock,
+      encryption: this.client.encryption,
       events: {
         onComplete: () => this.onComplete(),
         onDiskError: (err) => this.fail(err),

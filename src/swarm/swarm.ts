@@ -22,7 +22,7 @@ import type { PeerAddress } from '../metainfo/types.js';
 import { Bitfield } from '../util/bitfield.js';
 import { bytesEqual } from '../util/bytes.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
-import { PeerConnection, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
+import { PeerConnection, type EncryptionOptions, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
 import { makeReserved, readCapabilities, type IncomingMessage } from '../wire/index.js';
 import { Choker, type ChokerPeer } from './choker.js';
 import { BLOCK_SIZE, Picker } from './picker.js';
@@ -76,6 +76,8 @@ export interface SwarmOptions {
   requestTimeoutMs?: number;
   /** Allow PEX (BEP 11); false for private torrents. */
   pex?: boolean;
+  /** MSE/PE for outgoing connections; plaintext when absent. */
+  encryption?: EncryptionOptions;
   events?: SwarmEvents;
   /** Time for every timeout, keep-alive and rate of this swarm and its peers (default the system clock). */
   clock?: Clock;
@@ -682,7 +684,11 @@ export class Swarm implements PeerHandler, ExtensionHost {
     const maxHalfOpen = this.opts.maxHalfOpen ?? 16;
     const n = Math.min(max - this.peers.size, maxHalfOpen - this.halfOpen.size);
     for (const address of this.pool.take(n, this.clock.now())) {
-      const conn = PeerConnection.connect(address, this.identity, this, { maxBitfield: this.maxBitfieldBytes, clock: this.clock });
+      const conn = PeerConnection.connect(address, this.identity, this, {
+        maxBitfield: this.maxBitfieldBytes,
+        clock: this.clock,
+        ...(this.opts.encryption !== undefined ? { encryption: this.opts.encryption } : {}),
+      });
       this.halfOpen.add(conn);
       this.register(conn);
     }

@@ -18,7 +18,7 @@ import { writeFile } from 'node:fs/promises';
 import { DEFAULT_BOOTSTRAP, type BootstrapAddress } from '../../dht/index.js';
 import { loadTorrentFile, parseMagnet, type Metainfo, type PeerAddress } from '../../metainfo/index.js';
 import type { MagnetLink } from '../../metainfo/types.js';
-import { Client } from '../../session/client.js';
+import { Client, type ClientOptions } from '../../session/client.js';
 import { defaultResumeDir } from '../../storage/index.js';
 import { LocalDiscovery } from '../../session/lsd.js';
 import { toHex } from '../../util/bytes.js';
@@ -28,7 +28,7 @@ import { Torrent } from '../../session/torrent.js';
 import type { PeerSource } from '../../swarm/peer-pool.js';
 import { CliError, ExitCode, humanBytes, safeText, type CliContext } from '../context.js';
 import { formatDuration, ProgressDisplay } from '../progress.js';
-import { parseDuration, parsePeerArg, parsePort } from '../args.js';
+import { encryptionNoteLine, parseDuration, parseEncryption, parsePeerArg, parsePort } from '../args.js';
 import { parseCommandLine } from '../options.js';
 import { downloadSpec } from '../specs.js';
 
@@ -47,7 +47,7 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
 
   const quiet = values.quiet;
   const saveTorrent = values['save-torrent'];
-  const client = new Client(port !== undefined ? { port } : {});
+  const client = new Client({ ...(port !== undefined ? { port } : {}), ...encryptionOptions(values.encryption, ctx) });
   let dht: DhtDiscovery | undefined;
   try {
     await client.listen();
@@ -88,6 +88,12 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
     await dht?.close();
     await client.close();
   }
+}
+
+/** The Client options of `--encryption` and, with `--verbose`, a line per policy mismatch. */
+export function encryptionOptions(value: string | undefined, ctx: CliContext): Pick<ClientOptions, 'encryption' | 'onEncryptionMismatch'> {
+  const encryption = parseEncryption(value);
+  return ctx.verbose ? { encryption, onEncryptionMismatch: (note) => ctx.stderr.write(`${encryptionNoteLine(note)}\n`) } : { encryption };
 }
 
 /** `--dht-bootstrap` addresses, the public routers by default, or undefined with `--no-dht`. */
@@ -192,6 +198,8 @@ export interface RunOptions {
   port?: number;
   /** Listen address; default all interfaces (`demo` keeps everything on 127.0.0.1). */
   host?: string;
+  /** Options of the client runTorrent makes (`--encryption`), when it makes one. */
+  clientOptions?: ClientOptions;
   /** `seed` command: the data must already be complete. */
   seedOnly?: boolean;
   /** Announce on the LAN with BEP 14 local service discovery (never for private torrents). */
@@ -207,7 +215,9 @@ export interface RunOptions {
 /** Shared by `download`, `seed` and `demo`: run one torrent to completion (and seed if asked). */
 export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptions): Promise<number> {
   const ownClient = opts.client === undefined;
-  const client = opts.client ?? new Client({ ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host !== undefined ? { host: opts.host } : {}) });
+  const client =
+    opts.client ??
+    new Client({ ...opts.clientOptions, ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host !== undefined ? { host: opts.host } : {}) });
   let stopDht: (() => void) | undefined;
   let lsd: LocalDiscovery | undefined;
   const started = Date.now();
@@ -275,7 +285,11 @@ export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptio
     }
     const outcome = await waitFor(torrent, ctx.signal, opts.noPeerTimeoutS);
     if (outcome === 'interrupted') return interrupted();
-    if (outcome === 'no-peers') return finish(ExitCode.failed, `no peer reachable for ${opts.noPeerTimeoutS} s, giving up (verified pieces are kept)`);
+    if (outcome === 'no-peers') {
+      const mismatch = client.encryption.report?.describe();
+      const why = mismatch === undefined ? '' : `; ${mismatch}`;
+      return finish(ExitCode.failed, `no peer reachable for ${opts.noPeerTimeoutS} s${why}, giving up (verified pieces are kept)`);
+    }
     if (outcome === 'no-progress') return finish(ExitCode.failed, `no data from any peer for ${opts.noPeerTimeoutS} s, giving up (verified pieces are kept)`);
     const elapsed = (Date.now() - started) / 1000;
     const st = torrent.stats();

@@ -1,5 +1,6 @@
 /**
- * `tessera seed <file.torrent> <dir> [--port N] [--peer host:port]... [--recheck] [--quiet]`:
+ * `tessera seed <file.torrent> <dir> [--port N] [--peer host:port]... [--recheck] [--encryption POLICY]
+ * [--quiet]`:
  * serve a torrent whose content is already in `<dir>` (the folder given to `download -o`,
  * which holds `<name>`). Every piece is verified first (from the resume record where the files
  * are unchanged, by reading them otherwise, always with `--recheck`); incomplete data exits 3
@@ -16,7 +17,7 @@ import { parseCommandLine } from '../options.js';
 import { seedSpec } from '../specs.js';
 import { CliError, ExitCode, safeText, type CliContext, type Command } from '../context.js';
 import { defaultResumeDir } from '../../storage/index.js';
-import { runTorrent } from './download.js';
+import { encryptionOptions, runTorrent } from './download.js';
 
 /**
  * `runTorrent` only gives up for lack of peers while downloading; a seeder has nothing to
@@ -29,6 +30,7 @@ export const seedCommand: Command = async (argv: string[], ctx: CliContext): Pro
   const [torrentPath, dir] = positionals as [string, string];
   const port = values.port !== undefined ? parsePort(values.port, '--port') : undefined;
   const peers: PeerAddress[] = values.peer.map(parsePeerArg);
+  const clientOptions = encryptionOptions(values.encryption, ctx);
   const meta = await loadTorrentFile(torrentPath);
   // Storage creates its output folder; for a seed a missing folder is a mistake to report,
   // not an empty tree to create.
@@ -47,6 +49,7 @@ export const seedCommand: Command = async (argv: string[], ctx: CliContext): Pro
     seedOnly: true,
     resumeDir: defaultResumeDir(process.env),
     recheck: values.recheck,
+    clientOptions,
     ...(port !== undefined ? { port } : {}),
   });
 };
