@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""A libtorrent-rasterbar 2.0 seeder (or partial seeder) for Tessera's interop tests.
+"""A libtorrent-rasterbar 2.0 seeder (or partial seeder, or leecher) for Tessera's interop tests.
 
-  lt-seed.py --port P --save DIR [--pieces SPEC --source SRC] [--upload-limit BPS] TORRENT...
+  lt-seed.py --port P --save DIR [--pieces SPEC --source SRC] [--upload-limit BPS]
+             [--set KEY=VALUE]... [--leech --connect HOST:PORT] TORRENT...
 
 Listens on 127.0.0.1:P only; DHT, LSD, UPnP, NAT-PMP, PEX and uTP are off; plaintext
 peers are accepted and outgoing connections are plaintext. Prints "ready" once every
@@ -12,6 +13,12 @@ SIGUSR1 = announce now. On exit it prints "uploaded=BYTES" (payload sent this ru
 (single) torrent is copied from SRC (the folder that holds the torrent's content)
 into DIR for those pieces only; the other pieces stay zero (sparse) and get priority
 0, so this seeder holds exactly SPEC and never downloads the rest.
+
+--set KEY=VALUE: any libtorrent setting, e.g. --set in_enc_policy=0 --set out_enc_policy=0
+(encryption forced both ways).
+
+--leech: download instead (DIR starts empty); prints "complete" and exits 0 once every torrent
+is complete. --connect HOST:PORT dials that peer for every torrent (no tracker needed).
 
 --parent-pid PID: exit when that process is gone (a test runner that died).
 Must run under /usr/bin/python3 (Debian's python3-libtorrent).
@@ -29,6 +36,9 @@ ap.add_argument("--pieces", help="pieces to hold, e.g. 0-9,20")
 ap.add_argument("--source", help="folder holding the full content (with --pieces)")
 ap.add_argument("--upload-limit", type=int, default=0, help="bytes per second, 0 = unlimited")
 ap.add_argument("--parent-pid", type=int, default=0)
+ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra libtorrent setting")
+ap.add_argument("--leech", action="store_true", help="download the torrents, exit 0 once complete")
+ap.add_argument("--connect", help="HOST:PORT of a peer to dial for every torrent")
 ap.add_argument("--timeout", type=float, default=120, help="seconds allowed for the initial check")
 a = ap.parse_args()
 if a.pieces is not None and (a.source is None or len(a.torrents) != 1):
@@ -81,6 +91,9 @@ settings = {
     "user_agent": "tessera-test-lt/" + lt.__version__,
     "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.status_notification,
 }
+for kv in a.set:
+    k, v = kv.split("=", 1)
+    settings[k] = True if v == "true" else False if v == "false" else int(v) if v.lstrip("-").isdigit() else v
 ses = lt.session(settings)
 if a.upload_limit:
     # loopback peers fall in libtorrent's unlimited "local" peer class; put every address in
@@ -105,9 +118,23 @@ for t in a.torrents:
         copy_held(ti, held, a.source, a.save)
         p.piece_priorities = [4 if i in held else 0 for i in range(ti.num_pieces())]
         expected.append(len(held))
+    elif a.leech:
+        expected.append(0)
     else:
         expected.append(ti.num_pieces())
     handles.append(ses.add_torrent(p))
+
+
+def dial():
+    if a.connect:
+        host, _, port = a.connect.rpartition(":")
+        for h in handles:
+            if h.status().num_peers == 0:
+                h.connect_peer((host, int(port)))
+
+
+dial()
+last_dial = time.time()
 
 signals = Signals()
 
@@ -137,6 +164,13 @@ while not signals.stop:
             print("not ready after %.0fs: pieces=%s of %s" % (
                 a.timeout, [h.status().num_pieces for h in handles], expected), flush=True)
             sys.exit(1)
+    if ready and a.leech:
+        if all(h.status().is_seeding for h in handles):
+            print("complete", flush=True)
+            sys.exit(0)
+        if time.time() - last_dial > 2:
+            dial()
+            last_dial = time.time()
     if signals.poke:
         signals.poke = False
         announce_all()

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ARIA2_LOOPBACK_ARGS } from './client-args.js';
+import { ARIA2_LOOPBACK_ARGS, ARIA2_REQUIRE_CRYPTO_ARGS, LT_FORCED_ENCRYPTION_ARGS } from './client-args.js';
 import { freePort } from './ports.js';
 import { Proc, run, sleep, startProc } from './proc.js';
 import type { TorrentMeta } from './torrents.js';
@@ -32,6 +32,8 @@ export interface SeederOptions {
   readonly uploadLimit?: number;
   /** How long the client may take to check the data and become ready; default 120 s. */
   readonly readyTimeoutMs?: number;
+  /** Require MSE/PE with RC4 for every peer, in and out (plaintext peers are refused). */
+  readonly requireEncryption?: boolean;
 }
 
 const PYTHON = '/usr/bin/python3';
@@ -46,7 +48,7 @@ async function until(what: string, timeoutMs: number, intervalMs: number, test: 
 }
 
 /** transmission-daemon's settings.json for a client of the tests (seeder or leecher). */
-export function transmissionSettings(peerPort: number, rpcPort: number, downloadDir: string, uploadLimit: number | undefined): object {
+export function transmissionSettings(peerPort: number, rpcPort: number, downloadDir: string, uploadLimit: number | undefined, requireEncryption = false): object {
   return {
     'alt-speed-enabled': false,
     'bind-address-ipv4': '127.0.0.1',
@@ -56,8 +58,8 @@ export function transmissionSettings(peerPort: number, rpcPort: number, download
     'dht-enabled': false,
     'download-dir': downloadDir,
     'download-queue-enabled': false,
-    // 0 = prefer plaintext, still accept encrypted peers
-    encryption: 0,
+    // 0 = prefer plaintext, still accept encrypted peers; 2 = require encryption
+    encryption: requireEncryption ? 2 : 0,
     'idle-seeding-limit-enabled': false,
     'incomplete-dir-enabled': false,
     'lpd-enabled': false,
@@ -97,7 +99,7 @@ export async function startTransmissionSeeder(options: SeederOptions): Promise<S
   const [port, rpcPort] = [await freePort(), await freePort()];
   const cfg = join(options.workDir, 'transmission');
   await mkdir(cfg, { recursive: true });
-  await writeFile(join(cfg, 'settings.json'), JSON.stringify(transmissionSettings(port, rpcPort, options.dataDir, options.uploadLimit), null, 2));
+  await writeFile(join(cfg, 'settings.json'), JSON.stringify(transmissionSettings(port, rpcPort, options.dataDir, options.uploadLimit, options.requireEncryption), null, 2));
   const proc = startProc('transmission-daemon', 'transmission-daemon', ['-f', '-g', cfg, '--log-error']);
   const remote = (args: string[]): Promise<Proc> => run('transmission-remote', [`127.0.0.1:${rpcPort}`, ...args], 20_000);
   const seeder: Seeder = {
@@ -148,6 +150,7 @@ export async function startAria2Seeder(options: SeederOptions): Promise<Seeder> 
     '--bt-max-peers=0',
     `--max-upload-limit=${options.uploadLimit ?? 0}`,
     `--stop-with-process=${process.pid}`,
+    ...(options.requireEncryption === true ? ARIA2_REQUIRE_CRYPTO_ARGS : []),
     ...options.torrents.map((t) => t.torrentPath),
   ];
   const proc = startProc('aria2c', 'aria2c', args, { cwd: options.workDir });
@@ -176,7 +179,7 @@ export interface LibtorrentSeederOptions extends SeederOptions {
   readonly pieces?: string;
 }
 
-function ltScript(): string {
+export function ltScript(): string {
   const candidates = [join(dirname(fileURLToPath(import.meta.url)), 'lt-seed.py'), resolve('test/helpers/lt-seed.py')];
   const found = candidates.find((p) => existsSync(p));
   if (found === undefined) throw new Error(`lt-seed.py not found (looked at ${candidates.join(', ')}); run tests from the repository root`);
@@ -191,6 +194,7 @@ export async function startLibtorrentSeeder(options: LibtorrentSeederOptions): P
   const args = [ltScript(), '--port', String(port), '--save', save, '--parent-pid', String(process.pid)];
   if (options.pieces !== undefined) args.push('--pieces', options.pieces, '--source', options.dataDir);
   if (options.uploadLimit !== undefined) args.push('--upload-limit', String(options.uploadLimit));
+  if (options.requireEncryption === true) args.push(...LT_FORCED_ENCRYPTION_ARGS);
   args.push(...options.torrents.map((t) => t.torrentPath));
   const proc = startProc('lt-seed', PYTHON, args, { cwd: options.workDir });
   try {

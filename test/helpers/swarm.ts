@@ -93,8 +93,9 @@ export async function downloadAndVerify(
   outDir: string,
   timeoutMs: number,
   peers: readonly string[] = [],
+  args: readonly string[] = [],
 ): Promise<Summary> {
-  const proc = await startDownload({ torrent: meta.torrentPath, outDir, peers });
+  const proc = await startDownload({ torrent: meta.torrentPath, outDir, peers, args });
   try {
     const exit = await proc.waitForExit(timeoutMs);
     assert.equal(exit.code, 0, `tessera download of ${meta.name} must exit 0 (got code ${exit.code}, signal ${exit.signal})\n${proc.tail()}`);

@@ -13,12 +13,15 @@ export interface DownloadOptions {
   readonly outDir: string;
   /** Peers added directly (`--peer host:port`). */
   readonly peers?: readonly string[];
+  /** More CLI arguments (e.g. `--encryption require`). */
+  readonly args?: readonly string[];
 }
 
 /** Start `tessera download` with DHT off and a fresh listen port. */
 export async function startDownload(options: DownloadOptions): Promise<Proc> {
   const args = [cliPath, 'download', options.torrent, '-o', options.outDir, '--port', String(await freePort()), '--no-dht'];
   for (const p of options.peers ?? []) args.push('--peer', p);
+  args.push(...(options.args ?? []));
   return startProc('tessera', process.execPath, args, { graceMs: 15_000 });
 }
 
