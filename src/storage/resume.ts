@@ -119,7 +119,9 @@ async function forEachLimited<T>(items: readonly T[], fn: (item: T) => Promise<v
 export async function writeAtomically(file: string, bytes: Uint8Array): Promise<void> {
   const dir = path.dirname(file);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
+  // One fixed name: a temporary file left by a crash is reused, not accumulated. Two processes
+  // racing on it can only produce a record whose checksum fails, which reads as no record.
+  const tmp = `${file}.tmp`;
   const fh = await fs.open(tmp, FS.O_WRONLY | FS.O_CREAT | FS.O_TRUNC | FS.O_NOFOLLOW, 0o600);
   try {
     await fh.writeFile(bytes);

@@ -255,7 +255,7 @@ export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptio
     const st0 = torrent.stats();
     if (st0.resumedBytes > 0 && !opts.quiet) {
       const { trusted, checked } = torrent.startCheck;
-      const how = trusted > 0 ? ` (${trusted} pieces from the resume record, ${checked} read)` : '';
+      const how = trusted > 0 ? ` (${trusted} pieces from the resume record, ${checked} read)` : ` (${checked} pieces read)`;
       ctx.stderr.write(`resuming: ${humanBytes(st0.resumedBytes)} already verified${how}\n`);
     }
     if (opts.seedOnly === true && st0.state !== 'seeding') {
