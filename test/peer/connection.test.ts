@@ -1,8 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { PeerConnection, type PeerHandler } from '../../src/peer/connection.js';
+import { DEFAULT_TIMEOUTS, PeerConnection, type PeerHandler } from '../../src/peer/connection.js';
 import { encodeHandshake, makeReserved, type IncomingMessage } from '../../src/wire/index.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const infoHash = Buffer.alloc(20, 0xab);
 const ours = { infoHash, peerId: Buffer.alloc(20, 1), reserved: makeReserved({ extensionProtocol: true }) };
@@ -102,14 +103,38 @@ describe('PeerConnection', () => {
     server.close();
   });
 
-  test('connect and handshake time out', async () => {
-    const server = net.createServer((s) => s.on('error', () => undefined));
-    server.on('error', () => undefined);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as net.AddressInfo).port;
+  test('a silent remote: the handshake times out on the clock, not before (outgoing and incoming)', async () => {
+    const clock = new FakeClock();
+    const silent = net.createServer((s) => s.on('error', () => undefined));
+    silent.on('error', () => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const rec = recorder();
-    PeerConnection.connect({ host: '127.0.0.1', port }, ours, rec.handler, { maxBitfield: 4, timeouts: { connectMs: 2000, handshakeMs: 100 } });
+    const out = PeerConnection.connect({ host: '127.0.0.1', port: (silent.address() as net.AddressInfo).port }, ours, rec.handler, { maxBitfield: 4, clock });
+    for (let i = 0; i < 500 && out.state === 'connecting'; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(out.state, 'handshaking');
+
+    let incoming: PeerConnection | undefined;
+    const listener = net.createServer((s) => {
+      s.on('error', () => undefined);
+      incoming = PeerConnection.accept(s, { host: '127.0.0.1', port: s.remotePort ?? 0 }, () => ({ identity: ours, handler: recorder().handler, maxBitfield: 4 }), { clock });
+    });
+    listener.on('error', () => undefined);
+    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+    const dialer = net.connect({ host: '127.0.0.1', port: (listener.address() as net.AddressInfo).port });
+    dialer.on('error', () => undefined);
+    const dialerClosed = new Promise((r) => dialer.once('close', r));
+    for (let i = 0; i < 500 && incoming === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(incoming?.state, 'handshaking');
+
+    clock.advance(DEFAULT_TIMEOUTS.handshakeMs - 1);
+    assert.equal(out.state, 'handshaking');
+    assert.equal(incoming.state, 'handshaking');
+    clock.advance(1);
     assert.equal(await rec.closed, 'handshake timeout');
-    server.close();
+    // Not yet routed to a torrent, the incoming connection has no handler to tell: it just closes.
+    assert.equal(incoming.closeReason, 'handshake timeout');
+    await dialerClosed;
+    silent.close();
+    listener.close();
   });
 });
