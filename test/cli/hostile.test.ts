@@ -1,6 +1,6 @@
 /**
  * `tessera info` on every generated hostile torrent: exit code 3, exactly one `tessera: ` line on
- * stderr, no stack frames, within a few seconds.
+ * stderr, no stack frames, before the 10 s deadline of `runCli` (which kills a hung run).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -36,7 +36,6 @@ describe('tessera info on hostile torrents', () => {
       assert.match(r.stderr, /^tessera: [^\n]+\n$/);
       assert.doesNotMatch(r.stderr, /\bat .*:\d+:\d+/);
       assert.doesNotMatch(r.stderr, /internal error/);
-      assert.ok(r.ms < 5000, `${r.ms} ms`);
     });
   }
 

@@ -76,6 +76,22 @@ test('a redirect to a non-http scheme is refused', async () => {
   await assert.rejects(announce(`${base}/announce`, PARAMS), isCode('tracker-refused', /file:/));
 });
 
+test('hostile tracker: absurd numbers, unsorted keys and trailing garbage still give a usable reply', async () => {
+  const huge = 'i9223372036854775808e';
+  const body = Buffer.from(`d8:intervali${'9'.repeat(30)}e8:complete${huge}10:incompletei-1e5:peers12:\x7f\x00\x00\x01\x1a\xe1\x7f\x00\x00\x02\x1a\xe212:min intervali-7ee\n<html>oops</html>`, 'latin1');
+  const base = await serve((_req, res) => res.end(body));
+  const res = await announce(`${base}/announce`, PARAMS);
+  assert.deepEqual(res, {
+    interval: 86400,
+    minInterval: 60,
+    peers: [
+      { host: '127.0.0.1', port: 6881 },
+      { host: '127.0.0.2', port: 6882 },
+    ],
+    complete: Number.MAX_SAFE_INTEGER,
+  });
+});
+
 test('a declared body over 1 MiB is refused before reading it', async () => {
   const base = await serve((_req, res) => {
     res.writeHead(200, { 'content-length': 2 * 1024 * 1024 });
