@@ -183,8 +183,13 @@ export function toMagnet(meta: Metainfo): string {
 
 export type TorrentOrMagnet = { kind: 'torrent'; meta: Metainfo } | { kind: 'magnet'; magnet: MagnetLink };
 
+/** Whether a command-line argument is meant as a magnet link (spaces around it allowed). */
+export function isMagnet(arg: string): boolean {
+  return /^\s*magnet:/i.test(arg);
+}
+
 /** What the CLI accepts as "a torrent": a `magnet:` link, or a path to a .torrent file. */
 export async function parseTorrentOrMagnet(arg: string): Promise<TorrentOrMagnet> {
-  if (/^\s*magnet:/i.test(arg)) return { kind: 'magnet', magnet: parseMagnet(arg) };
+  if (isMagnet(arg)) return { kind: 'magnet', magnet: parseMagnet(arg) };
   return { kind: 'torrent', meta: await loadTorrentFile(arg) };
 }

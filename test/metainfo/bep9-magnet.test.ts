@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MetainfoError, parseMagnet, parseTorrent, toMagnet } from '../../src/metainfo/index.js';
+import { isMagnet, MetainfoError, parseMagnet, parseTorrent, toMagnet } from '../../src/metainfo/index.js';
 import { makeTorrent } from './helpers.js';
 
 const HEX = 'c12fe1c06bba254a9dc9f519b335aa7c1367a88a';
@@ -94,6 +94,11 @@ describe('BEP 9 magnet links', () => {
       const m = parseMagnet(uri);
       assert.deepEqual([m.infoHashHex, m.name, m.trackers], [HEX, 'Big', ['udp://127.0.0.1:1']], uri);
     }
+  });
+
+  test('isMagnet: what the CLI reads as a link rather than a file name', () => {
+    for (const arg of ['magnet:?xt=1', ' \tMAGNET:?xt', 'Magnet://?']) assert.equal(isMagnet(arg), true, arg);
+    for (const arg of ['a.torrent', './magnet:?xt', 'magnets.torrent', '']) assert.equal(isMagnet(arg), false, arg);
   });
 
   test('only a missing or invalid xt refuses a link', () => {

@@ -16,7 +16,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { DEFAULT_BOOTSTRAP, type BootstrapAddress } from '../../dht/index.js';
-import { loadTorrentFile, parseMagnet, type Metainfo, type PeerAddress } from '../../metainfo/index.js';
+import { isMagnet, loadTorrentFile, parseMagnet, type Metainfo, type PeerAddress } from '../../metainfo/index.js';
 import type { MagnetLink } from '../../metainfo/types.js';
 import { Client, type ClientOptions } from '../../session/client.js';
 import { defaultResumeDir } from '../../storage/index.js';
@@ -42,7 +42,7 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
   const seedTime = values['seed-time'] !== undefined ? parseDuration(values['seed-time'], '--seed-time') : undefined;
   const port = values.port !== undefined ? parsePort(values.port, '--port') : undefined;
   const source = positionals[0]!;
-  const magnet = /^magnet:/i.test(source) ? parseMagnet(source) : undefined;
+  const magnet = isMagnet(source) ? parseMagnet(source) : undefined;
   const loaded = magnet === undefined ? await loadTorrentFile(source) : undefined;
 
   const quiet = values.quiet;
