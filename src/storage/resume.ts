@@ -223,6 +223,15 @@ export class ResumeJournal {
   pieceWritten(index: number): void {
     if (this.verified === undefined || this.closed) return;
     this.verified.set(index);
+    this.filesWritten(index);
+  }
+
+  /**
+   * Bytes of piece `index` were written, not yet verified: its files get a fresh stamp in the
+   * next record, so that the write alone does not make them look changed at the next start.
+   */
+  filesWritten(index: number): void {
+    if (this.verified === undefined || this.closed) return;
     for (const e of this.layout.extents(this.geometry.pieceOffset(index), this.geometry.pieceSize(index))) {
       if (!e.pad) this.touched.add(e.fileIndex);
     }

@@ -148,13 +148,17 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     }
   }
 
-  protected storeBlock(index: number, begin: number, data: Uint8Array): Promise<ArrayBuffer> {
-    return this.track(this.workers.run({ type: 'write', index, begin, data }, this.writerFor(index), [data.buffer as ArrayBuffer]));
+  protected async storeBlock(index: number, begin: number, data: Uint8Array): Promise<ArrayBuffer> {
+    const buffer = await this.track(this.workers.run({ type: 'write', index, begin, data }, this.writerFor(index), [data.buffer as ArrayBuffer]));
+    this.journal?.filesWritten(index);
+    return buffer;
   }
 
   protected async verifyPiece(index: number): Promise<CommitResult> {
     // Only reads and hashes: any worker will do, so a single file hashes on every core.
     const ok = await this.track(this.workers.run({ type: 'check', first: index, count: 1, digests: pieceDigest(this.info, index) }));
+    // Its blocks were written before this check read them: the record may list it.
+    if (ok[0] === 1) this.journal?.pieceWritten(index);
     return ok[0] === 1 ? 'ok' : 'hash-mismatch';
   }
 

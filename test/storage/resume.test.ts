@@ -2,7 +2,8 @@
  * Resume records end to end on real files: matching a record against the files on disk
  * (pure), the restart that reads no data (bytes read measured in /proc/self/io), the
  * recheck of only the files that changed, `recheck` forcing a full check, a damaged record
- * meaning no record, and the batched record listing only pieces written before it.
+ * meaning no record, and the batched record listing only pieces written and verified before
+ * it (committed from memory or spilled to disk and verified there).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -224,14 +225,20 @@ describe('TorrentStorage with a resume record', () => {
         clock.advance(3000);
         await s.flushResume();
         assert.deepEqual(await recorded(), [0, 4, 5], 'a piece that failed its hash is never recorded');
+        // Spilled but wrong: written, never recorded.
+        s.writeBlock(2, 0, new Uint8Array(16 * KiB).fill(9));
+        assert.equal(await s.verifyStored(2), 'hash-mismatch');
         await commit(1);
+        // Spilled to disk block by block, then verified as stored: recorded too.
+        s.writeBlock(3, 0, new Uint8Array(pieceOf(t, 3)));
+        assert.equal(await s.verifyStored(3), 'ok');
       } finally {
         await s.close();
       }
-      assert.deepEqual(await recorded(), [0, 1, 4, 5], 'close records every written piece');
+      assert.deepEqual(await recorded(), [0, 1, 3, 4, 5], 'close records every written piece');
       assert.equal((await fs.stat(file)).mode & 0o777, 0o600);
       assert.deepEqual(await fs.readdir(state), [path.basename(file)], 'no temporary file is left behind');
       const r = await restart(root, state, t);
-      assert.deepEqual({ trusted: r.trusted, checked: r.checked, have: list(r.have) }, { trusted: 4, checked: 0, have: [0, 1, 4, 5] });
+      assert.deepEqual({ trusted: r.trusted, checked: r.checked, have: list(r.have) }, { trusted: 5, checked: 0, have: [0, 1, 3, 4, 5] });
     }));
 });
