@@ -259,8 +259,10 @@ export class ResumeJournal {
     this.touched = new Set();
     this.dirty = false;
     try {
-      await forEachLimited(touched, (i) => this.syncData(i));
+      // Stamps right after the snapshot, before the (possibly slow) fdatasync: a piece written
+      // after them makes its file look changed, so a crash loses it only until the recheck.
       const fresh = await Promise.all(touched.map((i) => stampOf(this.root, this.components[i]!)));
+      await forEachLimited(touched, (i) => this.syncData(i));
       touched.forEach((i, k) => (this.stamps[i] = fresh[k]!));
       const bytes = encodeResume({ infoHash: this.opts.infoHash, root: this.root, files: this.stamps, verified });
       await writeAtomically(this.file, bytes);
