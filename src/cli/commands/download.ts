@@ -169,7 +169,10 @@ export async function fetchMagnetMetadata(
       ctx.stderr.write('tessera: interrupted while fetching metadata\n');
       return undefined;
     }
-    if (err instanceof MetadataFetchError) throw new CliError(ExitCode.failed, err.message, { cause: err });
+    if (err instanceof MetadataFetchError) {
+      const mismatch = client.encryption.report?.describe();
+      throw new CliError(ExitCode.failed, mismatch === undefined ? err.message : `${err.message}; ${mismatch}`, { cause: err });
+    }
     throw err;
   }
 }
