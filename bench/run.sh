@@ -11,13 +11,15 @@
 #   SEEDER=aria2 bash bench/run.sh                 # aria2 seeds instead of libtorrent (hp profile)
 #   MODE=seed bash bench/run.sh                    # libtorrent leecher: from `tessera seed` vs from libtorrent
 #   MODE=recheck bash bench/run.sh                 # `tessera download` on complete data (recheck speed)
+#   MODE=swarm bash bench/run.sh                   # 8 upload-capped libtorrent seeders (see lib/swarm-mode.sh)
 #
 # Environment (defaults):
-#   MODE=download|seed|recheck      RUNS=3            TORRENTS="big multi"
+#   MODE=download|seed|recheck|swarm RUNS=3           TORRENTS="big multi"
 #   LEECHERS="tessera lt aria2 webtorrent"   (also lt-hp; MODE=recheck default "tessera lt")
 #   SEEDER=lt-hp|lt|aria2|webtorrent|tessera           TIMEOUT=180 (s per run)
 #   BIG_SIZE=1073741824  MULTI_FILES=200  MULTI_SIZE=268435456
 #   TESSERA_CLI=path/to/main.js (default dist/src/cli/main.js; built with tsc if missing)
+#   TESSERA_ARGS="--verbose"   more leecher options (--verbose writes the once-a-second trace to the run's log)
 #   BUILD_DIR=/tmp/x   build the repo with `tsc --outDir /tmp/x` first and use that build
 #   BENCH_DIR=/tmp/tessera-bench (data, logs, results)   WT_DIR=/tmp/tessera-bench-wt (webtorrent-cli)
 #   NETNS=tessera-bench   RESULTS=$BENCH_DIR/results-<batch>.tsv   KEEP_FAILED=0
@@ -50,7 +52,9 @@ RESULTS=${RESULTS:-$B/results-$BATCH.tsv}
 log() { echo "bench: $*" >&2; }
 die() { echo "bench: error: $*" >&2; exit 1; }
 
-case $MODE in download|seed|recheck) ;; *) die "MODE must be download, seed or recheck" ;; esac
+case $MODE in download|seed|recheck|swarm) ;; *) die "MODE must be download, seed, recheck or swarm" ;; esac
+# shellcheck source=lib/swarm-mode.sh
+. "$HERE/lib/swarm-mode.sh"
 [ "$(id -u)" = 0 ] || die "run as root (it creates a network namespace)"
 [[ $RUNS =~ ^[0-9]+$ ]] && [ "$RUNS" -ge 1 ] && [ "$RUNS" -le 50 ] || die "RUNS must be 1..50"
 mkdir -p "$B"
@@ -100,6 +104,7 @@ proc_cpu() { # pid -> user+sys seconds so far
   awk -v tk="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / tk}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 seeder_cpu() { # seeder -> CPU seconds of its process(es) so far
+  [ -n "${SEEDER_CPU_FN:-}" ] && { "$SEEDER_CPU_FN"; return; }
   local n s=0
   for n in "${!BG_PID[@]}"; do
     if [[ $n == "seed-$1" || $n =~ ^seed-$1-[0-9]+$ ]]; then
@@ -172,8 +177,8 @@ gen_data() {
   local t; for t in big multi big-b multi-b; do infohash "$T/$t.torrent"; done > "$B/whitelist.txt"
 }
 infohash() { $PY -c 'import libtorrent as lt,sys; print(lt.torrent_info(sys.argv[1]).info_hashes().v1)' "$1"; }
-content_name() { case $1 in big*) echo big.bin ;; multi*) echo multi ;; esac; }
-content_size() { case $1 in big*) echo "$BIG_SIZE" ;; multi*) echo "$MULTI_SIZE" ;; esac; }
+content_name() { case $1 in big*) echo big.bin ;; multi*) echo multi ;; swarm-*) echo "$1.bin" ;; esac; }
+content_size() { case $1 in big*) echo "$BIG_SIZE" ;; multi*) echo "$MULTI_SIZE" ;; swarm-*) stat -c %s "$B/data/$1.bin" ;; esac; }
 urlenc() { echo "$1" | sed 's/../%&/g'; }
 scrape_seeders() { # infohash -> seeders the tracker lists
   ip netns exec "$NETNS" curl -s --max-time 2 "http://127.0.0.1:$TRACKER_PORT/scrape?info_hash=$(urlenc "$1")" |
@@ -260,7 +265,8 @@ start_seeder() { # client torrent-names...
 leecher_cmd() { # leecher torrent outdir port -> CMD array
   local l=$1 t=$2 out=$3 p=$4
   case $l in
-  tessera) CMD=(node "$TESSERA_CLI" download "$t" -o "$out" --quiet --port "$p" --no-dht) ;;
+  # shellcheck disable=SC2086
+  tessera) CMD=(node "$TESSERA_CLI" download "$t" -o "$out" --quiet --port "$p" --no-dht ${TESSERA_ARGS:-}) ;;
   lt)      CMD=("$PY" "$HERE/lib/lt.py" leech --profile default --port "$p" --save "$out" --timeout "$TIMEOUT" "$t") ;;
   lt-hp)   CMD=("$PY" "$HERE/lib/lt.py" leech --profile hp --port "$p" --save "$out" --timeout "$TIMEOUT" "$t") ;;
   aria2)   CMD=(aria2c --no-conf --dir="$out" --seed-time=0 --enable-dht=false --enable-dht6=false --bt-enable-lpd=false
@@ -295,8 +301,11 @@ one_run() { # mode seeder torrent-name torrent-file leecher run
   ip netns exec "$NETNS" /usr/bin/time -f '%e %U %S %M' -o "$rd/time" \
     timeout -k 5 "$TIMEOUT" "${CMD[@]}" > "$rd/log" 2>&1 < /dev/null &
   LEECH_PID=$!
+  local hook_pid=""
+  if [ -n "${RUN_HOOK:-}" ]; then "$RUN_HOOK" & hook_pid=$!; fi   # e.g. seeders leaving mid-run
   wait "$LEECH_PID" || rc=$?
   LEECH_PID=""
+  [ -n "$hook_pid" ] && kill_tree "$hook_pid"
   t1=$(date +%s.%N); s1=$(seeder_cpu "$seeder")
   local ok=FAIL; verify "$tname" "$out" && ok=OK
   local e u s m
@@ -326,7 +335,12 @@ resolve_cli
 if ! ip netns list | grep -qw "^$NETNS"; then ip netns add "$NETNS"; CREATED_NETNS=1; fi
 ip netns exec "$NETNS" ip link set lo up
 [ "$(ip netns exec "$NETNS" ip -o link | awk -F': ' '{print $2}' | xargs)" = lo ] || die "netns $NETNS has links other than lo"
-gen_data
+if [ "$MODE" = swarm ]; then
+  mkdir -p "$B/data" "$B/torrents"; : > "$B/whitelist.txt"
+  for s in $SWARM_SIZES; do swarm_gen "$s"; done
+else
+  gen_data
+fi
 start_tracker
 
 log "batch $BATCH: MODE=$MODE RUNS=$RUNS TORRENTS='$TORRENTS' LEECHERS='$LEECHERS' SEEDER=$SEEDER"
@@ -356,6 +370,8 @@ seed)
       one_run seed "$SEEDER" "$t" "$B/torrents/$t.torrent" "$SEED_LEECHER" "$r"
     done
   done ;;
+swarm)
+  run_swarm_mode ;;
 recheck)
   for t in $TORRENTS; do
     for r in $(seq "$RUNS"); do
@@ -368,6 +384,6 @@ mv "$RESULTS.tmp" "$RESULTS"
 echo
 echo "## Tessera bench $BATCH (MODE=$MODE, $RUNS run(s) each, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
 echo
-$PY "$HERE/lib/summary.py" "$RESULTS" | tee "$B/summary-$BATCH.md"
+SWARM_IDEAL="$B/swarm-ideal-$BATCH.tsv" $PY "$HERE/lib/summary.py" "$RESULTS" | tee "$B/summary-$BATCH.md"
 echo
 echo "all runs: $RESULTS"

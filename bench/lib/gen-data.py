@@ -3,6 +3,7 @@
 
   gen-data.py big   OUT_FILE SIZE_BYTES            one file
   gen-data.py multi OUT_DIR  N_FILES TOTAL_BYTES   N files of mixed sizes in nested folders
+  gen-data.py partial SRC DST PIECE_LEN N K FRACTION  seeder K's random share of SRC's pieces
 
 Bytes are AES-128-CTR keystream (openssl enc over /dev/zero) with a fixed key/IV, so every
 machine produces the same bytes. The multi set's file sizes come from random.Random(20240601):
@@ -70,9 +71,30 @@ def multi(outdir, n, total):
     print("multi: %d files, %d bytes" % (len(sizes), sum(sizes)), file=sys.stderr)
 
 
+def partial(src, dst, piece_len, n, k, fraction):
+    """A sparse copy of SRC holding seeder K's share (of N) of the pieces: piece i when
+    i % N == K (so N seeders together hold every piece), plus others at random (seeded by K)
+    up to FRACTION of all pieces on average."""
+    size = os.path.getsize(src)
+    count = (size + piece_len - 1) // piece_len
+    extra = max(0.0, (fraction - 1.0 / n) / (1.0 - 1.0 / n))
+    r = random.Random(1000 + k)
+    held = [i for i in range(count) if r.random() < extra or i % n == k]
+    with open(src, "rb") as fi, open(dst + ".tmp", "wb") as fo:
+        fo.truncate(size)
+        for i in held:
+            fi.seek(i * piece_len)
+            fo.seek(i * piece_len)
+            fo.write(fi.read(piece_len))
+    os.replace(dst + ".tmp", dst)
+    print("partial %s: %d of %d pieces" % (dst, len(held), count))
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 4 and sys.argv[1] == "big":
         big(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) >= 8 and sys.argv[1] == "partial":
+        partial(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7]))
     elif len(sys.argv) >= 5 and sys.argv[1] == "multi":
         multi(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:

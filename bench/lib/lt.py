@@ -6,6 +6,11 @@
 
   --profile default|hp   libtorrent defaults (what qBittorrent starts from) or
                          lt.high_performance_seed()
+  --up-limit BYTES       seed: cap upload at BYTES/s, loopback peers included (libtorrent exempts
+                         local peers from upload_rate_limit: the cap goes on the global and the
+                         local peer class)
+  --partial              seed: the data holds only some pieces; seed those, never download
+                         (upload mode), "ready" once checked
 DHT, LSD, PEX, UPnP, NAT-PMP and uTP are off; listens on 127.0.0.1 only; connects out in plaintext.
 SIGUSR1 makes a seeder re-announce at once. Run with /usr/bin/python3.
 """
@@ -19,6 +24,8 @@ ap.add_argument("--port", type=int, required=True)
 ap.add_argument("--save", required=True)
 ap.add_argument("--profile", default="default", choices=["default", "hp"])
 ap.add_argument("--timeout", type=float, default=600)
+ap.add_argument("--up-limit", type=int, default=0)
+ap.add_argument("--partial", action="store_true")
 a = ap.parse_args()
 
 settings = lt.high_performance_seed() if a.profile == "hp" else {}
@@ -34,6 +41,11 @@ settings.update({
     "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.status_notification,
 })
 ses = lt.session(settings)
+if a.up_limit > 0:
+    for cls in (lt.session.global_peer_class_id, lt.session.local_peer_class_id):
+        pc = ses.get_peer_class(cls)
+        pc["upload_limit"] = a.up_limit
+        ses.set_peer_class(cls, pc)
 
 handles = []
 for path in a.torrents:
@@ -42,6 +54,8 @@ for path in a.torrents:
     p.save_path = a.save
     p.flags &= ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
     p.flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd | lt.torrent_flags.disable_pex
+    if a.partial:
+        p.flags |= lt.torrent_flags.upload_mode
     handles.append(ses.add_torrent(p))
 
 stop = poke = False
@@ -70,7 +84,8 @@ if a.mode == "seed":
     ready = False
     last = t0
     while not stop:
-        if not ready and all(h.status().is_seeding for h in handles):
+        checking = (lt.torrent_status.checking_files, lt.torrent_status.checking_resume_data)
+        if not ready and all(h.status().is_seeding or (a.partial and h.status().state not in checking) for h in handles):
             ready = True
             reannounce()
             print("ready after %.1f s" % (time.time() - t0), flush=True)

@@ -2,7 +2,7 @@
 """summary.py RESULTS.tsv [BATCH]: medians per (mode, torrent, seeder, leecher), Tessera's
 ratios to each anchor measured in the same batch, and the speed goals. Markdown output.
 Only runs with rc=0 and a byte-identical result count; the others are "fails"."""
-import csv, statistics as st, sys
+import csv, os, statistics as st, sys
 
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 if len(sys.argv) > 2:
@@ -38,7 +38,7 @@ def ratio(a, b):
 
 lines = []
 for (mode, tor, seeder, leecher), t in sorted(stats.items()):
-    if mode in ("download", "recheck") and leecher == "tessera":
+    if mode in ("download", "recheck", "swarm") and leecher == "tessera":
         for (m2, t2, s2, l2), a in sorted(stats.items()):
             if (m2, t2, s2) == (mode, tor, seeder) and l2 != "tessera":
                 lines.append("| %s | %s | %s | tessera / %s | %.2f | %.2f | %.2f |" % (
@@ -81,3 +81,24 @@ if goals:
     print("\n| goal | seeder | result |")
     print("| --- | --- | --- |")
     print("\n".join(goals))
+
+# swarm goals: time <= 1.1 x size / aggregate cap (the "ideal" run.sh wrote), and <= every anchor
+ideal = {}
+if os.path.exists(os.environ.get("SWARM_IDEAL", "")):
+    for line in open(os.environ["SWARM_IDEAL"]):
+        tor, seeder, t = line.rstrip("\n").split("\t")
+        ideal[(tor, seeder)] = float(t)
+swarm = []
+for (mode, tor, seeder, leecher), t in sorted(stats.items()):
+    if mode != "swarm" or leecher != "tessera":
+        continue
+    if (tor, seeder) in ideal:
+        lim = 1.1 * ideal[(tor, seeder)]
+        swarm.append("| %s %s: time ≤ 1.1 × ideal | %s (%.2f s vs limit %.2f s) |" % (tor, seeder, "MET" if t["wall"] <= lim else "not met", t["wall"], lim))
+    for (m2, t2, s2, l2), a in sorted(stats.items()):
+        if (m2, t2, s2) == (mode, tor, seeder) and l2 != "tessera":
+            swarm.append("| %s %s: time ≤ %s | %s (%.2f s vs %.2f s) |" % (tor, seeder, l2, "MET" if t["wall"] <= a["wall"] else "not met", t["wall"], a["wall"]))
+if swarm:
+    print("\n| swarm goal | result |")
+    print("| --- | --- |")
+    print("\n".join(swarm))

@@ -149,7 +149,9 @@ export class TorrentStorage extends PooledStore implements PieceStore {
   }
 
   protected async storeBlock(index: number, begin: number, data: Uint8Array): Promise<ArrayBuffer> {
-    const buffer = await this.track(this.workers.run({ type: 'write', index, begin, data }, this.writerFor(index), [data.buffer as ArrayBuffer]));
+    // Any worker, not the file's writer: in a swarm the spilled runs are most of the writes,
+    // and one thread behind a busy CPU let them pile up (tens of MiB waiting to be written).
+    const buffer = await this.track(this.workers.run({ type: 'write', index, begin, data }, undefined, [data.buffer as ArrayBuffer]));
     this.journal?.filesWritten(index);
     return buffer;
   }

@@ -240,7 +240,7 @@ export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptio
         if (ctx.verbose) say(`tracker: ${safeText(m)}`);
       },
       onPeerBanned: (a, reason) => say(`banned ${a.host}:${a.port}: ${reason}`),
-      ...(ctx.verbose ? { onTrace: (line: string) => torrent.state === 'downloading' && say(line) } : {}),
+      ...(ctx.verbose ? { onTrace: (line: string) => torrent.state === 'downloading' && say(`${line} | ${memoryLine()}`) } : {}),
     },
   });
   try {
@@ -334,6 +334,12 @@ export async function runTorrent(meta: Metainfo, ctx: CliContext, opts: RunOptio
     }
     return code;
   }
+}
+
+/** Resident memory, and how much of it is array buffers (piece buffers, socket reads), for the trace. */
+function memoryLine(): string {
+  const m = process.memoryUsage();
+  return `rss ${m.rss >> 20} MiB (array buffers ${m.arrayBuffers >> 20} MiB, heap ${m.heapUsed >> 20} MiB)`;
 }
 
 type Outcome = 'complete' | 'interrupted' | 'no-peers' | 'no-progress';
