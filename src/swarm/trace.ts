@@ -30,6 +30,7 @@ export function formatTrace(t: SwarmTrace): string {
   const peers = t.peers.map((p) => `:${p.port} ${(p.rate / MIB).toFixed(1)} q ${p.outstanding}/${p.depth}${p.choked ? ' choked' : ''}`);
   return (
     `trace: ${(t.rate / MIB).toFixed(1)} MiB/s, buffers free ${t.freeBuffers}, pieces ${t.pieces} ` +
-    `(${t.spilled} spilled, ${(t.backlog / MIB).toFixed(1)} MiB to write) | ${peers.join(' | ')}`
+    `(${t.spilled} spilled, ${(t.backlog / MIB).toFixed(1)} MiB to write)` +
+    peers.map((p) => ` | ${p}`).join('')
   );
 }
