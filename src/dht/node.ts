@@ -10,7 +10,6 @@ import { type Socket, createSocket } from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { PeerAddress } from '../metainfo/types.js';
-import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { NODE_ID_LENGTH, type NodeContact, isIpv4 } from './compact.js';
 import { DhtError, KrpcError } from './errors.js';
 import {
@@ -53,8 +52,8 @@ export interface DhtNodeOptions {
   readonly bootstrap: readonly BootstrapAddress[];
   /** Every address we would send to must pass this; tests allow loopback only. */
   readonly allowAddress?: (host: string) => boolean;
-  /** Node ages, token rotation, peer expiry, rate limits and every timeout (default the system clock). */
-  readonly clock?: Clock;
+  /** Milliseconds for node ages, token rotation, peer expiry and rate limits. */
+  readonly clock?: () => number;
   readonly random?: RandomBytes;
   /** Where `save()` writes the routing table, and `start()` reads it back. */
   readonly stateFile?: string;
@@ -89,7 +88,7 @@ interface Pending {
   readonly expectedId: Uint8Array | undefined;
   readonly resolve: (body: KrpcResponseBody) => void;
   readonly reject: (err: Error) => void;
-  readonly timer: TimerHandle;
+  readonly timer: NodeJS.Timeout;
 }
 
 const MAX_PENDING = 1024;
@@ -123,9 +122,8 @@ export class DhtNode {
   private readonly lookups = new Set<() => void>();
   private readonly counters: DhtStats = { received: 0, sent: 0, malformed: 0, rateLimited: 0, dropped: 0 };
   private seeds: SeedContact[] = [];
-  private drainTimer: TimerHandle | undefined;
-  private readonly maintenance: TimerHandle;
-  private readonly clock: Clock;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private maintenance: NodeJS.Timeout | undefined;
   private closed = false;
 
   private constructor(
@@ -136,9 +134,7 @@ export class DhtNode {
   ) {
     this.socket = socket;
     this.id = id;
-    const clock = options.clock ?? systemClock;
-    this.clock = clock;
-    this.now = () => clock.now();
+    this.now = options.clock ?? Date.now;
     this.random = options.random ?? ((n) => new Uint8Array(randomBytes(n)));
     this.allow = options.allowAddress ?? (() => true);
     this.table = new RoutingTable(id, { now: this.now });
@@ -153,7 +149,8 @@ export class DhtNode {
       this.counters.dropped++;
     });
     const interval = options.maintenanceIntervalMs ?? 60_000;
-    this.maintenance = clock.setInterval(() => this.maintain(), interval);
+    this.maintenance = setInterval(() => this.maintain(), interval);
+    this.maintenance.unref();
   }
 
   /** Binds the socket and loads the saved routing table, if any. */
@@ -224,12 +221,12 @@ export class DhtNode {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.maintenance.cancel();
-    this.drainTimer?.cancel();
+    clearInterval(this.maintenance);
+    clearTimeout(this.drainTimer);
     this.sendQueue.length = 0;
     for (const finish of [...this.lookups]) finish();
     for (const p of this.pending.values()) {
-      p.timer.cancel();
+      clearTimeout(p.timer);
       p.reject(new DhtError('closed', 'DHT node closed'));
     }
     this.pending.clear();
@@ -245,14 +242,15 @@ export class DhtNode {
       for (let i = 0; i < 8 && this.pending.has(key(t)); i++) t = this.random(4);
       const tk = key(t);
       if (this.pending.has(tk)) return reject(new DhtError('busy', 'no free transaction id'));
-      const timer = this.clock.setTimeout(() => {
+      const timer = setTimeout(() => {
         this.pending.delete(tk);
         if (expectedId !== undefined) this.table.noteFailure(expectedId);
         reject(new DhtError('timeout', `no answer from ${host}:${port}`));
       }, this.options.queryTimeoutMs ?? 2000);
+      timer.unref();
       this.pending.set(tk, { host, port, expectedId, resolve, reject, timer });
       if (!this.send({ type: 'query', t, query }, host, port)) {
-        timer.cancel();
+        clearTimeout(timer);
         this.pending.delete(tk);
         reject(new DhtError('not-sent', `query to ${host}:${port} refused or rate-limited`));
       }
@@ -292,7 +290,7 @@ export class DhtNode {
 
   private scheduleDrain(): void {
     if (this.drainTimer !== undefined || this.closed) return;
-    this.drainTimer = this.clock.setTimeout(() => {
+    this.drainTimer = setTimeout(() => {
       this.drainTimer = undefined;
       while (this.sendQueue.length > 0 && this.outgoing.take()) {
         const next = this.sendQueue.shift()!;
@@ -300,6 +298,7 @@ export class DhtNode {
       }
       if (this.sendQueue.length > 0) this.scheduleDrain();
     }, Math.max(1, this.outgoing.waitMs()));
+    this.drainTimer.unref();
   }
 
   private onPacket(packet: Buffer, host: string, port: number, family: string): void {
@@ -332,7 +331,7 @@ export class DhtNode {
       return;
     }
     this.pending.delete(tk);
-    p.timer.cancel();
+    clearTimeout(p.timer);
     if (msg.type === 'error') {
       p.reject(new DhtError('remote-error', `${host}:${port} answered error ${msg.code}: ${printable(msg.message)}`));
       return;
@@ -390,7 +389,7 @@ export class DhtNode {
       const finish = (): void => {
         if (finished) return;
         finished = true;
-        deadline.cancel();
+        clearTimeout(deadline);
         options.signal?.removeEventListener('abort', finish);
         this.lookups.delete(finish);
         if (failure === undefined) resolve(lookup);
@@ -423,7 +422,8 @@ export class DhtNode {
         }
         if (this.closed || lookup.done) finish();
       };
-      const deadline = this.clock.setTimeout(finish, this.options.lookupTimeoutMs ?? 30_000);
+      const deadline = setTimeout(finish, this.options.lookupTimeoutMs ?? 30_000);
+      deadline.unref();
       this.lookups.add(finish);
       if (options.signal?.aborted) return finish();
       options.signal?.addEventListener('abort', finish, { once: true });
