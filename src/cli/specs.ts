@@ -9,9 +9,10 @@ const PORT_DEFAULT = 'first free of 6881-6889, else any';
 
 export const downloadSpec = {
   name: 'download',
-  args: '<file.torrent|magnet:>',
-  summary: 'Download a torrent or magnet link, verify every piece, and exit 0 once the content is complete on disk.',
-  positionals: { min: 1, max: 1 },
+  args: '<source>...',
+  summary:
+    'Download torrents (.torrent files, magnet links, info hashes or http(s) URLs of .torrent files) in one session, verify every piece, and exit 0 once every content is complete on disk.',
+  positionals: { min: 1, max: 64 },
   options: {
     output: { type: 'string', short: 'o', value: 'DIR', default: '.', help: 'folder to download into' },
     port: { type: 'string', short: 'p', value: 'N', defaultText: PORT_DEFAULT, help: 'listen port (0 picks a free one)' },
@@ -23,7 +24,7 @@ export const downloadSpec = {
     'no-dht': { type: 'boolean', help: 'do not use the DHT' },
     'dht-bootstrap': { type: 'string', multiple: true, value: 'HOST:PORT', defaultText: 'the public routers', help: 'DHT bootstrap node' },
     lsd: { type: 'boolean', help: 'find peers on the local network (BEP 14)' },
-    'save-torrent': { type: 'string', value: 'FILE', help: 'for a magnet link, also write the fetched metadata as a .torrent file' },
+    'save-torrent': { type: 'string', value: 'FILE', help: 'for a single magnet link, also write the fetched metadata as a .torrent file' },
     recheck: { type: 'boolean', help: 'ignore the resume record: read and hash all data already on disk' },
     encryption: { type: 'string', value: 'POLICY', default: 'prefer', help: 'protocol encryption (MSE/PE): prefer, require or off' },
     quiet: { type: 'boolean', short: 'q', help: 'no progress display' },

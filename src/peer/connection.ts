@@ -211,6 +211,11 @@ export class PeerConnection {
 
   private route: ((infoHash: Uint8Array) => { identity: LocalIdentity; handler: PeerHandler; maxBitfield: number } | undefined) | undefined;
 
+  /** Hand the connection to another owner (the swarm taking over from a magnet's metadata phase). */
+  setHandler(handler: PeerHandler): void {
+    this.handler = handler;
+  }
+
   get isActive(): boolean {
     return this.state === 'active';
   }

@@ -28,6 +28,8 @@ export interface ClientOptions {
   encryption?: EncryptionPolicy;
   /** Told of each peer whose encryption policy did not meet ours (for `--verbose`). */
   onEncryptionMismatch?: (note: MismatchNote) => void;
+  /** Asked for each incoming connection: false refuses it (a connection limit is reached). */
+  accept?: () => boolean;
 }
 
 export class Client {
@@ -100,6 +102,10 @@ export class Client {
 
   private onSocket(socket: net.Socket): void {
     socket.on('error', () => undefined);
+    if (this.opts.accept?.() === false) {
+      socket.destroy();
+      return;
+    }
     const raw = socket.remoteAddress ?? '?';
     // A dual-stack listener reports IPv4 peers as IPv4-mapped IPv6 addresses.
     const address = { host: raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw, port: socket.remotePort ?? 0 };

@@ -1,14 +1,13 @@
 /**
- * DHT peer discovery for a session (BEP 5): one DhtNode shared by the metadata fetch and the
- * download, periodic `get_peers` lookups that feed the torrent, and `announce_peer` for our
- * listen port. Callers keep private torrents away from it (BEP 27: no DHT, PEX or LSD).
+ * DHT peer discovery for a session (BEP 5): one DhtNode shared by every torrent of the
+ * session (a magnet's included, before its metadata is known), periodic `get_peers` lookups
+ * that feed each torrent, and `announce_peer` for our listen port. Callers keep private torrents away from it (BEP 27: no DHT, PEX or LSD).
  */
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DhtNode, type BootstrapAddress } from '../dht/index.js';
 import type { PeerAddress } from '../metainfo/types.js';
-import type { PeerLookup } from './metadata-fetch.js';
 
 export interface DhtDiscoveryOptions {
   readonly bootstrap: readonly BootstrapAddress[];
@@ -40,7 +39,7 @@ export function isLoopbackHost(host: string): boolean {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === 'localhost' || host === '::1';
 }
 
-export class DhtDiscovery implements PeerLookup {
+export class DhtDiscovery {
   private readonly stops = new Set<() => void>();
   private closed = false;
 

@@ -1,54 +1,91 @@
 /**
- * One torrent in a session: storage, the swarm and the tracker schedule, orchestrated.
+ * One torrent in a session: metadata, storage, the swarm and the tracker schedule,
+ * orchestrated. It decides nothing about pieces or peers itself; it moves between states
+ * and hands its connections from one phase to the next.
  *
- * Lifecycle (each arrow is one method; nothing else changes `state`):
- *   checking  -> downloading | seeding   open(): data on disk verified
+ * State machine (each arrow is one method; nothing else changes `state`):
+ *   metadata    -> checking              metadata verified (magnet): the same connections carry on
+ *   checking    -> downloading | seeding the data on disk verified (or known from before a pause)
  *   downloading -> seeding               every piece verified
- *   any       -> stopped                 stop(): trackers told, writes flushed
- *   any       -> error                   a disk error
+ *   metadata | checking | downloading | seeding -> paused    pause(): trackers told, peers closed
+ *   paused      -> metadata | checking   resume()
+ *   any         -> stopped               stop(): trackers told (bounded wait), writes flushed
+ *   any but stopped -> error             a disk error, unusable metadata, no metadata in time
  */
-import type { Metainfo, PeerAddress } from '../metainfo/types.js';
+import type { MagnetLink, Metainfo, PeerAddress } from '../metainfo/types.js';
 import { TorrentStorage } from '../storage/index.js';
 import { Swarm } from '../swarm/swarm.js';
-import type { PeerSource } from '../swarm/peer-pool.js';
+import { PeerPool, type PeerSource } from '../swarm/peer-pool.js';
 import { Announcer } from '../tracker/index.js';
-import { systemClock, type Clock } from '../util/clock.js';
-import { TesseraError } from '../util/errors.js';
+import { Bitfield } from '../util/bitfield.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { makeReserved } from '../wire/index.js';
 import type { Client } from './client.js';
+import { SessionError } from './errors.js';
+import { MAX_BITFIELD_BYTES, MetadataPhase, type HeldConnection, type MetadataProgress } from './metadata-phase.js';
 
-export type TorrentState = 'checking' | 'downloading' | 'seeding' | 'stopped' | 'error';
+export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'stopped' | 'error';
 
+/** Something worth telling a user that does not stop the torrent. */
+export interface TorrentWarning {
+  /** `resume`: a resume record could not be written (the download goes on). */
+  readonly code: 'tracker' | 'peer-banned' | 'resume';
+  readonly message: string;
+  /** The peer concerned, for `peer-banned`. */
+  readonly peer?: PeerAddress;
+}
+
+/** The torrent's reports to its owner (the handle): one-way, child to parent. */
 export interface TorrentEvents {
-  onChecking?(checked: number, total: number): void;
-  onStateChange?(state: TorrentState): void;
-  onTrackerError?(message: string): void;
-  onPeerBanned?(address: PeerAddress, reason: string): void;
-  /** A resume record could not be written (the download goes on). */
-  onResumeError?(message: string): void;
-  /** The swarm's once-a-second download trace (`--verbose`). */
-  onTrace?(line: string): void;
+  onState(state: TorrentState): void;
+  onChecking(checked: number, total: number): void;
+  onMetadata(meta: Metainfo, torrentBytes: Uint8Array): void;
+  onMetadataProgress(progress: MetadataProgress): void;
+  onVerified(piece: number): void;
+  onDone(): void;
+  /** A seeding limit was met; the torrent pauses itself. */
+  onSeeded(): void;
+  onTick(): void;
+  onWarning(warning: TorrentWarning): void;
+  onError(err: unknown): void;
+  onPeerConnected(address: PeerAddress, outgoing: boolean): void;
+  onPeerDisconnected(address: PeerAddress, reason: string): void;
+  /** The swarm's once-a-second download trace, when `trace` is on. */
+  onTrace(line: string): void;
 }
 
 export interface TorrentOptions {
-  outputDir: string;
+  readonly outputDir: string;
+  readonly clock: Clock;
+  readonly events: TorrentEvents;
   /** Peers to dial without any tracker. */
-  peers?: PeerAddress[];
+  readonly peers?: readonly PeerAddress[];
   /** Announce to the torrent's trackers (default true). */
-  trackers?: boolean;
-  /** Folder of resume records (see storage/resume.ts); without it every start rechecks. */
-  resumeDir?: string;
-  /** Period of the resume record while downloading (default 3 s). */
-  resumeIntervalMs?: number;
-  /** Ignore the resume record and read everything on disk. */
-  recheck?: boolean;
+  readonly trackers?: boolean;
   /** UDP tracker retransmission base (BEP 15's 15 s); shortened only by tests. */
-  udpBaseTimeoutMs?: number;
-  events?: TorrentEvents;
-  /** Time for the swarm and the tracker schedule (default the system clock). */
-  clock?: Clock;
+  readonly udpBaseTimeoutMs?: number;
+  readonly maxConnections?: number;
+  /** A magnet fails with `no-metadata` when no peer offered or sent metadata for this long. Default: never. */
+  readonly metadataTimeoutMs?: number;
+  readonly metadataRequestTimeoutMs?: number;
+  /** How long `stopped` announces may take. Default: the announcer's (2 s). */
+  readonly stopTimeoutMs?: number;
+  readonly seedRatio?: number;
+  readonly seedTimeMs?: number;
+  /** Folder of resume records (see storage/resume.ts); without it every start rechecks. */
+  readonly resumeDir?: string;
+  /** Period of the resume record while downloading (default 3 s). */
+  readonly resumeIntervalMs?: number;
+  /** Ignore the resume record at the first start: read and hash everything on disk. */
+  readonly recheck?: boolean;
+  /** Report the swarm's per-second trace through `onTrace`. */
+  readonly trace?: boolean;
 }
 
-export class SessionError extends TesseraError {}
+/** The size is unknown before the metadata arrives; trackers need some `left` > 0 (a leecher). */
+const UNKNOWN_LEFT = 2 ** 31 - 1;
+
+export type FoundCounts = Record<PeerSource, number>;
 
 export interface TorrentStats {
   state: TorrentState;
@@ -66,183 +103,382 @@ export interface TorrentStats {
   banned: number;
   /** Bytes verified on disk before this run's swarm started (resume). */
   resumedBytes: number;
+  /** Peers found so far, by where they came from. */
+  found: FoundCounts;
+  /** Present while a magnet's metadata is being fetched. */
+  metadata?: MetadataProgress;
+  /** How the last start found the data on disk: pieces trusted from the resume record, pieces read. */
+  startCheck?: { readonly trusted: number; readonly checked: number };
 }
 
 export class Torrent {
-  state: TorrentState = 'checking';
-  readonly meta: Metainfo;
-  private readonly opts: TorrentOptions;
+  state: TorrentState = 'paused';
+  readonly infoHash: Uint8Array;
+  meta: Metainfo | undefined;
+  torrentBytes: Uint8Array | undefined;
+  private readonly magnet: MagnetLink | undefined;
   private readonly client: Client;
+  private readonly opts: TorrentOptions;
+  private readonly clock: Clock;
+  private readonly pool = new PeerPool();
+  private readonly identity;
+  private readonly found: FoundCounts = { tracker: 0, dht: 0, pex: 0, lsd: 0, manual: 0, incoming: 0 };
+  private phase: MetadataPhase | undefined;
   private storage: TorrentStorage | undefined;
   private swarm: Swarm | undefined;
+  /** Verified pieces, kept across a pause so resuming needs no recheck. */
+  private have: Bitfield | undefined;
+  /** The tracker schedule of the current run (a new one after each resume). */
   private announcer: Announcer | undefined;
-  private readonly clock: Clock;
+  private tickTimer: TimerHandle | undefined;
+  /** Aborts what the current run awaits (recheck, announces) on pause or stop. */
+  private run = new AbortController();
   private resumedBytes = 0;
-  private existing = { trusted: 0, checked: 0 };
-  private completeWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
-  private failure: unknown;
+  private startCheck: { trusted: number; checked: number } | undefined;
+  private seedingSince: number | undefined;
+  private doneFired = false;
+  private stopping: Promise<void> | undefined;
 
-  constructor(meta: Metainfo, client: Client, opts: TorrentOptions) {
-    this.meta = meta;
+  constructor(source: { meta: Metainfo } | { magnet: MagnetLink & { infoHash: Uint8Array } }, client: Client, opts: TorrentOptions) {
+    if ('meta' in source) {
+      this.meta = source.meta;
+      this.infoHash = source.meta.infoHash;
+    } else {
+      this.magnet = source.magnet;
+      this.infoHash = source.magnet.infoHash;
+    }
     this.client = client;
     this.opts = opts;
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
+    this.identity = { infoHash: this.infoHash, peerId: client.peerId, reserved: makeReserved({ extensionProtocol: true, fast: true }) };
+    // The tracker lists us too: never dial our own listening port on this machine.
+    for (const host of ['127.0.0.1', '::1']) this.pool.addSelf({ host, port: client.port });
   }
 
-  /** Open the files, verify what is already there and start exchanging pieces. */
-  async start(signal?: AbortSignal): Promise<void> {
-    const info = this.meta.info;
-    // 8 MiB of piece buffers keeps a loopback pipe full: measured no slower than 16, 32 or 64 MiB,
-    // and each halving saved about 8 MiB of peak RSS. (Pieces over 4 MiB still get two buffers.)
-    const { resumeDir, resumeIntervalMs } = this.opts;
-    const resume =
-      resumeDir === undefined
-        ? undefined
-        : {
-            dir: resumeDir,
-            infoHash: this.meta.infoHash,
-            clock: this.clock,
-            ...(resumeIntervalMs !== undefined ? { intervalMs: resumeIntervalMs } : {}),
-            onError: (err: Error) => this.opts.events?.onResumeError?.(err.message),
-          };
-    this.storage = await TorrentStorage.open(this.opts.outputDir, info, { poolBytes: 8 << 20, ...(resume !== undefined ? { resume } : {}) });
-    const existing = await this.storage.verifyExisting({
-      recheck: this.opts.recheck === true,
-      onProgress: (checked, total) => this.opts.events?.onChecking?.(checked, total),
-      ...(signal !== undefined ? { signal } : {}),
+  get isPrivate(): boolean {
+    return this.meta?.info.private === true;
+  }
+
+  /** Start (or resume after a pause): fetch the metadata or check the data, then exchange pieces. */
+  resume(): void {
+    if (this.state !== 'paused') return;
+    this.run = new AbortController();
+    this.pool.retryNow(this.clock.now());
+    this.tickTimer = this.clock.setInterval(() => this.tick(), 1000);
+    if (this.meta === undefined) {
+      this.fetchMetadata();
+      this.startAnnouncing();
+    } else void this.check(this.meta, []);
+    this.addPeers([...(this.magnet?.peers ?? []), ...(this.opts.peers ?? [])], 'manual');
+  }
+
+  /** Close every connection and the files; keep what is verified. */
+  async pause(): Promise<void> {
+    if (this.state === 'paused' || this.state === 'stopped' || this.state === 'error') return;
+    this.setState('paused');
+    await this.halt();
+  }
+
+  /** Stop for good. Waits for trackers (bounded) and for pending writes. */
+  stop(): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping;
+    const wasPaused = this.state === 'paused' || this.state === 'error';
+    this.setState('stopped');
+    this.stopping = wasPaused ? Promise.resolve() : this.halt();
+    return this.stopping;
+  }
+
+  addPeers(peers: Iterable<PeerAddress>, source: PeerSource): void {
+    if (this.phase !== undefined) {
+      this.phase.addPeers(peers, source);
+      return;
+    }
+    if (this.swarm !== undefined) {
+      this.found[source] += this.swarm.addPeers(peers, source);
+      return;
+    }
+    for (const p of peers) if (this.pool.add(p, source)) this.found[source]++;
+  }
+
+  /** True while more peers would help: DHT lookups run more often then. */
+  wantsPeers(): boolean {
+    const connected = this.swarm?.connectedCount ?? this.phase?.connectedCount ?? 0;
+    return connected < 10 && (this.state === 'downloading' || this.state === 'metadata');
+  }
+
+  get verifiedPieces(): Bitfield | undefined {
+    return this.swarm?.have ?? this.have;
+  }
+
+  stats(): TorrentStats {
+    const info = this.meta?.info;
+    const s = this.swarm;
+    const now = this.clock.now();
+    const have = this.verifiedPieces;
+    const verified = have?.count ?? 0;
+    const pieceCount = info?.pieceCount ?? 0;
+    return {
+      state: this.state,
+      verified,
+      pieceCount,
+      bytesVerified: info === undefined ? 0 : bytesOf(verified, have?.has(pieceCount - 1) ?? false, info.pieceLength, info.length, pieceCount),
+      totalBytes: info?.length ?? 0,
+      downloaded: s?.downloaded ?? 0,
+      uploaded: s?.uploaded ?? 0,
+      downRate: s?.downRate.rate(now) ?? 0,
+      upRate: s?.upRate.rate(now) ?? 0,
+      peers: s?.connectedCount ?? this.phase?.connectedCount ?? 0,
+      knownPeers: this.pool.size,
+      hashFailures: s?.hashFailures ?? 0,
+      banned: this.pool.bannedCount,
+      resumedBytes: this.resumedBytes,
+      found: { ...this.found },
+      ...(this.phase !== undefined ? { metadata: this.phase.progress() } : {}),
+      ...(this.startCheck !== undefined ? { startCheck: { ...this.startCheck } } : {}),
+    };
+  }
+
+  /** Fail for good: the state becomes `error` and `err` is reported once. */
+  fail(err: unknown): void {
+    if (this.state === 'error' || this.state === 'stopped') return;
+    this.setState('error');
+    this.opts.events.onError(err);
+    void this.halt();
+  }
+
+  // ---- phases ----
+
+  private fetchMetadata(): void {
+    this.setState('metadata');
+    const ev = this.opts.events;
+    const phase = new MetadataPhase({
+      magnet: this.magnet!,
+      infoHash: this.infoHash,
+      identity: this.identity,
+      listenPort: this.client.port,
+      pool: this.pool,
+      clock: this.clock,
+      encryption: this.client.encryption,
+      maxConnections: this.opts.maxConnections ?? 60,
+      ...(this.opts.metadataRequestTimeoutMs !== undefined ? { requestTimeoutMs: this.opts.metadataRequestTimeoutMs } : {}),
+      events: {
+        onMetadata: ({ meta, torrentBytes }) => this.onMetadata(meta, torrentBytes),
+        onFatal: (err) => this.fail(err),
+        onProgress: () => {
+          if (this.phase === phase) ev.onMetadataProgress(phase.progress());
+        },
+        onIncoming: () => this.found.incoming++,
+        onPeerFound: (_a, source) => this.found[source]++,
+        onPeerBanned: (peer, reason) => ev.onWarning({ code: 'peer-banned', message: reason, peer }),
+        onPeerConnected: (a, outgoing) => ev.onPeerConnected(a, outgoing),
+        onPeerDisconnected: (a, reason) => ev.onPeerDisconnected(a, reason),
+      },
     });
-    const have = existing.have;
-    this.existing = { trusted: existing.trusted, checked: existing.checked };
-    if (signal?.aborted === true) return;
+    this.phase = phase;
+    this.client.register(this.infoHash, { identity: this.identity, handler: phase, maxBitfield: MAX_BITFIELD_BYTES });
+    phase.start();
+  }
+
+  private onMetadata(meta: Metainfo, torrentBytes: Uint8Array): void {
+    if (this.state !== 'metadata' || this.phase === undefined) return;
+    this.meta = meta;
+    this.torrentBytes = torrentBytes;
+    this.opts.events.onMetadata(meta, torrentBytes);
+    // A listener may have stopped or paused the torrent (a metadata-only fetch).
+    if (this.state !== 'metadata') return;
+    // The phase keeps holding the connections (and taking incoming ones) while the data is checked.
+    void this.check(meta, undefined);
+  }
+
+  /**
+   * Open the files and find what is verified: the bitfield kept from before a pause, or a
+   * recheck of the data on disk. (The place for resume data: a `restore()` of the storage
+   * would answer here instead of the recheck.) `held` is undefined while the metadata phase
+   * still holds the connections.
+   */
+  private async check(meta: Metainfo, held: HeldConnection[] | undefined): Promise<void> {
+    this.setState('checking');
+    const run = this.run;
+    const info = meta.info;
+    let storage: TorrentStorage | undefined;
+    let have: Bitfield;
+    try {
+      // 8 MiB of piece buffers keeps a loopback pipe full: measured no slower than 16, 32 or 64 MiB,
+      // and each halving saved about 8 MiB of peak RSS. (Pieces over 4 MiB still get two buffers.)
+      storage = await TorrentStorage.open(this.opts.outputDir, info, { poolBytes: 8 << 20, ...this.resumeOptions() });
+      if (this.have !== undefined && this.opts.resumeDir === undefined) have = this.have;
+      else {
+        // A first start may be told to ignore the record; after a pause the record is our own.
+        const existing = await storage.verifyExisting({
+          recheck: this.opts.recheck === true && this.have === undefined,
+          onProgress: (checked, total) => this.opts.events.onChecking(checked, total),
+          signal: run.signal,
+        });
+        have = existing.have;
+        this.startCheck = { trusted: existing.trusted, checked: existing.checked };
+      }
+    } catch (err) {
+      await storage?.close();
+      if (run.signal.aborted) return;
+      return this.fail(err);
+    }
+    if (run.signal.aborted || this.state !== 'checking') {
+      await storage.close();
+      return;
+    }
+    this.storage = storage;
+    this.have = have;
     this.resumedBytes = bytesOf(have.count, have.has(info.pieceCount - 1), info.pieceLength, info.length, info.pieceCount);
+    this.startSwarm(meta, storage, have, held ?? this.phase?.handOver() ?? []);
+  }
+
+  private resumeOptions(): { resume?: NonNullable<Parameters<typeof TorrentStorage.open>[2]>['resume'] } {
+    const dir = this.opts.resumeDir;
+    if (dir === undefined) return {};
+    return {
+      resume: {
+        dir,
+        infoHash: this.infoHash,
+        clock: this.clock,
+        ...(this.opts.resumeIntervalMs !== undefined ? { intervalMs: this.opts.resumeIntervalMs } : {}),
+        onError: (err: Error) => this.opts.events.onWarning({ code: 'resume', message: `resume record not saved: ${err.message}` }),
+      },
+    };
+  }
+
+  private startSwarm(meta: Metainfo, storage: TorrentStorage, have: Bitfield, held: HeldConnection[]): void {
+    const ev = this.opts.events;
+    const info = meta.info;
+    this.phase = undefined;
     const swarm = new Swarm({
-      infoHash: this.meta.infoHash,
+      infoHash: this.infoHash,
       peerId: this.client.peerId,
       pieceCount: info.pieceCount,
       pieceLength: info.pieceLength,
       totalLength: info.length,
       have,
-      storage: this.storage,
-      infoBytes: this.meta.infoBytes,
+      storage,
+      infoBytes: meta.infoBytes,
       listenPort: this.client.port,
       pex: !info.private,
+      pool: this.pool,
       clock: this.clock,
-      encryption: this.client.encryption,
+      ...(this.opts.maxConnections !== undefined ? { maxConnections: this.opts.maxConnections } : {}),
       events: {
+        onPieceVerified: (i) => ev.onVerified(i),
         onComplete: () => this.onComplete(),
         onDiskError: (err) => this.fail(err),
-        onPeerBanned: (a, reason) => this.opts.events?.onPeerBanned?.(a, reason),
-        ...(this.opts.events?.onTrace !== undefined ? { onTrace: this.opts.events.onTrace } : {}),
+        onPeerBanned: (peer, reason) => ev.onWarning({ code: 'peer-banned', message: reason, peer }),
+        onPeerConnected: (a, outgoing) => ev.onPeerConnected(a, outgoing),
+        onPeerDisconnected: (a, reason) => ev.onPeerDisconnected(a, reason),
+        ...(this.opts.trace === true ? { onTrace: (line: string) => ev.onTrace(line) } : {}),
       },
     });
     this.swarm = swarm;
-    this.client.register(this.meta.infoHash, { identity: swarm.localIdentity, handler: swarm, maxBitfield: swarm.maxBitfieldBytes });
+    this.client.register(this.infoHash, { identity: swarm.localIdentity, handler: swarm, maxBitfield: swarm.maxBitfieldBytes });
+    for (const h of held) swarm.adopt(h.conn, h.replay);
     this.setState(have.complete ? 'seeding' : 'downloading');
-    // The tracker lists us too: never dial our own listening port on this machine.
-    for (const host of ['127.0.0.1', '::1']) swarm.pool.addSelf({ host, port: this.client.port });
     swarm.start();
-    if (this.opts.peers !== undefined) swarm.addPeers(this.opts.peers, 'manual');
-    if (this.opts.trackers !== false && this.meta.announce.length > 0) {
-      this.announcer = new Announcer({
-        tiers: this.meta.announce,
-        infoHash: this.meta.infoHash,
-        peerId: this.client.peerId,
-        port: this.client.port,
-        stats: () => {
-          const st = this.stats();
-          return { uploaded: st.uploaded, downloaded: st.downloaded, left: st.totalBytes - st.bytesVerified };
-        },
-        // Few peers: ask again sooner, as far as the tracker's min interval allows.
-        wantPeers: () => (this.swarm?.connectedCount ?? 0) < 5 && this.state === 'downloading',
-        onPeers: (peers) => this.swarm?.addPeers(peers, 'tracker'),
-        onError: (url, err) => this.opts.events?.onTrackerError?.(`${url}: ${err.message}`),
-        onWarning: (url, warning) => this.opts.events?.onTrackerError?.(`${url}: tracker warning: ${warning}`),
-        tracker: { udpBaseTimeoutMs: this.opts.udpBaseTimeoutMs ?? 5000, udpMaxRetries: 2, timeoutMs: 15_000 },
-        clock: this.clock,
-      });
-      this.announcer.start();
-    }
-  }
-
-  /** How `start` found the data on disk: pieces taken from the resume record, pieces read. */
-  get startCheck(): { readonly trusted: number; readonly checked: number } {
-    return this.existing;
-  }
-
-  addPeers(peers: PeerAddress[], source: PeerSource): void {
-    this.swarm?.addPeers(peers, source);
-  }
-
-  /** Resolves once every piece is verified on disk; rejects on a disk error. */
-  whenComplete(): Promise<void> {
-    if (this.state === 'seeding') return Promise.resolve();
-    if (this.state === 'error') return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => this.completeWaiters.push({ resolve, reject }));
-  }
-
-  stats(): TorrentStats {
-    const info = this.meta.info;
-    const s = this.swarm;
-    const now = this.clock.now();
-    const verified = s?.have.count ?? 0;
-    const lastHave = s?.have.has(info.pieceCount - 1) ?? false;
-    return {
-      state: this.state,
-      verified,
-      pieceCount: info.pieceCount,
-      bytesVerified: bytesOf(verified, lastHave, info.pieceLength, info.length, info.pieceCount),
-      totalBytes: info.length,
-      downloaded: s?.downloaded ?? 0,
-      uploaded: s?.uploaded ?? 0,
-      downRate: s?.downRate.rate(now) ?? 0,
-      upRate: s?.upRate.rate(now) ?? 0,
-      peers: s?.connectedCount ?? 0,
-      knownPeers: s?.pool.size ?? 0,
-      hashFailures: s?.hashFailures ?? 0,
-      banned: s?.pool.bannedCount ?? 0,
-      resumedBytes: this.resumedBytes,
-    };
-  }
-
-  /** Stop: tell the trackers (bounded wait), close every peer, flush and close the files. */
-  async stop(): Promise<void> {
-    if (this.state === 'stopped') return;
-    this.setState('stopped');
-    this.client.unregister(this.meta.infoHash);
-    this.swarm?.stop();
-    await this.announcer?.stop();
-    await this.storage?.close();
-    for (const w of this.completeWaiters) w.reject(new SessionError('stopped', 'stopped before the download finished'));
-    this.completeWaiters = [];
+    // After the check, so that `left` is true: a seeder is listed as one at once.
+    if (this.announcer === undefined) this.startAnnouncing();
   }
 
   private onComplete(): void {
-    if (this.state !== 'downloading' && this.state !== 'checking') return;
-    this.setState('seeding');
-    this.announcer?.complete();
-    for (const w of this.completeWaiters) w.resolve();
-    this.completeWaiters = [];
+    if (this.state === 'downloading') {
+      this.setState('seeding');
+      this.announcer?.complete();
+    }
+    if (this.state !== 'seeding') return;
+    this.seedingSince ??= this.clock.now();
+    if (!this.doneFired) {
+      this.doneFired = true;
+      this.opts.events.onDone();
+    }
   }
 
-  private fail(err: unknown): void {
-    if (this.state === 'error' || this.state === 'stopped') return;
-    this.failure = err;
-    this.setState('error');
-    this.swarm?.stop();
-    for (const w of this.completeWaiters) w.reject(err);
-    this.completeWaiters = [];
+  /** Once a second while running: progress, the metadata deadline, seeding limits. */
+  private tick(): void {
+    const now = this.clock.now();
+    const limit = this.opts.metadataTimeoutMs;
+    if (this.phase !== undefined && this.state === 'metadata' && limit !== undefined && now - this.phase.lastProgressAt > limit) {
+      const f = this.found;
+      return this.fail(
+        new SessionError(
+          'no-metadata',
+          `no peer sent the metadata of ${this.magnet?.infoHashHex ?? ''} within ${Math.round(limit / 1000)} s ` +
+            `(peers found: ${f.tracker} tracker, ${f.dht} dht, ${f.pex} pex, ${f.manual} manual, ${f.incoming} incoming)`,
+        ),
+      );
+    }
+    this.opts.events.onTick();
+    if (this.state === 'seeding' && this.seedingSince !== undefined) {
+      const st = this.stats();
+      const ratioMet = this.opts.seedRatio !== undefined && st.uploaded >= this.opts.seedRatio * st.totalBytes;
+      const timeMet = this.opts.seedTimeMs !== undefined && now - this.seedingSince >= this.opts.seedTimeMs;
+      if (ratioMet || timeMet) {
+        this.opts.events.onSeeded();
+        void this.pause();
+      }
+    }
+  }
+
+  /** Shared by pause, stop and error: close connections and files, tell the trackers. */
+  private async halt(): Promise<void> {
+    this.run.abort();
+    this.tickTimer?.cancel();
+    this.tickTimer = undefined;
+    this.client.unregister(this.infoHash);
+    this.phase?.close('stopping');
+    this.phase = undefined;
+    const swarm = this.swarm;
+    if (swarm !== undefined) this.have = swarm.have;
+    // Trackers are told with the counters of the run that ends; the swarm goes after.
+    const announcer = this.announcer;
+    this.announcer = undefined;
+    swarm?.stop();
+    await announcer?.stop();
+    this.swarm = undefined;
+    const storage = this.storage;
+    this.storage = undefined;
+    await storage?.close();
   }
 
   private setState(s: TorrentState): void {
     if (this.state === s) return;
     this.state = s;
-    this.opts.events?.onStateChange?.(s);
+    this.opts.events.onState(s);
+  }
+
+  // ---- trackers ----
+
+  private startAnnouncing(): void {
+    const tiers = this.meta !== undefined ? this.meta.announce : (this.magnet?.trackers ?? []).map((t) => [t]);
+    if (this.opts.trackers === false || tiers.length === 0 || this.state === 'paused' || this.state === 'stopped' || this.state === 'error') return;
+    this.announcer = new Announcer({
+      tiers,
+      infoHash: this.infoHash,
+      peerId: this.client.peerId,
+      port: this.client.port,
+      stats: () => {
+        const st = this.stats();
+        // The size is unknown before a magnet's metadata: report a leecher with something left.
+        return { uploaded: st.uploaded, downloaded: st.downloaded, left: this.meta === undefined ? UNKNOWN_LEFT : st.totalBytes - st.bytesVerified };
+      },
+      // Few peers: ask again sooner, as far as the tracker's min interval allows.
+      wantPeers: () => this.wantsPeers() && (this.swarm?.connectedCount ?? this.phase?.connectedCount ?? 0) < 5,
+      onPeers: (peers) => this.addPeers(peers, 'tracker'),
+      onError: (url, err) => this.opts.events.onWarning({ code: 'tracker', message: `${url}: ${err.message}` }),
+      onWarning: (url, warning) => this.opts.events.onWarning({ code: 'tracker', message: `${url}: tracker warning: ${warning}` }),
+      tracker: { udpBaseTimeoutMs: this.opts.udpBaseTimeoutMs ?? 5000, udpMaxRetries: 2, timeoutMs: 15_000 },
+      clock: this.clock,
+      ...(this.opts.stopTimeoutMs !== undefined ? { stopTimeoutMs: this.opts.stopTimeoutMs } : {}),
+    });
+    this.announcer.start();
   }
 }
 
-function bytesOf(count: number, hasLast: boolean, pieceLength: number, total: number, pieceCount: number): number {
+export function bytesOf(count: number, hasLast: boolean, pieceLength: number, total: number, pieceCount: number): number {
   if (count === 0) return 0;
   const last = total - (pieceCount - 1) * pieceLength;
   return hasLast ? (count - 1) * pieceLength + last : count * pieceLength;
 }
-

@@ -116,6 +116,11 @@ export class PeerPool {
     c.notBefore = now + this.retryBaseMs * 2 ** (c.failures - 1);
   }
 
+  /** Lift every back-off (a torrent resumed after a pause: its peers were closed by us, not by failure). */
+  retryNow(now: number): void {
+    for (const c of this.candidates.values()) if (c.notBefore > now) c.notBefore = now;
+  }
+
   /** Candidates not connected and not waiting out a back-off. */
   dialable(now: number): number {
     let n = 0;

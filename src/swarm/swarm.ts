@@ -57,6 +57,8 @@ export interface SwarmEvents {
   onPeerBanned?(address: PeerAddress, reason: string): void;
   /** Once a second: per-peer rates, request queues and buffer use (see trace.ts). */
   onTrace?(line: string): void;
+  onPeerConnected?(address: PeerAddress, outgoing: boolean): void;
+  onPeerDisconnected?(address: PeerAddress, reason: string): void;
 }
 
 export interface SwarmOptions {
@@ -78,6 +80,8 @@ export interface SwarmOptions {
   pex?: boolean;
   /** MSE/PE for outgoing connections; plaintext when absent. */
   encryption?: EncryptionOptions;
+  /** The torrent's known peers, when they were gathered before the swarm (a magnet's metadata phase). */
+  pool?: PeerPool;
   events?: SwarmEvents;
   /** Time for every timeout, keep-alive and rate of this swarm and its peers (default the system clock). */
   clock?: Clock;
@@ -150,7 +154,7 @@ export class SwarmPeer {
 
 export class Swarm implements PeerHandler, ExtensionHost {
   readonly picker: Picker;
-  readonly pool = new PeerPool();
+  readonly pool: PeerPool;
   readonly have: Bitfield;
   readonly peers = new Map<number, SwarmPeer>();
   downloaded = 0;
@@ -181,6 +185,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
     this.have = opts.have;
+    this.pool = opts.pool ?? new PeerPool();
     this.picker = new Picker({ pieceCount: opts.pieceCount, pieceLength: opts.pieceLength, totalLength: opts.totalLength, have: opts.have });
     this.identity = { infoHash: opts.infoHash, peerId: opts.peerId, reserved: makeReserved({ extensionProtocol: true, fast: true }) };
     this.lastPieceSize = opts.totalLength - (opts.pieceCount - 1) * opts.pieceLength;
@@ -267,17 +272,42 @@ export class Swarm implements PeerHandler, ExtensionHost {
     }
     this.halfOpen.delete(conn);
     if (!conn.outgoing && (this.stopped || this.peers.size >= (this.opts.maxConnections ?? 60) + 10)) return false;
-    const p = this.byConn.get(conn) ?? this.register(conn);
+    this.welcome(this.byConn.get(conn) ?? this.register(conn), reserved, true);
+    return true;
+  }
+
+  /**
+   * Carry on with a connection that another owner opened (a magnet's metadata phase): the
+   * handshakes are done, so we announce our pieces with `have`s (a bitfield may only be the
+   * first message), then replay what the peer told that owner (its bitfield, haves, extended
+   * handshake). Connections still dialling finish their handshake here as usual.
+   */
+  adopt(conn: PeerConnection, replay: readonly IncomingMessage[]): void {
+    conn.setHandler(this);
+    if (conn.state === 'closed') return;
+    if (!conn.isActive) {
+      this.halfOpen.add(conn);
+      this.register(conn);
+      return;
+    }
+    this.welcome(this.register(conn), conn.remoteReserved ?? new Uint8Array(8), false);
+    for (const msg of replay) if (conn.isActive) this.onMessage(conn, msg);
+  }
+
+  private welcome(p: SwarmPeer, reserved: Uint8Array, fresh: boolean): void {
+    const conn = p.conn;
     const caps = readCapabilities(reserved);
     p.fast = caps.fast;
     if (caps.extensionProtocol) this.extensions.sendHandshake(p);
-    if (p.fast && this.have.complete) conn.send({ type: 'have-all' });
+    if (!fresh) {
+      if (this.have.count > 0) conn.batch(() => { for (let i = 0; i < this.opts.pieceCount; i++) if (this.have.has(i)) conn.send({ type: 'have', index: i }); });
+    } else if (p.fast && this.have.complete) conn.send({ type: 'have-all' });
     else if (p.fast && this.have.count === 0) conn.send({ type: 'have-none' });
     else if (this.have.count > 0) conn.send({ type: 'bitfield', bytes: this.have.bytes });
     if (p.fast && isIPv4(conn.address.host)) this.upload.grantAllowedFast(p);
     this.picker.addPeer(p.key, p.has);
     p.registered = true;
-    return true;
+    this.opts.events?.onPeerConnected?.(conn.address, conn.outgoing);
   }
 
   onMessage(conn: PeerConnection, msg: IncomingMessage): void {
@@ -355,6 +385,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     this.peers.delete(p.key);
     if (p.registered) this.picker.removePeer(p.key);
     this.extensions.forget(p);
+    if (p.registered) this.opts.events?.onPeerDisconnected?.(conn.address, reason);
     if (!this.pool.isBanned(conn.address)) this.pool.disconnected(conn.address, p.registered && reason !== 'handshake refused', this.clock.now());
     if (!this.stopped) {
       this.refillAll();

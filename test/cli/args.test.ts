@@ -28,6 +28,7 @@ test('progress line', () => {
   const stats: TorrentStats = {
       state: 'downloading', verified: 1, pieceCount: 4, bytesVerified: 512, totalBytes: 2048, downloaded: 512, uploaded: 0,
       downRate: 512, upRate: 0, peers: 2, knownPeers: 3, hashFailures: 0, banned: 0, resumedBytes: 0,
+      found: { tracker: 0, dht: 0, pex: 0, lsd: 0, manual: 0, incoming: 0 },
   };
   const line = progressLine(stats, 120);
   assert.match(line, /^\[#+-+\]  25\.0%  512 B \/ 2\.00 KiB  down 512 B\/s  up 0 B\/s  peers 2\/3  ETA 00:03$/);

@@ -7,8 +7,7 @@
  *   node resume-child.js <file.torrent> <out-dir> <resume-dir> <host:port> <interval-ms>
  */
 import { loadTorrentFile } from '../../src/metainfo/index.js';
-import { Client } from '../../src/session/client.js';
-import { Torrent } from '../../src/session/torrent.js';
+import { Session } from '../../src/session/index.js';
 
 const [torrentPath, outputDir, resumeDir, peer, interval] = process.argv.slice(2);
 if (torrentPath === undefined || outputDir === undefined || resumeDir === undefined || peer === undefined || interval === undefined) {
@@ -17,19 +16,13 @@ if (torrentPath === undefined || outputDir === undefined || resumeDir === undefi
 }
 const [host, port] = peer.split(':') as [string, string];
 const meta = await loadTorrentFile(torrentPath);
-const client = new Client({ port: 0, host: '127.0.0.1' });
-await client.listen();
-const torrent = new Torrent(meta, client, {
-  outputDir,
-  peers: [{ host, port: Number(port) }],
-  trackers: false,
-  resumeDir,
-  resumeIntervalMs: Number(interval),
-  events: { onResumeError: (m) => process.stderr.write(`resume: ${m}\n`) },
+const session = new Session({ port: 0, host: '127.0.0.1', dht: false, resumeDir, resumeIntervalMs: Number(interval) });
+const torrent = await session.add(meta, { path: outputDir, peers: [{ host, port: Number(port) }], trackers: false });
+torrent.on('warning', (w) => {
+  if (w.code === 'resume') process.stderr.write(`resume: ${w.message}\n`);
 });
-await torrent.start();
+await torrent.whenReady();
 process.stdout.write('started\n');
-await torrent.whenComplete();
-await torrent.stop();
-await client.close();
+await torrent.whenDone();
+await session.close();
 process.stdout.write('complete\n');

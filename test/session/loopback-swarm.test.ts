@@ -10,8 +10,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createTorrent, parseTorrent, type Metainfo } from '../../src/metainfo/index.js';
-import { Client } from '../../src/session/client.js';
-import { Torrent } from '../../src/session/torrent.js';
+import { Session } from '../../src/session/session.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -26,17 +25,14 @@ async function tempDir(): Promise<string> {
 
 async function seedAndLeech(meta: Metainfo, seedDir: string): Promise<string> {
   const outDir = await tempDir();
-  const seedClient = new Client({ host: '127.0.0.1', port: 0 });
-  const leechClient = new Client({ host: '127.0.0.1', port: 0 });
-  await seedClient.listen();
-  await leechClient.listen();
-  const seeder = new Torrent(meta, seedClient, { outputDir: seedDir, trackers: false });
-  const leecher = new Torrent(meta, leechClient, { outputDir: outDir, trackers: false, peers: [{ host: '127.0.0.1', port: seedClient.port }] });
+  const seedSession = new Session({ host: '127.0.0.1', port: 0, dht: false });
+  const leechSession = new Session({ host: '127.0.0.1', port: 0, dht: false });
   try {
-    await seeder.start();
+    const seeder = await seedSession.add(meta, { path: seedDir, trackers: false });
+    await seeder.whenReady();
     assert.equal(seeder.state, 'seeding');
-    await leecher.start();
-    const done = leecher.whenComplete();
+    const leecher = await leechSession.add(meta, { path: outDir, trackers: false, peers: [{ host: '127.0.0.1', port: seedSession.port }] });
+    const done = leecher.whenDone();
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('download did not finish in 20 s')), 20_000).unref());
     await Promise.race([done, timeout]);
     const st = leecher.stats();
@@ -45,10 +41,8 @@ async function seedAndLeech(meta: Metainfo, seedDir: string): Promise<string> {
     assert.equal(seeder.stats().uploaded, meta.info.length);
     return outDir;
   } finally {
-    await leecher.stop();
-    await seeder.stop();
-    await leechClient.close();
-    await seedClient.close();
+    await leechSession.close();
+    await seedSession.close();
   }
 }
 

@@ -15,8 +15,8 @@ import { dirname, join } from 'node:path';
 import { createTorrent } from '../../metainfo/create.js';
 import { parseTorrent } from '../../metainfo/torrent.js';
 import type { Metainfo } from '../../metainfo/types.js';
-import { Client } from '../../session/client.js';
-import { Torrent } from '../../session/torrent.js';
+import type { TorrentHandle } from '../../session/handle.js';
+import { Session } from '../../session/session.js';
 import { PieceHasher } from '../../storage/index.js';
 import { scrape, startTrackerServer, type TrackerServer } from '../../tracker/index.js';
 import { CliError, ExitCode, humanBytes, type CliContext, type Command } from '../context.js';
@@ -50,8 +50,8 @@ interface SampleFile {
 }
 
 interface Seeder {
-  readonly client: Client;
-  readonly torrent: Torrent;
+  readonly session: Session;
+  readonly handle: TorrentHandle;
 }
 
 export const demoCommand: Command = async (argv: string[], ctx: CliContext): Promise<number> => {
@@ -75,7 +75,7 @@ export const demoCommand: Command = async (argv: string[], ctx: CliContext): Pro
       if (seeder === undefined) return ExitCode.interrupted;
       seeders.push(seeder);
     }
-    ctx.stderr.write(`demo: ${opts.seeders} seeder(s) on ports ${seeders.map((s) => s.client.port).join(', ')}\n`);
+    ctx.stderr.write(`demo: ${opts.seeders} seeder(s) on ports ${seeders.map((s) => s.session.port).join(', ')}\n`);
     if (!(await waitForSeeders(tracker.httpUrl, meta, opts.seeders, ctx.signal))) {
       if (ctx.signal.aborted) return ExitCode.interrupted;
       throw new CliError(ExitCode.failed, `the built-in tracker did not list ${opts.seeders} seeder(s) within ${ANNOUNCE_WAIT_MS / 1000} s`);
@@ -99,7 +99,7 @@ export const demoCommand: Command = async (argv: string[], ctx: CliContext): Pro
     if (ctx.signal.aborted) return ExitCode.interrupted;
     if (mismatch !== undefined) throw new CliError(ExitCode.failed, `the download differs from the source: ${mismatch}`);
 
-    const uploads = seeders.map((s) => s.torrent.stats().uploaded);
+    const uploads = seeders.map((s) => s.handle.stats().uploaded);
     const served = uploads.filter((u) => u > 0).length;
     ctx.stdout.write(
       `demo: ${humanBytes(meta.info.length)} in ${files.length} files downloaded and verified byte for byte in ` +
@@ -112,7 +112,7 @@ export const demoCommand: Command = async (argv: string[], ctx: CliContext): Pro
     if (ctx.signal.aborted) return ExitCode.interrupted;
     throw err;
   } finally {
-    await Promise.all(seeders.map((s) => s.torrent.stop().then(() => s.client.close())));
+    await Promise.all(seeders.map((s) => s.session.close()));
     await tracker?.close();
     if (opts.keep) ctx.stderr.write(`demo: kept ${root} (seed/ is the source, download/ the copy)\n`);
     else await rm(root, { recursive: true, force: true });
@@ -187,30 +187,29 @@ async function makeTorrent(folder: string, trackerUrl: string, signal: AbortSign
   }
 }
 
-/** One seeder: its own Client (peer id, port) and a Torrent over the source folder. */
+/** One seeder: its own Session (peer id, port) with the torrent over the source folder. */
 async function startSeeder(meta: Metainfo, sourceDir: string, signal: AbortSignal): Promise<Seeder | undefined> {
-  const client = new Client({ host: HOST, port: 0 });
-  await client.listen();
-  const torrent = new Torrent(meta, client, { outputDir: sourceDir });
+  const session = new Session({ host: HOST, port: 0, dht: false });
+  let handle: TorrentHandle;
   try {
-    await torrent.start(signal);
+    handle = await session.add(meta, { path: sourceDir, signal });
+    await handle.whenReady();
   } catch (err) {
-    await torrent.stop();
-    await client.close();
+    await session.close();
+    if (signal.aborted) return undefined;
     throw err;
   }
-  if (signal.aborted || torrent.state !== 'seeding') {
-    await torrent.stop();
-    await client.close();
-    if (signal.aborted) return undefined;
-    throw new CliError(ExitCode.failed, `a demo seeder found its own sample data incomplete (${torrent.stats().verified}/${meta.info.pieceCount} pieces)`);
+  if (handle.state !== 'seeding') {
+    const verified = handle.stats().verified;
+    await session.close();
+    throw new CliError(ExitCode.failed, `a demo seeder found its own sample data incomplete (${verified}/${meta.info.pieceCount} pieces)`);
   }
-  return { client, torrent };
+  return { session, handle };
 }
 
 /**
  * The leecher learns its peers from one announce, so it must not start before the tracker
- * lists every seeder; a seeder's first announce runs in the background of `Torrent.start`.
+ * lists every seeder; a seeder's first announce runs in the background once it is added.
  */
 async function waitForSeeders(url: string, meta: Metainfo, want: number, signal: AbortSignal): Promise<boolean> {
   const deadline = Date.now() + ANNOUNCE_WAIT_MS;

@@ -8,13 +8,12 @@
  */
 import { parseTorrentOrMagnet } from '../../metainfo/magnet.js';
 import type { FileEntry, MagnetLink, Metainfo } from '../../metainfo/types.js';
-import { Client } from '../../session/client.js';
-import type { DhtDiscovery } from '../../session/discovery.js';
 import { parseDuration, parsePeerArg, parsePort } from '../args.js';
 import { CliError, ExitCode, humanBytes, safeText, type CliContext, type Command } from '../context.js';
 import { parseCommandLine, type OptionValues } from '../options.js';
 import { infoSpec } from '../specs.js';
-import { dhtBootstrapOf, fetchMagnetMetadata, saveTorrentFile, startDht } from './download.js';
+import { fetchMetadataOnly, saveTorrentFile } from '../run-torrents.js';
+import { dhtBootstrapOf, dhtOptions } from './download.js';
 
 /** The options that only make sense with --fetch, as the user may have typed them. */
 const FETCH_ONLY = new Set(['--save-torrent', '--peer', '--dht-bootstrap', '--no-dht', '--timeout', '--port', '-p']);
@@ -176,20 +175,15 @@ async function fetchAndSave(magnet: MagnetLink, ctx: CliContext, v: FetchFlags):
   const port = parsePort(v.port, '--port');
   const timeoutS = parseDuration(v.timeout, '--timeout');
   const bootstrap = dhtBootstrapOf(v['no-dht'], v['dht-bootstrap']);
-  const client = new Client({ port });
-  let dht: DhtDiscovery | undefined;
-  try {
-    await client.listen();
-    if (bootstrap !== undefined) dht = await startDht(bootstrap, client.port);
-    const peers = v.peer.map(parsePeerArg);
-    const fetched = await fetchMagnetMetadata(magnet, client, ctx, { peers, dht, quiet: false, idleTimeoutS: timeoutS });
-    if (fetched === undefined) return undefined;
-    if (v['save-torrent'] !== undefined) await saveTorrentFile(v['save-torrent'], fetched.torrentBytes);
-    return fetched.meta;
-  } finally {
-    await dht?.close();
-    await client.close();
-  }
+  const fetched = await fetchMetadataOnly({ kind: 'magnet', magnet }, ctx, {
+    peers: v.peer.map(parsePeerArg),
+    dht: bootstrap === undefined ? false : dhtOptions(bootstrap),
+    port,
+    idleTimeoutS: timeoutS,
+  });
+  if (fetched === undefined) return undefined;
+  if (v['save-torrent'] !== undefined) await saveTorrentFile(v['save-torrent'], fetched.torrentBytes);
+  return fetched.meta;
 }
 
 export const infoCommand: Command = async (argv: string[], ctx: CliContext): Promise<number> => {

@@ -1,15 +1,20 @@
 /**
- * BEP 9 metadata exchange against scripted in-process peers: honest, lying, rejecting, silent,
- * and announcing a size above the limit or different from the others'.
+ * A magnet's metadata phase (BEP 9) against scripted in-process peers: honest, lying,
+ * rejecting, silent, and announcing a size above the limit or different from the others'.
+ * Each runs through `Session.add` of a bare magnet link, so what is tested is what embedders
+ * get: the `metadata` event, `whenDone()` rejections, banned peers as warnings.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { encode } from '../../src/bencode/index.js';
-import { parseTorrent } from '../../src/metainfo/index.js';
+import { parseTorrent, type Metainfo } from '../../src/metainfo/index.js';
 import type { MagnetLink, PeerAddress } from '../../src/metainfo/types.js';
-import { Client } from '../../src/session/client.js';
-import { fetchMetadata, MetadataFetchError, type MetadataFetchOptions } from '../../src/session/metadata-fetch.js';
+import { SessionError } from '../../src/session/errors.js';
+import { Session, type AddOptions } from '../../src/session/session.js';
 import { buildTorrentFile } from '../../src/session/torrent-file.js';
 import { toHex } from '../../src/util/bytes.js';
 import {
@@ -21,6 +26,7 @@ import {
   metadataPieceCount,
   type IncomingMessage,
 } from '../../src/wire/index.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { WirePeer } from './wire-peer.js';
 
 type Behaviour = 'honest' | 'liar' | 'reject' | 'silent';
@@ -42,6 +48,9 @@ interface FakeServer {
   readonly requests: number[];
   /** Connections that the fetcher closed (or that ended). */
   closedConnections: number;
+  /** Connections accepted, and handshakes completed. */
+  connections: number;
+  handshakes: number;
   close(): Promise<void>;
 }
 
@@ -50,7 +59,7 @@ const servers: FakeServer[] = [];
 /** A peer that offers ut_metadata with `announcedSize` and answers requests as `behaviour` says. */
 async function fakePeer(behaviour: Behaviour, announcedSize = info.length, served: Buffer = info): Promise<FakeServer> {
   const requests: number[] = [];
-  const state = { closedConnections: 0 };
+  const state = { closedConnections: 0, connections: 0, handshakes: 0 };
   const onMessage = (peer: WirePeer, msg: IncomingMessage): void => {
     if (msg.type !== 'extended') return;
     if (msg.id === 0) {
@@ -75,9 +84,11 @@ async function fakePeer(behaviour: Behaviour, announcedSize = info.length, serve
   };
   const remoteIds = new Map<WirePeer, number>();
   const listener = await WirePeer.listen({ infoHash, reserved: makeReserved({ extensionProtocol: true }), onMessage }, (peer) => {
+    state.connections++;
     void peer.closed.then(() => state.closedConnections++);
     void peer.handshaken(5000).then(
       () => {
+        state.handshakes++;
         // Written by hand (keys in sorted order): the codec refuses to encode a size above the limit.
         const withSize = Buffer.from(`d1:md11:ut_metadatai${METADATA_ID}ee13:metadata_sizei${announcedSize}e1:v${5 + behaviour.length}:fake-${behaviour}e`);
         peer.send({ type: 'extended', id: 0, payload: withSize });
@@ -91,6 +102,12 @@ async function fakePeer(behaviour: Behaviour, announcedSize = info.length, serve
     get closedConnections() {
       return state.closedConnections;
     },
+    get connections() {
+      return state.connections;
+    },
+    get handshakes() {
+      return state.handshakes;
+    },
     close: listener.close,
   };
   servers.push(server);
@@ -101,23 +118,45 @@ function magnetFor(peers: readonly PeerAddress[]): MagnetLink {
   return { infoHash, infoHashHex: toHex(infoHash), trackers: [], peers, webSeeds: [] };
 }
 
-describe('metadata fetch (BEP 9)', { timeout: 120_000 }, () => {
-  let client: Client;
+interface Fetched {
+  readonly meta: Metainfo;
+  readonly torrentBytes: Uint8Array;
+  readonly found: Record<string, number>;
+  readonly banned: string[];
+}
+
+let session: Session;
+let dir = '';
+
+/** Add the magnet of `peers`; resolve with the metadata (then remove the torrent), reject with the torrent's error. */
+async function fetch(peers: FakeServer[], extra: AddOptions = {}, on: Session = session): Promise<Fetched> {
+  const banned: string[] = [];
+  const handle = await on.add(magnetFor(peers.map((p) => p.address)), { path: dir, trackers: false, metadataTimeoutMs: 4000, paused: true, ...extra });
+  handle.on('warning', (w) => {
+    if (w.code === 'peer-banned' && w.peer !== undefined) banned.push(`${w.peer.host}:${w.peer.port}`);
+  });
+  const got = new Promise<Fetched>((resolve, reject) => {
+    handle.once('metadata', (meta) => {
+      resolve({ meta, torrentBytes: handle.torrentFile!, found: handle.stats().found, banned });
+      void handle.remove();
+    });
+    handle.whenDone().catch((err: unknown) => reject(Object.assign(err as Error, { banned })));
+  });
+  handle.resume();
+  return got;
+}
+
+describe('metadata phase (BEP 9)', { timeout: 120_000 }, () => {
   before(async () => {
-    client = new Client({ host: '127.0.0.1', port: 0 });
-    await client.listen();
+    dir = await mkdtemp(join(tmpdir(), 'tessera-metadata-'));
+    session = new Session({ host: '127.0.0.1', port: 0, dht: false });
+    await session.listen();
   });
   after(async () => {
-    await client.close();
+    await session.close();
     await Promise.all(servers.map((s) => s.close()));
+    await rm(dir, { recursive: true, force: true });
   });
-
-  const fetch = (peers: FakeServer[], extra: MetadataFetchOptions = {}): ReturnType<typeof fetchMetadata> =>
-    fetchMetadata(
-      magnetFor(peers.map((p) => p.address)),
-      client,
-      { trackers: false, idleTimeoutMs: 4000, requestTimeoutMs: 800, ...extra },
-    );
 
   test('an honest peer: every piece requested, hash verified, a parseable torrent built', async () => {
     const honest = await fakePeer('honest');
@@ -134,54 +173,67 @@ describe('metadata fetch (BEP 9)', { timeout: 120_000 }, () => {
   test('pieces are fetched from several peers at once', async () => {
     const a = await fakePeer('honest');
     const b = await fakePeer('honest');
-    const got = await fetch([a, b], { maxConnections: 2 });
+    const got = await fetch([a, b]);
     assert.equal(got.meta.infoHashHex, toHex(infoHash));
-    // Each asks for at most 4 pieces at a time and there are 3: both get asked only if both
-    // were ready together, so check the union and that nothing was asked twice from one peer.
     assert.deepEqual([...new Set([...a.requests, ...b.requests])].sort(), [0, 1, 2]);
-    assert.equal(new Set(a.requests).size, a.requests.length);
+    assert.equal(new Set(a.requests).size, a.requests.length, 'no piece asked twice of one peer');
+    assert.equal(new Set(b.requests).size, b.requests.length, 'no piece asked twice of one peer');
   });
 
   test('a lying peer: the hash check fails, the metadata comes from the honest peer', async () => {
     const liar = await fakePeer('liar');
     const honest = await fakePeer('honest');
-    const banned: string[] = [];
-    const got = await fetch([liar, honest], { events: { onPeerBanned: (a) => banned.push(`${a.host}:${a.port}`) } });
+    const got = await fetch([liar, honest]);
     assert.deepEqual(Buffer.from(got.meta.infoBytes), info);
     assert.ok(liar.requests.length > 0, 'the liar was asked for pieces');
-    assert.ok(!banned.includes(`127.0.0.1:${honest.address.port}`), 'the honest peer is never banned');
+    assert.ok(!got.banned.includes(`127.0.0.1:${honest.address.port}`), 'the honest peer is never banned');
   });
 
-  test('a lying peer alone is banned and its bytes are never trusted', async () => {
+  test('a lying peer alone is banned, never redialled, and its bytes are never trusted', async () => {
     const liar = await fakePeer('liar');
-    const banned: string[] = [];
-    await assert.rejects(fetch([liar], { events: { onPeerBanned: (a) => banned.push(`${a.host}:${a.port}`) } }), (err: unknown) => {
-      assert.ok(err instanceof MetadataFetchError);
+    await assert.rejects(fetch([liar]), (err: unknown) => {
+      assert.ok(err instanceof SessionError);
       assert.equal(err.code, 'no-metadata');
+      assert.deepEqual((err as unknown as { banned: string[] }).banned, [`127.0.0.1:${liar.address.port}`]);
       return true;
     });
-    assert.deepEqual(banned, [`127.0.0.1:${liar.address.port}`]);
     assert.deepEqual([...liar.requests].sort(), [0, 1, 2], 'every piece asked for exactly once before the ban');
+    assert.equal(liar.connections, 1, 'the banned peer was not dialled again');
   });
 
   test('a rejecting peer: its pieces are retried from another peer', async () => {
     const rejecter = await fakePeer('reject');
-    const got1 = await fetch([rejecter, await fakePeer('honest')]);
-    assert.deepEqual(Buffer.from(got1.meta.infoBytes), info);
+    const got = await fetch([rejecter, await fakePeer('honest')]);
+    assert.deepEqual(Buffer.from(got.meta.infoBytes), info);
     assert.ok(rejecter.requests.length > 0, 'the rejecting peer was asked first or alongside');
   });
 
-  test('a silent peer: timed-out requests go to another peer', async () => {
-    const silent = await fakePeer('silent');
-    const honest = await fakePeer('honest');
-    const got = await fetch([silent, honest]);
-    assert.deepEqual(Buffer.from(got.meta.infoBytes), info);
-    assert.ok(honest.requests.length >= 3);
+  test('a silent peer does not hold the fetch up for its request timeout: others are asked in parallel', async () => {
+    // A fake clock: the request timeout (10 s) can never pass, so only asking in parallel can finish.
+    const clock = new FakeClock();
+    const own = new Session({ host: '127.0.0.1', port: 0, dht: false, clock });
+    try {
+      const silent = await fakePeer('silent');
+      const honest = await fakePeer('honest');
+      const got = fetch([silent, honest], { metadataTimeoutMs: 60_000 }, own);
+      // Let both connect and the first asks go out, then 3.5 s of engine time: less than the 10 s timeout.
+      await until(() => silent.requests.length > 0 && honest.handshakes > 0);
+      for (let i = 0; i < 7; i++) {
+        clock.advance(500);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const fetched = await got;
+      assert.deepEqual(Buffer.from(fetched.meta.infoBytes), info);
+      for (const piece of silent.requests) assert.ok(honest.requests.includes(piece), `piece ${piece} was asked of the honest peer too`);
+      assert.ok(clock.now() - 1_700_000_000_000 < 10_000, 'fetched before any request could time out');
+    } finally {
+      await own.close();
+    }
   });
 
   test('metadata_size above 32 MiB is refused before any request or allocation', async () => {
     const huge = await fakePeer('honest', 33 * 1024 * 1024);
-    await assert.rejects(fetch([huge], { idleTimeoutMs: 2000 }), (err: unknown) => err instanceof MetadataFetchError && err.code === 'no-metadata');
+    await assert.rejects(fetch([huge], { metadataTimeoutMs: 2000 }), (err: unknown) => err instanceof SessionError && err.code === 'no-metadata');
     assert.equal(huge.requests.length, 0);
     assert.ok(huge.closedConnections >= 1, 'the connection was closed');
   });
@@ -196,14 +248,19 @@ describe('metadata fetch (BEP 9)', { timeout: 120_000 }, () => {
     assert.ok(!honest.requests.includes(3), 'the real peer is never asked for a piece past its size');
   });
 
-  test('an aborted fetch rejects at once', async () => {
+  test('an aborted add rejects whenDone at once with aborted', async () => {
     const silent = await fakePeer('silent');
     const ac = new AbortController();
-    const p = fetch([silent], { signal: ac.signal, idleTimeoutMs: 60_000 });
+    const p = fetch([silent], { signal: ac.signal, metadataTimeoutMs: 60_000 });
     setTimeout(() => ac.abort(), 200);
-    await assert.rejects(p, (err: unknown) => err instanceof MetadataFetchError && err.code === 'aborted');
+    await assert.rejects(p, (err: unknown) => err instanceof SessionError && err.code === 'aborted');
   });
 });
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond(), 'condition not reached in 5 s');
+}
 
 describe('torrent file around received metadata', () => {
   test('the info dict is spliced verbatim and the keys stay sorted', () => {

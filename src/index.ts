@@ -1,0 +1,52 @@
+/**
+ * Tessera as a library: `import { Session } from 'tessera'`.
+ *
+ *   import { Session } from 'tessera';
+ *
+ *   const session = new Session();
+ *   const torrent = await session.add('magnet:?xt=urn:btih:…', { path: 'downloads' });
+ *   for await (const p of torrent.progress()) console.log(`${(p.fraction * 100).toFixed(1)} %`);
+ *   await session.close();
+ *
+ * This file is the whole public surface: the session and its handles, the helpers to read
+ * and make .torrent files and magnet links, and the error classes (each with a stable
+ * `code`). Anything not exported here is internal and may change.
+ */
+export {
+  Session,
+  TorrentHandle,
+  SessionError,
+  type AddOptions,
+  type DhtOptions,
+  type SessionOptions,
+  type SessionErrorCode,
+  type MetadataProgress,
+  type RemoveOptions,
+  type TorrentEventMap,
+  type TorrentFile,
+  type TorrentProgress,
+  type TorrentSource,
+  type TorrentState,
+  type TorrentStats,
+  type TorrentWarning,
+  type FoundCounts,
+} from './session/index.js';
+export {
+  parseTorrent,
+  loadTorrentFile,
+  parseMagnet,
+  toMagnet,
+  createTorrent,
+  MetainfoError,
+  type CreateOptions,
+  type FileEntry,
+  type InfoDict,
+  type MagnetLink,
+  type Metainfo,
+  type PeerAddress,
+} from './metainfo/index.js';
+export { TesseraError } from './util/errors.js';
+export { StorageError, type StorageErrorCode } from './storage/index.js';
+export { TrackerError, type TrackerErrorCode } from './tracker/index.js';
+export { BencodeError } from './bencode/index.js';
+export type { Clock, TimerHandle } from './util/clock.js';

@@ -1,0 +1,29 @@
+/**
+ * The session's typed errors. Every rejection of `Session.add`, `TorrentHandle.whenDone` and
+ * every `error` event is a `TesseraError`: this class for the session's own reasons, or the
+ * layer's own (`MetainfoError` for a bad torrent, `StorageError` for a disk error).
+ */
+import { TesseraError } from '../util/errors.js';
+
+export type SessionErrorCode =
+  /** The session was closed (or the torrent stopped) before the download finished. */
+  | 'stopped'
+  /** `remove()` was called before the download finished. */
+  | 'removed'
+  /** The `AbortSignal` given to `add` fired. */
+  | 'aborted'
+  /** The source is not a .torrent, magnet link, info hash or http(s) URL that can be used. */
+  | 'bad-source'
+  /** The session already holds a torrent with this info hash. */
+  | 'duplicate'
+  /** No peer sent the metadata of a magnet link within the given time. */
+  | 'no-metadata'
+  /** The session is closed: nothing can be added. */
+  | 'closed';
+
+export class SessionError extends TesseraError {
+  declare readonly code: SessionErrorCode;
+  constructor(code: SessionErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * `Session`: the center of the engine. It owns the listen socket and the peer id, the DHT
+ * node (BEP 5), local service discovery (BEP 14), the session-wide connection limit and any
+ * number of torrents, each reached through a `TorrentHandle`.
+ *
+ *   const session = new Session({ dht: false });
+ *   const handle = await session.add('file.torrent', { path: 'downloads' });
+ *   handle.on('progress', (p) => console.log(p.fraction));
+ *   await handle.whenDone();
+ *   await session.close();
+ *
+ * Private torrents (BEP 27) never reach the DHT or LSD; a magnet link's privacy is known only
+ * once its metadata arrives, and its DHT lookups stop then if it turns out private.
+ */
+import { DEFAULT_BOOTSTRAP, type BootstrapAddress } from '../dht/index.js';
+import type { PeerAddress } from '../metainfo/types.js';
+import type { EncryptionPolicy, MismatchNote } from '../mse/index.js';
+import { toHex } from '../util/bytes.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { Client } from './client.js';
+import { DhtDiscovery } from './discovery.js';
+import { SessionError } from './errors.js';
+import { TorrentHandle, type HandleOwner } from './handle.js';
+import { LocalDiscovery } from './lsd.js';
+import { resolveSource, type TorrentSource } from './source.js';
+import { Torrent } from './torrent.js';
+
+export interface DhtOptions {
+  /** Nodes to join through. Default: the public routers. */
+  readonly bootstrap?: readonly BootstrapAddress[];
+  /** UDP port to try first. Default: the TCP listen port. */
+  readonly port?: number;
+  /** Routing table loaded at start and saved at close. Default: none. */
+  readonly stateFile?: string;
+}
+
+export interface SessionOptions {
+  /** TCP listen port; 0 picks a free one. Default: the first free of 6881–6889, else any. */
+  readonly port?: number;
+  /** Listen address. Default: all interfaces (IPv6 and IPv4 where available). */
+  readonly host?: string;
+  /** 20 bytes. Default: a fresh `-TS0100-` id. */
+  readonly peerId?: Uint8Array;
+  /** `false` runs without the DHT. Default: on, bootstrapped from the public routers. */
+  readonly dht?: false | DhtOptions;
+  /** Announce torrents on the local network (BEP 14). Default false. */
+  readonly lsd?: boolean;
+  /** Connections over all torrents: incoming ones past it are refused. Default 200. */
+  readonly maxConnections?: number;
+  /** Connections per torrent (never above `maxConnections`). Default 60. */
+  readonly maxConnectionsPerTorrent?: number;
+  /** How long `close()` and `remove()` wait for trackers to acknowledge `stopped`. Default 3000 ms. */
+  readonly stopTimeoutMs?: number;
+  /** Time source for the session's timers (tests pass a fake one). Default: the system clock. */
+  readonly clock?: Clock;
+  /** UDP tracker retransmission base (BEP 15 says 15 s). Default 5000 ms. */
+  readonly udpTrackerTimeoutMs?: number;
+  /**
+   * Folder for resume records (a verified-pieces record per torrent and download folder): a
+   * restart then reads only the files that changed. Default: none, every start rechecks.
+   */
+  readonly resumeDir?: string;
+  /** MSE/PE protocol encryption for every connection, in and out. Default 'prefer'. */
+  readonly encryption?: EncryptionPolicy;
+  /** Told of each peer whose encryption policy did not meet ours. */
+  readonly onEncryptionMismatch?: (note: MismatchNote) => void;
+  /** How often a downloading torrent's resume record is written. Default 3000 ms. */
+  readonly resumeIntervalMs?: number;
+}
+
+export interface AddOptions {
+  /** Download folder: the torrent's file (or folder) is created inside it. Default '.'. */
+  readonly path?: string;
+  /** Add without starting; `handle.resume()` starts it. */
+  readonly paused?: boolean;
+  /** Peers to dial besides those the trackers, DHT, PEX and LSD find. */
+  readonly peers?: readonly PeerAddress[];
+  /** Announce to the torrent's trackers. Default true. */
+  readonly trackers?: boolean;
+  /** Pause once uploaded ≥ ratio × size, after completion. Default: seed until stopped. */
+  readonly seedRatio?: number;
+  /** Pause after seeding this long. Default: seed until stopped. */
+  readonly seedTimeMs?: number;
+  /** A magnet fails with `no-metadata` when no peer has offered or sent metadata for this long. Default: wait. */
+  readonly metadataTimeoutMs?: number;
+  /** Stops the torrent and removes it from the session (trackers told); `whenDone()` rejects with `aborted`. */
+  readonly signal?: AbortSignal;
+  /** For an http(s) source: limit for the whole fetch. Default 30 s. */
+  readonly fetchTimeoutMs?: number;
+  /** Ignore the resume record: read and hash all data already on disk. */
+  readonly recheck?: boolean;
+  /** Emit `trace` events (the swarm's per-second diagnostics). */
+  readonly trace?: boolean;
+}
+
+export class Session {
+  private readonly opts: SessionOptions;
+  private readonly clock: Clock;
+  private readonly client: Client;
+  private readonly handles = new Map<string, { handle: TorrentHandle; torrent: Torrent; untrack: (() => void) | undefined }>();
+  private dht: DhtDiscovery | undefined;
+  private lsd: LocalDiscovery | undefined;
+  private starting: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly owner: HandleOwner = { detach: (h) => this.detach(h) };
+
+  constructor(options: SessionOptions = {}) {
+    this.opts = options;
+    this.clock = options.clock ?? systemClock;
+    const max = options.maxConnections ?? 200;
+    this.client = new Client({
+      ...(options.port !== undefined ? { port: options.port } : {}),
+      ...(options.host !== undefined ? { host: options.host } : {}),
+      ...(options.peerId !== undefined ? { peerId: options.peerId } : {}),
+      clock: this.clock,
+      ...(options.encryption !== undefined ? { encryption: options.encryption } : {}),
+      ...(options.onEncryptionMismatch !== undefined ? { onEncryptionMismatch: options.onEncryptionMismatch } : {}),
+      accept: () => this.connectionCount() < max,
+    });
+  }
+
+  /** Our 20-byte peer id. */
+  get peerId(): Uint8Array {
+    return this.client.peerId;
+  }
+
+  /** The TCP port we listen on (0 before `listen()` or the first `add`). */
+  get port(): number {
+    return this.client.port;
+  }
+
+  /** Peers whose encryption policy did not meet ours, in words; undefined when none. */
+  encryptionMismatch(): string | undefined {
+    return this.client.encryption.report?.describe();
+  }
+
+  /** The UDP port of the DHT node, when it runs. */
+  get dhtPort(): number | undefined {
+    return this.dht?.port;
+  }
+
+  get torrents(): TorrentHandle[] {
+    return [...this.handles.values()].map((e) => e.handle);
+  }
+
+  /** The torrent with this hex info hash, if the session holds it. */
+  get(infoHash: string): TorrentHandle | undefined {
+    return this.handles.get(infoHash.toLowerCase())?.handle;
+  }
+
+  /** Open the listen socket and start the DHT and LSD. `add` does it on first use. */
+  listen(): Promise<void> {
+    this.starting ??= this.start();
+    return this.starting;
+  }
+
+  /**
+   * Add a torrent: a .torrent (bytes or a path), a magnet link, a bare info hash (40 hex or 32
+   * base32 digits) or an http(s) URL of a .torrent. Resolves once the torrent is in the
+   * session (its data is checked and its metadata fetched afterwards: watch `state`). Rejects
+   * with `MetainfoError` for a bad torrent or magnet, `SessionError` `bad-source`,
+   * `duplicate`, `aborted` or `closed`.
+   */
+  async add(source: TorrentSource, options: AddOptions = {}): Promise<TorrentHandle> {
+    const signal = options.signal;
+    const aborted = (): SessionError => new SessionError('aborted', 'adding the torrent was aborted');
+    const isAborted = (): boolean => signal?.aborted === true;
+    if (this.closing !== undefined) throw new SessionError('closed', 'the session is closed');
+    if (isAborted()) throw aborted();
+    const resolved = await resolveSource(source, {
+      ...(signal !== undefined ? { signal } : {}),
+      ...(options.fetchTimeoutMs !== undefined ? { fetchTimeoutMs: options.fetchTimeoutMs } : {}),
+    });
+    await this.listen();
+    if (isAborted()) throw aborted();
+    if (this.closing !== undefined) throw new SessionError('closed', 'the session is closed');
+    let infoHash: Uint8Array;
+    let name: string | undefined;
+    let torrentSource: ConstructorParameters<typeof Torrent>[0];
+    if (resolved.kind === 'torrent') {
+      infoHash = resolved.meta.infoHash;
+      name = resolved.meta.info.name;
+      torrentSource = { meta: resolved.meta };
+    } else {
+      const m = resolved.magnet;
+      if (m.infoHash === undefined) throw new SessionError('bad-source', 'this magnet link has no v1 (urn:btih:) info hash; v2-only magnets are not supported');
+      infoHash = m.infoHash;
+      name = m.name;
+      torrentSource = { magnet: { ...m, infoHash: m.infoHash } };
+    }
+    const hex = toHex(infoHash);
+    if (this.handles.has(hex)) throw new SessionError('duplicate', `the session already has torrent ${hex}`);
+    const handle = new TorrentHandle(hex, options.path ?? '.', name, this.owner);
+    const perTorrent = Math.min(this.opts.maxConnectionsPerTorrent ?? 60, this.opts.maxConnections ?? 200);
+    const torrent = new Torrent(torrentSource, this.client, {
+      outputDir: options.path ?? '.',
+      clock: this.clock,
+      events: handle.sink,
+      maxConnections: perTorrent,
+      ...(options.peers !== undefined ? { peers: options.peers } : {}),
+      ...(options.trackers !== undefined ? { trackers: options.trackers } : {}),
+      ...(options.seedRatio !== undefined ? { seedRatio: options.seedRatio } : {}),
+      ...(options.seedTimeMs !== undefined ? { seedTimeMs: options.seedTimeMs } : {}),
+      ...(options.metadataTimeoutMs !== undefined ? { metadataTimeoutMs: options.metadataTimeoutMs } : {}),
+      ...(this.opts.stopTimeoutMs !== undefined ? { stopTimeoutMs: this.opts.stopTimeoutMs } : {}),
+      ...(this.opts.udpTrackerTimeoutMs !== undefined ? { udpBaseTimeoutMs: this.opts.udpTrackerTimeoutMs } : {}),
+      ...(this.opts.resumeDir !== undefined ? { resumeDir: this.opts.resumeDir } : {}),
+      ...(this.opts.resumeIntervalMs !== undefined ? { resumeIntervalMs: this.opts.resumeIntervalMs } : {}),
+      ...(options.recheck === true ? { recheck: true } : {}),
+      ...(options.trace === true ? { trace: true } : {}),
+    });
+    handle.bind(torrent);
+    const entry = { handle, torrent, untrack: undefined as (() => void) | undefined };
+    this.handles.set(hex, entry);
+    if (signal !== undefined) {
+      const onAbort = (): void => void handle.stopWith(new SessionError('aborted', 'the torrent was aborted before it finished'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      handle.on('state', (s) => {
+        if (s === 'stopped' || s === 'error') signal.removeEventListener('abort', onAbort);
+      });
+    }
+    this.discover(entry);
+    handle.on('metadata', () => {
+      if (torrent.isPrivate) {
+        entry.untrack?.();
+        entry.untrack = undefined;
+      } else this.lsd?.announce([infoHash]);
+    });
+    if (options.paused !== true) torrent.resume();
+    return handle;
+  }
+
+  /**
+   * Stop every torrent (trackers told `stopped`, within `stopTimeoutMs`), save the DHT routing
+   * table when configured, close every socket. `whenDone()` of unfinished torrents rejects
+   * with `stopped`.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.starting?.catch(() => undefined);
+      await Promise.all(this.torrents.map((h) => h.stopWith(new SessionError('stopped', 'the session was closed before the torrent finished'))));
+      await this.lsd?.close();
+      await this.dht?.close();
+      await this.client.close();
+    })();
+    return this.closing;
+  }
+
+  private async start(): Promise<void> {
+    await this.client.listen();
+    const dht = this.opts.dht;
+    if (dht !== false) {
+      this.dht = await DhtDiscovery.start({
+        bootstrap: dht?.bootstrap ?? DEFAULT_BOOTSTRAP,
+        port: dht?.port ?? this.client.port,
+        ...(dht?.stateFile !== undefined ? { stateFile: dht.stateFile } : {}),
+      });
+    }
+    // Best effort: a machine without a multicast route simply finds no local peers.
+    if (this.opts.lsd === true) {
+      this.lsd = await LocalDiscovery.start({ port: this.client.port, onPeer: (hex, peer) => this.handles.get(hex)?.torrent.addPeers([peer], 'lsd') }).catch(() => undefined);
+    }
+  }
+
+  /** DHT lookups and LSD announces for a torrent not known to be private. */
+  private discover(entry: { torrent: Torrent; untrack: (() => void) | undefined }): void {
+    const t = entry.torrent;
+    if (t.isPrivate) return;
+    if (this.dht !== undefined) {
+      entry.untrack = this.dht.track(t.infoHash, {
+        announcePort: this.client.port,
+        onPeers: (found) => {
+          if (t.state !== 'paused' && !t.isPrivate) t.addPeers(found, 'dht');
+        },
+        wantMore: () => t.wantsPeers(),
+      });
+    }
+    if (t.meta !== undefined) this.lsd?.announce([t.infoHash]);
+  }
+
+  private detach(handle: TorrentHandle): void {
+    const entry = this.handles.get(handle.infoHash);
+    if (entry?.handle !== handle) return;
+    entry.untrack?.();
+    this.handles.delete(handle.infoHash);
+  }
+
+  private connectionCount(): number {
+    let n = 0;
+    for (const e of this.handles.values()) n += e.torrent.stats().peers;
+    return n;
+  }
+}
