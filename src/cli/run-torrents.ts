@@ -68,6 +68,7 @@ export async function runTorrents(sources: readonly ResolvedSource[], ctx: CliCo
     run.stopDisplay();
     const outcomes = settled.filter((s): s is PromiseFulfilledResult<Outcome> => s.status === 'fulfilled').map((s) => s.value);
     const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failure !== undefined && !ctx.signal.aborted) throw failure.reason;
     if (outcomes.some((o) => o.code === ExitCode.interrupted)) {
       const stopped = outcomes.filter((o) => o.code === ExitCode.interrupted);
       const message = stopped.every((o) => o.fetchingMetadata === true)
@@ -92,12 +93,17 @@ class Run {
   private display: ProgressDisplay | undefined;
   private readonly handles: TorrentHandle[] = [];
   private readonly started = Date.now();
+  /** Ends every torrent's wait: Ctrl-C, or (for `seed`) one torrent whose data is incomplete. */
+  private readonly stopAll = new AbortController();
+  private readonly signal: AbortSignal;
 
   constructor(
     private readonly session: Session,
     private readonly ctx: CliContext,
     private readonly opts: RunOptions,
-  ) {}
+  ) {
+    this.signal = AbortSignal.any([ctx.signal, this.stopAll.signal]);
+  }
 
   private say(line: string): void {
     if (this.display !== undefined) this.display.note(line);
@@ -116,8 +122,8 @@ class Run {
   }
 
   async follow(source: ResolvedSource): Promise<Outcome> {
-    const { ctx, opts } = this;
-    if (ctx.signal.aborted) return { code: ExitCode.interrupted, fetchingMetadata: source.kind === 'magnet' };
+    const { ctx, opts, signal } = this;
+    if (signal.aborted) return { code: ExitCode.interrupted, fetchingMetadata: source.kind === 'magnet' };
     if (source.kind === 'torrent') this.intro(source.meta);
     const handle = await this.session.add(source.kind === 'torrent' ? source.meta : source.magnet, {
       path: opts.outputDir,
@@ -140,7 +146,7 @@ class Run {
     if (source.kind === 'magnet') this.watchMetadata(handle, source);
     handle.resume();
 
-    const ready = await until(handle.whenReady(), ctx.signal);
+    const ready = await until(handle.whenReady(), signal);
     if (ready === 'interrupted') {
       return handle.metainfo === undefined ? { code: ExitCode.interrupted, fetchingMetadata: true } : { code: ExitCode.interrupted, stoppedLine: stoppedLine(handle.stats()) };
     }
@@ -153,11 +159,12 @@ class Run {
       this.say(`resuming: ${humanBytes(st0.resumedBytes)} already verified${how}`);
     }
     if (opts.seedOnly === true && st0.state !== 'seeding') {
+      this.stopAll.abort();
       throw new CliError(ExitCode.badInput, `the data in ${opts.outputDir} is incomplete (${st0.verified}/${st0.pieceCount} pieces verified)`);
     }
     this.startDisplay();
 
-    const done = await until(withNoPeerTimeout(handle, opts.noPeerTimeoutS), ctx.signal);
+    const done = await until(withNoPeerTimeout(handle, opts.noPeerTimeoutS), signal);
     if (done === 'interrupted') return { code: ExitCode.interrupted, stoppedLine: stoppedLine(handle.stats()) };
     if (done === 'no-peers' || done === 'no-progress') {
       const mismatch = done === 'no-peers' ? this.session.encryptionMismatch() : undefined;
@@ -180,7 +187,7 @@ class Run {
         this.say('seeding (Ctrl-C to stop)');
         this.startDisplay();
       }
-      await until(new Promise<void>((resolve) => (handle.state === 'paused' ? resolve() : handle.once('seeded', resolve))), ctx.signal);
+      await until(new Promise<void>((resolve) => (handle.state === 'paused' ? resolve() : handle.once('seeded', resolve))), signal);
     }
     return { code: ExitCode.ok };
   }

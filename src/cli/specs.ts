@@ -33,9 +33,10 @@ export const downloadSpec = {
 
 export const seedSpec = {
   name: 'seed',
-  args: '<file.torrent> <dir>',
-  summary: "Seed a torrent whose content is already in <dir> (the folder given to 'download -o'). Every piece is verified first (trusted from the resume record where the files are unchanged).",
-  positionals: { min: 2, max: 2 },
+  args: '<file.torrent>... <dir>',
+  summary:
+    "Seed torrents whose content is already in <dir> (the folder given to 'download -o'), in one session. Every piece is verified first (trusted from the resume record where the files are unchanged).",
+  positionals: { min: 2, max: 65 },
   options: {
     port: { type: 'string', short: 'p', value: 'N', defaultText: PORT_DEFAULT, help: 'listen port (0 picks a free one)' },
     peer: { type: 'string', multiple: true, value: 'HOST:PORT', help: 'dial this peer directly' },

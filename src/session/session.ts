@@ -254,6 +254,7 @@ export class Session {
         bootstrap: dht?.bootstrap ?? DEFAULT_BOOTSTRAP,
         port: dht?.port ?? this.client.port,
         ...(dht?.stateFile !== undefined ? { stateFile: dht.stateFile } : {}),
+        clock: this.clock,
       });
     }
     // Best effort: a machine without a multicast route simply finds no local peers.
@@ -282,6 +283,7 @@ export class Session {
     const entry = this.handles.get(handle.infoHash);
     if (entry?.handle !== handle) return;
     entry.untrack?.();
+    this.lsd?.withdraw([entry.torrent.infoHash]);
     this.handles.delete(handle.infoHash);
   }
 

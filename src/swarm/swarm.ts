@@ -307,7 +307,8 @@ export class Swarm implements PeerHandler, ExtensionHost {
     if (p.fast && isIPv4(conn.address.host)) this.upload.grantAllowedFast(p);
     this.picker.addPeer(p.key, p.has);
     p.registered = true;
-    this.opts.events?.onPeerConnected?.(conn.address, conn.outgoing);
+    // An adopted connection was reported by its first owner already.
+    if (fresh) this.opts.events?.onPeerConnected?.(conn.address, conn.outgoing);
   }
 
   onMessage(conn: PeerConnection, msg: IncomingMessage): void {

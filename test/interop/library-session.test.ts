@@ -99,10 +99,10 @@ describe('library: Session and TorrentHandle against libtorrent and Transmission
 
       // Remove before completion: whenDone rejects with `removed`, and deleteData takes the files.
       const multi = await session.add(required(swarm.multi, 'multi').torrentPath, { path: out, peers, trackers: false });
-      const pending = multi.whenDone();
+      const removed = assert.rejects(multi.whenDone(), (err: unknown) => err instanceof SessionError && err.code === 'removed');
       await firstPiece(multi);
       await multi.remove({ deleteData: true });
-      await assert.rejects(pending, (err: unknown) => err instanceof SessionError && err.code === 'removed');
+      await removed;
       assert.equal(multi.state, 'stopped');
       await assert.rejects(access(join(out, 'tree')), /ENOENT/, 'the removed torrent’s folder is gone');
       await access(join(out, 'single.bin'));
@@ -121,11 +121,11 @@ describe('library: Session and TorrentHandle against libtorrent and Transmission
       const out = await swarm.newOutDir('abort');
       // Only the rate-limited seeder: the download is still running when the signal fires.
       const handle = await session.add(single.torrentPath, { path: out, peers: [{ host: '127.0.0.1', port: tr.port }], signal: ac.signal });
-      const pending = handle.whenDone();
+      const aborted = assert.rejects(handle.whenDone(), (err: unknown) => err instanceof SessionError && err.code === 'aborted');
       await firstPiece(handle);
       await until(async () => ((await scrape(tracker.httpUrl, [single.infoHash], { timeoutMs: 2000 })).get(single.infoHashHex)?.incomplete ?? 0) >= 1);
       ac.abort();
-      await assert.rejects(pending, (err: unknown) => err instanceof SessionError && err.code === 'aborted');
+      await aborted;
       assert.equal(handle.state, 'stopped');
       assert.equal(session.torrents.length, 0);
       // The `stopped` announce went out before whenDone settled: the tracker no longer lists a leecher.
@@ -145,12 +145,17 @@ describe('library: Session and TorrentHandle against libtorrent and Transmission
       const handle = await session.add(`magnet:?xt=urn:btih:${single.infoHashHex}&dn=single.bin&x.pe=127.0.0.1:${relay.port}`, { path: out, trackers: false });
       assert.equal(handle.state, 'metadata');
       let connects = 0;
-      handle.on('peer-connect', () => connects++);
+      const log: string[] = [];
+      handle.on('peer-connect', (p) => {
+        connects++;
+        log.push(`connect ${p.port} in ${handle.state}`);
+      });
+      handle.on('peer-disconnect', (p, reason) => log.push(`disconnect ${p.port} in ${handle.state}: ${reason}`));
       const meta = new Promise<void>((resolve) => handle.once('metadata', () => resolve()));
       await handle.whenDone();
       await meta;
       await compareTrees(join(swarm.dataDir, 'single.bin'), join(out, 'single.bin'));
-      assert.equal(relay.accepted, 1, 'libtorrent saw one connection for the metadata and the data');
+      assert.equal(relay.accepted, 1, `libtorrent saw one connection for the metadata and the data\n${log.join('\n')}`);
       assert.equal(connects, 1);
       assert.equal(handle.stats().hashFailures, 0);
     } finally {

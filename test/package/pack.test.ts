@@ -78,7 +78,7 @@ const port: string = session.port;
 console.log(port);
 `;
 
-describe('the packed package', { timeout: 300_000 }, () => {
+describe('the packed package', { timeout: 900_000 }, () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tessera-pack-'));
     project = join(dir, 'project');
@@ -110,9 +110,9 @@ describe('the packed package', { timeout: 300_000 }, () => {
     await writeFile(join(project, 'use.ts'), USE_TS);
     await writeFile(join(project, 'wrong.ts'), WRONG_TS);
     const flags = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--typeRoots', join(root, 'node_modules', '@types'), '--types', 'node'];
-    await run(process.execPath, [tsc, ...flags, 'use.ts'], 120_000, { cwd: project });
+    await run(process.execPath, [tsc, ...flags, 'use.ts'], 360_000, { cwd: project });
     const wrong = startProc('tsc wrong.ts', process.execPath, [tsc, ...flags, 'wrong.ts'], { cwd: project });
-    const exit = await wrong.waitForExit(120_000);
+    const exit = await wrong.waitForExit(360_000);
     assert.notEqual(exit.code, 0);
     assert.match(wrong.stdout, /wrong\.ts\(4,7\): error TS2322: Type 'number' is not assignable to type 'string'/);
     assert.ok((await readFile(join(project, 'node_modules', 'tessera', 'dist', 'src', 'index.d.ts'), 'utf8')).includes('Session'));

@@ -12,8 +12,6 @@ import { parseDuration, parsePeerArg, parsePort } from '../args.js';
 import { CliError, ExitCode, humanBytes, safeText, type CliContext, type Command } from '../context.js';
 import { parseCommandLine, type OptionValues } from '../options.js';
 import { infoSpec } from '../specs.js';
-import { fetchMetadataOnly, saveTorrentFile } from '../run-torrents.js';
-import { dhtBootstrapOf, dhtOptions } from './download.js';
 
 /** The options that only make sense with --fetch, as the user may have typed them. */
 const FETCH_ONLY = new Set(['--save-torrent', '--peer', '--dht-bootstrap', '--no-dht', '--timeout', '--port', '-p']);
@@ -174,6 +172,8 @@ type FetchFlags = OptionValues<typeof infoSpec.options>;
 async function fetchAndSave(magnet: MagnetLink, ctx: CliContext, v: FetchFlags): Promise<Metainfo | undefined> {
   const port = parsePort(v.port, '--port');
   const timeoutS = parseDuration(v.timeout, '--timeout');
+  // Loaded only for --fetch: reading a torrent file needs none of the engine.
+  const [{ fetchMetadataOnly, saveTorrentFile }, { dhtBootstrapOf, dhtOptions }] = await Promise.all([import('../run-torrents.js'), import('./download.js')]);
   const bootstrap = dhtBootstrapOf(v['no-dht'], v['dht-bootstrap']);
   const fetched = await fetchMetadataOnly({ kind: 'magnet', magnet }, ctx, {
     peers: v.peer.map(parsePeerArg),
