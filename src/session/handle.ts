@@ -287,8 +287,11 @@ export class TorrentHandle extends TypedEmitter<TorrentEventMap> {
   /** @internal Stop, settle `whenDone` and leave the session. */
   async stopWith(reason: SessionError): Promise<void> {
     this.owner.detach(this);
-    await this.torrent.stop();
-    this.end(reason);
+    try {
+      await this.torrent.stop();
+    } finally {
+      this.end(reason);
+    }
   }
 
   private end(reason: Error): void {

@@ -213,7 +213,8 @@ export class Session {
     const entry = { handle, torrent, untrack: undefined as (() => void) | undefined };
     this.handles.set(hex, entry);
     if (signal !== undefined) {
-      const onAbort = (): void => void handle.stopWith(new SessionError('aborted', 'the torrent was aborted before it finished'));
+      // A disk error while closing cannot be reported to anyone waiting: whenDone says aborted.
+      const onAbort = (): void => void handle.stopWith(new SessionError('aborted', 'the torrent was aborted before it finished')).catch(() => undefined);
       signal.addEventListener('abort', onAbort, { once: true });
       handle.on('state', (s) => {
         if (s === 'stopped' || s === 'error') signal.removeEventListener('abort', onAbort);

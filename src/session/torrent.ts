@@ -243,7 +243,8 @@ export class Torrent {
     if (this.state === 'error' || this.state === 'stopped') return;
     this.setState('error');
     this.opts.events.onError(err);
-    void this.halt();
+    // Already failed: a second error while closing adds nothing.
+    this.halt().catch(() => undefined);
   }
 
   // ---- phases ----
@@ -318,12 +319,13 @@ export class Torrent {
         this.startCheck = { trusted: existing.trusted, checked: existing.checked };
       }
     } catch (err) {
-      await storage?.close();
+      // The failure (or the abort) is what matters; closing is best effort.
+      await storage?.close().catch(() => undefined);
       if (run.signal.aborted) return;
       return this.fail(err);
     }
     if (run.signal.aborted || this.state !== 'checking') {
-      await storage.close();
+      await storage.close().catch((err: unknown) => this.fail(err));
       return;
     }
     this.storage = storage;
@@ -417,7 +419,7 @@ export class Torrent {
       const timeMet = this.opts.seedTimeMs !== undefined && now - this.seedingSince >= this.opts.seedTimeMs;
       if (ratioMet || timeMet) {
         this.opts.events.onSeeded();
-        void this.pause();
+        this.pause().catch((err: unknown) => this.fail(err));
       }
     }
   }
