@@ -150,7 +150,7 @@ class Run {
     if (ready === 'interrupted') {
       return handle.metainfo === undefined ? { code: ExitCode.interrupted, fetchingMetadata: true } : { code: ExitCode.interrupted, stoppedLine: stoppedLine(handle.stats()) };
     }
-    if (ready instanceof Error) throw cliFailure(ready, true);
+    if (ready instanceof Error) throw cliFailure(ready, true, this.session.encryptionMismatch());
     const st0 = handle.stats();
     if (st0.resumedBytes > 0 && !opts.quiet) {
       const trusted = st0.startCheck?.trusted ?? 0;
@@ -263,7 +263,7 @@ export async function fetchMetadataOnly(
       ctx.stderr.write('tessera: interrupted while fetching metadata\n');
       return undefined;
     }
-    if (r instanceof Error) throw cliFailure(r, true);
+    if (r instanceof Error) throw cliFailure(r, true, session.encryptionMismatch());
     return r;
   } finally {
     await session.close();
@@ -308,8 +308,11 @@ function stoppedLine(st: TorrentStats): string {
  * error while checking keeps its own message (main.ts maps it to 4); during the download it
  * is "disk error: …" (4); anything else (a bad torrent) goes to main.ts as it is.
  */
-function cliFailure(err: Error, beforeSwarm: boolean): Error {
-  if (err instanceof SessionError && err.code === 'no-metadata') return new CliError(ExitCode.failed, err.message, { cause: err });
+function cliFailure(err: Error, beforeSwarm: boolean, mismatch?: string): Error {
+  if (err instanceof SessionError && err.code === 'no-metadata') {
+    // No usable peer: say how many wanted an encryption policy other than ours.
+    return new CliError(ExitCode.failed, mismatch === undefined ? err.message : `${err.message}; ${mismatch}`, { cause: err });
+  }
   if (err instanceof StorageError && !beforeSwarm) return new CliError(ExitCode.disk, `disk error: ${err.message}`, { cause: err });
   return err;
 }
