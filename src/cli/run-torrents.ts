@@ -137,7 +137,7 @@ class Run {
     });
     this.handles.push(handle);
     handle.on('trace', (line) => {
-      if (handle.state === 'downloading') this.say(line);
+      if (handle.state === 'downloading') this.say(`${line} | ${memoryLine()}`);
     });
     handle.on('warning', (w) => {
       const line = warningLine(w, ctx.verbose);
@@ -297,6 +297,12 @@ function warningLine(w: TorrentWarning, verbose: boolean): string | undefined {
   if (w.code === 'peer-banned' && w.peer !== undefined) return `banned ${w.peer.host}:${w.peer.port}: ${w.message}`;
   if (w.code === 'resume') return safeText(w.message);
   return verbose ? `tracker: ${safeText(w.message)}` : undefined;
+}
+
+/** Resident memory, and how much of it is array buffers (piece buffers, socket reads), for the trace. */
+function memoryLine(): string {
+  const m = process.memoryUsage();
+  return `rss ${m.rss >> 20} MiB (array buffers ${m.arrayBuffers >> 20} MiB, heap ${m.heapUsed >> 20} MiB)`;
 }
 
 function stoppedLine(st: TorrentStats): string {
