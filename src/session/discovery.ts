@@ -8,7 +8,6 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DhtNode, type BootstrapAddress } from '../dht/index.js';
 import type { PeerAddress } from '../metainfo/types.js';
-import type { Clock } from '../util/clock.js';
 
 export interface DhtDiscoveryOptions {
   readonly bootstrap: readonly BootstrapAddress[];
@@ -16,8 +15,6 @@ export interface DhtDiscoveryOptions {
   readonly port?: number;
   /** Routing table to load at start and save at close. */
   readonly stateFile?: string;
-  /** Time for the node's timeouts and ages (default the system clock). */
-  readonly clock?: Clock;
 }
 
 export interface TrackOptions {
@@ -62,7 +59,6 @@ export class DhtDiscovery {
       host: loopback ? '127.0.0.1' : '0.0.0.0',
       ...(loopback ? { allowAddress: (h: string) => isLoopbackHost(h) } : {}),
       ...(opts.stateFile !== undefined ? { stateFile: opts.stateFile } : {}),
-      ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
     };
     let node: DhtNode;
     try {

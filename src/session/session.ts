@@ -255,7 +255,6 @@ export class Session {
         bootstrap: dht?.bootstrap ?? DEFAULT_BOOTSTRAP,
         port: dht?.port ?? this.client.port,
         ...(dht?.stateFile !== undefined ? { stateFile: dht.stateFile } : {}),
-        clock: this.clock,
       });
     }
     // Best effort: a machine without a multicast route simply finds no local peers.
