@@ -5,6 +5,8 @@
  * reasons) pass through `safeText`, so a line never carries a control character; JSON itself
  * escapes the rest.
  */
+import type { Metainfo } from '../metainfo/types.js';
+import type { TorrentHandle, TorrentProgress } from '../session/handle.js';
 import { safeText } from './context.js';
 
 interface Base {
@@ -21,7 +23,7 @@ export interface JsonFile {
 
 export type JsonEvent = Base &
   (
-    | { readonly event: 'started'; readonly source: string; readonly output: string; readonly name?: string }
+    | { readonly event: 'started'; readonly source: 'torrent' | 'magnet'; readonly output: string; readonly name?: string }
     | { readonly event: 'metadata'; readonly name: string; readonly length: number; readonly pieceLength: number; readonly pieceCount: number; readonly files: readonly JsonFile[] }
     | {
         readonly event: 'progress';
@@ -70,4 +72,61 @@ export class JsonLines {
     }
     this.out.write(`${JSON.stringify(clean)}\n`);
   }
+}
+
+export function progressEvent(p: TorrentProgress): JsonEvent {
+  return {
+    event: 'progress',
+    infoHash: p.infoHash,
+    state: p.state,
+    fraction: Math.round(p.fraction * 1e6) / 1e6,
+    verifiedBytes: p.bytesVerified,
+    totalBytes: p.totalBytes,
+    downloaded: p.downloaded,
+    uploaded: p.uploaded,
+    downRate: Math.round(p.downRate),
+    upRate: Math.round(p.upRate),
+    peers: p.peers,
+    knownPeers: p.knownPeers,
+    eta: p.state === 'seeding' || !Number.isFinite(p.etaSeconds) ? null : Math.round(p.etaSeconds),
+  };
+}
+
+function metadataEvent(infoHash: string, meta: Metainfo): JsonEvent {
+  const info = meta.info;
+  const files = info.files.filter((f) => !f.pad);
+  return {
+    event: 'metadata',
+    infoHash,
+    name: info.name,
+    length: info.length,
+    pieceLength: info.pieceLength,
+    pieceCount: info.pieceCount,
+    files: files.map((f, index) => ({ index, path: (info.multiFile ? [info.name, ...f.path] : f.path).join('/'), length: f.length })),
+  };
+}
+
+/**
+ * The events of one torrent as JSON lines: `started` now, `metadata` (at once for a .torrent),
+ * `progress` about once a second, `piece-failed` when the hash failures grow, `peer-banned`
+ * and `tracker-error` from its warnings. `done` and `error` are the caller's, which knows the
+ * outcome.
+ */
+export function watchJson(handle: TorrentHandle, json: JsonLines, source: 'torrent' | 'magnet', output: string): void {
+  const infoHash = handle.infoHash;
+  json.emit({ event: 'started', infoHash, source, output, ...(handle.name !== undefined ? { name: handle.name } : {}) });
+  if (handle.metainfo !== undefined) json.emit(metadataEvent(infoHash, handle.metainfo));
+  else handle.once('metadata', (meta) => json.emit(metadataEvent(infoHash, meta)));
+  let failures = 0;
+  handle.on('progress', (p) => {
+    if (p.hashFailures > failures) {
+      json.emit({ event: 'piece-failed', infoHash, hashFailures: p.hashFailures });
+      failures = p.hashFailures;
+    }
+    json.emit(progressEvent(p));
+  });
+  handle.on('warning', (w) => {
+    if (w.code === 'peer-banned') json.emit({ event: 'peer-banned', infoHash, peer: w.peer === undefined ? '?' : `${w.peer.host}:${w.peer.port}`, reason: w.message });
+    else json.emit({ event: 'tracker-error', infoHash, message: w.message });
+  });
 }

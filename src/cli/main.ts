@@ -32,6 +32,7 @@ const commands: Record<string, () => Promise<Command>> = {
   create: async () => (await import('./commands/create.js')).createCommand,
   download: async () => (await import('./commands/download.js')).downloadCommand,
   seed: async () => (await import('./commands/seed.js')).seedCommand,
+  stream: async () => (await import('./commands/stream.js')).streamCommand,
   demo: async () => (await import('./commands/demo.js')).demoCommand,
 };
 

@@ -5,6 +5,7 @@
  * this file only prints, applies the no-peer timeout and picks the exit code.
  */
 import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Metainfo, PeerAddress } from '../metainfo/types.js';
 import { SessionError } from '../session/errors.js';
 import type { TorrentHandle, MetadataProgress, TorrentWarning } from '../session/handle.js';
@@ -13,6 +14,8 @@ import type { ResolvedSource } from '../session/source.js';
 import type { TorrentStats } from '../session/torrent.js';
 import { StorageError } from '../storage/errors.js';
 import { CliError, ExitCode, humanBytes, safeText, type CliContext } from './context.js';
+import { JsonLines, watchJson } from './json-events.js';
+import { runOnDone } from './on-done.js';
 import { ProgressDisplay } from './progress.js';
 
 export interface RunOptions {
@@ -44,6 +47,15 @@ export interface RunOptions {
   recheck?: boolean;
   /** `--encryption` and its mismatch notes. */
   clientOptions?: Pick<SessionOptions, 'encryption' | 'onEncryptionMismatch'>;
+  /** Session-wide limits in bytes per second (0: none). */
+  maxDownRate?: number;
+  maxUpRate?: number;
+  /** `--json`: events as JSON lines on standard output instead of text. */
+  json?: boolean;
+  /** `--on-done`: a shell command run with the output path when a download completes. */
+  onDone?: string;
+  /** `--sequential`: fetch pieces in order. */
+  sequential?: boolean;
 }
 
 /** `fetchingMetadata`: interrupted before a magnet's metadata arrived (nothing to resume). */
@@ -58,6 +70,8 @@ export async function runTorrents(sources: readonly ResolvedSource[], ctx: CliCo
     // BEP 27: a private torrent never touches the DHT; with nothing else to look up, no node at all.
     dht: allPrivate ? false : (opts.dht ?? false),
     lsd: opts.lsd === true,
+    ...(opts.maxDownRate !== undefined ? { maxDownloadRate: opts.maxDownRate } : {}),
+    ...(opts.maxUpRate !== undefined ? { maxUploadRate: opts.maxUpRate } : {}),
     ...(opts.resumeDir !== undefined ? { resumeDir: opts.resumeDir } : {}),
     ...opts.clientOptions,
   });
@@ -77,12 +91,15 @@ export async function runTorrents(sources: readonly ResolvedSource[], ctx: CliCo
           ? 'interrupted'
           : 'interrupted: verified pieces are kept; run the same command again to resume';
       ctx.stderr.write(`tessera: ${message}\n`);
-      for (const o of outcomes) if (o.stoppedLine !== undefined) ctx.stdout.write(`${o.stoppedLine}\n`);
+      if (opts.json !== true) for (const o of outcomes) if (o.stoppedLine !== undefined) ctx.stdout.write(`${o.stoppedLine}\n`);
       return ExitCode.interrupted;
     }
     if (failure !== undefined) throw failure.reason;
-    for (const o of outcomes) if (o.stoppedLine !== undefined) ctx.stdout.write(`${o.stoppedLine}\n`);
+    if (opts.json !== true) for (const o of outcomes) if (o.stoppedLine !== undefined) ctx.stdout.write(`${o.stoppedLine}\n`);
     return outcomes.find((o) => o.code !== ExitCode.ok)?.code ?? ExitCode.ok;
+  } catch (err) {
+    if (!ctx.signal.aborted) run.json?.emit({ event: 'error', exitCode: err instanceof CliError ? err.exitCode : ExitCode.failed, message: err instanceof Error ? err.message.split('\n')[0]! : String(err) });
+    throw err;
   } finally {
     run.stopDisplay();
     await session.close();
@@ -90,6 +107,7 @@ export async function runTorrents(sources: readonly ResolvedSource[], ctx: CliCo
 }
 
 class Run {
+  readonly json: JsonLines | undefined;
   private display: ProgressDisplay | undefined;
   private readonly handles: TorrentHandle[] = [];
   private readonly started = Date.now();
@@ -102,6 +120,7 @@ class Run {
     private readonly ctx: CliContext,
     private readonly opts: RunOptions,
   ) {
+    this.json = opts.json === true ? new JsonLines(ctx.stdout) : undefined;
     this.signal = AbortSignal.any([ctx.signal, this.stopAll.signal]);
   }
 
@@ -117,7 +136,12 @@ class Run {
 
   private startDisplay(): void {
     if (this.opts.quiet || this.display !== undefined) return;
-    this.display = new ProgressDisplay(this.ctx.stderr, () => combined(this.handles.map((h) => h.stats())));
+    const seeding = this.opts.seedOnly === true || this.handles.every((h) => h.state === 'seeding');
+    const only = this.handles.length === 1 ? this.handles[0]!.name : undefined;
+    this.display = new ProgressDisplay(this.ctx.stderr, () => combined(this.handles.map((h) => h.stats())), {
+      ...(only !== undefined ? { name: only } : {}),
+      mode: seeding ? 'seed' : 'download',
+    });
     this.display.start();
   }
 
@@ -136,6 +160,8 @@ class Run {
       ...(ctx.verbose ? { trace: true } : {}),
     });
     this.handles.push(handle);
+    if (this.json !== undefined) watchJson(handle, this.json, source.kind, opts.outputDir);
+    if (opts.sequential === true) handle.setSequential(true);
     handle.on('trace', (line) => {
       if (handle.state === 'downloading') this.say(`${line} | ${memoryLine()}`);
     });
@@ -177,17 +203,29 @@ class Run {
     const st = handle.stats();
     const name = safeText(handle.name ?? '');
     if (this.handles.length === 1) this.stopDisplay();
-    ctx.stdout.write(
-      `complete: ${name} ${humanBytes(st.totalBytes)} verified in ${elapsed.toFixed(1)} s ` +
-        `(${humanBytes(st.downloaded / Math.max(elapsed, 0.001))}/s), ${st.downloaded} bytes downloaded, ` +
-        `${st.uploaded} bytes uploaded, ${st.hashFailures} hash failures, ${st.banned} peers banned\n`,
-    );
+    const output = path.join(opts.outputDir, handle.name ?? '');
+    if (opts.seedOnly === true) {
+      // A seeder downloaded nothing: it says what it serves, never "downloaded".
+      if (this.json === undefined) ctx.stdout.write(`seeding: ${name} ${humanBytes(st.totalBytes)} verified, listening on port ${this.session.port} (Ctrl-C to stop)\n`);
+    } else if (this.json !== undefined) {
+      this.json.emit({ event: 'done', infoHash: handle.infoHash, name: handle.name ?? '', output, totalBytes: st.totalBytes, seconds: Math.round(elapsed * 10) / 10 });
+    } else {
+      ctx.stdout.write(
+        `complete: ${name} ${humanBytes(st.totalBytes)} verified in ${elapsed.toFixed(1)} s ` +
+          `(${humanBytes(st.downloaded / Math.max(elapsed, 0.001))}/s), ${st.downloaded} bytes downloaded, ` +
+          `${st.uploaded} bytes uploaded, ${st.hashFailures} hash failures, ${st.banned} peers banned\n`,
+      );
+    }
+    if (opts.onDone !== undefined && opts.seedOnly !== true) {
+      const code = await runOnDone(opts.onDone, { path: output, name: handle.name ?? '', infoHash: handle.infoHash }).catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
+      if (code !== 0) this.say(`tessera: --on-done command ended with ${String(code)}`);
+    }
     if (opts.seed) {
-      if (!opts.quiet) {
-        this.say('seeding (Ctrl-C to stop)');
-        this.startDisplay();
-      }
-      await until(new Promise<void>((resolve) => (handle.state === 'paused' ? resolve() : handle.once('seeded', resolve))), signal);
+      if (!opts.quiet && opts.seedOnly !== true) this.say('seeding (Ctrl-C to stop)');
+      this.startDisplay();
+      const r = await until(new Promise<void>((resolve) => (handle.state === 'paused' ? resolve() : handle.once('seeded', resolve))), signal);
+      // Ctrl-C is an interruption (130) for every command; SIGTERM asks a service to stop.
+      if (r === 'interrupted' && ctx.signal.reason !== 'SIGTERM') return { code: ExitCode.interrupted };
     }
     return { code: ExitCode.ok };
   }

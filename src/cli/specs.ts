@@ -28,6 +28,11 @@ export const downloadSpec = {
     recheck: { type: 'boolean', help: 'ignore the resume record: read and hash all data already on disk' },
     encryption: { type: 'string', value: 'POLICY', default: 'prefer', help: 'protocol encryption (MSE/PE): prefer, require or off' },
     quiet: { type: 'boolean', short: 'q', help: 'no progress display' },
+    'max-down': { type: 'string', value: 'RATE', default: '0', help: 'download limit in bytes/s: 500k, 20M (K/M/G = 1024^n; 0 = none)' },
+    'max-up': { type: 'string', value: 'RATE', default: '0', help: 'upload limit in bytes/s: 500k, 20M (K/M/G = 1024^n; 0 = none)' },
+    json: { type: 'boolean', help: 'one JSON object per line on standard output (schema in README)' },
+    sequential: { type: 'boolean', help: 'fetch pieces in order instead of rarest first' },
+    'on-done': { type: 'string', value: 'CMD', help: 'run this shell command when the download completes, with the output path as $1' },
   },
 } as const satisfies CommandSpec;
 
@@ -43,6 +48,31 @@ export const seedSpec = {
     recheck: { type: 'boolean', help: 'ignore the resume record: read and hash all data in <dir>' },
     encryption: { type: 'string', value: 'POLICY', default: 'prefer', help: 'protocol encryption (MSE/PE): prefer, require or off' },
     quiet: { type: 'boolean', short: 'q', help: 'no progress display' },
+    'max-down': { type: 'string', value: 'RATE', default: '0', help: 'download limit in bytes/s: 500k, 20M (K/M/G = 1024^n; 0 = none)' },
+    'max-up': { type: 'string', value: 'RATE', default: '0', help: 'upload limit in bytes/s: 500k, 20M (K/M/G = 1024^n; 0 = none)' },
+    json: { type: 'boolean', help: 'one JSON object per line on standard output (schema in README)' },
+  },
+} as const satisfies CommandSpec;
+
+export const streamSpec = {
+  name: 'stream',
+  args: '<file.torrent|magnet:>',
+  summary: 'Download a torrent while serving its files over HTTP on 127.0.0.1, the bytes being read first; prints one URL per file and serves until Ctrl-C.',
+  positionals: { min: 1, max: 1 },
+  options: {
+    output: { type: 'string', short: 'o', value: 'DIR', default: '.', help: 'folder to download into' },
+    file: { type: 'string', value: 'N', defaultText: 'every file', help: "serve only file N (numbered from 0 as 'tessera info --json' lists them)" },
+    'http-port': { type: 'string', value: 'P', default: '0', help: 'HTTP port on 127.0.0.1 (0 picks a free one)' },
+    player: { type: 'string', value: 'mpv|vlc', help: 'open the first URL in this player when it is installed' },
+    port: { type: 'string', short: 'p', value: 'N', defaultText: PORT_DEFAULT, help: 'listen port for peers (0 picks a free one)' },
+    peer: { type: 'string', multiple: true, value: 'HOST:PORT', help: 'dial this peer directly' },
+    timeout: { type: 'string', value: 'DURATION', default: '120s', help: "give up on a magnet's metadata after this long without it" },
+    'no-dht': { type: 'boolean', help: 'do not use the DHT' },
+    'dht-bootstrap': { type: 'string', multiple: true, value: 'HOST:PORT', defaultText: 'the public routers', help: 'DHT bootstrap node' },
+    quiet: { type: 'boolean', short: 'q', help: 'no progress display' },
+    'max-down': { type: 'string', value: 'RATE', default: '0', help: 'download limit in bytes/s: 500k, 20M (K/M/G = 1024^n; 0 = none)' },
+    'max-up': { type: 'string', value: 'RATE', default: '0', help: 'upload limit in bytes/s: 500k, 20M (K/M/G = 1024^n; 0 = none)' },
+    json: { type: 'boolean', help: 'one JSON object per line on standard output (schema in README)' },
   },
 } as const satisfies CommandSpec;
 
@@ -115,4 +145,4 @@ export const demoSpec = {
 } as const satisfies CommandSpec;
 
 /** Every command, in the order the top-level help lists them. */
-export const COMMAND_SPECS: readonly CommandSpec[] = [downloadSpec, seedSpec, createSpec, infoSpec, peersSpec, trackerSpec, demoSpec];
+export const COMMAND_SPECS: readonly CommandSpec[] = [downloadSpec, seedSpec, streamSpec, createSpec, infoSpec, peersSpec, trackerSpec, demoSpec];

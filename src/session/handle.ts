@@ -163,6 +163,29 @@ export class TorrentHandle extends TypedEmitter<TorrentEventMap> {
     };
   }
 
+  /** Whether piece `index` is verified on disk. */
+  hasPiece(index: number): boolean {
+    return this.torrent.hasPiece(index);
+  }
+
+  /**
+   * Pieces to fetch before any other, most urgent first (a reader's position: streaming).
+   * Replaces the previous list; at most 256 are kept.
+   */
+  setUrgent(pieces: readonly number[]): void {
+    this.torrent.setUrgent(pieces);
+  }
+
+  /** Fetch new pieces in index order (`--sequential`) instead of rarest first. */
+  setSequential(on: boolean): void {
+    this.torrent.setSequential(on);
+  }
+
+  /** This torrent's limits in bytes per second (0: none; the session's limits apply on top). */
+  setRateLimits(limits: { readonly download?: number; readonly upload?: number }): void {
+    this.torrent.setRateLimits(limits);
+  }
+
   /** The torrent's files (empty until a magnet's metadata arrives). */
   files(): TorrentFile[] {
     const meta = this.torrent.meta;

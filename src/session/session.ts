@@ -15,6 +15,7 @@
 import { DEFAULT_BOOTSTRAP, type BootstrapAddress } from '../dht/index.js';
 import type { PeerAddress } from '../metainfo/types.js';
 import type { EncryptionPolicy, MismatchNote } from '../mse/index.js';
+import { BandwidthLimit } from '../swarm/bandwidth.js';
 import { toHex } from '../util/bytes.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { Client } from './client.js';
@@ -53,6 +54,10 @@ export interface SessionOptions {
   readonly stopTimeoutMs?: number;
   /** Time source for the session's timers (tests pass a fake one). Default: the system clock. */
   readonly clock?: Clock;
+  /** Download limit over all torrents, in bytes per second. Default 0: none. */
+  readonly maxDownloadRate?: number;
+  /** Upload limit over all torrents, in bytes per second. Default 0: none. */
+  readonly maxUploadRate?: number;
   /** UDP tracker retransmission base (BEP 15 says 15 s). Default 5000 ms. */
   readonly udpTrackerTimeoutMs?: number;
   /**
@@ -85,6 +90,10 @@ export interface AddOptions {
   readonly metadataTimeoutMs?: number;
   /** Stops the torrent and removes it from the session (trackers told); `whenDone()` rejects with `aborted`. */
   readonly signal?: AbortSignal;
+  /** This torrent's download limit in bytes per second (the session's applies too). Default 0: none. */
+  readonly maxDownloadRate?: number;
+  /** This torrent's upload limit in bytes per second (the session's applies too). Default 0: none. */
+  readonly maxUploadRate?: number;
   /** For an http(s) source: limit for the whole fetch. Default 30 s. */
   readonly fetchTimeoutMs?: number;
   /** Ignore the resume record: read and hash all data already on disk. */
@@ -103,11 +112,15 @@ export class Session {
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private readonly owner: HandleOwner = { detach: (h) => this.detach(h) };
+  private readonly downLimit: BandwidthLimit;
+  private readonly upLimit: BandwidthLimit;
 
   constructor(options: SessionOptions = {}) {
     this.opts = options;
     this.clock = options.clock ?? systemClock;
     const max = options.maxConnections ?? 200;
+    this.downLimit = new BandwidthLimit(options.maxDownloadRate ?? 0, this.clock);
+    this.upLimit = new BandwidthLimit(options.maxUploadRate ?? 0, this.clock);
     this.client = new Client({
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.host !== undefined ? { host: options.host } : {}),
@@ -117,6 +130,12 @@ export class Session {
       ...(options.onEncryptionMismatch !== undefined ? { onEncryptionMismatch: options.onEncryptionMismatch } : {}),
       accept: () => this.connectionCount() < max,
     });
+  }
+
+  /** Limits over all torrents in bytes per second (0: none); each torrent's own apply too. */
+  setRateLimits(limits: { readonly download?: number; readonly upload?: number }): void {
+    if (limits.download !== undefined) this.downLimit.setRate(limits.download);
+    if (limits.upload !== undefined) this.upLimit.setRate(limits.upload);
   }
 
   /** Our 20-byte peer id. */
@@ -197,6 +216,8 @@ export class Session {
       clock: this.clock,
       events: handle.sink,
       maxConnections: perTorrent,
+      downLimit: new BandwidthLimit(options.maxDownloadRate ?? 0, this.clock, this.downLimit),
+      upLimit: new BandwidthLimit(options.maxUploadRate ?? 0, this.clock, this.upLimit),
       ...(options.peers !== undefined ? { peers: options.peers } : {}),
       ...(options.trackers !== undefined ? { trackers: options.trackers } : {}),
       ...(options.seedRatio !== undefined ? { seedRatio: options.seedRatio } : {}),

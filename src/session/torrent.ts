@@ -14,6 +14,7 @@
  */
 import type { MagnetLink, Metainfo, PeerAddress } from '../metainfo/types.js';
 import { TorrentStorage } from '../storage/index.js';
+import type { BandwidthLimit } from '../swarm/bandwidth.js';
 import { Swarm } from '../swarm/swarm.js';
 import { PeerPool, type PeerSource } from '../swarm/peer-pool.js';
 import { Announcer } from '../tracker/index.js';
@@ -80,6 +81,9 @@ export interface TorrentOptions {
   readonly recheck?: boolean;
   /** Report the swarm's per-second trace through `onTrace`. */
   readonly trace?: boolean;
+  /** This torrent's download and upload limits (chained under the session's). */
+  readonly downLimit?: BandwidthLimit;
+  readonly upLimit?: BandwidthLimit;
 }
 
 /** The size is unknown before the metadata arrives; trackers need some `left` > 0 (a leecher). */
@@ -134,6 +138,8 @@ export class Torrent {
   /** Aborts what the current run awaits (recheck, announces) on pause or stop. */
   private run = new AbortController();
   private resumedBytes = 0;
+  private urgent: number[] = [];
+  private sequential = false;
   private startCheck: { trusted: number; checked: number } | undefined;
   private seedingSince: number | undefined;
   private doneFired = false;
@@ -204,6 +210,27 @@ export class Torrent {
   wantsPeers(): boolean {
     const connected = this.swarm?.connectedCount ?? this.phase?.connectedCount ?? 0;
     return connected < 10 && (this.state === 'downloading' || this.state === 'metadata');
+  }
+
+  /** Pieces to fetch before any other (streaming); kept across pauses. */
+  setUrgent(pieces: readonly number[]): void {
+    this.urgent = [...pieces];
+    this.swarm?.setUrgent(this.urgent);
+  }
+
+  /** Fetch new pieces in index order instead of rarest first. */
+  setSequential(on: boolean): void {
+    this.sequential = on;
+    this.swarm?.setSequential(on);
+  }
+
+  setRateLimits(limits: { readonly download?: number; readonly upload?: number }): void {
+    if (limits.download !== undefined) this.opts.downLimit?.setRate(limits.download);
+    if (limits.upload !== undefined) this.opts.upLimit?.setRate(limits.upload);
+  }
+
+  hasPiece(index: number): boolean {
+    return this.verifiedPieces?.has(index) ?? false;
   }
 
   get verifiedPieces(): Bitfield | undefined {
@@ -365,6 +392,8 @@ export class Torrent {
       pex: !info.private,
       pool: this.pool,
       clock: this.clock,
+      ...(this.opts.downLimit !== undefined ? { downLimit: this.opts.downLimit } : {}),
+      ...(this.opts.upLimit !== undefined ? { upLimit: this.opts.upLimit } : {}),
       ...(this.opts.maxConnections !== undefined ? { maxConnections: this.opts.maxConnections } : {}),
       events: {
         onPieceVerified: (i) => ev.onVerified(i),
@@ -377,6 +406,8 @@ export class Torrent {
       },
     });
     this.swarm = swarm;
+    swarm.setSequential(this.sequential);
+    swarm.setUrgent(this.urgent);
     this.client.register(this.infoHash, { identity: swarm.localIdentity, handler: swarm, maxBitfield: swarm.maxBitfieldBytes });
     for (const h of held) swarm.adopt(h.conn, h.replay);
     this.setState(have.complete ? 'seeding' : 'downloading');

@@ -22,7 +22,8 @@ import type { DhtOptions, SessionOptions } from '../../session/session.js';
 import { resolveSource, type ResolvedSource } from '../../session/source.js';
 import { defaultResumeDir } from '../../storage/index.js';
 import { CliError, ExitCode, type CliContext } from '../context.js';
-import { encryptionNoteLine, parseDuration, parseEncryption, parsePeerArg, parsePort } from '../args.js';
+import { encryptionNoteLine, parseDuration, parseEncryption, parsePeerArg, parsePort, parseRate } from '../args.js';
+import { ensureWritableFolder } from '../output-dir.js';
 import { parseCommandLine } from '../options.js';
 import { downloadSpec } from '../specs.js';
 import { runTorrents, type RunOptions } from '../run-torrents.js';
@@ -38,6 +39,10 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
   if (ratio !== undefined && !(ratio >= 0)) throw new CliError(ExitCode.usage, `--ratio wants a number ≥ 0, got '${values.ratio}'`);
   const seedTime = values['seed-time'] !== undefined ? parseDuration(values['seed-time'], '--seed-time') : undefined;
   const port = values.port !== undefined ? parsePort(values.port, '--port') : undefined;
+  const maxDownRate = parseRate(values['max-down'], '--max-down');
+  const maxUpRate = parseRate(values['max-up'], '--max-up');
+  // Before any network work (an http(s) source is fetched while resolving).
+  await ensureWritableFolder(values.output);
   // Every source is read and parsed before anything listens: a bad one is a clear error up front.
   const sources: ResolvedSource[] = [];
   for (const s of positionals) sources.push(await resolveSource(s, { signal: ctx.signal }));
@@ -48,7 +53,12 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
   return runTorrents(sources, ctx, {
     outputDir: values.output,
     peers,
-    quiet: values.quiet,
+    quiet: values.quiet || values.json,
+    json: values.json,
+    maxDownRate,
+    maxUpRate,
+    sequential: values.sequential,
+    ...(values['on-done'] !== undefined ? { onDone: values['on-done'] } : {}),
     noPeerTimeoutS: timeoutS,
     seed: values.seed || ratio !== undefined || seedTime !== undefined,
     ...(ratio !== undefined ? { ratio } : {}),

@@ -6,13 +6,16 @@
  * incomplete data exits 3
  * with one line, because announcing as a seeder with missing pieces would mislead the swarm.
  *
- * Exit codes: seeding has no natural end, so Ctrl-C is the normal way to stop it and exits 0
- * once the trackers have been told. Ctrl-C during the initial check exits 130, like any
- * interrupted command, since nothing was served yet.
+ * `<dir>` may also be the content itself (the torrent's folder, or its single file): seeding
+ * then runs from its parent.
+ *
+ * Exit codes: Ctrl-C exits 130 as for every command, once the trackers have been told;
+ * SIGTERM (a service manager stopping it) exits 0.
  */
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { loadTorrentFile, type Metainfo, type PeerAddress } from '../../metainfo/index.js';
-import { parsePeerArg, parsePort } from '../args.js';
+import { parsePeerArg, parsePort, parseRate } from '../args.js';
 import { parseCommandLine } from '../options.js';
 import { seedSpec } from '../specs.js';
 import { CliError, ExitCode, safeText, type CliContext, type Command } from '../context.js';
@@ -28,12 +31,14 @@ const NO_PEER_TIMEOUT_S = 120;
 
 export const seedCommand: Command = async (argv: string[], ctx: CliContext): Promise<number> => {
   const { values, positionals } = parseCommandLine(argv, seedSpec);
-  const dir = positionals.at(-1)!;
   const port = values.port !== undefined ? parsePort(values.port, '--port') : undefined;
   const peers: PeerAddress[] = values.peer.map(parsePeerArg);
   const clientOptions = encryptionOptions(values.encryption, ctx);
+  const maxDownRate = parseRate(values['max-down'], '--max-down');
+  const maxUpRate = parseRate(values['max-up'], '--max-up');
   const metas: Metainfo[] = [];
   for (const path of positionals.slice(0, -1)) metas.push(await loadTorrentFile(path));
+  const dir = await folderHolding(positionals.at(-1)!, metas);
   // Storage creates its output folder; for a seed a missing folder is a mistake to report,
   // not an empty tree to create.
   const isDir = await stat(dir).then(
@@ -45,13 +50,31 @@ export const seedCommand: Command = async (argv: string[], ctx: CliContext): Pro
   return runTorrents(metas.map((meta) => ({ kind: 'torrent', meta })), ctx, {
     outputDir: dir,
     peers,
-    quiet: values.quiet,
+    quiet: values.quiet || values.json,
+    json: values.json,
+    maxDownRate,
+    maxUpRate,
     noPeerTimeoutS: NO_PEER_TIMEOUT_S,
     seed: true,
     seedOnly: true,
+    // Nothing to resume for a seeder: a plain "interrupted".
+    resumeHint: false,
     resumeDir: defaultResumeDir(process.env),
     recheck: values.recheck,
     clientOptions,
     ...(port !== undefined ? { port } : {}),
   });
 };
+
+/**
+ * The folder that holds the content: `dir` itself, or its parent when `dir` is the content
+ * (named as the torrent, and not holding an entry of that name itself).
+ */
+async function folderHolding(dir: string, metas: readonly Metainfo[]): Promise<string> {
+  if (metas.length !== 1) return dir;
+  const name = metas[0]!.info.name;
+  const inside = await stat(path.join(dir, name)).then(() => true, () => false);
+  if (inside) return dir;
+  const resolved = path.resolve(dir);
+  return path.basename(resolved) === name && (await stat(resolved).then(() => true, () => false)) ? path.dirname(resolved) : dir;
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# bench/rate-limit.sh - how closely `tessera download --max-down RATE` holds a rate.
+#
+# For each rate, one file of RATE x SECONDS bytes is seeded by libtorrent (unlimited) on
+# 127.0.0.1 and downloaded with --max-down RATE --json; the transfer time (the `seconds` of
+# the `done` event: from the start of the run to the last piece verified, without process
+# start-up and the trackers' shutdown) is compared with size / rate. Prints one row per rate:
+# expected s, measured s, achieved rate, error %.
+# Needs python3-libtorrent and mktorrent; traffic stays on 127.0.0.1.
+#
+#   bash bench/rate-limit.sh                      # RATES="1M 10M 100M" SECONDS_PER_RUN=10
+#   RATES=10M SECONDS_PER_RUN=20 bash bench/rate-limit.sh
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+CLI=${TESSERA_CLI:-$REPO/dist/src/cli/main.js}
+RATES=${RATES:-1M 10M 100M}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+B=${BENCH_DIR:-/tmp/tessera-bench-rate}
+PORT=${SEED_PORT:-47311}
+
+bytes_of() {
+  local n=${1%[kKmMgG]} u=${1: -1}
+  case $u in k|K) echo $((n * 1024));; m|M) echo $((n * 1048576));; g|G) echo $((n * 1073741824));; *) echo "$1";; esac
+}
+
+[ -f "$CLI" ] || (cd "$REPO" && npx tsc -p tsconfig.json)
+rm -rf "$B" && mkdir -p "$B"
+printf '%-8s %12s %10s %10s %14s %8s\n' rate bytes expect_s took_s achieved_B/s error%
+for rate in $RATES; do
+  r=$(bytes_of "$rate")
+  size=$((r * SECONDS_PER_RUN))
+  d="$B/$rate" && mkdir -p "$d/data" "$d/seed"
+  head -c "$size" /dev/urandom > "$d/data/payload-$rate.bin"
+  mktorrent -l 18 -a http://127.0.0.1:9/announce -o "$d/t.torrent" "$d/data/payload-$rate.bin" > /dev/null
+  /usr/bin/python3 "$REPO/test/helpers/lt-seed.py" --port "$PORT" --save "$d/data" --parent-pid $$ "$d/t.torrent" > "$d/seed.log" 2>&1 &
+  seeder=$!
+  for _ in $(seq 1 600); do grep -q '^ready' "$d/seed.log" && break; sleep 0.1; done
+  node "$CLI" download "$d/t.torrent" -o "$d/out" --peer "127.0.0.1:$PORT" --no-dht --port 0 --json --max-down "$rate" > "$d/download.log" 2> "$d/download.err"
+  took=$(grep '"event":"done"' "$d/download.log" | sed 's/.*"seconds":\([0-9.]*\).*/\1/')
+  kill "$seeder" 2>/dev/null || true
+  wait "$seeder" 2>/dev/null || true
+  cmp -s "$d/data/payload-$rate.bin" "$d/out/payload-$rate.bin" || { echo "$rate: the download differs from the source" >&2; exit 1; }
+  awk -v rate="$rate" -v size="$size" -v r="$r" -v took="$took" 'BEGIN {
+    expect = size / r
+    printf "%-8s %12d %10.2f %10.2f %14.0f %+7.1f%%\n", rate, size, expect, took, size / took, (took - expect) / expect * 100 }'
+  rm -rf "$d"
+done
