@@ -40,9 +40,9 @@ describe('download and seed of several torrents in one session', { timeout: 300_
 
     const seedPort = await freePort();
     const seed = startProc('tessera-seed', process.execPath, [cliPath, 'seed', one, folder, data, '--port', String(seedPort)]);
-    // Both torrents checked: two `complete:` lines (the second line matched is enough).
-    await seed.waitForLine(/^complete: folder /, 60_000);
-    await seed.waitForLine(/^complete: one\.bin /, 60_000);
+    // Both torrents checked: a `seeding:` line each.
+    await seed.waitForLine(/^seeding: folder /, 60_000);
+    await seed.waitForLine(/^seeding: one\.bin /, 60_000);
     const out = join(dir, 'out');
     const args = [cliPath, 'download', one, folderHash, '-o', out, '--port', String(await freePort()), '--no-dht', '--peer', `127.0.0.1:${seedPort}`, '--timeout', '60'];
     const dl = startProc('tessera-download', process.execPath, args, { graceMs: 15_000 });
@@ -57,9 +57,8 @@ describe('download and seed of several torrents in one session', { timeout: 300_
     await compareTrees(join(data, 'one.bin'), join(out, 'one.bin'));
     await compareTrees(join(data, 'folder'), join(out, 'folder'));
 
-    seed.signal('SIGINT');
-    const seedExit = await seed.waitForExit(30_000);
-    assert.equal(seedExit.code, 0, `seed stops with exit 0 on Ctrl-C\n${seed.tail()}`);
-    assert.equal(seed.stdout.split('\n').filter((l) => l.startsWith('complete: ')).length, 2, 'the seed checked both torrents');
+    // How seed ends on Ctrl-C is seed.test.ts's subject; here it only has to be stopped.
+    await seed.stop();
+    assert.equal(seed.stdout.split('\n').filter((l) => l.startsWith('seeding: ')).length, 2, 'the seed checked both torrents');
   });
 });
