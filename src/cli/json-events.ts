@@ -112,13 +112,18 @@ function metadataEvent(infoHash: string, meta: Metainfo): JsonEvent {
  * and `tracker-error` from its warnings. `done` and `error` are the caller's, which knows the
  * outcome.
  */
-export function watchJson(handle: TorrentHandle, json: JsonLines, source: 'torrent' | 'magnet', output: string): void {
+export function watchJson(handle: TorrentHandle, json: JsonLines, source: 'torrent' | 'magnet', output: string, opts: { seedAfterDone: boolean }): void {
   const infoHash = handle.infoHash;
+  // A download that ends at completion says `done` last: a progress tick between the last
+  // verified piece and the exit would otherwise follow it.
+  let quiet = false;
+  if (!opts.seedAfterDone) handle.once('done', () => (quiet = true));
   json.emit({ event: 'started', infoHash, source, output, ...(handle.name !== undefined ? { name: handle.name } : {}) });
   if (handle.metainfo !== undefined) json.emit(metadataEvent(infoHash, handle.metainfo));
   else handle.once('metadata', (meta) => json.emit(metadataEvent(infoHash, meta)));
   let failures = 0;
   handle.on('progress', (p) => {
+    if (quiet) return;
     if (p.hashFailures > failures) {
       json.emit({ event: 'piece-failed', infoHash, hashFailures: p.hashFailures });
       failures = p.hashFailures;

@@ -160,7 +160,7 @@ class Run {
       ...(ctx.verbose ? { trace: true } : {}),
     });
     this.handles.push(handle);
-    if (this.json !== undefined) watchJson(handle, this.json, source.kind, opts.outputDir);
+    if (this.json !== undefined) watchJson(handle, this.json, source.kind, opts.outputDir, { seedAfterDone: opts.seed || opts.seedOnly === true });
     if (opts.sequential === true) handle.setSequential(true);
     handle.on('trace', (line) => {
       if (handle.state === 'downloading') this.say(`${line} | ${memoryLine()}`);

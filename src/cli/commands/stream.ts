@@ -58,7 +58,7 @@ export const streamCommand: Command = async (argv: string[], ctx: CliContext): P
       peers,
       ...(source.kind === 'magnet' ? { metadataTimeoutMs: timeoutS * 1000 } : {}),
     });
-    if (json !== undefined) watchJson(handle, json, source.kind, values.output);
+    if (json !== undefined) watchJson(handle, json, source.kind, values.output, { seedAfterDone: true });
     if (!values.quiet && !values.json) ctx.stderr.write(`${source.kind === 'magnet' ? 'fetching metadata' : 'checking existing data'}…\n`);
     if ((await untilAborted(handle.whenReady(), ctx.signal)) === 'interrupted') return ExitCode.interrupted;
     const meta = handle.metainfo!;
