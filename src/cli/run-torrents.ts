@@ -56,6 +56,8 @@ export interface RunOptions {
   onDone?: string;
   /** `--sequential`: fetch pieces in order. */
   sequential?: boolean;
+  /** Connections one IP may hold (`--max-peers-per-ip`). */
+  maxPeersPerIp?: number;
 }
 
 /** `fetchingMetadata`: interrupted before a magnet's metadata arrived (nothing to resume). */
@@ -73,6 +75,7 @@ export async function runTorrents(sources: readonly ResolvedSource[], ctx: CliCo
     ...(opts.maxDownRate !== undefined ? { maxDownloadRate: opts.maxDownRate } : {}),
     ...(opts.maxUpRate !== undefined ? { maxUploadRate: opts.maxUpRate } : {}),
     ...(opts.resumeDir !== undefined ? { resumeDir: opts.resumeDir } : {}),
+    ...(opts.maxPeersPerIp !== undefined ? { maxPeersPerIp: opts.maxPeersPerIp } : {}),
     ...opts.clientOptions,
   });
   const run = new Run(session, ctx, opts);

@@ -14,8 +14,11 @@
  *
  * The connection owns the four choke/interest flags and the framing; it reports decoded
  * messages to its owner (the swarm) through the narrow `PeerHandler` interface and never
- * reaches into the torrent. Every byte it sends goes through `send`, which keeps the
- * counters the choker and the trackers need.
+ * reaches into the torrent. Every byte it sends goes through `write`, which keeps the
+ * counters the choker and the trackers need, and bounds what may wait for the peer: past
+ * `MAX_UNSENT_BYTES` we stop reading (and decoding) what it sends, since every request it
+ * makes asks for an answer, until it has read; a peer that does not read within
+ * `outputStallMs`, or lets twice the bound pile up, is dropped.
  */
 import type { Duplex } from 'node:stream';
 import type { PeerAddress } from '../metainfo/types.js';
@@ -59,7 +62,16 @@ export interface PeerHandler {
 export interface ConnectionTimeouts {
   connectMs: number;
   handshakeMs: number;
+  /** How long unsent output may stay above `MAX_UNSENT_BYTES` before the peer is dropped. */
+  outputStallMs?: number;
 }
+
+/**
+ * Unsent bytes past which we stop reading from a peer: the upload pipeline (upload.ts sends
+ * while less than 1 MiB waits, so a piece or two more) plus 1 MiB for everything else.
+ */
+export const MAX_UNSENT_BYTES = 2 << 20;
+const OUTPUT_STALL_MS = 30_000;
 
 export const DEFAULT_TIMEOUTS: ConnectionTimeouts = { connectMs: 15_000, handshakeMs: 10_000 };
 
@@ -135,6 +147,11 @@ export class PeerConnection {
   private encrypt: Rc4 | undefined;
   private decrypt: Rc4 | undefined;
   private redialed = false;
+  /** Reading stopped because too much output waits for the peer (see the header). */
+  private outputBlocked = false;
+  /** Reading stopped by `pause` (download limit). */
+  private readPaused = false;
+  private stallTimer: TimerHandle | undefined;
 
   private constructor(address: PeerAddress, outgoing: boolean, maxBitfield: number, clock: Clock) {
     this.address = address;
@@ -205,7 +222,8 @@ export class PeerConnection {
     conn.sniffed = Buffer.alloc(0);
     conn.attach(stream);
     readAccepted(stream, (chunk, transient) => conn.onData(chunk, transient));
-    conn.arm((opts.timeouts ?? DEFAULT_TIMEOUTS).handshakeMs, 'handshake timeout');
+    conn.timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
+    conn.arm(conn.timeouts.handshakeMs, 'handshake timeout');
     return conn;
   }
 
@@ -235,7 +253,9 @@ export class PeerConnection {
   private rawWrite(bytes: Uint8Array): boolean {
     this.bytesSent += bytes.length;
     this.lastSent = this.clock.now();
-    return this.stream!.write(bytes);
+    const ok = this.stream!.write(bytes);
+    if (this.stream!.writableLength > MAX_UNSENT_BYTES) this.outputFull();
+    return ok;
   }
 
   /** A piece message written as header + block, without concatenating the block. */
@@ -266,12 +286,20 @@ export class PeerConnection {
     this.stream!.once('drain', cb);
   }
 
+  /** Stop reading the stream (a download limit in debt); independent of the output bound. */
   pause(): void {
+    this.readPaused = true;
     this.stream!.pause();
   }
 
   resume(): void {
-    this.stream!.resume();
+    this.readPaused = false;
+    if (!this.outputBlocked) this.stream!.resume();
+  }
+
+  /** Whether reading is stopped until the peer reads what waits for it. */
+  get inputPaused(): boolean {
+    return this.outputBlocked;
   }
 
   close(reason: string): void {
@@ -279,6 +307,7 @@ export class PeerConnection {
     this.state = 'closed';
     this.closeReason = reason;
     this.timer?.cancel();
+    this.stallTimer?.cancel();
     this.stream?.destroy();
     this.handler?.onClose(this, reason);
   }
@@ -345,17 +374,56 @@ export class PeerConnection {
       } else {
         this.reader.push(chunk);
       }
+    } catch (err) {
+      return this.failed(err);
+    }
+    this.decode(transient);
+  }
+
+  /**
+   * Hand every complete message to the handler, unless reading is stopped for the output
+   * bound (the rest waits in the reader until the peer has read).
+   */
+  private decode(transient: boolean): void {
+    try {
       if (this.state === 'handshaking') this.readHandshake();
-      while (this.state === 'active') {
+      while (this.state === 'active' && !this.outputBlocked) {
         const msg = this.reader.next();
         if (msg === undefined) break;
         this.handler!.onMessage(this, msg);
       }
       if (transient && this.state !== 'closed') this.reader.detach();
     } catch (err) {
-      if (err instanceof MseError) return this.lost(`encryption handshake: ${err.message}`);
-      this.close(`protocol error: ${err instanceof Error ? err.message : String(err)}`);
+      this.failed(err);
     }
+  }
+
+  private failed(err: unknown): void {
+    if (err instanceof MseError) return this.lost(`encryption handshake: ${err.message}`);
+    this.close(`protocol error: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
+  /** Output passed the bound: stop reading until it drains, and drop a peer that never reads. */
+  private outputFull(): void {
+    const stream = this.stream;
+    if (this.state === 'closed' || stream === undefined) return;
+    if (stream.writableLength > 2 * MAX_UNSENT_BYTES) {
+      // Not from inside the caller's send loop: the owner's bookkeeping runs on close.
+      queueMicrotask(() => this.close('peer does not read what it asked for'));
+      return;
+    }
+    if (this.outputBlocked) return;
+    this.outputBlocked = true;
+    stream.pause();
+    this.stallTimer = this.clock.setTimeout(() => this.close('peer does not read what it asked for'), this.timeouts.outputStallMs ?? OUTPUT_STALL_MS);
+    stream.once('drain', () => {
+      if (this.state === 'closed' || this.stream !== stream) return;
+      this.stallTimer?.cancel();
+      this.stallTimer = undefined;
+      this.outputBlocked = false;
+      if (!this.readPaused) stream.resume();
+      this.decode(false);
+    });
   }
 
   /**

@@ -50,6 +50,8 @@ export interface SessionOptions {
   readonly maxConnections?: number;
   /** Connections per torrent (never above `maxConnections`). Default 60. */
   readonly maxConnectionsPerTorrent?: number;
+  /** Connections one IP may hold in a torrent. Default 3; raised where several peers share an address, as on loopback. */
+  readonly maxPeersPerIp?: number;
   /** How long `close()` and `remove()` wait for trackers to acknowledge `stopped`. Default 3000 ms. */
   readonly stopTimeoutMs?: number;
   /** Time source for the session's timers (tests pass a fake one). Default: the system clock. */
@@ -216,6 +218,7 @@ export class Session {
       clock: this.clock,
       events: handle.sink,
       maxConnections: perTorrent,
+      ...(this.opts.maxPeersPerIp !== undefined ? { maxPeersPerIp: this.opts.maxPeersPerIp } : {}),
       downLimit: new BandwidthLimit(options.maxDownloadRate ?? 0, this.clock, this.downLimit),
       upLimit: new BandwidthLimit(options.maxUploadRate ?? 0, this.clock, this.upLimit),
       ...(options.peers !== undefined ? { peers: options.peers } : {}),

@@ -66,6 +66,8 @@ export interface TorrentOptions {
   /** UDP tracker retransmission base (BEP 15's 15 s); shortened only by tests. */
   readonly udpBaseTimeoutMs?: number;
   readonly maxConnections?: number;
+  /** Connections one IP may hold (default 3); raised where several peers share an address, as on loopback. */
+  readonly maxPeersPerIp?: number;
   /** A magnet fails with `no-metadata` when no peer offered or sent metadata for this long. Default: never. */
   readonly metadataTimeoutMs?: number;
   readonly metadataRequestTimeoutMs?: number;
@@ -395,6 +397,7 @@ export class Torrent {
       ...(this.opts.downLimit !== undefined ? { downLimit: this.opts.downLimit } : {}),
       ...(this.opts.upLimit !== undefined ? { upLimit: this.opts.upLimit } : {}),
       ...(this.opts.maxConnections !== undefined ? { maxConnections: this.opts.maxConnections } : {}),
+      ...(this.opts.maxPeersPerIp !== undefined ? { maxPeersPerIp: this.opts.maxPeersPerIp } : {}),
       events: {
         onPieceVerified: (i) => ev.onVerified(i),
         onComplete: () => this.onComplete(),

@@ -18,6 +18,7 @@ import {
   metadataPieceCount,
   type ExtendedHandshake,
 } from '../wire/index.js';
+import { TokenBucket } from './peer-limits.js';
 import { peerKey } from './peer-pool.js';
 import type { SwarmPeer } from './swarm.js';
 
@@ -35,6 +36,12 @@ export const OUR_REQQ = 2000;
 const PEX_INTERVAL_MS = 60_000;
 /** Received PEX closer together than this is a flood and is ignored (a minute, less jitter). */
 export const PEX_MIN_GAP_MS = PEX_INTERVAL_MS / 2;
+/**
+ * ut_metadata pieces we answer per peer: the whole info dictionary twice at once, then one
+ * piece every few seconds. A 16 KiB answer to a 30-byte request is an amplifier otherwise.
+ */
+const METADATA_BURST_COPIES = 2;
+const METADATA_REFILL_MS = 5000;
 
 export interface ExtensionHost {
   readonly pieceCount: number;
@@ -49,6 +56,8 @@ interface PeerExtState {
   lastPexSent: number;
   lastPexReceived: number;
   pexSent: Set<string>;
+  /** Made at the first ut_metadata request. */
+  metadataBudget: TokenBucket | undefined;
 }
 
 export class Extensions {
@@ -77,7 +86,13 @@ export class Extensions {
     if (id === EXTENDED_HANDSHAKE_ID) {
       const h = decodeExtendedHandshake(payload);
       const prev = this.state.get(p);
-      this.state.set(p, { remote: h.m, lastPexSent: prev?.lastPexSent ?? 0, lastPexReceived: prev?.lastPexReceived ?? 0, pexSent: prev?.pexSent ?? new Set() });
+      this.state.set(p, {
+        remote: h.m,
+        lastPexSent: prev?.lastPexSent ?? 0,
+        lastPexReceived: prev?.lastPexReceived ?? 0,
+        pexSent: prev?.pexSent ?? new Set(),
+        metadataBudget: prev?.metadataBudget,
+      });
       if (h.reqq !== undefined) this.host.setPeerRequestLimit(p, h.reqq);
       // An incoming peer's address has an ephemeral port; `p` is where it can be reached (for PEX).
       if (h.p !== undefined && h.p > 0) p.listenPort = h.p;
@@ -121,7 +136,10 @@ export class Extensions {
     if (info === undefined || id === undefined || id === 0) return;
     const msg = decodeUtMetadata(payload, info.length);
     if (msg.type !== 'request') return;
-    if (msg.piece >= metadataPieceCount(info.length)) {
+    const pieces = metadataPieceCount(info.length);
+    const now = this.opts.now();
+    st.metadataBudget ??= new TokenBucket(METADATA_BURST_COPIES * pieces + 2, METADATA_REFILL_MS, now);
+    if (msg.piece >= pieces || !st.metadataBudget.take(now)) {
       p.conn.send({ type: 'extended', id, payload: encodeUtMetadata({ type: 'reject', piece: msg.piece }) });
       return;
     }

@@ -1,9 +1,11 @@
 /**
  * The peers we know of for one torrent and whether to dial them: deduplicated by
  * `host:port`, bounded in size (SAFETY.md: 3,000), with exponential back-off for peers that
- * fail and a ban list for peers that sent bad data. Pure: time is passed in.
+ * fail and a ban list, by IP, for peers that sent bad data. Addresses no peer can have and our
+ * own listening sockets are never taken in (peer-limits.ts). Pure: time is passed in.
  */
 import type { PeerAddress } from '../metainfo/types.js';
+import { SelfAddresses, ipKey, isUsablePeerAddress } from './peer-limits.js';
 
 export type PeerSource = 'tracker' | 'dht' | 'pex' | 'lsd' | 'manual' | 'incoming';
 
@@ -24,6 +26,9 @@ export interface PeerPoolOptions {
   maxFailures?: number;
 }
 
+/** Banned IPs remembered per torrent. */
+const MAX_BANNED = 10_000;
+
 export function peerKey(a: PeerAddress): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
@@ -35,6 +40,7 @@ export class PeerPool {
   private readonly retryBaseMs: number;
   private readonly maxFailures: number;
   private readonly self = new Set<string>();
+  private readonly listening = new SelfAddresses();
 
   constructor(opts: PeerPoolOptions = {}) {
     this.maxPeers = opts.maxPeers ?? 3000;
@@ -57,32 +63,49 @@ export class PeerPool {
     this.candidates.delete(key);
   }
 
+  /**
+   * Our listen port and this host's addresses: any of them (or any loopback address) with
+   * that port is ourselves. Candidates that match are forgotten.
+   */
+  setListening(port: number, localHosts: Iterable<string>): void {
+    this.listening.set(port, localHosts);
+    for (const [key, c] of this.candidates) if (this.listening.has(c.address)) this.candidates.delete(key);
+  }
+
+  /** Whether `address` is one of our own listening sockets (as far as we know). */
+  isSelf(address: PeerAddress): boolean {
+    return this.listening.has(address) || this.self.has(peerKey(address));
+  }
+
   /** Returns true when the address is new. */
   add(address: PeerAddress, source: PeerSource): boolean {
-    if (address.port <= 0 || address.port > 65535) return false;
+    if (!isUsablePeerAddress(address) || this.isBanned(address) || this.isSelf(address)) return false;
     const key = peerKey(address);
-    if (this.banned.has(key) || this.self.has(key) || this.candidates.has(key)) return false;
+    if (this.candidates.has(key)) return false;
     if (this.candidates.size >= this.maxPeers) return false;
     this.candidates.set(key, { address, source, failures: 0, notBefore: 0, connected: false });
     return true;
   }
 
+  /** Bans are by IP: a banned peer cannot come back from another port. */
   isBanned(address: PeerAddress): boolean {
-    return this.banned.has(peerKey(address));
+    return this.banned.has(ipKey(address.host));
   }
 
   ban(address: PeerAddress): void {
-    const key = peerKey(address);
-    this.banned.add(key);
-    this.candidates.delete(key);
+    const ip = ipKey(address.host);
+    this.banned.add(ip);
+    // Bounded like everything a stranger can grow: the oldest ban goes first.
+    if (this.banned.size > MAX_BANNED) this.banned.delete(this.banned.values().next().value!);
+    for (const [key, c] of this.candidates) if (ipKey(c.address.host) === ip) this.candidates.delete(key);
   }
 
-  /** Up to `n` peers to dial now, marked as connected. */
-  take(n: number, now: number): PeerAddress[] {
+  /** Up to `n` peers to dial now (those `accept` agrees to), marked as connected. */
+  take(n: number, now: number, accept: (a: PeerAddress) => boolean = () => true): PeerAddress[] {
     const out: PeerAddress[] = [];
     if (n <= 0) return out;
     for (const c of this.candidates.values()) {
-      if (!c.connected && c.notBefore <= now) {
+      if (!c.connected && c.notBefore <= now && accept(c.address)) {
         c.connected = true;
         out.push(c.address);
         if (out.length >= n) break;

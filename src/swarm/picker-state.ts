@@ -18,6 +18,8 @@ export class Download {
   cursor = 0;
   /** The peer filling this piece contiguously (step 1), or NONE. */
   owner: PeerKey = NONE;
+  /** Failed its hash once: only its owner fills it, so the retry names a liar (smart ban). */
+  exclusive = false;
 
   constructor(
     readonly piece: number,

@@ -23,7 +23,8 @@
  *     ties in random order (see rarity.ts). Skipped when `newPieces` is false (the caller is
  *     out of piece buffers);
  *  4. still-needed blocks of pieces other peers are filling, taken from the top end so the
- *     two peers do not interleave;
+ *     two peers do not interleave (not a piece that failed its hash: its retry comes from one
+ *     peer, so a second failure has one culprit; neither in step 5);
  *  5. endgame (every needed block is requested): blocks already requested from others, at
  *     most `maxRequestersPerBlock` peers per block, least-duplicated first; `onBlock` then
  *     says whom to cancel (BEP 3 "end game").
@@ -228,7 +229,8 @@ export class Picker {
     }
     for (const p of this.open) {
       if (out.length >= max) return out;
-      if (this.peerHas(e, p)) this.takeDown(e, this.active.get(p)!, out, max);
+      const d = this.active.get(p)!;
+      if (this.peerHas(e, p) && !d.exclusive) this.takeDown(e, d, out, max);
     }
     if (this.endgame) this.duplicate(e, out, max);
     return out;
@@ -310,7 +312,8 @@ export class Picker {
 
   /**
    * The piece failed its hash: every block goes back to "need" and the piece is fetched
-   * again before new ones. Returns the peers that sent its blocks (for trust or banning).
+   * again before new ones, by one peer alone (no step 4 or endgame help), so that a second
+   * failure has a single culprit. Returns the peers that sent its blocks.
    */
   pieceFailed(piece: number): PeerKey[] {
     this.checkPiece(piece);
@@ -322,6 +325,7 @@ export class Picker {
     d.need = d.blocks;
     d.received = 0;
     d.cursor = 0;
+    d.exclusive = true;
     this.sync(d);
     return [...senders];
   }
@@ -528,7 +532,7 @@ export class Picker {
   private duplicate(e: PeerEntry, out: BlockRequest[], max: number): void {
     for (let k = 1; k < this.maxRequesters; k++) {
       for (const d of this.active.values()) {
-        if (!this.peerHas(e, d.piece)) continue;
+        if (!this.peerHas(e, d.piece) || d.exclusive) continue;
         for (let b = 0; b < d.blocks; b++) {
           if (out.length >= max) return;
           if (d.state[b] !== REQUESTED) continue;

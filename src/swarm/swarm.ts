@@ -26,12 +26,14 @@ import { PeerConnection, type EncryptionOptions, type LocalIdentity, type PeerHa
 import { makeReserved, readCapabilities, type IncomingMessage } from '../wire/index.js';
 import { Choker, type ChokerPeer } from './choker.js';
 import { BLOCK_SIZE, Picker } from './picker.js';
-import { PeerPool, type PeerSource } from './peer-pool.js';
+import { PeerPool, peerKey, type PeerSource } from './peer-pool.js';
 import { RateMeter, requestQueueDepth } from './rate.js';
 import type { BandwidthLimit } from './bandwidth.js';
 import { Extensions, type ExtensionHost } from './extensions.js';
 import { Uploader } from './upload.js';
 import { formatTrace, type PeerTrace } from './trace.js';
+import { SmartBan } from './smart-ban.js';
+import { DEFAULT_MAX_PEERS_PER_IP, ipKey, keepNewerDuplicate, leastUseful, localAddresses } from './peer-limits.js';
 
 /** What the swarm needs from storage. */
 export interface SwarmStorage {
@@ -74,6 +76,8 @@ export interface SwarmOptions {
   listenPort?: number;
   maxConnections?: number;
   maxHalfOpen?: number;
+  /** Connections one IP may hold, both ways (default 3; loopback tests raise it). */
+  maxPeersPerIp?: number;
   /** Ms without a block before outstanding requests go to other peers. */
   requestTimeoutMs?: number;
   /** Allow PEX (BEP 11); false for private torrents. */
@@ -98,8 +102,6 @@ export const IDLE_MS = 120_000;
 /** Default ms without a block before a peer's outstanding requests go to other peers. */
 export const REQUEST_TIMEOUT_MS = 20_000;
 const RECHOKE_MS = 10_000;
-/** A peer whose blocks contributed to this many failed pieces is banned. */
-const MAX_STRIKES = 3;
 /** No new piece is spilled while the storage has this many bytes of spilled blocks to write. */
 const SPILL_BACKLOG_BYTES = 16 << 20;
 /**
@@ -112,6 +114,8 @@ const MIN_REQUEST_DEPTH = 64;
 export class SwarmPeer {
   readonly key: number;
   readonly conn: PeerConnection;
+  /** Its IP in canonical form, for bans and the per-IP limit. */
+  readonly ip: string;
   has: Bitfield;
   registered = false;
   readonly down = new RateMeter();
@@ -124,10 +128,11 @@ export class SwarmPeer {
   /** Since when our outstanding requests have waited for a block: the request timeout's base. */
   waitingSince: number;
   lastRequestAt = 0;
+  /** Ms of the last piece data either way (the turnover keeps peers that move data). */
+  lastDataAt: number;
   /** Their BEP 10 `reqq`, bounding how many requests we keep outstanding. */
   maxOutstanding = 250;
   fast = false;
-  strikes = 0;
   /** We want its data and it has sent none for a minute: one request at a time, no regular upload slot. */
   snubbed = false;
   readonly uploadQueue: { index: number; begin: number; length: number }[] = [];
@@ -135,6 +140,9 @@ export class SwarmPeer {
   listenPort: number | undefined;
   /** BEP 6: pieces we let this peer request while it is choked. */
   readonly allowedFast = new Set<number>();
+  /** Ms at which we last choked it, and the requests it sent since that we could not take. */
+  chokedAt = 0;
+  chokedRequests = 0;
   serving = false;
   /** Its socket is paused until the download limit's debt is paid. */
   throttled = false;
@@ -148,7 +156,9 @@ export class SwarmPeer {
     this.interestedAt = now;
     this.waitingSince = now;
     this.conn = conn;
+    this.ip = ipKey(conn.address.host);
     this.has = new Bitfield(pieceCount);
+    this.lastDataAt = this.connectedAt;
   }
 }
 
@@ -167,6 +177,9 @@ export class Swarm implements PeerHandler, ExtensionHost {
   private readonly byConn = new Map<PeerConnection, SwarmPeer>();
   /** Started pieces: their buffer, or null for a spilled piece (blocks go to disk). */
   private readonly inflight = new Map<number, Buffer | null>();
+  /** The IP that sent each received block of the pieces in flight (for smart ban). */
+  private readonly blockFrom = new Map<number, string[]>();
+  private readonly smartBan = new SmartBan(BLOCK_SIZE);
   readonly upload: Uploader;
   private readonly choker = new Choker();
   private readonly extensions: Extensions;
@@ -201,6 +214,8 @@ export class Swarm implements PeerHandler, ExtensionHost {
     });
     this.extensions = new Extensions(this, { pex: opts.pex ?? true, infoBytes: opts.infoBytes, listenPort: opts.listenPort, now: () => this.clock.now() });
     this.blocksPerPiece = Math.ceil(opts.pieceLength / BLOCK_SIZE);
+    // Trackers and PEX list us too: never dial our own listening socket.
+    if (opts.listenPort !== undefined) this.pool.setListening(opts.listenPort, localAddresses());
     opts.storage.onPoolAvailable(() => this.refillAll());
   }
 
@@ -271,7 +286,8 @@ export class Swarm implements PeerHandler, ExtensionHost {
       return false;
     }
     this.halfOpen.delete(conn);
-    if (!conn.outgoing && (this.stopped || this.peers.size >= (this.opts.maxConnections ?? 60) + 10)) return false;
+    if (this.stopped || (!conn.outgoing && !this.admitIncoming(conn))) return false;
+    if (!this.settleDuplicate(conn, peerId)) return false;
     this.welcome(this.byConn.get(conn) ?? this.register(conn), reserved, true);
     return true;
   }
@@ -394,6 +410,77 @@ export class Swarm implements PeerHandler, ExtensionHost {
     }
   }
 
+  // ---- admission: one connection per peer, a few per IP, room made by turnover ----
+
+  /**
+   * An incoming peer past its handshake: refused when its IP is banned, already holds its
+   * share of connections, or is this very address again; when every slot is taken, the
+   * least useful peer is closed to make room (none useful to close: refused).
+   */
+  private admitIncoming(conn: PeerConnection): boolean {
+    if (this.pool.isBanned(conn.address)) return false;
+    const ip = ipKey(conn.address.host);
+    let sameIp = 0;
+    for (const p of this.peers.values()) {
+      if (p.ip !== ip) continue;
+      if (p.conn.address.port === conn.address.port) return false;
+      sameIp++;
+    }
+    if (sameIp >= this.maxPerIp) return false;
+    if (this.peers.size < (this.opts.maxConnections ?? 60) + 10) return true;
+    const victim = leastUseful(
+      [...this.peers.values()]
+        .filter((p) => p.registered)
+        .map((p) => ({
+          key: p.key,
+          downloading: p.conn.amInterested && !p.conn.peerChoking,
+          uploading: !p.conn.amChoking && p.conn.peerInterested,
+          interested: p.conn.amInterested || p.conn.peerInterested,
+          lastActive: p.lastDataAt,
+        })),
+    );
+    if (victim === undefined) return false;
+    this.peers.get(victim)!.conn.close('closed to make room for a new peer');
+    return true;
+  }
+
+  /** A second connection with a peer id we already hold: keep one (see keepNewerDuplicate). */
+  private settleDuplicate(conn: PeerConnection, peerId: Uint8Array): boolean {
+    for (const p of this.peers.values()) {
+      const other = p.conn;
+      if (other === conn || !p.registered || other.remotePeerId === undefined || !bytesEqual(other.remotePeerId, peerId)) continue;
+      if (!keepNewerDuplicate(other.outgoing, conn.outgoing, this.opts.peerId, peerId)) return false;
+      other.close('duplicate connection');
+      return true;
+    }
+    return true;
+  }
+
+  private get maxPerIp(): number {
+    return this.opts.maxPeersPerIp ?? DEFAULT_MAX_PEERS_PER_IP;
+  }
+
+  /**
+   * A filter for the addresses to dial now: not connected already (either way), and no IP
+   * past its share of connections, counting the dials it has let through.
+   */
+  private dialFilter(): (a: PeerAddress) => boolean {
+    const perIp = new Map<string, number>();
+    const connected = new Set<string>();
+    for (const p of this.peers.values()) {
+      perIp.set(p.ip, (perIp.get(p.ip) ?? 0) + 1);
+      connected.add(peerKey({ host: p.ip, port: p.conn.address.port }));
+      if (p.listenPort !== undefined) connected.add(peerKey({ host: p.ip, port: p.listenPort }));
+    }
+    return (a) => {
+      const ip = ipKey(a.host);
+      const n = perIp.get(ip) ?? 0;
+      if (n >= this.maxPerIp || connected.has(peerKey({ host: ip, port: a.port }))) return false;
+      perIp.set(ip, n + 1);
+      return true;
+    };
+  }
+
   // ---- ExtensionHost (BEP 10 users call back into the swarm through this) ----
 
   get pieceCount(): number {
@@ -473,8 +560,12 @@ export class Swarm implements PeerHandler, ExtensionHost {
     }
     if (buf !== null) buf.set(block, begin);
     else this.opts.storage.writeBlock(index, begin, block);
+    let from = this.blockFrom.get(index);
+    if (from === undefined) this.blockFrom.set(index, (from = []));
+    from[begin / BLOCK_SIZE] = p.ip;
     p.lastBlockAt = now;
     p.waitingSince = now;
+    p.lastDataAt = now;
     p.snubbed = false;
     p.down.add(len, now);
     this.downRate.add(len, now);
@@ -489,9 +580,24 @@ export class Swarm implements PeerHandler, ExtensionHost {
 
   private finishPiece(index: number, buf: Buffer | null): void {
     this.inflight.delete(index);
+    const from = this.blockFrom.get(index) ?? [];
+    this.blockFrom.delete(index);
+    // The data may have to be compared later: a piece from several peers may fail, and a piece
+    // that failed before may now name the liar. Storage takes the buffer, so keep a copy; a
+    // spilled piece is read back, before its blocks can be fetched again.
+    const keep = new Set(from).size > 1 || this.smartBan.tracks(index);
+    const copy = keep && buf !== null ? Buffer.from(buf) : undefined;
     const storage = this.opts.storage;
     (buf !== null ? storage.commitPiece(index, buf) : storage.verifyStored(index)).then(
-      (result) => (result === 'ok' ? this.pieceVerified(index) : this.pieceFailed(index)),
+      async (result) => {
+        const data = copy ?? (keep ? await storage.readBlock(index, 0, this.pieceSize(index)).catch(() => undefined) : undefined);
+        if (result === 'ok') {
+          if (data !== undefined) for (const ip of this.smartBan.verified(index, data)) this.banIp(ip, `sent a block of piece ${index} that differs from the verified one`);
+          this.pieceVerified(index);
+        } else {
+          this.pieceFailed(index, from, data);
+        }
+      },
       (err: unknown) => this.opts.events?.onDiskError?.(err),
     );
   }
@@ -512,24 +618,27 @@ export class Swarm implements PeerHandler, ExtensionHost {
     if (this.have.complete) this.fireComplete();
   }
 
-  private pieceFailed(index: number): void {
+  /**
+   * A peer that sent every block of a bad piece lied. When several did, which one is learnt
+   * once the piece verifies (smart-ban.ts); the picker fetches the retry from one peer only.
+   */
+  private pieceFailed(index: number, from: readonly string[], data: Buffer | undefined): void {
     if (this.stopped) return;
     this.hashFailures++;
-    const senders = this.picker.pieceFailed(index);
-    for (const key of senders) {
-      const p = this.peers.get(key);
-      if (p === undefined) continue;
-      // A peer that sent every block of a bad piece lied; one of several may just be unlucky.
-      p.strikes += senders.length === 1 ? MAX_STRIKES : 1;
-      if (p.strikes >= MAX_STRIKES) this.ban(p, `sent data that failed the hash check of piece ${index}`);
-    }
+    this.picker.pieceFailed(index);
+    const senders = new Set(from);
+    if (senders.size === 1) this.banIp([...senders][0]!, `sent data that failed the hash check of piece ${index}`);
+    else if (data !== undefined) this.smartBan.failed(index, from, data);
     this.refillAll();
   }
 
-  private ban(p: SwarmPeer, reason: string): void {
-    this.pool.ban(p.conn.address);
-    this.opts.events?.onPeerBanned?.(p.conn.address, reason);
-    p.conn.close(`banned: ${reason}`);
+  /** Bans are by IP: every connection from it is closed and it is never dialled or accepted again. */
+  private banIp(ip: string, reason: string): void {
+    if (this.pool.isBanned({ host: ip, port: 0 })) return;
+    const conns = [...this.peers.values()].filter((p) => p.ip === ip).map((p) => p.conn);
+    this.pool.ban({ host: ip, port: 0 });
+    this.opts.events?.onPeerBanned?.(conns[0]?.address ?? { host: ip, port: 0 }, reason);
+    for (const c of conns) c.close(`banned: ${reason}`);
   }
 
   private fireComplete(): void {
@@ -644,7 +753,12 @@ export class Swarm implements PeerHandler, ExtensionHost {
     if (p.conn.amChoking === choke) return;
     p.conn.amChoking = choke;
     p.conn.send({ type: choke ? 'choke' : 'unchoke' });
-    if (choke) this.upload.onChoke(p);
+    if (choke) {
+      p.chokedAt = this.clock.now();
+      this.upload.onChoke(p);
+    } else {
+      p.chokedRequests = 0;
+    }
   }
 
   private rechoke(): void {
@@ -715,7 +829,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     const max = this.opts.maxConnections ?? 60;
     const maxHalfOpen = this.opts.maxHalfOpen ?? 16;
     const n = Math.min(max - this.peers.size, maxHalfOpen - this.halfOpen.size);
-    for (const address of this.pool.take(n, this.clock.now())) {
+    for (const address of this.pool.take(n, this.clock.now(), this.dialFilter())) {
       const conn = PeerConnection.connect(address, this.identity, this, {
         maxBitfield: this.maxBitfieldBytes,
         clock: this.clock,

@@ -22,6 +22,10 @@ const ALLOWED_FAST_COUNT = 10;
 const READ_AHEAD_PIECES = 4;
 /** Pieces kept for uploading, in bytes. */
 const CACHE_BYTES = 32 << 20;
+/** Requests a choked peer may send before it is dropped (libtorrent disconnects after 300). */
+export const MAX_CHOKED_REQUESTS = 300;
+/** Requests that arrive this soon after a choke were in flight when it was sent: not counted. */
+const CHOKE_GRACE_MS = 2000;
 
 export interface UploadHost {
   readonly infoHash: Uint8Array;
@@ -64,6 +68,9 @@ export class Uploader {
     if (length > BLOCK_SIZE * 8) return conn.close('request for an oversized block');
     const valid = index < this.host.pieceCount && length > 0 && length <= BLOCK_SIZE && begin + length <= this.host.pieceSize(index) && this.host.have.has(index);
     const allowed = !conn.amChoking || p.allowedFast.has(index);
+    if (!allowed && this.host.clock.now() - p.chokedAt >= CHOKE_GRACE_MS && ++p.chokedRequests > MAX_CHOKED_REQUESTS) {
+      return conn.close('too many requests while choked');
+    }
     if (!valid || !allowed || p.uploadQueue.length >= MAX_UPLOAD_QUEUE) {
       // BEP 6: with the fast extension every request we will not serve is rejected explicitly.
       if (p.fast) conn.send({ type: 'reject', index, begin, length });
@@ -139,6 +146,7 @@ export class Uploader {
         if (sent > 0) {
           const now = this.host.clock.now();
           p.bytesUp += sent;
+          p.lastDataAt = now;
           p.up.add(sent, now);
           this.rate.add(sent, now);
           this.uploaded += sent;

@@ -98,7 +98,7 @@ export interface RunningSwarm {
 
 export async function startMemorySwarm(
   t: MemoryTorrent,
-  opts: { complete: boolean; canDownload?: boolean } & Partial<Pick<SwarmOptions, 'pex' | 'maxConnections' | 'events' | 'clock'>>,
+  opts: { complete: boolean; canDownload?: boolean } & Partial<Pick<SwarmOptions, 'pex' | 'maxConnections' | 'maxPeersPerIp' | 'events' | 'clock'>>,
 ): Promise<RunningSwarm> {
   const client = new Client({ host: '127.0.0.1', port: 0, ...(opts.clock !== undefined ? { clock: opts.clock } : {}) });
   const port = await client.listen();
@@ -116,6 +116,7 @@ export async function startMemorySwarm(
     listenPort: port,
     ...(opts.pex !== undefined ? { pex: opts.pex } : {}),
     ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
+    ...(opts.maxPeersPerIp !== undefined ? { maxPeersPerIp: opts.maxPeersPerIp } : {}),
     ...(opts.events !== undefined ? { events: opts.events } : {}),
     ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
   });

@@ -20,6 +20,8 @@ export interface WirePeerOptions {
   readonly infoHash: Uint8Array;
   readonly reserved: Uint8Array;
   readonly peerId?: Uint8Array;
+  /** Source address of `connect`, or the address `listen` binds (a 127.0.0.0/8 address; default 127.0.0.1). */
+  readonly localAddress?: string;
   /** Called for each message as it arrives (after it is recorded). */
   readonly onMessage?: (peer: WirePeer, msg: IncomingMessage) => void;
 }
@@ -70,10 +72,10 @@ export class WirePeer {
 
   /** Dial 127.0.0.1:`port` and send our handshake. */
   static connect(port: number, opts: WirePeerOptions): WirePeer {
-    return new WirePeer(net.connect({ host: '127.0.0.1', port }), opts, true);
+    return new WirePeer(net.connect({ host: '127.0.0.1', port, ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}) }), opts, true);
   }
 
-  /** Accept connections on 127.0.0.1; each becomes a WirePeer that answers the handshake. */
+  /** Accept connections on 127.0.0.1 (or `localAddress`); each becomes a WirePeer that answers the handshake. */
   static async listen(opts: WirePeerOptions, onPeer: (peer: WirePeer) => void): Promise<{ port: number; close: () => Promise<void> }> {
     const sockets = new Set<net.Socket>();
     const server = net.createServer((socket) => {
@@ -81,7 +83,7 @@ export class WirePeer {
       socket.once('close', () => sockets.delete(socket));
       onPeer(new WirePeer(socket, opts, false));
     });
-    await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
+    await new Promise<void>((resolve) => server.listen({ host: opts.localAddress ?? '127.0.0.1', port: 0 }, resolve));
     const addr = server.address();
     const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
     return {

@@ -65,6 +65,38 @@ describe('PeerPool', () => {
     assert.deepEqual(pool.take(5, 0), []);
   });
 
+  test('bans are by IP: every port of a banned IP is refused, its candidates forgotten', () => {
+    const pool = new PeerPool();
+    pool.add(a, 'tracker');
+    pool.add(b, 'tracker');
+    pool.add({ host: '10.0.0.1', port: 1 }, 'tracker');
+    pool.ban({ host: '::ffff:127.0.0.1', port: 9 });
+    assert.equal(pool.size, 1);
+    assert.equal(pool.isBanned({ host: '127.0.0.1', port: 1234 }), true);
+    assert.equal(pool.add({ host: '127.0.0.1', port: 7000 }, 'pex'), false);
+    assert.equal(pool.isBanned({ host: '10.0.0.1', port: 1 }), false);
+  });
+
+  test('unusable addresses and our own listening sockets are never taken in', () => {
+    const pool = new PeerPool();
+    for (const host of ['0.0.0.0', '255.255.255.255', '224.0.0.251', '::', 'ff02::1']) assert.equal(pool.add({ host, port: 6881 }, 'pex'), false, host);
+    assert.equal(pool.add({ host: '10.0.0.1', port: 0 }, 'pex'), false);
+    pool.add({ host: '127.0.0.3', port: 7000 }, 'tracker');
+    pool.add({ host: '192.168.5.5', port: 7000 }, 'tracker');
+    pool.setListening(7000, ['192.168.5.5']);
+    assert.equal(pool.size, 0, 'candidates that are ourselves are forgotten');
+    for (const host of ['127.0.0.1', '127.0.0.2', '::1', '192.168.5.5']) assert.equal(pool.add({ host, port: 7000 }, 'tracker'), false, host);
+    assert.equal(pool.add({ host: '192.168.5.5', port: 7001 }, 'tracker'), true);
+  });
+
+  test('take skips what the caller refuses and keeps it for later', () => {
+    const pool = new PeerPool();
+    pool.add(a, 'tracker');
+    pool.add(b, 'tracker');
+    assert.deepEqual(pool.take(5, 0, (x) => x.port !== a.port), [b]);
+    assert.deepEqual(pool.take(5, 0), [a]);
+  });
+
   test('IPv6 keys are bracketed', () => {
     assert.equal(peerKey({ host: '::1', port: 1 }), '[::1]:1');
     assert.equal(peerKey(a), '127.0.0.1:6881');

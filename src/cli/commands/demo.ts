@@ -28,6 +28,8 @@ import { demoSpec } from '../specs.js';
 const HOST = '127.0.0.1';
 const MiB = 1024 * 1024;
 const MAX_SEEDERS = 16;
+/** Every demo peer shares 127.0.0.1: each may connect to every other. */
+const LOOPBACK_PEERS_PER_IP = MAX_SEEDERS + 1;
 /** Source and copy are both on disk, so twice this much space is needed. */
 const MAX_SIZE_MIB = 4096;
 const NAME = 'tessera-demo';
@@ -91,6 +93,7 @@ export const demoCommand: Command = async (argv: string[], ctx: CliContext): Pro
       host: HOST,
       resumeHint: false,
       port: 0,
+      maxPeersPerIp: LOOPBACK_PEERS_PER_IP,
     });
     if (code !== ExitCode.ok) return code;
     const seconds = (Date.now() - started) / 1000;
@@ -189,7 +192,7 @@ async function makeTorrent(folder: string, trackerUrl: string, signal: AbortSign
 
 /** One seeder: its own Session (peer id, port) with the torrent over the source folder. */
 async function startSeeder(meta: Metainfo, sourceDir: string, signal: AbortSignal): Promise<Seeder | undefined> {
-  const session = new Session({ host: HOST, port: 0, dht: false });
+  const session = new Session({ host: HOST, port: 0, dht: false, maxPeersPerIp: LOOPBACK_PEERS_PER_IP });
   let handle: TorrentHandle;
   try {
     handle = await session.add(meta, { path: sourceDir, signal });

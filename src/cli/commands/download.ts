@@ -41,6 +41,7 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
   const port = values.port !== undefined ? parsePort(values.port, '--port') : undefined;
   const maxDownRate = parseRate(values['max-down'], '--max-down');
   const maxUpRate = parseRate(values['max-up'], '--max-up');
+  const maxPeersPerIp = parseMaxPeersPerIp(values['max-peers-per-ip']);
   // Before any network work (an http(s) source is fetched while resolving).
   await ensureWritableFolder(values.output);
   // Every source is read and parsed before anything listens: a bad one is a clear error up front.
@@ -70,7 +71,16 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
     resumeDir: defaultResumeDir(process.env),
     recheck: values.recheck,
     ...(saveTorrent !== undefined ? { saveTorrent } : {}),
+    ...(maxPeersPerIp !== undefined ? { maxPeersPerIp } : {}),
   });
+}
+
+/** `--max-peers-per-ip N`: a whole number from 1 to 1000. */
+export function parseMaxPeersPerIp(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(Number.isInteger(n) && n >= 1 && n <= 1000)) throw new CliError(ExitCode.usage, '--max-peers-per-ip must be 1–1000');
+  return n;
 }
 
 /** The session options of `--encryption` and, with `--verbose`, a line per policy mismatch. */

@@ -1,5 +1,6 @@
 /**
- * `tessera seed <file.torrent>... <dir> [--port N] [--peer host:port]... [--recheck] [--encryption POLICY] [--quiet]`:
+ * `tessera seed <file.torrent>... <dir> [--port N] [--peer host:port]... [--recheck] [--encryption POLICY]
+ * [--max-peers-per-ip N] [--quiet]`:
  * serve torrents whose content is already in `<dir>` (the folder given to `download -o`, which
  * holds each `<name>`), all in one session. Every piece is verified first (from the resume
  * record where the files are unchanged, by reading them otherwise, always with `--recheck`);
@@ -21,7 +22,7 @@ import { seedSpec } from '../specs.js';
 import { CliError, ExitCode, safeText, type CliContext, type Command } from '../context.js';
 import { defaultResumeDir } from '../../storage/index.js';
 import { runTorrents } from '../run-torrents.js';
-import { encryptionOptions } from './download.js';
+import { encryptionOptions, parseMaxPeersPerIp } from './download.js';
 
 /**
  * `runTorrents` only gives up for lack of peers while downloading; a seeder has nothing to
@@ -36,6 +37,7 @@ export const seedCommand: Command = async (argv: string[], ctx: CliContext): Pro
   const clientOptions = encryptionOptions(values.encryption, ctx);
   const maxDownRate = parseRate(values['max-down'], '--max-down');
   const maxUpRate = parseRate(values['max-up'], '--max-up');
+  const maxPeersPerIp = parseMaxPeersPerIp(values['max-peers-per-ip']);
   const metas: Metainfo[] = [];
   for (const path of positionals.slice(0, -1)) metas.push(await loadTorrentFile(path));
   const dir = await folderHolding(positionals.at(-1)!, metas);
@@ -63,6 +65,7 @@ export const seedCommand: Command = async (argv: string[], ctx: CliContext): Pro
     recheck: values.recheck,
     clientOptions,
     ...(port !== undefined ? { port } : {}),
+    ...(maxPeersPerIp !== undefined ? { maxPeersPerIp } : {}),
   });
 };
 
