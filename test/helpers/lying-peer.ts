@@ -36,6 +36,11 @@ export interface LyingPeerOptions {
   readonly contentRoot: string;
   /** Pieces whose every block is sent corrupted. */
   readonly corrupt: (piece: number) => boolean;
+  /**
+   * Loopback address to listen on (default 127.0.0.1). Bans are by IP: a liar on an address of
+   * its own keeps the ban from reaching honest peers that share 127.0.0.1.
+   */
+  readonly host?: string;
 }
 
 function message(id: number, payload: Buffer = Buffer.alloc(0)): Buffer {
@@ -54,6 +59,7 @@ export class LyingPeer {
   private constructor(
     private readonly options: LyingPeerOptions,
     private readonly server: Server,
+    readonly host: string,
     readonly port: number,
   ) {
     this.reader = new ContentReader(options.meta, options.contentRoot);
@@ -64,10 +70,11 @@ export class LyingPeer {
     return new Promise((resolve, reject) => {
       const server = createServer();
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
+      const host = options.host ?? '127.0.0.1';
+      server.listen(0, host, () => {
         const address = server.address();
         if (typeof address !== 'object' || address === null) return reject(new Error('lying peer: no address'));
-        resolve(new LyingPeer(options, server, address.port));
+        resolve(new LyingPeer(options, server, host, address.port));
       });
     });
   }

@@ -26,7 +26,7 @@ describe('download with a lying peer in the swarm', { timeout: 600_000 }, () => 
     const s = await createSwarm({ label: 'corrupt', singleSize: 16 * MiB, tracker: 'http' });
     swarm = s;
     const meta = required(s.single, 'single-file torrent');
-    liar = await LyingPeer.start({ meta, contentRoot: join(s.dataDir, meta.name), corrupt: (piece) => piece % 2 === 0 });
+    liar = await LyingPeer.start({ meta, contentRoot: join(s.dataDir, meta.name), corrupt: (piece) => piece % 2 === 0, host: '127.0.0.66' });
     const honest = await startLibtorrentSeeder({ torrents: [meta], dataDir: s.dataDir, workDir: join(s.root, 'seeder'), uploadLimit: HONEST_RATE });
     await waitForTrackerPeers(required(s.tracker, 'tracker').port, [meta.infoHash], 1, [honest]);
   });
@@ -42,7 +42,7 @@ describe('download with a lying peer in the swarm', { timeout: 600_000 }, () => 
     const lying = required(liar, 'lying peer');
     const meta = required(s.single, 'single-file torrent');
     const out = await s.newOutDir('corrupt');
-    const proc = await startDownload({ torrent: meta.torrentPath, outDir: out, peers: [`127.0.0.1:${lying.port}`] });
+    const proc = await startDownload({ torrent: meta.torrentPath, outDir: out, peers: [`${lying.host}:${lying.port}`] });
     let exitedAt: number;
     try {
       const exit = await proc.waitForExit(240_000);

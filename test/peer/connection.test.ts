@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { DEFAULT_TIMEOUTS, PeerConnection, type PeerHandler } from '../../src/peer/connection.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_TIMEOUTS, MAX_UNSENT_BYTES, PeerConnection, type PeerHandler } from '../../src/peer/connection.js';
 import { encodeHandshake, makeReserved, type IncomingMessage } from '../../src/wire/index.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
@@ -136,5 +137,64 @@ describe('PeerConnection', () => {
     await dialerClosed;
     silent.close();
     listener.close();
+  });
+
+  test('a peer that sends and never reads: we stop reading at the output bound, resume when it reads, drop it when it never does', async () => {
+    const clock = new FakeClock();
+    const answer = Buffer.alloc(64 * 1024);
+    let handled = 0;
+    let maxUnsent = 0;
+    let resolveConn!: (c: PeerConnection) => void;
+    const accepted = new Promise<PeerConnection>((r) => (resolveConn = r));
+    const rec = recorder();
+    // Every message it sends asks for a 64 KiB answer (as a request or a ut_metadata request would).
+    const handler: PeerHandler = {
+      ...rec.handler,
+      onMessage: (c) => {
+        handled++;
+        c.write(answer);
+        maxUnsent = Math.max(maxUnsent, c.writableLength);
+      },
+    };
+    const server = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      resolveConn(PeerConnection.accept(socket, { host: '127.0.0.1', port: socket.remotePort ?? 0 }, () => ({ identity: ours, handler, maxBitfield: 4 }), { clock }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const client = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+    client.on('error', () => undefined);
+    client.pause();
+    await new Promise<void>((r) => client.once('connect', () => r()));
+    const conn = await accepted;
+    const FLOOD = 2000;
+    const until = async (probe: () => boolean, what: string): Promise<void> => {
+      for (let i = 0; i < 1000 && !probe(); i++) await sleep(10);
+      assert.ok(probe(), what);
+    };
+
+    // A handshake, then FLOOD keep-alives (four zero bytes each).
+    client.write(encodeHandshake({ reserved: makeReserved({}), infoHash, peerId: theirId }));
+    client.write(Buffer.alloc(4 * FLOOD));
+    await until(() => conn.inputPaused, 'reading stops once answers pile up');
+    const handledWhilePaused = handled;
+    await sleep(200);
+    assert.equal(handled, handledWhilePaused, 'no message is decoded while paused');
+    assert.ok(handled < FLOOD, `only part of the ${FLOOD} requests were answered (${handled})`);
+    assert.ok(maxUnsent <= MAX_UNSENT_BYTES + answer.length, `unsent output stays bounded (${maxUnsent} bytes)`);
+
+    client.resume();
+    await until(() => handled === FLOOD, 'once the peer reads, the rest is answered');
+    assert.equal(conn.state, 'active');
+    assert.equal(conn.inputPaused, false);
+
+    client.pause();
+    client.write(Buffer.alloc(4 * FLOOD));
+    await until(() => conn.inputPaused, 'paused again');
+    clock.advance(29_000);
+    assert.equal(conn.state, 'active', 'a slow reader gets time');
+    clock.advance(1_000);
+    assert.equal(await rec.closed, 'peer does not read what it asked for');
+    client.destroy();
+    server.close();
   });
 });
