@@ -753,12 +753,8 @@ export class Swarm implements PeerHandler, ExtensionHost {
     if (p.conn.amChoking === choke) return;
     p.conn.amChoking = choke;
     p.conn.send({ type: choke ? 'choke' : 'unchoke' });
-    if (choke) {
-      p.chokedAt = this.clock.now();
-      this.upload.onChoke(p);
-    } else {
-      p.chokedRequests = 0;
-    }
+    if (choke) this.upload.onChoke(p);
+    else this.upload.onUnchoke(p);
   }
 
   private rechoke(): void {

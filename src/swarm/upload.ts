@@ -56,10 +56,16 @@ export class Uploader {
 
   /** We choked the peer: requests for allowed-fast pieces survive (BEP 6); the rest are dropped. */
   onChoke(p: SwarmPeer): void {
+    p.chokedAt = this.host.now();
     const kept = p.uploadQueue.filter((r) => p.allowedFast.has(r.index));
     if (p.fast) for (const r of p.uploadQueue) if (!p.allowedFast.has(r.index)) p.conn.send({ type: 'reject', ...r });
     p.uploadQueue.length = 0;
     p.uploadQueue.push(...kept);
+  }
+
+  /** We unchoked the peer: what it asked while choked is forgiven. */
+  onUnchoke(p: SwarmPeer): void {
+    p.chokedRequests = 0;
   }
 
   onRequest(p: SwarmPeer, index: number, begin: number, length: number): void {
