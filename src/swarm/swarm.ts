@@ -26,14 +26,15 @@ import { PeerConnection, type EncryptionOptions, type LocalIdentity, type PeerHa
 import { makeReserved, readCapabilities, type IncomingMessage } from '../wire/index.js';
 import { Choker, type ChokerPeer } from './choker.js';
 import { BLOCK_SIZE, Picker } from './picker.js';
-import { PeerPool, peerKey, type PeerSource } from './peer-pool.js';
+import { PeerPool, type PeerSource } from './peer-pool.js';
 import { RateMeter, requestQueueDepth } from './rate.js';
 import type { BandwidthLimit } from './bandwidth.js';
 import { Extensions, type ExtensionHost } from './extensions.js';
 import { Uploader } from './upload.js';
 import { formatTrace, type PeerTrace } from './trace.js';
 import { SmartBan } from './smart-ban.js';
-import { DEFAULT_MAX_PEERS_PER_IP, ipKey, keepNewerDuplicate, leastUseful, localAddresses } from './peer-limits.js';
+import { admitIncoming, dialFilter, settleDuplicate } from './admission.js';
+import { DEFAULT_MAX_PEERS_PER_IP, ipKey, localAddresses } from './peer-limits.js';
 
 /** What the swarm needs from storage. */
 export interface SwarmStorage {
@@ -286,8 +287,10 @@ export class Swarm implements PeerHandler, ExtensionHost {
       return false;
     }
     this.halfOpen.delete(conn);
-    if (this.stopped || (!conn.outgoing && !this.admitIncoming(conn))) return false;
-    if (!this.settleDuplicate(conn, peerId)) return false;
+    if (this.stopped) return false;
+    const slots = (this.opts.maxConnections ?? 60) + 10;
+    if (!conn.outgoing && (this.pool.isBanned(conn.address) || !admitIncoming(this.peers, conn, { maxPerIp: this.maxPerIp, slots }))) return false;
+    if (!settleDuplicate(this.peers, conn, peerId, this.opts.peerId)) return false;
     this.welcome(this.byConn.get(conn) ?? this.register(conn), reserved, true);
     return true;
   }
@@ -410,75 +413,8 @@ export class Swarm implements PeerHandler, ExtensionHost {
     }
   }
 
-  // ---- admission: one connection per peer, a few per IP, room made by turnover ----
-
-  /**
-   * An incoming peer past its handshake: refused when its IP is banned, already holds its
-   * share of connections, or is this very address again; when every slot is taken, the
-   * least useful peer is closed to make room (none useful to close: refused).
-   */
-  private admitIncoming(conn: PeerConnection): boolean {
-    if (this.pool.isBanned(conn.address)) return false;
-    const ip = ipKey(conn.address.host);
-    let sameIp = 0;
-    for (const p of this.peers.values()) {
-      if (p.ip !== ip) continue;
-      if (p.conn.address.port === conn.address.port) return false;
-      sameIp++;
-    }
-    if (sameIp >= this.maxPerIp) return false;
-    if (this.peers.size < (this.opts.maxConnections ?? 60) + 10) return true;
-    const victim = leastUseful(
-      [...this.peers.values()]
-        .filter((p) => p.registered)
-        .map((p) => ({
-          key: p.key,
-          downloading: p.conn.amInterested && !p.conn.peerChoking,
-          uploading: !p.conn.amChoking && p.conn.peerInterested,
-          interested: p.conn.amInterested || p.conn.peerInterested,
-          lastActive: p.lastDataAt,
-        })),
-    );
-    if (victim === undefined) return false;
-    this.peers.get(victim)!.conn.close('closed to make room for a new peer');
-    return true;
-  }
-
-  /** A second connection with a peer id we already hold: keep one (see keepNewerDuplicate). */
-  private settleDuplicate(conn: PeerConnection, peerId: Uint8Array): boolean {
-    for (const p of this.peers.values()) {
-      const other = p.conn;
-      if (other === conn || !p.registered || other.remotePeerId === undefined || !bytesEqual(other.remotePeerId, peerId)) continue;
-      if (!keepNewerDuplicate(other.outgoing, conn.outgoing, this.opts.peerId, peerId)) return false;
-      other.close('duplicate connection');
-      return true;
-    }
-    return true;
-  }
-
   private get maxPerIp(): number {
     return this.opts.maxPeersPerIp ?? DEFAULT_MAX_PEERS_PER_IP;
-  }
-
-  /**
-   * A filter for the addresses to dial now: not connected already (either way), and no IP
-   * past its share of connections, counting the dials it has let through.
-   */
-  private dialFilter(): (a: PeerAddress) => boolean {
-    const perIp = new Map<string, number>();
-    const connected = new Set<string>();
-    for (const p of this.peers.values()) {
-      perIp.set(p.ip, (perIp.get(p.ip) ?? 0) + 1);
-      connected.add(peerKey({ host: p.ip, port: p.conn.address.port }));
-      if (p.listenPort !== undefined) connected.add(peerKey({ host: p.ip, port: p.listenPort }));
-    }
-    return (a) => {
-      const ip = ipKey(a.host);
-      const n = perIp.get(ip) ?? 0;
-      if (n >= this.maxPerIp || connected.has(peerKey({ host: ip, port: a.port }))) return false;
-      perIp.set(ip, n + 1);
-      return true;
-    };
   }
 
   // ---- ExtensionHost (BEP 10 users call back into the swarm through this) ----
@@ -825,7 +761,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     const max = this.opts.maxConnections ?? 60;
     const maxHalfOpen = this.opts.maxHalfOpen ?? 16;
     const n = Math.min(max - this.peers.size, maxHalfOpen - this.halfOpen.size);
-    for (const address of this.pool.take(n, this.clock.now(), this.dialFilter())) {
+    for (const address of this.pool.take(n, this.clock.now(), dialFilter(this.peers, this.maxPerIp))) {
       const conn = PeerConnection.connect(address, this.identity, this, {
         maxBitfield: this.maxBitfieldBytes,
         clock: this.clock,

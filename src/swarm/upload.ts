@@ -56,7 +56,7 @@ export class Uploader {
 
   /** We choked the peer: requests for allowed-fast pieces survive (BEP 6); the rest are dropped. */
   onChoke(p: SwarmPeer): void {
-    p.chokedAt = this.host.now();
+    p.chokedAt = this.host.clock.now();
     const kept = p.uploadQueue.filter((r) => p.allowedFast.has(r.index));
     if (p.fast) for (const r of p.uploadQueue) if (!p.allowedFast.has(r.index)) p.conn.send({ type: 'reject', ...r });
     p.uploadQueue.length = 0;

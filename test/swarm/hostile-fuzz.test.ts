@@ -64,7 +64,6 @@ describe('hostile input, fuzzed', () => {
           pieceSize: () => PIECE,
           read: async () => Buffer.alloc(PIECE),
           onDiskError: () => undefined,
-          now: () => clock.now(),
           clock,
         });
         const { conn, closed } = fakeConn();
