@@ -150,6 +150,24 @@ describe('hostile peers against the swarm', { timeout: 120_000 }, () => {
     assert.equal(first.isOpen, true, 'the first connection is kept');
   });
 
+  test('an address we already hold a connection with is not dialled again', async () => {
+    const s = await swarm(small, { complete: false });
+    let dialled = 0;
+    const home = await WirePeer.listen({ infoHash: small.infoHash, reserved: PLAIN, localAddress: '127.0.0.11' }, () => dialled++);
+    listeners.push(home);
+    let other = 0;
+    const elsewhere = await WirePeer.listen({ infoHash: small.infoHash, reserved: PLAIN, localAddress: '127.0.0.12' }, () => other++);
+    listeners.push(elsewhere);
+    // It connects to us and says (BEP 10 `p`) that it listens on 127.0.0.11:<home>.
+    const incoming = dial(s, small, { reserved: EXT, localAddress: '127.0.0.11' });
+    await incoming.handshaken(5000);
+    incoming.send({ type: 'extended', id: 0, payload: encodeExtendedHandshake({ m: new Map(), p: home.port }) });
+    await until(() => (swarmPeerFrom(s, '127.0.0.11')?.listenPort === home.port ? true : undefined), 5000, 'its listen port learnt');
+    s.swarm.addPeers([{ host: '127.0.0.11', port: home.port }, { host: '127.0.0.12', port: elsewhere.port }], 'tracker');
+    await until(() => (other > 0 ? true : undefined), 10_000, 'the other address dialled');
+    assert.equal(dialled, 0, 'the peer we are connected to is not dialled a second time');
+  });
+
   test('one IP holds at most maxPeersPerIp connections (3 by default)', async () => {
     const s = await swarm(small, { complete: true });
     const three = [0, 1, 2].map(() => dial(s, small, { localAddress: '127.0.0.9' }));
