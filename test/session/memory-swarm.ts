@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { encode } from '../../src/bencode/index.js';
+import type { EncryptionPolicy } from '../../src/mse/index.js';
 import { Client } from '../../src/session/client.js';
 import { Swarm, type SwarmOptions, type SwarmStorage } from '../../src/swarm/swarm.js';
 import { Bitfield } from '../../src/util/bitfield.js';
@@ -98,9 +99,14 @@ export interface RunningSwarm {
 
 export async function startMemorySwarm(
   t: MemoryTorrent,
-  opts: { complete: boolean; canDownload?: boolean } & Partial<Pick<SwarmOptions, 'pex' | 'maxConnections' | 'maxPeersPerIp' | 'events' | 'clock'>>,
+  opts: { complete: boolean; canDownload?: boolean; encryption?: EncryptionPolicy } & Partial<Pick<SwarmOptions, 'pex' | 'maxConnections' | 'maxPeersPerIp' | 'events' | 'clock'>>,
 ): Promise<RunningSwarm> {
-  const client = new Client({ host: '127.0.0.1', port: 0, ...(opts.clock !== undefined ? { clock: opts.clock } : {}) });
+  const client = new Client({
+    host: '127.0.0.1',
+    port: 0,
+    ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
+    ...(opts.encryption !== undefined ? { encryption: opts.encryption } : {}),
+  });
   const port = await client.listen();
   const have = new Bitfield(t.pieceCount);
   if (opts.complete) for (let i = 0; i < t.pieceCount; i++) have.set(i);
