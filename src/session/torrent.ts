@@ -394,6 +394,7 @@ export class Torrent {
       pex: !info.private,
       pool: this.pool,
       clock: this.clock,
+      encryption: this.client.encryption,
       ...(this.opts.downLimit !== undefined ? { downLimit: this.opts.downLimit } : {}),
       ...(this.opts.upLimit !== undefined ? { upLimit: this.opts.upLimit } : {}),
       ...(this.opts.maxConnections !== undefined ? { maxConnections: this.opts.maxConnections } : {}),
