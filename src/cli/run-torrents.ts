@@ -365,7 +365,7 @@ function cliFailure(err: Error, beforeSwarm: boolean, mismatch?: string): Error 
 }
 
 /** The promise's value, its rejection as a value, or 'interrupted' when the signal fires first. */
-function until<T>(p: Promise<T>, signal: AbortSignal): Promise<T | Error | 'interrupted'> {
+export function until<T>(p: Promise<T>, signal: AbortSignal): Promise<T | Error | 'interrupted'> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve('interrupted');
     const onAbort = (): void => resolve('interrupted');

@@ -20,6 +20,7 @@ import { JsonLines, watchJson } from '../json-events.js';
 import { parseCommandLine } from '../options.js';
 import { ensureWritableFolder } from '../output-dir.js';
 import { ProgressDisplay } from '../progress.js';
+import { until } from '../run-torrents.js';
 import { streamSpec } from '../specs.js';
 import { TorrentStreamSource, type StreamTorrent } from '../stream-source.js';
 import { dhtBootstrapOf, dhtOptions } from './download.js';
@@ -60,7 +61,9 @@ export const streamCommand: Command = async (argv: string[], ctx: CliContext): P
     });
     if (json !== undefined) watchJson(handle, json, source.kind, values.output, { seedAfterDone: true });
     if (!values.quiet && !values.json) ctx.stderr.write(`${source.kind === 'magnet' ? 'fetching metadata' : 'checking existing data'}…\n`);
-    if ((await untilAborted(handle.whenReady(), ctx.signal)) === 'interrupted') return ExitCode.interrupted;
+    const ready = await until(handle.whenReady(), ctx.signal);
+    if (ready === 'interrupted') return ExitCode.interrupted;
+    if (ready instanceof Error) throw ready;
     const meta = handle.metainfo!;
     const files = handle.files();
     if (fileIndex !== undefined && fileIndex >= files.length) throw new CliError(ExitCode.usage, `--file ${fileIndex}: the torrent has ${files.length} file(s), numbered from 0`);
@@ -84,7 +87,7 @@ export const streamCommand: Command = async (argv: string[], ctx: CliContext): P
       else display?.note('download complete; still serving (Ctrl-C to stop)');
     });
     if (player !== undefined) await openPlayer(player, urls[0]!, (line) => (display !== undefined ? display.note(line) : ctx.stderr.write(`${line}\n`)));
-    await untilAborted(new Promise<never>(() => undefined), ctx.signal);
+    await until(new Promise<never>(() => undefined), ctx.signal);
     return ctx.signal.reason === 'SIGTERM' ? ExitCode.ok : ExitCode.interrupted;
   } finally {
     display?.stop();
@@ -128,22 +131,4 @@ async function findOnPath(name: string): Promise<string | undefined> {
     if (await accessP(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
   }
   return undefined;
-}
-
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | 'interrupted'> {
-  if (signal.aborted) return Promise.resolve('interrupted');
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => resolve('interrupted');
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }
