@@ -9,7 +9,7 @@ import type { PeerConnection } from '../peer/connection.js';
 import { bytesEqual } from '../util/bytes.js';
 import { ipKey, keepNewerDuplicate, leastUseful } from './peer-limits.js';
 import { peerKey } from './peer-pool.js';
-import type { SwarmPeer } from './swarm.js';
+import type { SwarmPeer } from './swarm-peer.js';
 
 export interface AdmissionLimits {
   /** Connections one IP may hold, both ways. */

@@ -85,3 +85,32 @@ function checkedRate(r: number): number {
   if (!(Number.isFinite(r) && r >= 0)) throw new RangeError(`bandwidth limit must be a finite number ≥ 0, got ${r}`);
   return r;
 }
+
+/** A reader that `throttleReads` can pause: a peer and its socket. */
+export interface ThrottledReader {
+  throttled: boolean;
+  readonly conn: { readonly state: string; pause(): void; resume(): void };
+}
+
+/**
+ * The download limit: bytes that arrived are charged, and while the limit is in debt the
+ * peer's socket is not read, so TCP slows the sender down (libtorrent and aria2 do the same).
+ * `live` says whether the swarm still runs; a closed socket is left alone.
+ */
+export function throttleReads(p: ThrottledReader, bytes: number, limit: BandwidthLimit, clock: Clock, live: () => boolean): void {
+  const wait = limit.consume(bytes);
+  if (wait <= 0 || p.throttled) return;
+  p.throttled = true;
+  p.conn.pause();
+  const check = (): void => {
+    if (p.conn.state === 'closed' || !live()) return;
+    const more = limit.delayMs();
+    if (more > 0) {
+      clock.setTimeout(check, more);
+      return;
+    }
+    p.throttled = false;
+    p.conn.resume();
+  };
+  clock.setTimeout(check, wait);
+}

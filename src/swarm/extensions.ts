@@ -20,7 +20,7 @@ import {
 } from '../wire/index.js';
 import { TokenBucket } from './peer-limits.js';
 import { peerKey } from './peer-pool.js';
-import type { SwarmPeer } from './swarm.js';
+import type { SwarmPeer } from './swarm-peer.js';
 
 /** The ids on which we receive each extension (BEP 10: our choice, per direction). */
 export const LOCAL_METADATA_ID = 1;

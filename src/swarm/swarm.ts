@@ -13,88 +13,31 @@
  * peers' partial pieces hold the whole pool and every other peer waits with nothing
  * requested; with it, each peer keeps its full pipeline whatever the pool size.
  *
- * The upload side lives in upload.ts and the extension protocol in extensions.ts. This file
- * stays a little over 500 lines because the message dispatch and the download path are one
- * hot loop: splitting them would put an indirection on every block.
+ * The upload side lives in upload.ts, choking in choking.ts, the extension protocol in
+ * extensions.ts and the per-peer state in swarm-peer.ts. The message dispatch and the download
+ * path stay here together: they are one hot loop, and splitting them would put an indirection
+ * on every block.
  */
 import { isIPv4 } from 'node:net';
 import type { PeerAddress } from '../metainfo/types.js';
 import { Bitfield } from '../util/bitfield.js';
 import { bytesEqual } from '../util/bytes.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
-import { PeerConnection, type EncryptionOptions, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
+import { PeerConnection, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
 import { makeReserved, readCapabilities, type IncomingMessage } from '../wire/index.js';
-import { Choker, type ChokerPeer } from './choker.js';
+import { Choking } from './choking.js';
 import { BLOCK_SIZE, Picker } from './picker.js';
 import { PeerPool, type PeerSource } from './peer-pool.js';
 import { RateMeter, requestQueueDepth } from './rate.js';
-import type { BandwidthLimit } from './bandwidth.js';
+import { throttleReads } from './bandwidth.js';
 import { Extensions, type ExtensionHost } from './extensions.js';
 import { Uploader } from './upload.js';
 import { formatTrace, type PeerTrace } from './trace.js';
 import { SmartBan } from './smart-ban.js';
 import { admitIncoming, dialFilter, settleDuplicate } from './admission.js';
-import { DEFAULT_MAX_PEERS_PER_IP, ipKey, localAddresses } from './peer-limits.js';
-
-/** What the swarm needs from storage. */
-export interface SwarmStorage {
-  readonly freeBuffers: number;
-  acquirePieceBuffer(index: number): Buffer | undefined;
-  /** Gives back a buffer whose piece was abandoned (or spilled). */
-  releasePieceBuffer(buf: Buffer): void;
-  commitPiece(index: number, buf: Buffer): Promise<'ok' | 'hash-mismatch'>;
-  /** Spill: stages a block of a piece without a buffer, to be written unverified where it belongs. */
-  writeBlock(index: number, begin: number, data: Uint8Array): void;
-  /** Bytes given to writeBlock and not written yet. */
-  readonly spillBacklog: number;
-  /** Writes a spilled piece's staged blocks, then hashes it as stored. */
-  verifyStored(index: number): Promise<'ok' | 'hash-mismatch'>;
-  readBlock(index: number, begin: number, length: number): Promise<Buffer>;
-  onPoolAvailable(cb: () => void): unknown;
-}
-
-export interface SwarmEvents {
-  onPieceVerified?(index: number): void;
-  onComplete?(): void;
-  onDiskError?(err: unknown): void;
-  onPeerBanned?(address: PeerAddress, reason: string): void;
-  /** Once a second: per-peer rates, request queues and buffer use (see trace.ts). */
-  onTrace?(line: string): void;
-  onPeerConnected?(address: PeerAddress, outgoing: boolean): void;
-  onPeerDisconnected?(address: PeerAddress, reason: string): void;
-}
-
-export interface SwarmOptions {
-  infoHash: Uint8Array;
-  peerId: Uint8Array;
-  pieceCount: number;
-  pieceLength: number;
-  totalLength: number;
-  have: Bitfield;
-  storage: SwarmStorage;
-  /** The info dictionary's bytes, served over ut_metadata (BEP 9). */
-  infoBytes?: Uint8Array;
-  listenPort?: number;
-  maxConnections?: number;
-  maxHalfOpen?: number;
-  /** Connections one IP may hold, both ways (default 3; loopback tests raise it). */
-  maxPeersPerIp?: number;
-  /** Ms without a block before outstanding requests go to other peers. */
-  requestTimeoutMs?: number;
-  /** Allow PEX (BEP 11); false for private torrents. */
-  pex?: boolean;
-  /** MSE/PE for outgoing connections; plaintext when absent. */
-  encryption?: EncryptionOptions;
-  /** The torrent's known peers, when they were gathered before the swarm (a magnet's metadata phase). */
-  pool?: PeerPool;
-  events?: SwarmEvents;
-  /** Time for every timeout, keep-alive and rate of this swarm and its peers (default the system clock). */
-  clock?: Clock;
-  /** `--max-down`: block payloads are charged here; a peer's socket pauses while it is in debt. */
-  downLimit?: BandwidthLimit;
-  /** `--max-up`: blocks we send are charged here, and sending waits while it is in debt. */
-  upLimit?: BandwidthLimit;
-}
+import { DEFAULT_MAX_PEERS_PER_IP, localAddresses } from './peer-limits.js';
+import { SwarmPeer } from './swarm-peer.js';
+import type { SwarmOptions } from './swarm-types.js';
 
 /** Keep-alive after this long without sending; under the two minutes peers wait before closing. */
 export const KEEPALIVE_MS = 100_000;
@@ -111,57 +54,6 @@ const SPILL_BACKLOG_BYTES = 16 << 20;
  * round, and the depth grows with the measured rate from there.
  */
 const MIN_REQUEST_DEPTH = 64;
-
-export class SwarmPeer {
-  readonly key: number;
-  readonly conn: PeerConnection;
-  /** Its IP in canonical form, for bans and the per-IP limit. */
-  readonly ip: string;
-  has: Bitfield;
-  registered = false;
-  readonly down = new RateMeter();
-  readonly up = new RateMeter();
-  readonly connectedAt: number;
-  /** When the last block we asked for arrived (0: never). Only a block moves it. */
-  lastBlockAt = 0;
-  /** When we last became interested in the peer: snubbing is counted from here or the last block. */
-  interestedAt: number;
-  /** Since when our outstanding requests have waited for a block: the request timeout's base. */
-  waitingSince: number;
-  lastRequestAt = 0;
-  /** Ms of the last piece data either way (the turnover keeps peers that move data). */
-  lastDataAt: number;
-  /** Their BEP 10 `reqq`, bounding how many requests we keep outstanding. */
-  maxOutstanding = 250;
-  fast = false;
-  /** We want its data and it has sent none for a minute: one request at a time, no regular upload slot. */
-  snubbed = false;
-  readonly uploadQueue: { index: number; begin: number; length: number }[] = [];
-  /** The port it listens on (BEP 10 `p`), known for incoming peers that sent it. */
-  listenPort: number | undefined;
-  /** BEP 6: pieces we let this peer request while it is choked. */
-  readonly allowedFast = new Set<number>();
-  /** Ms at which we last choked it, and the requests it sent since that we could not take. */
-  chokedAt = 0;
-  chokedRequests = 0;
-  serving = false;
-  /** Its socket is paused until the download limit's debt is paid. */
-  throttled = false;
-  bytesDown = 0;
-  bytesUp = 0;
-  unrequested = 0;
-
-  constructor(key: number, conn: PeerConnection, pieceCount: number, now: number) {
-    this.key = key;
-    this.connectedAt = now;
-    this.interestedAt = now;
-    this.waitingSince = now;
-    this.conn = conn;
-    this.ip = ipKey(conn.address.host);
-    this.has = new Bitfield(pieceCount);
-    this.lastDataAt = this.connectedAt;
-  }
-}
 
 export class Swarm implements PeerHandler, ExtensionHost {
   readonly picker: Picker;
@@ -182,7 +74,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
   private readonly blockFrom = new Map<number, string[]>();
   private readonly smartBan = new SmartBan(BLOCK_SIZE);
   readonly upload: Uploader;
-  private readonly choker = new Choker();
+  private readonly choking: Choking;
   private readonly extensions: Extensions;
   private nextKey = 1;
   /** Outgoing connections not yet past the handshake. */
@@ -213,6 +105,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
       clock: this.clock,
       ...(opts.upLimit !== undefined ? { limit: opts.upLimit } : {}),
     });
+    this.choking = new Choking(this.peers, this.upload, () => this.have.complete);
     this.extensions = new Extensions(this, { pex: opts.pex ?? true, infoBytes: opts.infoBytes, listenPort: opts.listenPort, now: () => this.clock.now() });
     this.blocksPerPiece = Math.ceil(opts.pieceLength / BLOCK_SIZE);
     // Trackers and PEX list us too: never dial our own listening socket.
@@ -259,7 +152,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
 
   start(): void {
     this.tickTimer = this.clock.setInterval(() => this.tick(), 1000);
-    this.chokeTimer = this.clock.setInterval(() => this.rechoke(), RECHOKE_MS);
+    this.chokeTimer = this.clock.setInterval(() => this.choking.rechoke(this.clock.now()), RECHOKE_MS);
     if (this.have.complete) this.fireComplete();
     this.dial();
   }
@@ -336,7 +229,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     switch (msg.type) {
       case 'piece':
         this.onPiece(p, msg.index, msg.begin, msg.block);
-        this.throttleDown(p, msg.block.length);
+        if (this.opts.downLimit !== undefined) throttleReads(p, msg.block.length, this.opts.downLimit, this.clock, () => !this.stopped);
         return;
       case 'request':
         this.upload.onRequest(p, msg.index, msg.begin, msg.length);
@@ -372,7 +265,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
         return;
       case 'interested':
         conn.peerInterested = true;
-        this.maybeUnchoke(p);
+        this.choking.maybeUnchoke(p);
         return;
       case 'not-interested':
         conn.peerInterested = false;
@@ -456,30 +349,6 @@ export class Swarm implements PeerHandler, ExtensionHost {
   /** Two seeds have nothing to trade. */
   private closeIfBothSeeds(p: SwarmPeer): void {
     if (this.have.complete && p.has.complete) p.conn.close('both seeds');
-  }
-
-  /**
-   * The download limit: bytes that arrived are charged, and while the limit is in debt the
-   * peer's socket is not read, so TCP slows the sender down (libtorrent and aria2 do the same).
-   */
-  private throttleDown(p: SwarmPeer, bytes: number): void {
-    const limit = this.opts.downLimit;
-    if (limit === undefined) return;
-    const wait = limit.consume(bytes);
-    if (wait <= 0 || p.throttled) return;
-    p.throttled = true;
-    p.conn.pause();
-    const check = (): void => {
-      if (p.conn.state === 'closed' || this.stopped) return;
-      const more = limit.delayMs();
-      if (more > 0) {
-        this.clock.setTimeout(check, more);
-        return;
-      }
-      p.throttled = false;
-      p.conn.resume();
-    };
-    this.clock.setTimeout(check, wait);
   }
 
   private onPiece(p: SwarmPeer, index: number, begin: number, block: Uint8Array): void {
@@ -672,51 +541,6 @@ export class Swarm implements PeerHandler, ExtensionHost {
     return index === this.opts.pieceCount - 1 ? this.lastPieceSize : this.opts.pieceLength;
   }
 
-  // ---- choking ----
-
-  private unchokedCount(): number {
-    let n = 0;
-    for (const p of this.peers.values()) if (!p.conn.amChoking) n++;
-    return n;
-  }
-
-  /** A newly interested peer gets a free slot at once instead of waiting for the next round. */
-  private maybeUnchoke(p: SwarmPeer): void {
-    if (p.conn.amChoking && this.unchokedCount() < 4) this.setChoke(p, false);
-  }
-
-  private setChoke(p: SwarmPeer, choke: boolean): void {
-    if (p.conn.amChoking === choke) return;
-    p.conn.amChoking = choke;
-    p.conn.send({ type: choke ? 'choke' : 'unchoke' });
-    if (choke) this.upload.onChoke(p);
-    else this.upload.onUnchoke(p);
-  }
-
-  private rechoke(): void {
-    const now = this.clock.now();
-    const list = [...this.peers.values()].filter((p) => p.registered);
-    const decision = this.choker.rechoke(
-      list.map((p) => this.chokerView(p, now)),
-      now,
-      this.have.complete,
-    );
-    for (const p of list) this.setChoke(p, !decision.unchoke.has(p.key));
-  }
-
-  private chokerView(p: SwarmPeer, now: number): ChokerPeer {
-    return {
-      key: p.key,
-      interested: p.conn.peerInterested,
-      amInterested: p.conn.amInterested,
-      downloadRate: p.down.rate(now),
-      uploadRate: p.up.rate(now),
-      lastPieceFrom: Math.max(p.lastBlockAt, p.interestedAt),
-      connectedAt: p.connectedAt,
-      amChoking: p.conn.amChoking,
-    };
-  }
-
   // ---- timers and dialing ----
 
   private tick(): void {
@@ -730,7 +554,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
         continue;
       }
       if (now - conn.lastSent > KEEPALIVE_MS) conn.send({ type: 'keep-alive' });
-      if (p.registered) p.snubbed = this.choker.isSnubbed(this.chokerView(p, now), now);
+      if (p.registered) p.snubbed = this.choking.isSnubbed(p, now);
       if (this.picker.outstanding(p.key) > 0 && now - p.waitingSince > timeout) {
         // Its requests go to others; it may still deliver later (endgame duplicates).
         this.picker.releaseAll(p.key);

@@ -10,7 +10,7 @@ import type { BandwidthLimit } from './bandwidth.js';
 import { BLOCK_SIZE } from './picker.js';
 import { PieceCache } from './piece-cache.js';
 import { RateMeter } from './rate.js';
-import type { SwarmPeer } from './swarm.js';
+import type { SwarmPeer } from './swarm-peer.js';
 
 /** Blocks queued from one peer's requests before we refuse further ones (SAFETY.md: ≤ 2,000). */
 const MAX_UPLOAD_QUEUE = 2000;

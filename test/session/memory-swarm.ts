@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { encode } from '../../src/bencode/index.js';
 import type { EncryptionPolicy } from '../../src/mse/index.js';
 import { Client } from '../../src/session/client.js';
-import { Swarm, type SwarmOptions, type SwarmStorage } from '../../src/swarm/swarm.js';
+import { Swarm } from '../../src/swarm/swarm.js';
+import type { SwarmOptions, SwarmStorage } from '../../src/swarm/swarm-types.js';
 import { Bitfield } from '../../src/util/bitfield.js';
 
 export interface MemoryTorrent {

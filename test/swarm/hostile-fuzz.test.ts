@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { PeerConnection } from '../../src/peer/connection.js';
 import { Extensions, LOCAL_METADATA_ID } from '../../src/swarm/extensions.js';
-import { SwarmPeer } from '../../src/swarm/swarm.js';
+import { SwarmPeer } from '../../src/swarm/swarm-peer.js';
 import { MAX_CHOKED_REQUESTS, Uploader } from '../../src/swarm/upload.js';
 import { Bitfield } from '../../src/util/bitfield.js';
 import { encodeExtendedHandshake, encodeUtMetadata, decodeUtMetadata, type Message } from '../../src/wire/index.js';

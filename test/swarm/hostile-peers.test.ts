@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PeerAddress } from '../../src/metainfo/types.js';
 import { LOCAL_PEX_ID } from '../../src/swarm/extensions.js';
 import { MAX_CHOKED_REQUESTS } from '../../src/swarm/upload.js';
-import type { SwarmPeer } from '../../src/swarm/swarm.js';
+import type { SwarmPeer } from '../../src/swarm/swarm-peer.js';
 import { encodeExtendedHandshake, encodeUtPex, makeReserved, type IncomingMessage } from '../../src/wire/index.js';
 import { memoryTorrent, startMemorySwarm, type MemoryTorrent, type RunningSwarm } from '../session/memory-swarm.js';
 import { WirePeer, type WirePeerOptions } from '../session/wire-peer.js';

@@ -1,0 +1,70 @@
+/**
+ * What a swarm is given: its options, the storage it reads and writes through, and the
+ * events it reports to its owner (the session's torrent).
+ */
+import type { PeerAddress } from '../metainfo/types.js';
+import type { Bitfield } from '../util/bitfield.js';
+import type { Clock } from '../util/clock.js';
+import type { EncryptionOptions } from '../peer/connection.js';
+import type { PeerPool } from './peer-pool.js';
+import type { BandwidthLimit } from './bandwidth.js';
+
+/** What the swarm needs from storage. */
+export interface SwarmStorage {
+  readonly freeBuffers: number;
+  acquirePieceBuffer(index: number): Buffer | undefined;
+  /** Gives back a buffer whose piece was abandoned (or spilled). */
+  releasePieceBuffer(buf: Buffer): void;
+  commitPiece(index: number, buf: Buffer): Promise<'ok' | 'hash-mismatch'>;
+  /** Spill: stages a block of a piece without a buffer, to be written unverified where it belongs. */
+  writeBlock(index: number, begin: number, data: Uint8Array): void;
+  /** Bytes given to writeBlock and not written yet. */
+  readonly spillBacklog: number;
+  /** Writes a spilled piece's staged blocks, then hashes it as stored. */
+  verifyStored(index: number): Promise<'ok' | 'hash-mismatch'>;
+  readBlock(index: number, begin: number, length: number): Promise<Buffer>;
+  onPoolAvailable(cb: () => void): unknown;
+}
+
+export interface SwarmEvents {
+  onPieceVerified?(index: number): void;
+  onComplete?(): void;
+  onDiskError?(err: unknown): void;
+  onPeerBanned?(address: PeerAddress, reason: string): void;
+  /** Once a second: per-peer rates, request queues and buffer use (see trace.ts). */
+  onTrace?(line: string): void;
+  onPeerConnected?(address: PeerAddress, outgoing: boolean): void;
+  onPeerDisconnected?(address: PeerAddress, reason: string): void;
+}
+
+export interface SwarmOptions {
+  infoHash: Uint8Array;
+  peerId: Uint8Array;
+  pieceCount: number;
+  pieceLength: number;
+  totalLength: number;
+  have: Bitfield;
+  storage: SwarmStorage;
+  /** The info dictionary's bytes, served over ut_metadata (BEP 9). */
+  infoBytes?: Uint8Array;
+  listenPort?: number;
+  maxConnections?: number;
+  maxHalfOpen?: number;
+  /** Connections one IP may hold, both ways (default 3; loopback tests raise it). */
+  maxPeersPerIp?: number;
+  /** Ms without a block before outstanding requests go to other peers. */
+  requestTimeoutMs?: number;
+  /** Allow PEX (BEP 11); false for private torrents. */
+  pex?: boolean;
+  /** MSE/PE for outgoing connections; plaintext when absent. */
+  encryption?: EncryptionOptions;
+  /** The torrent's known peers, when they were gathered before the swarm (a magnet's metadata phase). */
+  pool?: PeerPool;
+  events?: SwarmEvents;
+  /** Time for every timeout, keep-alive and rate of this swarm and its peers (default the system clock). */
+  clock?: Clock;
+  /** `--max-down`: block payloads are charged here; a peer's socket pauses while it is in debt. */
+  downLimit?: BandwidthLimit;
+  /** `--max-up`: blocks we send are charged here, and sending waits while it is in debt. */
+  upLimit?: BandwidthLimit;
+}
