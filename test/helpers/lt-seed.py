@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """A libtorrent-rasterbar 2.0 seeder (or partial seeder, or leecher) for Tessera's interop tests.
 
-  lt-seed.py --port P --save DIR [--pieces SPEC --source SRC] [--upload-limit BPS]
+  lt-seed.py --port P --save DIR [--host ADDR] [--pieces SPEC --source SRC] [--upload-limit BPS]
              [--set KEY=VALUE]... [--leech --connect HOST:PORT] TORRENT...
 
-Listens on 127.0.0.1:P only; DHT, LSD, UPnP, NAT-PMP, PEX and uTP are off; plaintext
+Listens on 127.0.0.1:P only (--host ::1: on [::1]:P only, for the IPv6 tests); DHT, LSD, UPnP, NAT-PMP, PEX and uTP are off; plaintext
 peers are accepted and outgoing connections are plaintext. Prints "ready" once every
 torrent is checked and holds what it should, then seeds until SIGTERM/SIGINT.
 SIGUSR1 = announce now. On exit it prints "uploaded=BYTES" (payload sent this run).
@@ -31,6 +31,7 @@ from lt_signals import Signals
 ap = argparse.ArgumentParser()
 ap.add_argument("torrents", nargs="+")
 ap.add_argument("--port", type=int, required=True)
+ap.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1", "::1"], help="loopback address to listen on")
 ap.add_argument("--save", required=True)
 ap.add_argument("--pieces", help="pieces to hold, e.g. 0-9,20")
 ap.add_argument("--source", help="folder holding the full content (with --pieces)")
@@ -78,7 +79,7 @@ def copy_held(ti, held, src, dst):
 
 
 settings = {
-    "listen_interfaces": "127.0.0.1:%d" % a.port,
+    "listen_interfaces": ("[::1]:%d" if a.host == "::1" else "127.0.0.1:%d") % a.port,
     "outgoing_interfaces": "",
     "enable_dht": False, "enable_lsd": False,
     "enable_upnp": False, "enable_natpmp": False,
@@ -149,7 +150,7 @@ def announce_all():
         h.force_reannounce(0, -1, lt.reannounce_flags_t.ignore_min_interval)
 
 
-print("lt-seed listening on 127.0.0.1:%d, %d torrent(s), checking" % (a.port, len(handles)), flush=True)
+print("lt-seed listening on %s port %d, %d torrent(s), checking" % (a.host, a.port, len(handles)), flush=True)
 t0 = time.time()
 ready = False
 while not signals.stop:

@@ -32,10 +32,11 @@ function fetchBody(url: string, timeoutMs: number): Promise<Buffer> {
   });
 }
 
-/** Seeders and leechers the tracker at 127.0.0.1:`port` lists for `infoHash`. */
-export async function scrape(port: number, infoHash: Buffer): Promise<ScrapeCounts> {
+/** Seeders and leechers the tracker at `host`:`port` (default 127.0.0.1) lists for `infoHash`. */
+export async function scrape(port: number, infoHash: Buffer, host = '127.0.0.1'): Promise<ScrapeCounts> {
   const escaped = [...infoHash].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
-  const body = await fetchBody(`http://127.0.0.1:${port}/scrape?info_hash=${escaped}`, 2000);
+  const authority = host.includes(':') ? `[${host}]` : host;
+  const body = await fetchBody(`http://${authority}:${port}/scrape?info_hash=${escaped}`, 2000);
   const files = asDict(asDict(decode(body), 'scrape reply').get('files')?.value, 'files');
   const entry = files.get(infoHash.toString('latin1'));
   if (entry === undefined) return { complete: 0, incomplete: 0 };
@@ -56,11 +57,12 @@ export async function waitForTrackerPeers(
   min: number,
   seeders: readonly Seeder[],
   timeoutMs = 60_000,
+  host = '127.0.0.1',
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (let round = 1; ; round++) {
-    const counts = await Promise.all(infoHashes.map((h) => scrape(trackerPort, h).catch((e: Error) => e)));
+    const counts = await Promise.all(infoHashes.map((h) => scrape(trackerPort, h, host).catch((e: Error) => e)));
     last = counts.map((c) => (c instanceof Error ? c.message : `${c.complete}+${c.incomplete}`)).join(', ');
     if (counts.every((c) => !(c instanceof Error) && c.complete + c.incomplete >= min)) return;
     if (Date.now() > deadline) throw new Error(`tracker on port ${trackerPort} lists fewer than ${min} peers after ${timeoutMs} ms (seeders+leechers: ${last})`);

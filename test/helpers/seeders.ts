@@ -177,6 +177,8 @@ export interface LibtorrentSeederOptions extends SeederOptions {
    * `dataDir` into a private folder for those pieces only. Needs exactly one torrent.
    */
   readonly pieces?: string;
+  /** Listen on [::1] instead of 127.0.0.1 (the IPv6 tests). */
+  readonly host?: '127.0.0.1' | '::1';
 }
 
 export function ltScript(): string {
@@ -192,6 +194,7 @@ export async function startLibtorrentSeeder(options: LibtorrentSeederOptions): P
   await mkdir(options.workDir, { recursive: true });
   const save = options.pieces === undefined ? options.dataDir : join(options.workDir, 'partial');
   const args = [ltScript(), '--port', String(port), '--save', save, '--parent-pid', String(process.pid)];
+  if (options.host !== undefined) args.push('--host', options.host);
   if (options.pieces !== undefined) args.push('--pieces', options.pieces, '--source', options.dataDir);
   if (options.uploadLimit !== undefined) args.push('--upload-limit', String(options.uploadLimit));
   if (options.requireEncryption === true) args.push(...LT_FORCED_ENCRYPTION_ARGS);
