@@ -84,6 +84,13 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The reader of our output went away (`tessera info x.torrent | head`): stop as a service
+  // told to stop would, without a word, and let the rest of the output go nowhere.
+  const onStdoutError = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== 'EPIPE') throw err;
+    if (!controller.signal.aborted) controller.abort('SIGTERM');
+  };
+  process.stdout.on('error', onStdoutError);
   const ctx: CliContext = { stdout: process.stdout, stderr: process.stderr, verbose, signal: controller.signal };
   try {
     const command = await load();

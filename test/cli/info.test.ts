@@ -3,12 +3,12 @@
  * mktorrent and transmission-create give the info hash transmission-show prints.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { encode } from '../../src/bencode/index.js';
-import { makeTorrent, runCli, runTool } from '../metainfo/helpers.js';
+import { CLI, makeTorrent, runCli, runTool } from '../metainfo/helpers.js';
 
 let dir = '';
 before(async () => {
@@ -121,6 +121,19 @@ describe('tessera info output', () => {
     const r = await runCli(['info', file]);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /bytes after the root value/);
+  });
+});
+
+describe('tessera info into a pipe that closes early', () => {
+  test('`| head -n 1` ends quietly with exit 0: no EPIPE trace', async () => {
+    const file = path.join(dir, 'many-files.torrent');
+    const files = Array.from({ length: 20_000 }, (_, i) => ({ path: [`d${i % 50}`, `file-${i}.bin`], length: 100 + i }));
+    await writeFile(file, makeTorrent({ name: 'many', pieceLength: 1 << 20, files }));
+    const script = `"${process.execPath}" "${CLI}" info "${file}" 2> "${file}.err" | head -n 1; exit \${PIPESTATUS[0]}`;
+    const r = await runTool('bash', ['-c', script]);
+    assert.equal(r.stdout, 'name:          many\n');
+    assert.equal(await readFile(`${file}.err`, 'utf8'), '');
+    assert.equal(r.code, 0);
   });
 });
 
