@@ -157,12 +157,10 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
       const to = numTo;
       const digits = to - from;
       if (digits > 1 && buf[from] === C_0) soft('leading-zero', 'string length with leading zero', at);
-      const remaining = buf.length - (to + 1);
-      // Compare as text length first so a huge prefix never becomes an imprecise number.
-      if (digits > 15 || Number(buf.toString('latin1', from, to)) > remaining) {
-        throw new BencodeError('string-past-end', 'string length runs past the end of input', at);
-      }
-      const len = Number(buf.toString('latin1', from, to));
+      // Count digits first so a huge prefix never becomes an imprecise number.
+      let len = digits > 15 ? Infinity : 0;
+      for (let i = from; i < to && len !== Infinity; i++) len = len * 10 + (buf[i]! - C_0);
+      if (len > buf.length - (to + 1)) throw new BencodeError('string-past-end', 'string length runs past the end of input', at);
       pos = to + 1;
       const top = stack[stack.length - 1];
       if (top !== undefined && top.kind === 'dict' && top.key === undefined) pushKey(top, buf.toString('latin1', pos, pos + len), at);

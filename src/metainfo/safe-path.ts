@@ -79,6 +79,10 @@ export function truncateUtf8(s: string, max = MAX_COMPONENT_BYTES): string {
  * the entry for messages (`files[2].path[0]`); `notes` collects one warning per change.
  */
 export function sanitizeComponent(raw: Uint8Array, where: string, notes: string[]): string | undefined {
+  if (isPlainAscii(raw)) {
+    const text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1');
+    if (!RESERVED.test(text)) return text;
+  }
   if (raw.includes(0)) throw new MetainfoError('path-nul', `${where}: NUL byte in a file name`);
   let text = decodeUtf8Strict(raw);
   if (text === undefined) {
@@ -102,6 +106,31 @@ export function sanitizeComponent(raw: Uint8Array, where: string, notes: string[
   if (RESERVED.test(text)) text = `_${text}`;
   if (text !== original) notes.push(`${where}: ${quote(original)} renamed to ${quote(text)}`);
   return text;
+}
+
+const C_DOT = 0x2e;
+const C_SPACE = 0x20;
+const C_COLON = 0x3a;
+
+/**
+ * The common case, decided without decoding: printable ASCII other than `/` and `\`, at most
+ * 255 bytes, not `.`, `..` or a drive prefix, and no trailing dot or space. Such a component
+ * needs no change (the caller still checks reserved device names).
+ */
+function isPlainAscii(raw: Uint8Array): boolean {
+  const n = raw.length;
+  if (n === 0 || n > MAX_COMPONENT_BYTES) return false;
+  for (let i = 0; i < n; i++) {
+    const c = raw[i]!;
+    if (c < 0x20 || c > 0x7e || c === 0x2f || c === 0x5c) return false;
+  }
+  const last = raw[n - 1]!;
+  if (last === C_DOT || last === C_SPACE) return false;
+  return !(n >= 2 && raw[1] === C_COLON && isAsciiLetter(raw[0]!));
+}
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 }
 
 /** Sanitize a whole path; never returns an empty list. */
