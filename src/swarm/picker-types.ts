@@ -31,6 +31,11 @@ export interface PickerOptions {
 export interface PickOptions {
   /** False while the caller cannot buffer another piece: only started pieces are picked. */
   readonly newPieces?: boolean;
+  /**
+   * A web seed fetches runs of consecutive pieces in one HTTP request: a new piece is this
+   * one when it is a candidate, then the one after each piece started by this call.
+   */
+  readonly near?: number;
 }
 
 export interface BlockResult {

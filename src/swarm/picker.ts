@@ -20,7 +20,8 @@
  *     (BEP 3 "strict priority", libtorrent `prioritize_partials`);
  *  3. a new piece: at random while we have fewer than `randomFirst` verified pieces, so that
  *     we soon have something to trade (BEP 3 "random first piece"); after that rarest first,
- *     ties in random order (see rarity.ts). Skipped when `newPieces` is false (the caller is
+ *     ties in random order (see rarity.ts); for a web seed, the piece after the one it took
+ *     last when that is a candidate (`near`). Skipped when `newPieces` is false (the caller is
  *     out of piece buffers);
  *  4. still-needed blocks of pieces other peers are filling, taken from the top end so the
  *     two peers do not interleave (not a piece that failed its hash: its retry comes from one
@@ -214,6 +215,7 @@ export class Picker {
     // Also spares an uninteresting peer the walk over every candidate.
     if (max <= 0 || !this.isInteresting(peer)) return out;
     const newPieces = opts?.newPieces ?? true;
+    let near = opts?.near;
     for (;;) {
       if (e.current !== NONE) {
         const d = this.active.get(e.current)!;
@@ -221,8 +223,9 @@ export class Picker {
         if (out.length >= max) return out;
         this.disown(d);
       }
-      const next = this.findOrphan(e) ?? (newPieces ? this.startNew(e) : undefined);
+      const next = this.findOrphan(e) ?? (newPieces ? this.startNew(e, near) : undefined);
       if (next === undefined) break;
+      if (near !== undefined) near = next.piece + 1;
       next.owner = peer;
       e.current = next.piece;
       this.sync(next);
@@ -458,9 +461,10 @@ export class Picker {
     return undefined;
   }
 
-  private startNew(e: PeerEntry): Download | undefined {
+  private startNew(e: PeerEntry, near: number | undefined): Download | undefined {
     if (e.stale) return undefined;
     let p = this.urgentCandidate(e);
+    if (p === NONE && near !== undefined && near < this.pieceCount && this.rarity.contains(near) && this.peerHas(e, near)) p = near;
     if (p === NONE) p = this.sequential ? this.sequentialCandidate(e) : this.ours.count < this.randomFirst ? this.randomCandidate(e) : this.rarestCandidate(e);
     if (p === NONE) {
       e.stale = true;

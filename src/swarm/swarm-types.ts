@@ -8,6 +8,7 @@ import type { Clock } from '../util/clock.js';
 import type { EncryptionOptions } from '../peer/connection.js';
 import type { PeerPool } from './peer-pool.js';
 import type { BandwidthLimit } from './bandwidth.js';
+import type { BlockRequest } from './picker-types.js';
 
 /** What the swarm needs from storage. */
 export interface SwarmStorage {
@@ -67,4 +68,38 @@ export interface SwarmOptions {
   downLimit?: BandwidthLimit;
   /** `--max-up`: blocks we send are charged here, and sending waits while it is in debt. */
   upLimit?: BandwidthLimit;
+}
+
+/**
+ * What a source of blocks other than a peer connection (a web seed) may ask of the swarm.
+ * Its blocks take the peers' path: the picker's bookkeeping, the piece buffers, the hash
+ * check, and blame when a piece fails.
+ */
+export interface BlockSourceHost {
+  /** A picker key of its own. */
+  newKey(): number;
+  /** Registers it with the picker as having `has`. */
+  attach(key: number, has: Bitfield): void;
+  /** Forgets it; its outstanding blocks go back to "need". */
+  detach(key: number): void;
+  /**
+   * Up to `maxBlocks` blocks for it to fetch, piece buffers taken, new pieces in runs of
+   * consecutive ones.
+   */
+  pick(key: number, maxBlocks: number): BlockRequest[];
+  /** A block's bytes (copied before returning). */
+  deliver(key: number, piece: number, begin: number, data: Uint8Array): void;
+  /** Blocks it asked for that will not come. */
+  release(key: number, blocks: readonly BlockRequest[]): void;
+}
+
+/** Such a source, driven by the swarm. */
+export interface BlockSource {
+  /** Starts requests if it has room: on every refill and every tick. */
+  fill(): void;
+  /** Bytes delivered under `key` failed a piece's hash (it is never used again). */
+  blame(key: number, reason: string): void;
+  /** Body bytes received so far. */
+  readonly bytes: number;
+  stop(): void;
 }

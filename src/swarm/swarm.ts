@@ -37,7 +37,8 @@ import { SmartBan } from './smart-ban.js';
 import { admitIncoming, dialFilter, settleDuplicate } from './admission.js';
 import { DEFAULT_MAX_PEERS_PER_IP, localAddresses } from './peer-limits.js';
 import { SwarmPeer } from './swarm-peer.js';
-import type { SwarmOptions } from './swarm-types.js';
+import type { BlockSource, BlockSourceHost, SwarmOptions } from './swarm-types.js';
+import type { BlockRequest } from './picker-types.js';
 
 /** Keep-alive after this long without sending; under the two minutes peers wait before closing. */
 export const KEEPALIVE_MS = 100_000;
@@ -73,6 +74,8 @@ export class Swarm implements PeerHandler, ExtensionHost {
   /** The IP that sent each received block of the pieces in flight (for smart ban). */
   private readonly blockFrom = new Map<number, string[]>();
   private readonly smartBan = new SmartBan(BLOCK_SIZE);
+  /** Sources of blocks that are not peer connections (web seeds), by picker key. */
+  private readonly sources = new Map<number, BlockSource>();
   readonly upload: Uploader;
   private readonly choking: Choking;
   private readonly extensions: Extensions;
@@ -162,7 +165,44 @@ export class Swarm implements PeerHandler, ExtensionHost {
     this.tickTimer?.cancel();
     this.chokeTimer?.cancel();
     for (const p of [...this.peers.values()]) p.conn.close('stopping');
+    for (const s of new Set(this.sources.values())) s.stop();
     this.upload.clear();
+  }
+
+  /**
+   * Adds a source of blocks that is not a peer connection (a web seed, see src/webseed).
+   * It asks for blocks through the host it is given and is filled on every refill and tick.
+   */
+  addSource(make: (host: BlockSourceHost) => BlockSource): BlockSource {
+    const keys: number[] = [];
+    const host: BlockSourceHost = {
+      newKey: () => {
+        keys.push(this.nextKey);
+        return this.nextKey++;
+      },
+      attach: (key, has) => void this.picker.addPeer(key, has),
+      detach: (key) => {
+        this.picker.removePeer(key);
+        this.refillAll();
+      },
+      pick: (key, max) => (this.stopped || this.have.complete ? [] : this.takeBlocks(key, max, true)),
+      deliver: (key, piece, begin, data) => void this.acceptBlock(key, piece, begin, data, sourceTag(key)),
+      release: (key, blocks) => {
+        this.picker.release(key, blocks);
+        this.refillAll();
+      },
+    };
+    const source = make(host);
+    for (const k of keys) this.sources.set(k, source);
+    if (this.tickTimer !== undefined) source.fill();
+    return source;
+  }
+
+  /** Bytes received from sources that are not peers (web seeds). */
+  get sourceBytes(): number {
+    let n = 0;
+    for (const s of new Set(this.sources.values())) n += s.bytes;
+    return n;
   }
 
   addPeers(addresses: Iterable<PeerAddress>, source: PeerSource): number {
@@ -355,32 +395,45 @@ export class Swarm implements PeerHandler, ExtensionHost {
     const now = this.clock.now();
     const len = block.length;
     p.bytesDown += len;
-    const r = this.picker.onBlock(p.key, index, begin, len);
-    const buf = this.inflight.get(index);
-    if (!r.accepted || buf === undefined) {
-      this.wasted += len;
+    if (!this.acceptBlock(p.key, index, begin, block, p.ip)) {
       // A peer that keeps sending blocks nobody asked for is wasting our bandwidth.
       if (++p.unrequested > 2000) p.conn.close('too many unrequested blocks');
       return;
     }
-    if (buf !== null) buf.set(block, begin);
-    else this.opts.storage.writeBlock(index, begin, block);
-    let from = this.blockFrom.get(index);
-    if (from === undefined) this.blockFrom.set(index, (from = []));
-    from[begin / BLOCK_SIZE] = p.ip;
     p.lastBlockAt = now;
     p.waitingSince = now;
     p.lastDataAt = now;
     p.snubbed = false;
     p.down.add(len, now);
-    this.downRate.add(len, now);
+    this.refill(p);
+  }
+
+  /**
+   * A block from the peer or source `key`: into its piece's buffer (or spilled), and the
+   * piece to the hash check once whole. `from` names the sender for blame (an IP, or a
+   * source's tag). False when nobody asked it for the block.
+   */
+  private acceptBlock(key: number, index: number, begin: number, block: Uint8Array, from: string): boolean {
+    const len = block.length;
+    const r = this.picker.onBlock(key, index, begin, len);
+    const buf = this.inflight.get(index);
+    if (!r.accepted || buf === undefined) {
+      this.wasted += len;
+      return false;
+    }
+    if (buf !== null) buf.set(block, begin);
+    else this.opts.storage.writeBlock(index, begin, block);
+    let senders = this.blockFrom.get(index);
+    if (senders === undefined) this.blockFrom.set(index, (senders = []));
+    senders[begin / BLOCK_SIZE] = from;
+    this.downRate.add(len, this.clock.now());
     this.downloaded += len;
     for (const other of r.cancelFrom) {
       const o = this.peers.get(other);
       o?.conn.send({ type: 'cancel', index, begin, length: len });
     }
     if (r.pieceComplete) this.finishPiece(index, buf);
-    this.refill(p);
+    return true;
   }
 
   private finishPiece(index: number, buf: Buffer | null): void {
@@ -439,6 +492,8 @@ export class Swarm implements PeerHandler, ExtensionHost {
 
   /** Bans are by IP: every connection from it is closed and it is never dialled or accepted again. */
   private banIp(ip: string, reason: string): void {
+    const source = sourceKey(ip);
+    if (source !== undefined) return this.sources.get(source)?.blame(source, reason);
     if (this.pool.isBanned({ host: ip, port: 0 })) return;
     const conns = [...this.peers.values()].filter((p) => p.ip === ip).map((p) => p.conn);
     this.pool.ban({ host: ip, port: 0 });
@@ -485,6 +540,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
 
   private refillAll(): void {
     for (const p of this.peers.values()) this.refill(p);
+    if (!this.stopped) for (const s of new Set(this.sources.values())) s.fill();
   }
 
   /** Top up this peer's outstanding requests to its bandwidth-delay product. */
@@ -498,12 +554,36 @@ export class Swarm implements PeerHandler, ExtensionHost {
     const room = depth - outstanding;
     // Batch: wait until a quarter of the pipeline has drained, so each write carries several requests.
     if (room <= 0 || (outstanding > 0 && room < Math.max(1, depth >> 2))) return;
+    const reqs = this.takeBlocks(p.key, room, false);
+    const n = reqs.length;
+    if (n === 0) return;
+    const out = Buffer.allocUnsafe(n * 17);
+    for (let i = 0; i < n; i++) {
+      const r = reqs[i]!;
+      const o = i * 17;
+      out.writeUInt32BE(13, o);
+      out[o + 4] = 6;
+      out.writeUInt32BE(r.piece, o + 5);
+      out.writeUInt32BE(r.begin, o + 9);
+      out.writeUInt32BE(r.length, o + 13);
+    }
+    p.lastRequestAt = now;
+    if (outstanding === 0) p.waitingSince = now;
+    conn.write(out);
+  }
+
+  /**
+   * Up to `room` blocks for `key`, each piece with a buffer (or spilled) before it is asked
+   * for. `runs`: new pieces follow each other (a web seed's ranged requests).
+   */
+  private takeBlocks(key: number, room: number, runs: boolean): BlockRequest[] {
     const spill = this.opts.storage.spillBacklog < SPILL_BACKLOG_BYTES;
+    const out: BlockRequest[] = [];
+    let near: number | undefined;
     // One piece's worth per pick, so a new piece is started only when there is room for it.
-    const out = Buffer.allocUnsafe(room * 17);
-    let n = 0;
-    while (n < room) {
-      const reqs = this.picker.pick(p.key, Math.min(room - n, this.blocksPerPiece), { newPieces: spill || this.opts.storage.freeBuffers > 0 });
+    while (out.length < room) {
+      const newPieces = spill || this.opts.storage.freeBuffers > 0;
+      const reqs = this.picker.pick(key, Math.min(room - out.length, this.blocksPerPiece), runs && near !== undefined ? { newPieces, near } : { newPieces });
       if (reqs.length === 0) break;
       let refused = -1;
       for (const r of reqs) {
@@ -512,25 +592,17 @@ export class Swarm implements PeerHandler, ExtensionHost {
           const buf = this.opts.storage.acquirePieceBuffer(r.piece) ?? (spill ? null : undefined);
           if (buf === undefined) {
             refused = r.piece;
-            this.picker.release(p.key, reqs.filter((x) => x.piece === refused));
+            this.picker.release(key, reqs.filter((x) => x.piece === refused));
             continue;
           }
           this.inflight.set(r.piece, buf);
         }
-        const o = n * 17;
-        out.writeUInt32BE(13, o);
-        out[o + 4] = 6;
-        out.writeUInt32BE(r.piece, o + 5);
-        out.writeUInt32BE(r.begin, o + 9);
-        out.writeUInt32BE(r.length, o + 13);
-        n++;
+        out.push(r);
+        near = r.piece + 1;
       }
       if (refused >= 0) break;
     }
-    if (n === 0) return;
-    p.lastRequestAt = now;
-    if (outstanding === 0) p.waitingSince = now;
-    conn.write(out.subarray(0, n * 17));
+    return out;
   }
 
   private requestDepth(p: SwarmPeer, rate: number): number {
@@ -603,4 +675,13 @@ export class Swarm implements PeerHandler, ExtensionHost {
     if (!conn.outgoing) this.pool.markConnected(conn.address);
     return p;
   }
+}
+
+/** How blocks from a source that is not a peer are tagged for blame (an IP never looks so). */
+function sourceTag(key: number): string {
+  return `source:${key}`;
+}
+
+function sourceKey(tag: string): number | undefined {
+  return tag.startsWith('source:') ? Number(tag.slice(7)) : undefined;
 }

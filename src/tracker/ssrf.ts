@@ -8,6 +8,11 @@
  *  - a redirect is followed only to the same scheme, host and port;
  *  - no hop after the first reaches a loopback, private or link-local address unless the
  *    first one did (the host name is the same, but its DNS answer may change between hops).
+ * A web seed (BEP 19) is fetched under rules of the same kind (`RequestGuard.forWebSeed`):
+ *  - a web seed on a loopback address is contacted only when its URL has no query string
+ *    (a plain file path, not an API call; libtorrent's rule);
+ *  - a redirect may go to another host (mirrors send clients to a CDN) but never to another
+ *    scheme, and the private-address rule above holds for every hop.
  * Host names are checked on the addresses they resolve to, before connecting.
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
@@ -29,7 +34,10 @@ function refused(message: string): TrackerError {
 /** The checks of one exchange (its redirects included), in hop order. */
 export class RequestGuard {
   private readonly loopbackAllowed: boolean;
+  /** Whether a redirect may change the host and port (never the scheme). */
+  private readonly crossHost: boolean;
   private origin: string | undefined;
+  private scheme: string | undefined;
   /** Whether the first hop reached a loopback, private or link-local address. */
   private internal = false;
 
@@ -37,8 +45,15 @@ export class RequestGuard {
   constructor(
     announceUrl: URL,
     private readonly resolve: Resolver = dnsLookup,
+    webSeed = false,
   ) {
-    this.loopbackAllowed = announceUrl.pathname.endsWith('/announce');
+    this.loopbackAllowed = webSeed ? announceUrl.search === '' : announceUrl.pathname.endsWith('/announce');
+    this.crossHost = webSeed;
+  }
+
+  /** The rules for a web seed's requests (see the header). */
+  static forWebSeed(url: URL, resolve: Resolver = dnsLookup): RequestGuard {
+    return new RequestGuard(url, resolve, true);
   }
 
   /**
@@ -46,8 +61,12 @@ export class RequestGuard {
    * address is checked here; a host name through `lookup(hop)` when it resolves.
    */
   check(url: URL, hop: number): void {
-    if (hop === 0) this.origin = url.origin;
-    else if (url.origin !== this.origin) throw refused(`a redirect to another scheme, host or port (${url.protocol}//${url.host})`);
+    if (hop === 0) {
+      this.origin = url.origin;
+      this.scheme = url.protocol;
+    } else if (this.crossHost ? url.protocol !== this.scheme : url.origin !== this.origin) {
+      throw refused(`a redirect to another scheme${this.crossHost ? '' : ', host or port'} (${url.protocol}//${url.host})`);
+    }
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     if (addressScope(host) !== undefined) this.admit(host, url.host, hop);
   }
@@ -71,7 +90,8 @@ export class RequestGuard {
     const scope = addressScope(address) ?? 'public';
     if (hop === 0) {
       if (scope === 'loopback' && !this.loopbackAllowed) {
-        throw refused(`to contact ${hostLabel}: a tracker on a loopback address must have a path ending in /announce`);
+        const rule = this.crossHost ? 'a web seed on a loopback address may not have a query string' : 'a tracker on a loopback address must have a path ending in /announce';
+        throw refused(`to contact ${hostLabel}: ${rule}`);
       }
       this.internal ||= scope !== 'public';
     } else if (scope !== 'public' && !this.internal) {
