@@ -111,6 +111,8 @@ function run(req: WorkerRequest): TaskResults[keyof TaskResults] {
       return new Uint8Array(sha1(req.data));
     case 'commit':
       return { result: commit(req.index, req.data, req.digest), buffer: req.data.buffer as ArrayBuffer };
+    case 'verify':
+      return { result: sha1(req.data).equals(req.digest) ? 'ok' : 'hash-mismatch', buffer: req.data.buffer as ArrayBuffer };
     case 'check':
       return check(req.first, req.count, req.digests);
     case 'write':

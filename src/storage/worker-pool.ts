@@ -18,6 +18,7 @@ interface Pending {
 interface Slot {
   readonly worker: Worker;
   readonly pending: Map<number, Pending>;
+  done: number;
 }
 
 const WORKER_URL = new URL('./storage-worker.js', import.meta.url);
@@ -37,7 +38,7 @@ export class WorkerPool {
     for (let i = 0; i < count; i++) {
       // Workers hold almost no JS objects (buffers are shared memory): small heaps keep RSS down.
       const worker = new Worker(WORKER_URL, { workerData: data, resourceLimits: WORKER_LIMITS });
-      const slot: Slot = { worker, pending: new Map() };
+      const slot: Slot = { worker, pending: new Map(), done: 0 };
       worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply));
       worker.on('error', (err) => this.fail(new StorageError('worker', `storage worker failed: ${err.message}`, { cause: err })));
       worker.on('exit', (code) => {
@@ -50,6 +51,11 @@ export class WorkerPool {
 
   get size(): number {
     return this.slots.length;
+  }
+
+  /** Tasks each worker has finished, by worker index. */
+  get completed(): number[] {
+    return this.slots.map((s) => s.done);
   }
 
   /** Tasks in flight across all workers. */
@@ -82,6 +88,13 @@ export class WorkerPool {
     this.rejectAll(new StorageError('closed', 'storage workers are closed'));
   }
 
+  /** The worker with the fewest tasks in flight; `prefer` wins a tie. */
+  leastBusyIndex(prefer: number): number {
+    let best = prefer;
+    for (let i = 0; i < this.slots.length; i++) if (this.slots[i]!.pending.size < this.slots[best]!.pending.size) best = i;
+    return best;
+  }
+
   private leastBusy(): Slot {
     let best = this.slots[0]!;
     for (const s of this.slots) if (s.pending.size < best.pending.size) best = s;
@@ -92,6 +105,7 @@ export class WorkerPool {
     const p = slot.pending.get(reply.id);
     if (p === undefined) return;
     slot.pending.delete(reply.id);
+    slot.done++;
     if (slot.pending.size === 0) slot.worker.unref();
     if (reply.ok) p.resolve(reply.value);
     else p.reject(new StorageError(isStorageErrorCode(reply.code) ? reply.code : 'disk', reply.message));

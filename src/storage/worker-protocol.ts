@@ -23,6 +23,8 @@ export interface StorageWorkerData {
 export type WorkerTask =
   | { readonly type: 'hash'; readonly data: Uint8Array }
   | { readonly type: 'commit'; readonly index: number; readonly data: Uint8Array; readonly digest: Uint8Array }
+  /** Hash a piece without writing it (another worker, its file's writer, writes it). */
+  | { readonly type: 'verify'; readonly data: Uint8Array; readonly digest: Uint8Array }
   /** Unverified blocks of a piece that has no buffer, written where they belong (a later `check` verifies). */
   | { readonly type: 'write'; readonly index: number; readonly begin: number; readonly data: Uint8Array }
   /** Verify pieces `first .. first + count - 1` on disk; `digests` holds their 20-byte SHA-1s. */
@@ -35,6 +37,7 @@ export interface TaskResults {
   hash: Uint8Array;
   /** `buffer` is the piece's buffer, moved back to the main thread. */
   commit: { readonly result: CommitResult; readonly buffer: ArrayBuffer };
+  verify: { readonly result: CommitResult; readonly buffer: ArrayBuffer };
   /** One byte per piece checked: 1 when it verified. */
   check: Uint8Array;
   /** The written bytes' buffer, moved back for reuse. */

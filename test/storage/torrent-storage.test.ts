@@ -173,6 +173,33 @@ describe('TorrentStorage on disk', () => {
       }
     }));
 
+  it('hashes a single file on every worker while its one writer writes', () =>
+    withTempDir(async (root) => {
+      const t = makeTorrent([{ name: 'one.bin', length: 12 * 16384 }], 16384);
+      const store = await TorrentStorage.open(root, t.info, { workers: 2 });
+      try {
+        const bad = 5;
+        const results = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => {
+            const buf = store.acquirePieceBuffer(i)!;
+            buf.set(pieceOf(t, i));
+            if (i === bad) buf[100]! ^= 1;
+            return store.commitPiece(i, buf);
+          }),
+        );
+        assert.deepEqual(results, results.map((_, i) => (i === bad ? 'hash-mismatch' : 'ok')));
+        const done = store['workers'].completed;
+        assert.ok(done.every((n) => n > 0), `every worker took tasks: ${done.join(', ')}`);
+        const data = await fs.readFile(filePath(root, t.info, 0));
+        for (let i = 0; i < 12; i++) {
+          const want = i === bad ? Buffer.alloc(16384) : pieceOf(t, i);
+          assert.ok(data.subarray(i * 16384, (i + 1) * 16384).equals(want), `piece ${i}`);
+        }
+      } finally {
+        await store.close();
+      }
+    }));
+
   it('writes sparse files when pieces arrive out of order', () =>
     withTempDir(async (root) => {
       const t = makeTorrent([{ name: 'one.bin', length: 5 * 16384 + 7 }], 16384);
