@@ -3,6 +3,7 @@
  * Commands are `(argv, ctx) => Promise<number>`; they throw `CliError` (or any typed
  * `TesseraError`, mapped by main.ts) instead of printing stack traces.
  */
+import { readFileSync } from 'node:fs';
 import { TesseraError } from '../util/errors.js';
 
 export const ExitCode = {
@@ -52,4 +53,14 @@ export function humanBytes(n: number): string {
     u++;
   }
   return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[u]}`;
+}
+
+/** The version in package.json, which sits three levels above this file in the build (dist/src/cli). */
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }

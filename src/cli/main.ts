@@ -3,26 +3,15 @@
  * The `tessera` command: parses the sub-command, runs it with a context whose signal fires on
  * Ctrl-C, and turns every error into one human line and a documented exit code.
  */
-import { readFileSync } from 'node:fs';
 import { MetainfoError } from '../metainfo/errors.js';
 import { StorageError } from '../storage/errors.js';
-import { CliError, ExitCode, safeText, type CliContext, type Command } from './context.js';
+import { CliError, ExitCode, packageVersion, safeText, type CliContext, type Command } from './context.js';
 import { helpText, HelpRequested } from './options.js';
 import { COMMAND_SPECS } from './specs.js';
 
 function usage(): string {
   const rows = COMMAND_SPECS.map((c) => `  ${`${c.name} ${c.args}`.padEnd(36)}${c.summary.split('. ')[0]!.replace(/\.$/, '')}`);
   return `usage: tessera <command> [options]\n\ncommands:\n${rows.join('\n')}\n\n'tessera <command> --help' lists every option of a command with its default.\nglobal options: -v, --verbose (error details), -h, --help, --version\n`;
-}
-
-/** The version in package.json, which sits three levels above this file in the build (dist/src/cli). */
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 const commands: Record<string, () => Promise<Command>> = {
@@ -33,6 +22,7 @@ const commands: Record<string, () => Promise<Command>> = {
   download: async () => (await import('./commands/download.js')).downloadCommand,
   seed: async () => (await import('./commands/seed.js')).seedCommand,
   stream: async () => (await import('./commands/stream.js')).streamCommand,
+  daemon: async () => (await import('./commands/daemon.js')).daemonCommand,
   demo: async () => (await import('./commands/demo.js')).demoCommand,
 };
 
@@ -53,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   const args = argv.filter((a) => a !== '--verbose' && a !== '-v');
   const name = args[0];
   if (name === '--version' || name === '-V') {
-    process.stdout.write(`tessera ${version()}\n`);
+    process.stdout.write(`tessera ${packageVersion()}\n`);
     return ExitCode.ok;
   }
   if (name === undefined) {

@@ -146,5 +146,30 @@ export const demoSpec = {
   },
 } as const satisfies CommandSpec;
 
+export const daemonSpec = {
+  name: 'daemon',
+  args: '',
+  summary:
+    "Run as a service: torrents added over Transmission's RPC (transmission-remote, media tools), Tessera's HTTP API or the web interface at http://127.0.0.1:9091/, kept across restarts.",
+  positionals: { min: 0, max: 0 },
+  options: {
+    'download-dir': { type: 'string', value: 'DIR', defaultText: '~/Downloads', help: 'folder torrents download into' },
+    'config-dir': { type: 'string', value: 'DIR', defaultText: '$XDG_CONFIG_HOME/tessera/daemon', help: 'folder of settings.json, the saved torrent list and resume records' },
+    'watch-dir': { type: 'string', value: 'DIR', help: '.torrent files dropped here are added (then renamed *.added)' },
+    'allow-dir': { type: 'string', multiple: true, value: 'DIR', help: 'another folder a request may choose as download folder' },
+    'rpc-port': { type: 'string', value: 'N', defaultText: '9091', help: 'HTTP port of the RPC, API and web interface (0 picks a free one)' },
+    'rpc-bind': { type: 'string', value: 'ADDR', defaultText: '127.0.0.1', help: 'HTTP address; any other than loopback needs --rpc-username and a password' },
+    'rpc-username': { type: 'string', value: 'USER', help: 'require HTTP basic authentication; the password comes from $TESSERA_RPC_PASSWORD or settings.json' },
+    'rpc-host-whitelist': { type: 'string', multiple: true, value: 'NAME', help: 'host name the HTTP server answers to besides IP addresses and localhost (*.example.org allowed)' },
+    port: { type: 'string', short: 'p', value: 'N', defaultText: PORT_DEFAULT, help: 'listen port for peers (0 picks a free one)' },
+    'no-dht': { type: 'boolean', help: 'do not use the DHT' },
+    'max-down': { type: 'string', value: 'RATE', defaultText: '0', help: 'download limit in bytes/s: 500k, 20M (K/M/G = 1024^n; 0 = none)' },
+    'max-up': { type: 'string', value: 'RATE', defaultText: '0', help: 'upload limit in bytes/s: 500k, 20M (K/M/G = 1024^n; 0 = none)' },
+    encryption: { type: 'string', value: 'POLICY', defaultText: 'prefer', help: 'protocol encryption (MSE/PE): prefer, require or off' },
+    'max-peers-per-ip': { type: 'string', value: 'N', defaultText: '3', help: 'connections one IP address may hold (raise it where peers share an address, as on 127.0.0.1)' },
+    'start-paused': { type: 'boolean', help: 'torrents added without saying otherwise start paused' },
+  },
+} as const satisfies CommandSpec;
+
 /** Every command, in the order the top-level help lists them. */
-export const COMMAND_SPECS: readonly CommandSpec[] = [downloadSpec, seedSpec, streamSpec, createSpec, infoSpec, peersSpec, trackerSpec, demoSpec];
+export const COMMAND_SPECS: readonly CommandSpec[] = [downloadSpec, seedSpec, streamSpec, daemonSpec, createSpec, infoSpec, peersSpec, trackerSpec, demoSpec];

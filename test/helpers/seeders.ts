@@ -38,7 +38,7 @@ export interface SeederOptions {
 
 const PYTHON = '/usr/bin/python3';
 
-async function until(what: string, timeoutMs: number, intervalMs: number, test: () => Promise<boolean>): Promise<void> {
+export async function until(what: string, timeoutMs: number, intervalMs: number, test: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await test()) return;

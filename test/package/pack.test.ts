@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { freePort } from '../helpers/ports.js';
 import { run, startProc, stopAll } from '../helpers/proc.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -104,6 +105,24 @@ describe('the packed package', { timeout: 900_000 }, () => {
     assert.ok(result.snapshots >= 1);
     assert.deepEqual(result.files, [{ path: 'hello.bin', length: 300_000, offset: 0, verifiedBytes: 300_000 }]);
     assert.equal(result.isTyped, true);
+  });
+
+  test('the installed `tessera daemon` serves its web interface (the files ship in the package)', async () => {
+    const rpcPort = await freePort();
+    const cli = join(project, 'node_modules', 'tessera', 'dist', 'src', 'cli', 'main.js');
+    const args = [cli, 'daemon', '--config-dir', join(dir, 'daemon-config'), '--download-dir', join(dir, 'daemon-downloads'), '--rpc-port', String(rpcPort), '--port', '0', '--no-dht'];
+    const daemon = startProc('packed daemon', process.execPath, args, { cwd: project });
+    try {
+      await daemon.waitForLine(/listening on/, 60_000);
+      for (const [path, type] of [['/', /text\/html/], ['/app.js', /javascript/], ['/style.css', /text\/css/]] as const) {
+        const res = await fetch(`http://127.0.0.1:${rpcPort}${path}`);
+        assert.equal(res.status, 200, path);
+        assert.match(res.headers.get('content-type') ?? '', type);
+        assert.ok((await res.text()).length > 100, path);
+      }
+    } finally {
+      await daemon.stop();
+    }
   });
 
   test('TypeScript resolves its types through the exports map', async () => {
