@@ -8,6 +8,10 @@
  *   for await (const p of torrent.progress()) console.log(`${(p.fraction * 100).toFixed(1)} %`);
  *   await session.close();
  *
+ * File selection: `handle.setFilePriorities([...])` / `setFilePriority(i, p)` with `skip`,
+ * `low`, `normal` or `high`, by index in `handle.files()` (Transmission's files-wanted /
+ * files-unwanted map to normal / skip, priority-low/normal/high one to one).
+ *
  * This file is the whole public surface: the session and its handles, the helpers to read
  * and make .torrent files and magnet links, and the error classes (each with a stable
  * `code`). Anything not exported here is internal and may change.
@@ -16,6 +20,8 @@ export {
   Session,
   TorrentHandle,
   SessionError,
+  FILE_PRIORITIES,
+  type FilePriority,
   type AddOptions,
   type DhtOptions,
   type SessionOptions,

@@ -428,6 +428,7 @@ function combined(all: readonly TorrentStats[]): TorrentStats {
     pieceCount: sum((s) => s.pieceCount),
     bytesVerified: sum((s) => s.bytesVerified),
     totalBytes: sum((s) => s.totalBytes),
+    sizeBytes: sum((s) => s.sizeBytes),
     downloaded: sum((s) => s.downloaded),
     uploaded: sum((s) => s.uploaded),
     downRate: sum((s) => s.downRate),

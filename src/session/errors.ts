@@ -19,7 +19,11 @@ export type SessionErrorCode =
   /** No peer sent the metadata of a magnet link within the given time. */
   | 'no-metadata'
   /** The session is closed: nothing can be added. */
-  | 'closed';
+  | 'closed'
+  /** A call with an unusable argument (a file index out of range, an unknown priority). */
+  | 'bad-argument'
+  /** The call needs the torrent's metadata, which a magnet link has not received yet. */
+  | 'no-metadata-yet';
 
 export class SessionError extends TesseraError {
   declare readonly code: SessionErrorCode;

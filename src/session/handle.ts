@@ -6,12 +6,15 @@
 import { realpath, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Metainfo, PeerAddress } from '../metainfo/types.js';
+import { FILE_PRIORITIES, NORMAL, priorityLevel, type FilePriority } from '../swarm/piece-priority.js';
+import { partFileName } from '../storage/part-file.js';
 import { SessionError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import type { MetadataProgress } from './metadata-phase.js';
 import type { Torrent, TorrentEvents, TorrentState, TorrentStats, TorrentWarning } from './torrent.js';
 
-export type { TorrentState, TorrentStats, TorrentWarning, MetadataProgress };
+export type { TorrentState, TorrentStats, TorrentWarning, MetadataProgress, FilePriority };
+export { FILE_PRIORITIES };
 
 /** A snapshot of a torrent, as the `progress` event and `stats()` give it. */
 export interface TorrentProgress extends TorrentStats {
@@ -34,6 +37,8 @@ export interface TorrentFile {
   readonly offset: number;
   /** Bytes of this file inside verified pieces. */
   readonly verifiedBytes: number;
+  /** `skip`: never fetched nor created; `high` first, `low` last (see `setFilePriorities`). */
+  readonly priority: FilePriority;
 }
 
 /** Events of a torrent, each with its arguments. */
@@ -186,15 +191,53 @@ export class TorrentHandle extends TypedEmitter<TorrentEventMap> {
     this.torrent.setRateLimits(limits);
   }
 
+  /**
+   * Changes file priorities, by index in `files()`: a full list (one per file) or a map of
+   * changes. Takes effect at once while the torrent runs and is kept across pauses:
+   * - `skip`: the file is not fetched and never created; bytes of it that share a piece with
+   *   a wanted file go to a hidden part file in the download folder (`.<info hash>.parts`),
+   *   deleted once no file is skipped. A file skipped after it was created stays as it is.
+   * - `low`, `normal` (the default), `high`: new pieces start in this order, highest first.
+   * A piece already started when its file becomes `skip` is finished. With files skipped,
+   * `done` (and `whenDone`) means every wanted file is complete and verified, and progress
+   * counts the wanted pieces only (`totalBytes`); selecting more after that makes the state
+   * `downloading` again and `done` comes again. Rejects with `SessionError`:
+   * `no-metadata-yet` (a magnet before its metadata: a link's BEP 53 `so` is applied then),
+   * `bad-argument`; or the storage's error if moving bytes out of the part file failed.
+   */
+  async setFilePriorities(changes: readonly FilePriority[] | ReadonlyMap<number, FilePriority>): Promise<void> {
+    const meta = this.torrent.meta;
+    if (meta === undefined) throw new SessionError('no-metadata-yet', 'file priorities need the metadata, which has not arrived yet');
+    const data = dataFileIndices(meta);
+    const levels = [...(this.torrent.filePriorityLevels ?? meta.info.files.map(() => NORMAL))];
+    const entries: [number, FilePriority][] = Array.isArray(changes) ? changes.map((p, i) => [i, p]) : [...(changes as ReadonlyMap<number, FilePriority>)];
+    if (Array.isArray(changes) && changes.length !== data.length) {
+      throw new SessionError('bad-argument', `${changes.length} priorities for ${data.length} files`);
+    }
+    for (const [index, p] of entries) {
+      if (!Number.isInteger(index) || index < 0 || index >= data.length) throw new SessionError('bad-argument', `file ${index} does not exist (${data.length} files, from 0)`);
+      if (!FILE_PRIORITIES.includes(p)) throw new SessionError('bad-argument', `unknown file priority "${String(p)}"`);
+      levels[data[index]!] = priorityLevel(p);
+    }
+    await this.torrent.setFilePriorityLevels(levels);
+  }
+
+  /** One file's priority (see `setFilePriorities`). */
+  setFilePriority(index: number, priority: FilePriority): Promise<void> {
+    return this.setFilePriorities(new Map([[index, priority]]));
+  }
+
   /** The torrent's files (empty until a magnet's metadata arrives). */
   files(): TorrentFile[] {
     const meta = this.torrent.meta;
     if (meta === undefined) return [];
     const info = meta.info;
     const have = this.torrent.verifiedPieces;
+    const levels = this.torrent.filePriorityLevels;
     return info.files
-      .filter((f) => !f.pad)
-      .map((f) => {
+      .map((f, i) => ({ f, priority: FILE_PRIORITIES[levels?.[i] ?? NORMAL]! }))
+      .filter(({ f }) => !f.pad)
+      .map(({ f, priority }) => {
         let verifiedBytes = 0;
         if (have !== undefined && f.length > 0) {
           const first = Math.floor(f.offset / info.pieceLength);
@@ -206,12 +249,12 @@ export class TorrentHandle extends TypedEmitter<TorrentEventMap> {
             verifiedBytes += end - start;
           }
         }
-        return { path: (info.multiFile ? [info.name, ...f.path] : f.path).join('/'), length: f.length, offset: f.offset, verifiedBytes };
+        return { path: (info.multiFile ? [info.name, ...f.path] : f.path).join('/'), length: f.length, offset: f.offset, verifiedBytes, priority };
       });
   }
 
   /**
-   * Resolves once every piece is verified (at once if that is already so). Rejects with:
+   * Resolves once every wanted piece is verified (at once if that is already so). Rejects with:
    * - `SessionError` `stopped`: the session was closed first;
    * - `SessionError` `removed`: `remove()` was called first;
    * - `SessionError` `aborted`: the `signal` given to `add` fired first;
@@ -325,7 +368,7 @@ export class TorrentHandle extends TypedEmitter<TorrentEventMap> {
     for (const wake of this.wakers) wake();
   }
 
-  /** Unlink each of the torrent's files (paths were sanitized when parsed), then empty folders. */
+  /** Unlink each of the torrent's files and its part file (paths were sanitized when parsed), then empty folders. */
   private async deleteData(): Promise<void> {
     const meta = this.torrent.meta;
     if (meta === undefined) return;
@@ -337,6 +380,7 @@ export class TorrentHandle extends TypedEmitter<TorrentEventMap> {
     }
     const info = meta.info;
     const dirs = new Set<string>();
+    await unlink(join(root, partFileName(meta.infoHashHex))).catch(() => undefined);
     for (const f of info.files) {
       if (f.pad) continue;
       const full = join(root, ...(info.multiFile ? [info.name, ...f.path] : f.path));
@@ -346,4 +390,9 @@ export class TorrentHandle extends TypedEmitter<TorrentEventMap> {
     // Deepest first; a folder that still holds other files stays.
     for (const d of [...dirs].sort((a, b) => b.length - a.length)) await rmdir(d).catch(() => undefined);
   }
+}
+
+/** Indices in `info.files` of the data files, in order: `files()` numbering (padding is not numbered). */
+function dataFileIndices(meta: Metainfo): number[] {
+  return meta.info.files.flatMap((f, i) => (f.pad ? [] : [i]));
 }

@@ -7,6 +7,8 @@
 export { Session, type AddOptions, type DhtOptions, type SessionOptions } from './session.js';
 export {
   TorrentHandle,
+  FILE_PRIORITIES,
+  type FilePriority,
   type MetadataProgress,
   type RemoveOptions,
   type TorrentEventMap,

@@ -14,6 +14,8 @@
  */
 import type { MagnetLink, Metainfo, PeerAddress } from '../metainfo/types.js';
 import { TorrentStorage } from '../storage/index.js';
+import { partFileName } from '../storage/part-file.js';
+import { NORMAL, SKIP, piecePriorities } from '../swarm/piece-priority.js';
 import type { BandwidthLimit } from '../swarm/bandwidth.js';
 import { Swarm } from '../swarm/swarm.js';
 import { PeerPool, type PeerSource } from '../swarm/peer-pool.js';
@@ -97,8 +99,12 @@ export interface TorrentStats {
   state: TorrentState;
   verified: number;
   pieceCount: number;
+  /** Verified bytes of the wanted pieces (of every piece when no file is skipped). */
   bytesVerified: number;
+  /** Bytes of the wanted pieces: the torrent's size when no file is skipped. */
   totalBytes: number;
+  /** The torrent's size, whatever is selected. */
+  sizeBytes: number;
   downloaded: number;
   uploaded: number;
   downRate: number;
@@ -142,6 +148,13 @@ export class Torrent {
   private resumedBytes = 0;
   private urgent: number[] = [];
   private sequential = false;
+  /** One level per entry of `info.files` (piece-priority.ts); undefined while all are normal. */
+  private fileLevels: number[] | undefined;
+  /** `fileLevels` per piece, and the bytes of the wanted pieces. */
+  private pieceLevels: Uint8Array | undefined;
+  private wantedBytes = 0;
+  /** Priority changes apply one after another (each may move bytes out of the part file). */
+  private applying: Promise<void> = Promise.resolve();
   private startCheck: { trusted: number; checked: number } | undefined;
   private seedingSince: number | undefined;
   private doneFired = false;
@@ -226,6 +239,46 @@ export class Torrent {
     this.swarm?.setSequential(on);
   }
 
+  /** Levels per entry of `info.files` (undefined: all normal). */
+  get filePriorityLevels(): readonly number[] | undefined {
+    return this.fileLevels;
+  }
+
+  /**
+   * New levels, one per entry of `info.files` (needs the metadata). Kept across pauses;
+   * applied at once while running: the storage first (a file wanted again gets its bytes
+   * out of the part file), then the picker.
+   */
+  setFilePriorityLevels(levels: readonly number[]): Promise<void> {
+    this.setLevels(levels);
+    const skip = this.skipFlags();
+    const pieceLevels = this.pieceLevels;
+    const apply = async (): Promise<void> => {
+      const storage = this.storage;
+      const swarm = this.swarm;
+      if (storage === undefined || swarm === undefined) return;
+      await storage.setSkipped(skip, swarm.have);
+      if (this.swarm === swarm) swarm.setPiecePriorities(pieceLevels);
+    };
+    this.applying = this.applying.then(apply, apply);
+    return this.applying.catch((err: unknown) => {
+      this.fail(err);
+      throw err;
+    });
+  }
+
+  private setLevels(levels: readonly number[]): void {
+    const info = this.meta!.info;
+    this.fileLevels = levels.every((l) => l === NORMAL) ? undefined : [...levels];
+    this.pieceLevels = this.fileLevels === undefined ? undefined : piecePriorities(info.files, this.fileLevels, info.pieceLength, info.pieceCount);
+    this.wantedBytes = 0;
+    for (let p = 0; p < info.pieceCount; p++) if (this.pieceLevels?.[p] !== SKIP) this.wantedBytes += pieceBytes(info, p);
+  }
+
+  private skipFlags(): boolean[] {
+    return this.meta!.info.files.map((_, i) => this.fileLevels?.[i] === SKIP);
+  }
+
   setRateLimits(limits: { readonly download?: number; readonly upload?: number }): void {
     if (limits.download !== undefined) this.opts.downLimit?.setRate(limits.download);
     if (limits.upload !== undefined) this.opts.upLimit?.setRate(limits.upload);
@@ -246,12 +299,18 @@ export class Torrent {
     const have = this.verifiedPieces;
     const verified = have?.count ?? 0;
     const pieceCount = info?.pieceCount ?? 0;
+    let bytesVerified = info === undefined ? 0 : bytesOf(verified, have?.has(pieceCount - 1) ?? false, info.pieceLength, info.length, pieceCount);
+    if (info !== undefined && have !== undefined && this.pieceLevels !== undefined) {
+      bytesVerified = 0;
+      for (let p = 0; p < pieceCount; p++) if (this.pieceLevels[p] !== SKIP && have.has(p)) bytesVerified += pieceBytes(info, p);
+    }
     return {
       state: this.state,
       verified,
       pieceCount,
-      bytesVerified: info === undefined ? 0 : bytesOf(verified, have?.has(pieceCount - 1) ?? false, info.pieceLength, info.length, pieceCount),
-      totalBytes: info?.length ?? 0,
+      bytesVerified,
+      totalBytes: this.pieceLevels !== undefined ? this.wantedBytes : (info?.length ?? 0),
+      sizeBytes: info?.length ?? 0,
       downloaded: s?.downloaded ?? 0,
       uploaded: s?.uploaded ?? 0,
       downRate: s?.downRate.rate(now) ?? 0,
@@ -313,6 +372,12 @@ export class Torrent {
     if (this.state !== 'metadata' || this.phase === undefined) return;
     this.meta = meta;
     this.torrentBytes = torrentBytes;
+    // BEP 53: the link's `so` selects files by their index among the data files (padding is not numbered).
+    const select = this.magnet?.select;
+    if (select !== undefined && this.fileLevels === undefined) {
+      let k = 0;
+      this.setLevels(meta.info.files.map((f) => (f.pad ? NORMAL : select.includes(k++) ? NORMAL : SKIP)));
+    }
     this.opts.events.onMetadata(meta, torrentBytes);
     // A listener may have stopped or paused the torrent (a metadata-only fetch).
     if (this.state !== 'metadata') return;
@@ -332,10 +397,16 @@ export class Torrent {
     const info = meta.info;
     let storage: TorrentStorage | undefined;
     let have: Bitfield;
+    const levelsAtOpen = this.fileLevels;
     try {
       // 8 MiB of piece buffers keeps a loopback pipe full: measured no slower than 16, 32 or 64 MiB,
       // and each halving saved about 8 MiB of peak RSS. (Pieces over 4 MiB still get two buffers.)
-      storage = await TorrentStorage.open(this.opts.outputDir, info, { poolBytes: 8 << 20, ...this.resumeOptions() });
+      storage = await TorrentStorage.open(this.opts.outputDir, info, {
+        poolBytes: 8 << 20,
+        skip: this.skipFlags(),
+        partFile: partFileName(meta.infoHashHex),
+        ...this.resumeOptions(),
+      });
       if (this.have !== undefined && this.opts.resumeDir === undefined) have = this.have;
       else {
         // A first start may be told to ignore the record; after a pause the record is our own.
@@ -361,6 +432,10 @@ export class Torrent {
     this.have = have;
     this.resumedBytes = bytesOf(have.count, have.has(info.pieceCount - 1), info.pieceLength, info.length, info.pieceCount);
     this.startSwarm(meta, storage, have, held ?? this.phase?.handOver() ?? []);
+    // Priorities changed while the files were being opened: the storage gets them now.
+    if (this.fileLevels !== levelsAtOpen) {
+      this.setFilePriorityLevels(this.fileLevels ?? info.files.map(() => NORMAL)).catch(() => undefined);
+    }
   }
 
   private resumeOptions(): { resume?: NonNullable<Parameters<typeof TorrentStorage.open>[2]>['resume'] } {
@@ -402,6 +477,11 @@ export class Torrent {
       events: {
         onPieceVerified: (i) => ev.onVerified(i),
         onComplete: () => this.onComplete(),
+        onIncomplete: () => {
+          // More files were selected after completion: `done` comes again once they are in.
+          this.doneFired = false;
+          if (this.state === 'seeding') this.setState('downloading');
+        },
         onDiskError: (err) => this.fail(err),
         onPeerBanned: (peer, reason) => ev.onWarning({ code: 'peer-banned', message: reason, peer }),
         onPeerConnected: (a, outgoing) => ev.onPeerConnected(a, outgoing),
@@ -412,9 +492,10 @@ export class Torrent {
     this.swarm = swarm;
     swarm.setSequential(this.sequential);
     swarm.setUrgent(this.urgent);
+    swarm.setPiecePriorities(this.pieceLevels);
     this.client.register(this.infoHash, { identity: swarm.localIdentity, handler: swarm, maxBitfield: swarm.maxBitfieldBytes });
     for (const h of held) swarm.adopt(h.conn, h.replay);
-    this.setState(have.complete ? 'seeding' : 'downloading');
+    this.setState(swarm.finished ? 'seeding' : 'downloading');
     swarm.start();
     // After the check, so that `left` is true: a seeder is listed as one at once.
     if (this.announcer === undefined) this.startAnnouncing();
@@ -512,6 +593,10 @@ export class Torrent {
     });
     this.announcer.start();
   }
+}
+
+function pieceBytes(info: { pieceLength: number; length: number; pieceCount: number }, p: number): number {
+  return p === info.pieceCount - 1 ? info.length - p * info.pieceLength : info.pieceLength;
 }
 
 export function bytesOf(count: number, hasLast: boolean, pieceLength: number, total: number, pieceCount: number): number {

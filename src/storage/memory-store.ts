@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { InfoDict } from '../metainfo/types.js';
 import { Bitfield } from '../util/bitfield.js';
 import { PieceBufferPool } from './buffer-pool.js';
+import { PartMap } from './part-file.js';
 import { StorageError } from './errors.js';
 import { PooledStore } from './pooled-store.js';
 import { DEFAULT_POOL_BYTES, checkReadRange, pieceDigest } from './store.js';
@@ -11,22 +12,47 @@ import type { CommitResult } from './worker-protocol.js';
 /**
  * A `PieceStore` in memory, for tests of the engine and the session: same pool, same
  * checks, same results as `TorrentStorage`, with files as growable byte arrays (a file
- * exists once written; zero-length files exist from the start, pad files never).
+ * exists once written; zero-length files exist from the start unless skipped, pad files
+ * never). Skipped files and the part file follow the same rules as on disk (part-file.ts).
  * Hashing runs on the main thread: fine for test-sized torrents only.
  */
 export class MemoryStore extends PooledStore implements PieceStore {
   private readonly files = new Map<number, Uint8Array>();
+  private readonly parts: PartMap;
+  /** The part file; undefined while it does not exist. */
+  private part: Uint8Array | undefined;
+  private skipped: boolean[];
   private closed = false;
 
   /** `files[i]`, when given, is the content file `i` starts with (as if left on disk). */
-  constructor(info: InfoDict, opts: { poolBytes?: number; files?: readonly (Uint8Array | undefined)[] } = {}) {
+  constructor(info: InfoDict, opts: { poolBytes?: number; files?: readonly (Uint8Array | undefined)[]; skip?: readonly boolean[] } = {}) {
     super(info, new PieceBufferPool(info.pieceLength, opts.poolBytes ?? DEFAULT_POOL_BYTES));
+    this.parts = new PartMap(this.geometry, this.layout, info.files);
+    this.skipped = info.files.map((_, i) => opts.skip?.[i] === true);
     info.files.forEach((f, i) => {
       const initial = opts.files?.[i];
       if (f.pad) return;
       if (initial !== undefined) this.files.set(i, new Uint8Array(initial));
-      else if (f.length === 0) this.files.set(i, new Uint8Array(0));
+      else if (f.length === 0 && !this.skipped[i]) this.files.set(i, new Uint8Array(0));
     });
+  }
+
+  /** A copy of the part file, or undefined when it does not exist. */
+  partData(): Uint8Array | undefined {
+    return this.part === undefined ? undefined : new Uint8Array(this.part);
+  }
+
+  /** As `TorrentStorage.setSkipped`. */
+  async setSkipped(skip: readonly boolean[], have: Bitfield): Promise<void> {
+    this.checkOpen();
+    if (skip.length !== this.info.files.length) throw new StorageError('invalid-argument', `${skip.length} skip flags for ${this.info.files.length} files`);
+    this.info.files.forEach((f, i) => {
+      if (!this.skipped[i] || skip[i] === true || f.pad) return;
+      if (f.length === 0) this.files.set(i, this.files.get(i) ?? new Uint8Array(0));
+      else if (!this.files.has(i)) this.exportFile(i, have);
+    });
+    this.skipped = [...skip];
+    if (!skip.includes(true)) this.part = undefined;
   }
 
   /** A copy of file `fileIndex` as stored, or undefined when it does not exist. */
@@ -88,39 +114,48 @@ export class MemoryStore extends PooledStore implements PieceStore {
   /** The bytes of a piece-space range, or undefined when some of it was never stored. */
   private readSpan(offset: number, length: number): Buffer | undefined {
     const out = Buffer.alloc(length);
-    let at = 0;
-    for (const e of this.layout.extents(offset, length)) {
-      if (!e.pad) {
-        const f = this.files.get(e.fileIndex);
-        if (f === undefined || f.length < e.fileOffset + e.length) return undefined;
-        out.set(f.subarray(e.fileOffset, e.fileOffset + e.length), at);
-      }
-      at += e.length;
+    for (const e of this.parts.place(offset, length, (i) => !this.files.has(i))) {
+      if (e.pad) continue;
+      const f = e.part !== undefined ? this.part : this.files.get(e.fileIndex);
+      const from = e.part ?? e.fileOffset;
+      if (f === undefined || f.length < from + e.length) return undefined;
+      out.set(f.subarray(from, from + e.length), e.at);
     }
     return out;
   }
 
   private writeSpan(offset: number, bytes: Uint8Array): void {
-    let at = 0;
-    for (const e of this.layout.extents(offset, bytes.length)) {
-      if (!e.pad) this.write(e.fileIndex, bytes.subarray(at, at + e.length), e.fileOffset);
-      at += e.length;
+    for (const e of this.parts.place(offset, bytes.length, (i) => this.skipped[i]! && !this.files.has(i))) {
+      const src = bytes.subarray(e.at, e.at + e.length);
+      if (e.part !== undefined) this.part = grow(this.part, src, e.part);
+      else if (!e.pad) this.files.set(e.fileIndex, grow(this.files.get(e.fileIndex), src, e.fileOffset));
     }
   }
 
-  private write(fileIndex: number, src: Uint8Array, position: number): void {
-    let f = this.files.get(fileIndex) ?? new Uint8Array(0);
-    if (f.length < position + src.length) {
-      // Like a sparse file: the gap before `position` reads as zeros.
-      const grown = new Uint8Array(position + src.length);
-      grown.set(f);
-      f = grown;
+  /** Moves a newly wanted file's bytes of verified shared pieces out of the part file. */
+  private exportFile(fileIndex: number, have: Bitfield): void {
+    for (const p of this.parts.sharedPiecesOf(this.info.files[fileIndex]!)) {
+      if (!have.has(p)) continue;
+      for (const e of this.parts.place(this.geometry.pieceOffset(p), this.geometry.pieceSize(p), (i) => i === fileIndex)) {
+        if (e.part === undefined || this.part === undefined || this.part.length < e.part + e.length) continue;
+        this.files.set(fileIndex, grow(this.files.get(fileIndex), this.part.subarray(e.part, e.part + e.length), e.fileOffset));
+      }
     }
-    f.set(src, position);
-    this.files.set(fileIndex, f);
   }
 
   protected checkOpen(): void {
     if (this.closed) throw new StorageError('closed', 'storage is closed');
   }
+}
+
+/** `f` with `src` written at `position`, grown like a sparse file (the gap reads as zeros). */
+function grow(f: Uint8Array | undefined, src: Uint8Array, position: number): Uint8Array {
+  let out = f ?? new Uint8Array(0);
+  if (out.length < position + src.length) {
+    const grown = new Uint8Array(position + src.length);
+    grown.set(out);
+    out = grown;
+  }
+  out.set(src, position);
+  return out;
 }

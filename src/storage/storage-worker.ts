@@ -35,10 +35,10 @@ function commit(index: number, piece: Uint8Array, digest: Uint8Array): CommitRes
 /** Writes `bytes` at `offset` of piece space, unhashed (the piece is verified on disk later). */
 function writeSpan(offset: number, bytes: Uint8Array): void {
   const { files } = storage();
-  let at = 0;
-  for (const e of files.layout.extents(offset, bytes.length)) {
-    if (!e.pad) files.write(e.fileIndex, bytes.subarray(at, at + e.length), e.fileOffset);
-    at += e.length;
+  for (const e of files.parts.place(offset, bytes.length, (i) => files.writesToPart(i))) {
+    const src = bytes.subarray(e.at, e.at + e.length);
+    if (e.part !== undefined) files.write(files.partIndex, src, e.part);
+    else if (!e.pad) files.write(e.fileIndex, src, e.fileOffset);
   }
 }
 
@@ -50,17 +50,31 @@ function writeSpan(offset: number, bytes: Uint8Array): void {
 function readSpan(offset: number, dst: Buffer): number[] {
   const { files } = storage();
   const missing: number[] = [];
-  let at = 0;
-  for (const e of files.layout.extents(offset, dst.length)) {
-    const part = dst.subarray(at, at + e.length);
-    if (e.pad) part.fill(0);
+  // A file that is not on disk may have its shared pieces' bytes in the part file.
+  for (const e of files.parts.place(offset, dst.length, (i) => !files.exists(i))) {
+    const run = dst.subarray(e.at, e.at + e.length);
+    if (e.pad) run.fill(0);
     else {
-      const got = files.read(e.fileIndex, part, e.fileOffset);
-      if (got < e.length) missing.push(at + got, at + e.length);
+      const got = e.part !== undefined ? files.read(files.partIndex, run, e.part) : files.read(e.fileIndex, run, e.fileOffset);
+      if (got < e.length) missing.push(e.at + got, e.at + e.length);
     }
-    at += e.length;
   }
   return missing;
+}
+
+/** Copies `file`'s bytes of verified shared pieces out of the part file, now that the file is wanted. */
+function exportFile(file: number, pieces: readonly number[]): void {
+  const { files, data } = storage();
+  // A file already on disk was written in place: the part file holds nothing of it.
+  if (files.exists(file)) return;
+  for (const p of pieces) {
+    const size = Math.min(data.pieceLength, data.totalLength - p * data.pieceLength);
+    for (const e of files.parts.place(p * data.pieceLength, size, (i) => i === file)) {
+      if (e.part === undefined) continue;
+      const buf = Buffer.allocUnsafe(e.length);
+      if (files.read(files.partIndex, buf, e.part) === e.length) files.write(file, buf, e.fileOffset);
+    }
+  }
 }
 
 function overlaps(ranges: readonly number[], from: number, to: number): boolean {
@@ -118,6 +132,12 @@ function run(req: WorkerRequest): TaskResults[keyof TaskResults] {
     case 'write':
       writeSpan(req.index * storage().data.pieceLength + req.begin, req.data);
       return req.data.buffer as ArrayBuffer;
+    case 'skip':
+      storage().files.skipped = req.skipped;
+      return null;
+    case 'export':
+      exportFile(req.file, req.pieces);
+      return null;
     case 'close':
       files?.closeAll();
       return null;

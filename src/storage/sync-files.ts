@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import { StorageError } from './errors.js';
+import { PieceGeometry } from './geometry.js';
 import { FileLayout } from './layout.js';
+import { PartMap } from './part-file.js';
 import { openSafeSync, toStorageError } from './safe-fs.js';
 import type { StorageWorkerData } from './worker-protocol.js';
 
@@ -19,6 +21,11 @@ interface OpenFile {
 
 export class SyncFiles {
   readonly layout: FileLayout;
+  readonly parts: PartMap;
+  /** The part file's index for `write`/`read`: one past the torrent's files. */
+  readonly partIndex: number;
+  /** One byte per file, 1 when skipped. */
+  skipped: Uint8Array;
   private readonly data: StorageWorkerData;
   /** Insertion order is recency order: a hit is deleted and re-inserted. */
   private readonly open = new Map<number, OpenFile>();
@@ -26,6 +33,19 @@ export class SyncFiles {
   constructor(data: StorageWorkerData) {
     this.data = data;
     this.layout = new FileLayout(data.files);
+    this.parts = new PartMap(new PieceGeometry(data.pieceLength, data.totalLength), this.layout, data.files);
+    this.partIndex = data.files.length;
+    this.skipped = data.skipped;
+  }
+
+  /** The file is on disk (opened once found, so a later call costs nothing). */
+  exists(fileIndex: number): boolean {
+    return this.open.has(fileIndex) || this.fd(fileIndex, 'read') !== undefined;
+  }
+
+  /** Where a write to this file goes: the part file while it is skipped and absent. */
+  writesToPart(fileIndex: number): boolean {
+    return this.skipped[fileIndex] === 1 && !this.exists(fileIndex);
   }
 
   /** Writes all of `src` at `position` of the file, creating the file and its folders. */
@@ -66,7 +86,7 @@ export class SyncFiles {
   }
 
   private fd(fileIndex: number, mode: 'read' | 'write'): number | undefined {
-    const file = this.data.files[fileIndex];
+    const file = fileIndex === this.partIndex ? { components: this.data.partFile, pad: false } : this.data.files[fileIndex];
     if (file === undefined || file.pad) {
       throw new StorageError('invalid-argument', `file ${fileIndex} is not a data file`);
     }
@@ -91,6 +111,6 @@ export class SyncFiles {
   }
 
   private name(fileIndex: number): string {
-    return this.data.files[fileIndex]!.components.join('/');
+    return (fileIndex === this.partIndex ? this.data.partFile : this.data.files[fileIndex]!.components).join('/');
   }
 }

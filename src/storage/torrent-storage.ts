@@ -4,6 +4,7 @@ import { Bitfield } from '../util/bitfield.js';
 import { AsyncFiles } from './async-files.js';
 import { PieceBufferPool } from './buffer-pool.js';
 import { StorageError } from './errors.js';
+import { PartMap, defaultPartName } from './part-file.js';
 import { PooledStore } from './pooled-store.js';
 import { checkExistingPath, closeFd, fileComponents, makeDirectory, openSafe, resolveInside, toStorageError } from './safe-fs.js';
 import { ResumeJournal, type ResumeOptions } from './resume.js';
@@ -28,6 +29,10 @@ import type { CommitResult, WorkerFile } from './worker-protocol.js';
 export interface TorrentStorageOptions extends StoreOptions {
   /** Keep a resume record; without it every start rechecks existing data. */
   readonly resume?: ResumeOptions;
+  /** Files (by index in `info.files`) never to create: see `setSkipped`. */
+  readonly skip?: readonly boolean[];
+  /** Name of the part file in the output folder; must start with a dot. Default: from the piece hashes. */
+  readonly partFile?: string;
 }
 
 /** What `verifyExisting` found, and how. */
@@ -61,12 +66,26 @@ export class TorrentStorage extends PooledStore implements PieceStore {
   private readonly inFlight = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
   private readonly journal: ResumeJournal | undefined;
+  private readonly parts: PartMap;
+  private readonly partComponents: readonly string[];
+  private readonly realRoot: string;
+  private skipped: Uint8Array;
 
-  private constructor(info: InfoDict, pool: PieceBufferPool, workers: WorkerPool, files: AsyncFiles, journal: ResumeJournal | undefined) {
+  private constructor(
+    info: InfoDict,
+    pool: PieceBufferPool,
+    workers: WorkerPool,
+    where: { realRoot: string; files: AsyncFiles; part: readonly string[]; skipped: Uint8Array },
+    journal: ResumeJournal | undefined,
+  ) {
     super(info, pool);
     this.workers = workers;
-    this.files = files;
+    this.files = where.files;
+    this.realRoot = where.realRoot;
+    this.partComponents = where.part;
+    this.skipped = where.skipped;
     this.journal = journal;
+    this.parts = new PartMap(this.geometry, this.layout, info.files);
   }
 
   /** The resume record's file, when one is kept. */
@@ -93,15 +112,20 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     const components = info.files.map((_, i) => fileComponents(info, i));
     const data = components.filter((_, i) => !info.files[i]!.pad);
     for (const c of data) resolveInside(realRoot, c);
+    const part = [opts.partFile ?? defaultPartName(info.pieces)];
+    if (!part[0]!.startsWith('.')) throw new StorageError('invalid-argument', `part file "${part[0]}" is not hidden (no leading dot)`);
+    resolveInside(realRoot, part);
+    const skipped = skipFlags(info, opts.skip);
     for (let i = 0; i < data.length; i += OPEN_CONCURRENCY) {
       await Promise.all(data.slice(i, i + OPEN_CONCURRENCY).map((c) => checkExistingPath(realRoot, c)));
     }
     // A torrent whose files were all absent or empty holds no data yet: no recheck needed.
-    let fresh = true;
+    let fresh = await isAbsentOrEmpty(realRoot, part);
     for (const [i, f] of info.files.entries()) {
       if (f.pad) continue;
-      if (f.length === 0) await closeFd(await openOrThrow(realRoot, components[i]!));
-      else if (fresh) fresh = await isAbsentOrEmpty(realRoot, components[i]!);
+      if (f.length === 0) {
+        if (skipped[i] === 0) await closeFd(await openOrThrow(realRoot, components[i]!));
+      } else if (fresh) fresh = await isAbsentOrEmpty(realRoot, components[i]!);
     }
     const workerFiles: WorkerFile[] = info.files.map((f, i) => ({
       components: components[i]!,
@@ -114,9 +138,12 @@ export class TorrentStorage extends PooledStore implements PieceStore {
       files: workerFiles,
       pieceLength: info.pieceLength,
       totalLength: info.length,
+      partFile: part,
+      skipped,
     });
     const journal = opts.resume === undefined ? undefined : new ResumeJournal(opts.resume, { root: realRoot, info, geometry, layout, components });
-    const storage = new TorrentStorage(info, pool, workers, new AsyncFiles(realRoot, components), journal);
+    const files = new AsyncFiles(realRoot, [...components, part]);
+    const storage = new TorrentStorage(info, pool, workers, { realRoot, files, part, skipped }, journal);
     storage.fresh = fresh;
     return storage;
   }
@@ -193,13 +220,11 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     checkReadRange(this.geometry, index, begin, length);
     const out = Buffer.allocUnsafe(length);
     const read = async (): Promise<Buffer> => {
-      let at = 0;
       const parts: Promise<void>[] = [];
-      for (const e of this.layout.extents(this.geometry.pieceOffset(index) + begin, length)) {
-        const part = out.subarray(at, at + e.length);
-        at += e.length;
-        if (e.pad) part.fill(0);
-        else parts.push(this.readExtent(e.fileIndex, part, e.fileOffset));
+      for (const e of this.parts.place(this.geometry.pieceOffset(index) + begin, length, (i) => this.skipped[i] === 1)) {
+        const run = out.subarray(e.at, e.at + e.length);
+        if (e.pad) run.fill(0);
+        else parts.push(this.readExtent(e.fileIndex, run, e.fileOffset, e.part));
       }
       await Promise.all(parts);
       return out;
@@ -233,7 +258,48 @@ export class TorrentStorage extends PooledStore implements PieceStore {
       }
     }
     journal?.begin(result.have, stamps, upToDate);
+    // Bytes a former run kept in the part file for files wanted now go where they belong.
+    await this.exportParts(this.skipped.map(() => 1), result.have, this.skipped);
+    if (this.skipped.every((s) => s === 0)) await this.removePartFile();
     return result;
+  }
+
+  /**
+   * Which files (by index in `info.files`) are skipped. A skipped file is never created: the
+   * bytes of it that share a piece with a wanted file go to the part file (part-file.ts). A
+   * file wanted again gets those bytes back from the part file for the `have` pieces, before
+   * its new writes go to it; a file already on disk stays and is written in place. Once no
+   * file is skipped the part file is deleted.
+   */
+  async setSkipped(skip: readonly boolean[], have: Bitfield): Promise<void> {
+    this.checkOpen();
+    const next = skipFlags(this.info, skip);
+    const before = this.skipped;
+    await this.exportParts(before, have, next);
+    for (const [i, f] of this.info.files.entries()) {
+      if (!f.pad && f.length === 0 && before[i] === 1 && next[i] === 0) await closeFd(await openOrThrow(this.realRoot, fileComponents(this.info, i)));
+    }
+    this.skipped = next;
+    await this.track(this.workers.runOnAll({ type: 'skip', skipped: next }));
+    if (next.every((s) => s === 0)) await this.removePartFile();
+  }
+
+  /** Copies part-file bytes of `have` pieces into each file skipped in `before` and not in `after`. */
+  private async exportParts(before: Uint8Array, have: Bitfield, after: Uint8Array): Promise<void> {
+    if (this.parts.slotCount === 0 || (await isAbsentOrEmpty(this.realRoot, this.partComponents))) return;
+    for (const [file, f] of this.info.files.entries()) {
+      if (before[file] !== 1 || after[file] !== 0) continue;
+      const pieces = this.parts.sharedPiecesOf(f).filter((p) => have.has(p));
+      if (pieces.length === 0) continue;
+      await this.track(this.workers.run({ type: 'export', file, pieces }));
+      for (const p of pieces) this.journal?.filesWritten(p);
+    }
+  }
+
+  private async removePartFile(): Promise<void> {
+    await fs.unlink(resolveInside(this.realRoot, this.partComponents)).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw toStorageError(err, this.partComponents.join('/'));
+    });
   }
 
   /**
@@ -310,8 +376,10 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     return this.closing;
   }
 
-  private async readExtent(fileIndex: number, dst: Buffer, position: number): Promise<void> {
-    const got = await this.files.read(fileIndex, dst, position);
+  /** Reads a run of a file; a skipped file that is not on disk is read from the part file at `part`. */
+  private async readExtent(fileIndex: number, dst: Buffer, position: number, part?: number): Promise<void> {
+    let got = await this.files.read(fileIndex, dst, position);
+    if (got === 0 && part !== undefined) got = await this.files.read(this.info.files.length, dst, part);
     if (got < dst.length) {
       const name = fileComponents(this.info, fileIndex).join('/');
       throw new StorageError('disk', `file "${name}": ${dst.length - got} bytes at ${position + got} are not on disk`);
@@ -342,6 +410,14 @@ function* pieceRuns(total: number, perTask: number, only: Bitfield | undefined):
     while (p < total && p - first < perTask && (only === undefined || only.has(p))) p++;
     yield [first, p - first];
   }
+}
+
+/** One byte per file, 1 for a skipped one. */
+function skipFlags(info: InfoDict, skip: readonly boolean[] | undefined): Uint8Array {
+  if (skip !== undefined && skip.length !== info.files.length) {
+    throw new StorageError('invalid-argument', `${skip.length} skip flags for ${info.files.length} files`);
+  }
+  return Uint8Array.from(info.files, (_, i) => (skip?.[i] === true ? 1 : 0));
 }
 
 async function isAbsentOrEmpty(realRoot: string, components: readonly string[]): Promise<boolean> {

@@ -18,6 +18,10 @@ export interface StorageWorkerData {
   readonly files: readonly WorkerFile[];
   readonly pieceLength: number;
   readonly totalLength: number;
+  /** Path components of the part file (part-file.ts). */
+  readonly partFile: readonly string[];
+  /** One byte per file, 1 when it is skipped (its shared bytes go to the part file while it is absent). */
+  readonly skipped: Uint8Array;
 }
 
 export type WorkerTask =
@@ -29,6 +33,10 @@ export type WorkerTask =
   | { readonly type: 'write'; readonly index: number; readonly begin: number; readonly data: Uint8Array }
   /** Verify pieces `first .. first + count - 1` on disk; `digests` holds their 20-byte SHA-1s. */
   | { readonly type: 'check'; readonly first: number; readonly count: number; readonly digests: Uint8Array }
+  /** New skip flags (one byte per file). */
+  | { readonly type: 'skip'; readonly skipped: Uint8Array }
+  /** Copies `file`'s bytes of these verified shared pieces from the part file into the file. */
+  | { readonly type: 'export'; readonly file: number; readonly pieces: readonly number[] }
   | { readonly type: 'close' };
 
 export type CommitResult = 'ok' | 'hash-mismatch';
@@ -42,6 +50,8 @@ export interface TaskResults {
   check: Uint8Array;
   /** The written bytes' buffer, moved back for reuse. */
   write: ArrayBuffer;
+  skip: null;
+  export: null;
   close: null;
 }
 

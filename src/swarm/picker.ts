@@ -20,9 +20,11 @@
  *     (BEP 3 "strict priority", libtorrent `prioritize_partials`);
  *  3. a new piece: at random while we have fewer than `randomFirst` verified pieces, so that
  *     we soon have something to trade (BEP 3 "random first piece"); after that rarest first,
- *     ties in random order (see rarity.ts); for a web seed, the piece after the one it took
- *     last when that is a candidate (`near`). Skipped when `newPieces` is false (the caller is
- *     out of piece buffers);
+    if (p === NONE && near !== undefined && near < this.pieceCount && this.rarity.contains(near) && this.isWanted(near) && this.peerHas(e, near)) p = near;
+    for (let i = 0; p === NONE && i < this.levels.length; i++) {
+      const level = this.levels[i]!;
+      p = this.sequential ? this.sequentialCandidate(e, level) : this.ours.count < this.randomFirst ? this.randomCandidate(e, level) : this.rarestCandidate(e, level);
+    }
  *  4. still-needed blocks of pieces other peers are filling, taken from the top end so the
  *     two peers do not interleave (not a piece that failed its hash: its retry comes from one
  *     peer, so a second failure has one culprit; neither in step 5);
@@ -30,15 +32,21 @@
  *     most `maxRequestersPerBlock` peers per block, least-duplicated first; `onBlock` then
  *     says whom to cancel (BEP 3 "end game").
  *
+ * A piece already started when its priority drops to `skip` is finished, not abandoned: its
+ * blocks are in flight or in a buffer, and at most a few pieces per peer are started at once.
+ * "Done" means every wanted piece is verified.
+ *
  * Cost: steps 1 and 2 are O(1) per block; a step 3 walk is O(candidates skipped because the
  * peer lacks them), once per started piece, and a walk that finds nothing is not repeated
  * until the peer announces a new piece. Steps 4-5 scan started pieces and only run when no
  * new piece can be started for this peer (near the end or under back-pressure).
  *
- * A little over 500 lines because `checkInvariants`, used by the tests, must read every
- * private index; types and per-piece records live in picker-types.ts and picker-state.ts.
+ * Over 500 lines because `checkInvariants`, used by the tests, must read every private index,
+ * and the priority counts (`setPriorities`) must stay in step with the same indices; types and
+ * per-piece records live in picker-types.ts and picker-state.ts, levels in piece-priority.ts.
  */
 import { Bitfield } from '../util/bitfield.js';
+import { NORMAL, SKIP } from './piece-priority.js';
 import { RarityOrder } from './rarity.js';
 import { Download, forEachSet, NEED, NONE, RECEIVED, REQUESTED, type PeerEntry } from './picker-state.js';
 import {
@@ -82,6 +90,14 @@ export class Picker {
   private sequential = false;
   /** Below this index every piece is verified (sequential scans start here). */
   private sequentialFrom = 0;
+  /** Level of each piece (piece-priority.ts); undefined while every piece is normal. */
+  private prio: Uint8Array | undefined;
+  /** Levels that some piece has, highest first, skip excluded: new pieces start in this order. */
+  private levels: number[] = [NORMAL];
+  /** Wanted pieces not verified yet. */
+  private wantedLeft: number;
+  /** Wanted pieces among the started ones. */
+  private activeWanted = 0;
 
   constructor(opts: PickerOptions) {
     const { pieceCount, pieceLength, totalLength, have } = opts;
@@ -103,16 +119,27 @@ export class Picker {
     if (!(this.maxRequesters >= 1)) throw new PickerError('picker-options', 'maxRequestersPerBlock must be >= 1');
     this.ours = new Bitfield(pieceCount, have.bytes);
     this.rarity = new RarityOrder(pieceCount, (p) => !this.ours.has(p), this.rng);
+    this.wantedLeft = pieceCount - this.ours.count;
   }
 
-  /** Every piece is verified. */
+  /** Every wanted piece is verified (every piece, without priorities). */
   get done(): boolean {
-    return this.ours.complete;
+    return this.wantedLeft === 0;
   }
 
   /** Every block still needed is requested or received (BEP 3 "end game"). */
   get endgame(): boolean {
-    return !this.done && this.rarity.size === 0 && this.open.size === 0;
+    return !this.done && this.wantedLeft === this.activeWanted && this.open.size === 0;
+  }
+
+  /** Wanted pieces not verified yet. */
+  get remaining(): number {
+    return this.wantedLeft;
+  }
+
+  /** The piece's priority is not `skip`. */
+  isWanted(piece: number): boolean {
+    return this.prio === undefined || this.prio[piece]! !== SKIP;
   }
 
   get verifiedCount(): number {
@@ -130,6 +157,32 @@ export class Picker {
     this.urgent = pieces.filter((p) => Number.isSafeInteger(p) && p >= 0 && p < this.pieceCount).slice(0, MAX_URGENT);
     // A peer found to have nothing new may have an urgent piece now that was not a candidate before.
     for (const e of this.peers.values()) e.stale = false;
+  }
+
+  /**
+   * One level per piece (`piecePriorities`), or undefined for all normal. Copied. Peers'
+   * interest changes with it: the caller re-evaluates every peer (`isInteresting`).
+   * O(pieces × peers / 8).
+   */
+  setPriorities(levels: Uint8Array | undefined): void {
+    if (levels !== undefined && levels.length !== this.pieceCount) {
+      throw new PickerError('picker-options', `${levels.length} piece priorities for ${this.pieceCount} pieces`);
+    }
+    this.prio = levels === undefined ? undefined : new Uint8Array(levels);
+    const present = new Set<number>();
+    if (levels === undefined) present.add(NORMAL);
+    else for (const l of levels) if (l !== SKIP) present.add(l);
+    this.levels = [...present].sort((a, b) => b - a);
+    this.wantedLeft = 0;
+    for (let p = 0; p < this.pieceCount; p++) if (!this.ours.has(p) && this.isWanted(p)) this.wantedLeft++;
+    this.activeWanted = 0;
+    for (const p of this.active.keys()) if (this.isWanted(p)) this.activeWanted++;
+    for (const e of this.peers.values()) {
+      e.stale = false;
+      if (e.seed) continue;
+      e.wanted = 0;
+      forEachSet(e.has, (p) => { if (!this.ours.has(p) && this.isWanted(p)) e.wanted++; });
+    }
   }
 
   /** `--sequential`: start new pieces in index order instead of rarest first. */
@@ -165,7 +218,7 @@ export class Picker {
     if (e.seed || !e.has.set(piece)) return false;
     this.countHave(e, piece);
     if (this.rarity.contains(piece)) e.stale = false;
-    return e.wanted === 1 && !this.ours.has(piece);
+    return e.wanted === 1 && !this.ours.has(piece) && this.isWanted(piece);
   }
 
   /** BEP 6 `have_all`. Returns true when it made the peer interesting. */
@@ -190,7 +243,7 @@ export class Picker {
     this.peers.delete(peer);
   }
 
-  /** The peer has a piece we have not verified. O(1). */
+  /** The peer has a wanted piece we have not verified. O(1). */
   isInteresting(peer: PeerKey): boolean {
     const e = this.entry(peer);
     return e.seed ? !this.done : e.wanted > 0;
@@ -302,11 +355,16 @@ export class Picker {
       this.rarity.remove(piece);
     }
     this.ours.set(piece);
+    const wanted = this.isWanted(piece);
+    if (wanted) {
+      this.wantedLeft--;
+      if (d !== undefined) this.activeWanted--;
+    }
     const bored: PeerKey[] = [];
     for (const e of this.peers.values()) {
       if (e.seed) {
         if (this.done) bored.push(e.key);
-      } else if (e.has.has(piece) && --e.wanted === 0) {
+      } else if (wanted && e.has.has(piece) && --e.wanted === 0) {
         bored.push(e.key);
       }
     }
@@ -362,7 +420,7 @@ export class Picker {
     for (const e of this.peers.values()) {
       if (e.seed) seeds++;
       let wanted = 0;
-      if (!e.seed) forEachSet(e.has, (p) => { avail[p]!++; if (!this.ours.has(p)) wanted++; });
+      if (!e.seed) forEachSet(e.has, (p) => { avail[p]!++; if (!this.ours.has(p) && this.isWanted(p)) wanted++; });
       if (!e.seed && wanted !== e.wanted) fail(`peer ${e.key}: wanted ${e.wanted}, counted ${wanted}`);
       if (e.current !== NONE && this.active.get(e.current)?.owner !== e.key) fail(`peer ${e.key}: current ${e.current} not owned`);
       for (const id of e.outstanding) {
@@ -399,6 +457,11 @@ export class Picker {
       if (d.owner !== NONE && this.peers.get(d.owner)?.current !== d.piece) fail(`piece ${d.piece}: owner ${d.owner} does not fill it`);
     }
     for (const p of this.open) if (!this.active.has(p)) fail(`open piece ${p} not started`);
+    let left = 0;
+    for (let p = 0; p < this.pieceCount; p++) if (!this.ours.has(p) && this.isWanted(p)) left++;
+    if (left !== this.wantedLeft) fail(`wanted left ${this.wantedLeft}, counted ${left}`);
+    const activeWanted = [...this.active.keys()].filter((p) => this.isWanted(p)).length;
+    if (activeWanted !== this.activeWanted) fail(`wanted started ${this.activeWanted}, counted ${activeWanted}`);
   }
 
   // ---- internals ----
@@ -415,7 +478,7 @@ export class Picker {
 
   private countHave(e: PeerEntry, piece: number): void {
     this.rarity.increment(piece);
-    if (!this.ours.has(piece)) e.wanted++;
+    if (!this.ours.has(piece) && this.isWanted(piece)) e.wanted++;
   }
 
   private peerHas(e: PeerEntry, piece: number): boolean {
@@ -464,45 +527,54 @@ export class Picker {
   private startNew(e: PeerEntry, near: number | undefined): Download | undefined {
     if (e.stale) return undefined;
     let p = this.urgentCandidate(e);
-    if (p === NONE && near !== undefined && near < this.pieceCount && this.rarity.contains(near) && this.peerHas(e, near)) p = near;
-    if (p === NONE) p = this.sequential ? this.sequentialCandidate(e) : this.ours.count < this.randomFirst ? this.randomCandidate(e) : this.rarestCandidate(e);
+    if (p === NONE && near !== undefined && near < this.pieceCount && this.rarity.contains(near) && this.isWanted(near) && this.peerHas(e, near)) p = near;
+    for (let i = 0; p === NONE && i < this.levels.length; i++) {
+      const level = this.levels[i]!;
+      p = this.sequential ? this.sequentialCandidate(e, level) : this.ours.count < this.randomFirst ? this.randomCandidate(e, level) : this.rarestCandidate(e, level);
+    }
     if (p === NONE) {
       e.stale = true;
       return undefined;
     }
     this.rarity.remove(p);
+    if (this.isWanted(p)) this.activeWanted++;
     const d = new Download(p, p === this.pieceCount - 1 ? Math.ceil(this.lastPieceLength / BLOCK_SIZE) : this.blocksPerPiece);
     this.active.set(p, d);
     return d;
   }
 
   private urgentCandidate(e: PeerEntry): number {
-    for (const p of this.urgent) if (this.rarity.contains(p) && this.peerHas(e, p)) return p;
+    for (const p of this.urgent) if (this.rarity.contains(p) && this.isWanted(p) && this.peerHas(e, p)) return p;
     return NONE;
   }
 
-  private sequentialCandidate(e: PeerEntry): number {
+  /** A piece of priority `level` (always true without priorities: every piece is normal). */
+  private atLevel(p: number, level: number): boolean {
+    return this.prio === undefined || this.prio[p] === level;
+  }
+
+  private sequentialCandidate(e: PeerEntry, level: number): number {
     while (this.sequentialFrom < this.pieceCount && this.ours.has(this.sequentialFrom)) this.sequentialFrom++;
-    for (let p = this.sequentialFrom; p < this.pieceCount; p++) if (this.rarity.contains(p) && this.peerHas(e, p)) return p;
+    for (let p = this.sequentialFrom; p < this.pieceCount; p++) if (this.rarity.contains(p) && this.atLevel(p, level) && this.peerHas(e, p)) return p;
     return NONE;
   }
 
-  private rarestCandidate(e: PeerEntry): number {
+  private rarestCandidate(e: PeerEntry, level: number): number {
     const n = this.rarity.size;
     // A piece a non-seed peer has counts that peer, so its availability is at least 1.
     for (let i = this.rarity.firstWithAvailability(e.seed ? 0 : 1); i < n; i++) {
       const p = this.rarity.at(i);
-      if (this.peerHas(e, p)) return p;
+      if (this.atLevel(p, level) && this.peerHas(e, p)) return p;
     }
     return NONE;
   }
 
-  private randomCandidate(e: PeerEntry): number {
+  private randomCandidate(e: PeerEntry, level: number): number {
     const n = this.pieceCount;
     const from = Math.min(n - 1, Math.floor(this.rng() * n));
     for (let k = 0; k < n; k++) {
       const p = (from + k) % n;
-      if (this.rarity.contains(p) && this.peerHas(e, p)) return p;
+      if (this.rarity.contains(p) && this.atLevel(p, level) && this.peerHas(e, p)) return p;
     }
     return NONE;
   }

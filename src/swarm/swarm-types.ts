@@ -30,6 +30,8 @@ export interface SwarmStorage {
 export interface SwarmEvents {
   onPieceVerified?(index: number): void;
   onComplete?(): void;
+  /** File priorities changed after `onComplete`: some wanted piece is missing again. */
+  onIncomplete?(): void;
   onDiskError?(err: unknown): void;
   onPeerBanned?(address: PeerAddress, reason: string): void;
   /** Once a second: per-peer rates, request queues and buffer use (see trace.ts). */

@@ -127,6 +127,25 @@ export class Swarm implements PeerHandler, ExtensionHost {
     this.picker.setSequential(on);
   }
 
+  /**
+   * One level per piece (piece-priority.ts), or undefined for all normal. Takes effect at
+   * once: interest is re-evaluated for every peer, and completion may come or go.
+   */
+  setPiecePriorities(levels: Uint8Array | undefined): void {
+    this.picker.setPriorities(levels);
+    if (!this.picker.done && this.completeFired) {
+      this.completeFired = false;
+      this.opts.events?.onIncomplete?.();
+    }
+    for (const p of this.peers.values()) this.updateInterest(p);
+    if (this.picker.done && !this.stopped && this.tickTimer !== undefined) this.fireComplete();
+  }
+
+  /** Every wanted piece is verified (every piece, without priorities). */
+  get finished(): boolean {
+    return this.picker.done;
+  }
+
   get uploaded(): number {
     return this.upload.uploaded;
   }
@@ -156,7 +175,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
   start(): void {
     this.tickTimer = this.clock.setInterval(() => this.tick(), 1000);
     this.chokeTimer = this.clock.setInterval(() => this.choking.rechoke(this.clock.now()), RECHOKE_MS);
-    if (this.have.complete) this.fireComplete();
+    if (this.picker.done) this.fireComplete();
     this.dial();
   }
 
@@ -473,7 +492,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
       const p = this.peers.get(key);
       if (p !== undefined) this.updateInterest(p);
     }
-    if (this.have.complete) this.fireComplete();
+    if (this.picker.done) this.fireComplete();
   }
 
   /**

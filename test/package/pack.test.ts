@@ -103,7 +103,7 @@ describe('the packed package', { timeout: 900_000 }, () => {
     assert.equal(result.same, true);
     assert.equal(result.state, 'seeding');
     assert.ok(result.snapshots >= 1);
-    assert.deepEqual(result.files, [{ path: 'hello.bin', length: 300_000, offset: 0, verifiedBytes: 300_000 }]);
+    assert.deepEqual(result.files, [{ path: 'hello.bin', length: 300_000, offset: 0, verifiedBytes: 300_000, priority: 'normal' }]);
     assert.equal(result.isTyped, true);
   });
 

@@ -57,7 +57,7 @@ describe('Session.add', { timeout: 60_000 }, () => {
         await h.whenReady();
         assert.equal(h.state, 'seeding');
         await h.whenDone();
-        assert.deepEqual(h.files(), [{ path: 'hello.txt', length: 15, offset: 0, verifiedBytes: 15 }]);
+        assert.deepEqual(h.files(), [{ path: 'hello.txt', length: 15, offset: 0, verifiedBytes: 15, priority: 'normal' }]);
         assert.equal(session.get(hash.toUpperCase()), h);
       } finally {
         await session.close();
