@@ -33,6 +33,8 @@ export type JsonEvent = Base &
         readonly verifiedBytes: number;
         readonly totalBytes: number;
         readonly downloaded: number;
+        /** Part of `downloaded` that came from web seeds (BEP 19). */
+        readonly webSeedBytes: number;
         readonly uploaded: number;
         /** Bytes per second. */
         readonly downRate: number;
@@ -83,6 +85,7 @@ export function progressEvent(p: TorrentProgress): JsonEvent {
     verifiedBytes: p.bytesVerified,
     totalBytes: p.totalBytes,
     downloaded: p.downloaded,
+    webSeedBytes: p.webSeedBytes,
     uploaded: p.uploaded,
     downRate: Math.round(p.downRate),
     upRate: Math.round(p.upRate),

@@ -216,7 +216,8 @@ class Run {
       ctx.stdout.write(
         `complete: ${name} ${humanBytes(st.totalBytes)} verified in ${elapsed.toFixed(1)} s ` +
           `(${humanBytes(st.downloaded / Math.max(elapsed, 0.001))}/s), ${st.downloaded} bytes downloaded, ` +
-          `${st.uploaded} bytes uploaded, ${st.hashFailures} hash failures, ${st.banned} peers banned\n`,
+          `${st.uploaded} bytes uploaded, ${st.hashFailures} hash failures, ${st.banned} peers banned` +
+          `${st.webSeedBytes > 0 ? `, ${st.webSeedBytes} bytes from web seeds` : ''}\n`,
       );
     }
     if (opts.onDone !== undefined && opts.seedOnly !== true) {
@@ -333,10 +334,11 @@ function receivedLine(meta: Metainfo, st: TorrentStats): string {
   );
 }
 
-/** A banned peer and a resume record not saved always; tracker trouble with --verbose. */
+/** A banned peer and a resume record not saved always; tracker and web seed trouble with --verbose. */
 function warningLine(w: TorrentWarning, verbose: boolean): string | undefined {
   if (w.code === 'peer-banned' && w.peer !== undefined) return `banned ${w.peer.host}:${w.peer.port}: ${w.message}`;
   if (w.code === 'resume') return safeText(w.message);
+  if (w.code === 'web-seed') return verbose ? `web seed: ${safeText(w.message)}` : undefined;
   return verbose ? `tracker: ${safeText(w.message)}` : undefined;
 }
 
@@ -437,6 +439,7 @@ function combined(all: readonly TorrentStats[]): TorrentStats {
     knownPeers: sum((s) => s.knownPeers),
     hashFailures: sum((s) => s.hashFailures),
     banned: sum((s) => s.banned),
+    webSeedBytes: sum((s) => s.webSeedBytes),
     resumedBytes: sum((s) => s.resumedBytes),
     found: { tracker: 0, dht: 0, pex: 0, lsd: 0, manual: 0, incoming: 0 },
   };

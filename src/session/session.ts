@@ -73,6 +73,11 @@ export interface SessionOptions {
   readonly onEncryptionMismatch?: (note: MismatchNote) => void;
   /** How often a downloading torrent's resume record is written. Default 3000 ms. */
   readonly resumeIntervalMs?: number;
+  /**
+   * Certificate authorities (PEM) trusted for HTTPS web seeds besides the system's, e.g. a
+   * private mirror's own CA. Verification is never turned off.
+   */
+  readonly webSeedCa?: string | Buffer | readonly (string | Buffer)[];
 }
 
 export interface AddOptions {
@@ -102,6 +107,10 @@ export interface AddOptions {
   readonly recheck?: boolean;
   /** Emit `trace` events (the swarm's per-second diagnostics). */
   readonly trace?: boolean;
+  /** Web seeds (BEP 19 http/https URLs) to use besides the torrent's own. */
+  readonly webSeeds?: readonly string[];
+  /** `false`: ignore the torrent's `url-list` and the magnet's `ws` (`webSeeds` still apply). Default true. */
+  readonly torrentWebSeeds?: boolean;
 }
 
 export class Session {
@@ -232,6 +241,9 @@ export class Session {
       ...(this.opts.resumeIntervalMs !== undefined ? { resumeIntervalMs: this.opts.resumeIntervalMs } : {}),
       ...(options.recheck === true ? { recheck: true } : {}),
       ...(options.trace === true ? { trace: true } : {}),
+      ...(options.webSeeds !== undefined ? { webSeeds: options.webSeeds } : {}),
+      ...(options.torrentWebSeeds === false ? { torrentWebSeeds: false } : {}),
+      ...(this.opts.webSeedCa !== undefined ? { webSeedCa: this.opts.webSeedCa } : {}),
     });
     handle.bind(torrent);
     const entry = { handle, torrent, untrack: undefined as (() => void) | undefined };

@@ -18,6 +18,7 @@ import { partFileName } from '../storage/part-file.js';
 import { NORMAL, SKIP, piecePriorities } from '../swarm/piece-priority.js';
 import type { BandwidthLimit } from '../swarm/bandwidth.js';
 import { Swarm } from '../swarm/swarm.js';
+import { WebSeeds, type WebSeedTorrent } from '../webseed/index.js';
 import { PeerPool, type PeerSource } from '../swarm/peer-pool.js';
 import { Announcer } from '../tracker/index.js';
 import { Bitfield } from '../util/bitfield.js';
@@ -32,7 +33,7 @@ export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' |
 /** Something worth telling a user that does not stop the torrent. */
 export interface TorrentWarning {
   /** `resume`: a resume record could not be written (the download goes on). */
-  readonly code: 'tracker' | 'peer-banned' | 'resume';
+  readonly code: 'tracker' | 'peer-banned' | 'resume' | 'web-seed';
   readonly message: string;
   /** The peer concerned, for `peer-banned`. */
   readonly peer?: PeerAddress;
@@ -88,6 +89,12 @@ export interface TorrentOptions {
   /** This torrent's download and upload limits (chained under the session's). */
   readonly downLimit?: BandwidthLimit;
   readonly upLimit?: BandwidthLimit;
+  /** Web seeds (BEP 19) besides the torrent's `url-list` and the magnet's `ws`. */
+  readonly webSeeds?: readonly string[];
+  /** Use the torrent's and the magnet's web seeds (default true); `webSeeds` are used either way. */
+  readonly torrentWebSeeds?: boolean;
+  /** Certificate authorities trusted for HTTPS web seeds, besides the system's. */
+  readonly webSeedCa?: string | Buffer | readonly (string | Buffer)[];
 }
 
 /** The size is unknown before the metadata arrives; trackers need some `left` > 0 (a leecher). */
@@ -113,6 +120,8 @@ export interface TorrentStats {
   knownPeers: number;
   hashFailures: number;
   banned: number;
+  /** Bytes received from web seeds (BEP 19), part of `downloaded`. */
+  webSeedBytes: number;
   /** Bytes verified on disk before this run's swarm started (resume). */
   resumedBytes: number;
   /** Peers found so far, by where they came from. */
@@ -319,6 +328,7 @@ export class Torrent {
       knownPeers: this.pool.size,
       hashFailures: s?.hashFailures ?? 0,
       banned: this.pool.bannedCount,
+      webSeedBytes: s?.sourceBytes ?? 0,
       resumedBytes: this.resumedBytes,
       found: { ...this.found },
       ...(this.phase !== undefined ? { metadata: this.phase.progress() } : {}),
@@ -490,6 +500,7 @@ export class Torrent {
       },
     });
     this.swarm = swarm;
+    this.addWebSeeds(meta, swarm);
     swarm.setSequential(this.sequential);
     swarm.setUrgent(this.urgent);
     swarm.setPiecePriorities(this.pieceLevels);
@@ -499,6 +510,23 @@ export class Torrent {
     swarm.start();
     // After the check, so that `left` is true: a seeder is listed as one at once.
     if (this.announcer === undefined) this.startAnnouncing();
+  }
+
+  private addWebSeeds(meta: Metainfo, swarm: Swarm): void {
+    const fromTorrent = this.opts.torrentWebSeeds === false ? [] : [...meta.urlList, ...(this.magnet?.webSeeds ?? [])];
+    const urls = [...fromTorrent, ...(this.opts.webSeeds ?? [])];
+    if (urls.length === 0 || meta.info.pieceCount === 0) return;
+    const warn = (message: string): void => this.opts.events.onWarning({ code: 'web-seed', message });
+    swarm.addSource((host) => {
+      const seeds = new WebSeeds(urls, webSeedTorrent(meta), host, {
+        clock: this.clock,
+        ...(this.opts.webSeedCa !== undefined ? { ca: this.opts.webSeedCa } : {}),
+        onDropped: (url, reason) => warn(`${url}: dropped: ${reason}`),
+        onError: (url, err) => warn(`${url}: ${err.message}`),
+      });
+      for (const url of seeds.skipped) warn(`${url}: not an http(s) web seed, ignored`);
+      return seeds;
+    });
   }
 
   private onComplete(): void {
@@ -597,6 +625,19 @@ export class Torrent {
 
 function pieceBytes(info: { pieceLength: number; length: number; pieceCount: number }, p: number): number {
   return p === info.pieceCount - 1 ? info.length - p * info.pieceLength : info.pieceLength;
+}
+
+/** The torrent's files as a web seed names them (BEP 19). */
+function webSeedTorrent(meta: Metainfo): WebSeedTorrent {
+  const info = meta.info;
+  return {
+    pieceCount: info.pieceCount,
+    pieceLength: info.pieceLength,
+    totalLength: info.length,
+    multiFile: info.multiFile,
+    name: info.name,
+    files: info.files.map((f) => ({ offset: f.offset, length: f.length, pad: f.pad, urlPath: f.path })),
+  };
 }
 
 export function bytesOf(count: number, hasLast: boolean, pieceLength: number, total: number, pieceCount: number): number {

@@ -27,7 +27,7 @@ test('progress line', () => {
   assert.equal(formatDuration(Infinity), '--:--');
   const stats: TorrentStats = {
       state: 'downloading', verified: 1, pieceCount: 4, bytesVerified: 512, totalBytes: 2048, sizeBytes: 2048, downloaded: 512, uploaded: 0,
-      downRate: 512, upRate: 0, peers: 2, knownPeers: 3, hashFailures: 0, banned: 0, resumedBytes: 0,
+      downRate: 512, upRate: 0, peers: 2, knownPeers: 3, hashFailures: 0, banned: 0, webSeedBytes: 0, resumedBytes: 0,
       found: { tracker: 0, dht: 0, pex: 0, lsd: 0, manual: 0, incoming: 0 },
   };
   const line = progressLine(stats, 120);

@@ -19,7 +19,7 @@ test('one JSON object per line, with event and time first', () => {
   const json = new JsonLines(out, () => Date.UTC(2026, 0, 2, 3, 4, 5, 678));
   json.emit({ event: 'started', infoHash: 'ab'.repeat(20), source: 'torrent', output: '/tmp/out' });
   json.emit({ event: 'metadata', infoHash: 'ab'.repeat(20), name: 'evil\x1b[31mname\nsecond', length: 10, pieceLength: 16384, pieceCount: 1, files: [{ index: 0, path: 'a\rb', length: 10 }] });
-  json.emit({ event: 'progress', state: 'downloading', fraction: 0.5, verifiedBytes: 5, totalBytes: 10, downloaded: 5, uploaded: 0, downRate: 1, upRate: 0, peers: 1, knownPeers: 2, eta: Infinity });
+  json.emit({ event: 'progress', state: 'downloading', fraction: 0.5, verifiedBytes: 5, totalBytes: 10, downloaded: 5, webSeedBytes: 0, uploaded: 0, downRate: 1, upRate: 0, peers: 1, knownPeers: 2, eta: Infinity });
   json.emit({ event: 'peer-banned', peer: '127.0.0.1:1', reason: 'bad\x07data' });
   const lines = text.split('\n');
   assert.equal(lines.pop(), '', 'ends with a newline');

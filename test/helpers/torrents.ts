@@ -37,12 +37,15 @@ export interface MakeTorrentOptions {
   readonly pieceLengthLog2: number;
   /** Announce URL; mktorrent needs one, `setAnnounce` can change it later (the info hash stays). */
   readonly announce?: string;
+  /** BEP 19 web seeds written to `url-list` (mktorrent's `-w`). */
+  readonly webSeeds?: readonly string[];
 }
 
 /** Make a torrent with mktorrent and read it back. */
 export async function makeTorrent(options: MakeTorrentOptions): Promise<TorrentMeta> {
   const announce = options.announce ?? 'http://127.0.0.1:9/announce';
-  await run('mktorrent', ['-d', '-l', String(options.pieceLengthLog2), '-a', announce, '-o', options.out, basename(options.source)], 120_000, {
+  const webSeeds = (options.webSeeds ?? []).flatMap((w) => ['-w', w]);
+  await run('mktorrent', ['-d', '-l', String(options.pieceLengthLog2), '-a', announce, ...webSeeds, '-o', options.out, basename(options.source)], 120_000, {
     cwd: dirname(options.source),
   });
   return readTorrent(options.out);
