@@ -205,7 +205,7 @@ export class Daemon {
     this.track(entry);
     if (meta !== undefined) {
       entry.fitFiles(meta.info.files.filter((f) => !f.pad).length);
-      if (req.files !== undefined) applyFileChoices(entry, req.files);
+      await applyFileChoices(entry, req.files ?? {});
       await this.store.saveTorrent(hex, bytes ?? torrentBytesOf(meta));
     }
     await this.save();
@@ -258,8 +258,11 @@ export class Daemon {
     const meta = entry.handle.metainfo;
     if (meta === undefined) throw new DaemonError('bad-request', 'the files of this torrent are not known yet (its metadata has not arrived)');
     checkFileChoices(choices, meta.info.files.filter((f) => !f.pad).length);
-    applyFileChoices(entry, choices);
-    await this.save();
+    try {
+      await applyFileChoices(entry, choices);
+    } finally {
+      await this.save();
+    }
   }
 
   /** Stop watching, save, close the session (trackers told within the session's stop timeout). */
@@ -333,7 +336,7 @@ export class Daemon {
     const meta = handle.metainfo;
     if (meta !== undefined) {
       entry.fitFiles(meta.info.files.filter((f) => !f.pad).length);
-      applyFileChoices(entry, {});
+      await applyFileChoices(entry, {}).catch((err: unknown) => this.log(`torrent ${t.id}: its file choices could not be applied: ${(err as Error).message}`));
     }
     if (!entry.paused) handle.resume();
   }
@@ -355,7 +358,7 @@ export class Daemon {
     entry.replaceHandle(handle);
     entry.verifying = recheck;
     this.listen(entry);
-    if (handle.metainfo !== undefined) applyFileChoices(entry, {});
+    await applyFileChoices(entry, {});
     if (!entry.paused) handle.resume();
   }
 
@@ -388,7 +391,7 @@ export class Daemon {
     handle.on('metadata', (meta) => {
       if (!current()) return;
       entry.fitFiles(meta.info.files.filter((f) => !f.pad).length);
-      applyFileChoices(entry, {});
+      applyFileChoices(entry, {}).catch((err: unknown) => this.log(`torrent ${entry.id}: its file choices could not be applied: ${(err as Error).message}`));
       void this.store
         .saveTorrent(entry.infoHash, handle.torrentFile ?? torrentBytesOf(meta))
         .then(() => this.save())

@@ -90,7 +90,7 @@ export function viewOf(entry: TorrentEntry): TorrentView {
     name: h.name ?? entry.infoHash,
     state,
     status: statusOf(entry, state),
-    totalSize: st.totalBytes,
+    totalSize: meta?.info.length ?? 0,
     sizeWhenDone,
     leftUntilDone: left,
     haveValid: st.bytesVerified,

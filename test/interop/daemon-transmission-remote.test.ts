@@ -1,8 +1,9 @@
 /**
  * `tessera daemon` driven by the real transmission-remote (Debian's transmission-cli, 3.00)
  * on loopback, with libtorrent seeding through opentracker: a .torrent and a magnet link are
- * added, listed, stopped and started, a file is deselected (-G), speed limits are set, both
- * downloads reach 100 % byte-identical, and a torrent is removed with its data.
+ * added, listed, stopped and started, a file is skipped (-G) and selected again (-g), speed
+ * limits are set, both downloads reach 100 % byte-identical, and a torrent is removed with its
+ * data.
  */
 import assert from 'node:assert/strict';
 import { access, mkdir } from 'node:fs/promises';
@@ -41,26 +42,45 @@ describe('tessera daemon with transmission-remote', { timeout: 600_000 }, () => 
 
   const row = async (id: number): Promise<ReturnType<typeof listRows>[number] | undefined> => listRows(await daemon.remote(['-l'])).find((r) => r.id === id);
 
-  test('-a file.torrent, -l, stop (-S) and start (-s), 100 %, byte-identical', async () => {
-    const single = required(swarm.single, 'single');
-    const added = await daemon.remote(['-a', single.torrentPath]);
+  test('-a file.torrent -G skips a file, -l, stop (-S) and start (-s), 100 %, then -g fetches it too', async () => {
+    const multi = required(swarm.multi, 'multi');
+    // The largest file: skipped at add time, so it is never fetched nor created.
+    const skip = multi.files.reduce((best, f, i) => (f.length > multi.files[best]!.length ? i : best), 0);
+    const skipped = multi.files[skip]!;
+    const added = await daemon.remote(['-a', multi.torrentPath, '-G', String(skip)]);
     assert.match(added, /success/);
-    const first = await row(1);
-    assert.equal(first?.name, 'single.bin');
+    assert.equal((await row(1))?.name, 'tree');
+    const files = await daemon.remote(['-t', '1', '-f']);
+    const fileRow = files.split('\n').find((l) => new RegExp(`^\\s*${skip}:`).test(l));
+    assert.match(fileRow ?? '', /\sNo\s/, `file ${skip} is listed as not wanted:\n${files}`);
     await daemon.remote(['-t', '1', '-S']);
     await until('torrent 1 to show Stopped', 20_000, 200, async () => (await row(1))?.status === 'Stopped');
-    const info = await daemon.rpc('torrent-get', { ids: [1], fields: ['status', 'haveValid'] });
+    const info = await daemon.rpc('torrent-get', { ids: [1], fields: ['status'] });
     assert.equal((info.arguments.torrents as { status: number }[])[0]?.status, 0, 'status 0: stopped');
     await daemon.remote(['-t', '1', '-s']);
-    await until('torrent 1 at 100 %', 120_000, 500, async () => (await row(1))?.done === '100%');
-    await compareTrees(join(swarm.dataDir, 'single.bin'), join(downloads, 'single.bin'));
+    await until('torrent 1 at 100 % of its wanted files', 120_000, 500, async () => (await row(1))?.done === '100%');
+    const t = await daemon.rpc('torrent-get', { ids: [1], fields: ['sizeWhenDone', 'totalSize', 'wanted'] });
+    const got = (t.arguments.torrents as { sizeWhenDone: number; totalSize: number; wanted: number[] }[])[0]!;
+    assert.equal(got.totalSize, multi.totalLength);
+    assert.equal(got.sizeWhenDone, multi.totalLength - skipped.length);
+    assert.equal(got.wanted[skip], 0);
+    for (const f of multi.files) if (f !== skipped) await compareTrees(join(swarm.dataDir, 'tree', f.path), join(downloads, 'tree', f.path));
+    await assert.rejects(access(join(downloads, 'tree', skipped.path)), /ENOENT/, 'the skipped file was never created');
+
+    await daemon.remote(['-t', '1', '-g', String(skip)]);
+    await until('torrent 1 at 100 % with every file', 120_000, 500, async () => {
+      const r = await daemon.rpc('torrent-get', { ids: [1], fields: ['sizeWhenDone', 'leftUntilDone'] });
+      const x = (r.arguments.torrents as { sizeWhenDone: number; leftUntilDone: number }[])[0]!;
+      return x.sizeWhenDone === multi.totalLength && x.leftUntilDone === 0;
+    });
+    await compareTrees(join(swarm.dataDir, 'tree'), join(downloads, 'tree'));
     await until('torrent 1 to seed', 20_000, 200, async () => /Seeding|Idle/.test((await row(1))?.status ?? ''));
   });
 
-  test('-a magnet, -G deselects a file, a speed limit holds, -D lifts it, 100 % of the wanted files', async () => {
-    const multi = required(swarm.multi, 'multi');
+  test('-a magnet under a speed limit (-d), -D lifts it, 100 %, byte-identical', async () => {
+    const single = required(swarm.single, 'single');
     const tracker = required(swarm.tracker, 'tracker');
-    const magnet = `magnet:?xt=urn:btih:${multi.infoHashHex}&dn=tree&tr=${encodeURIComponent(tracker.httpUrl)}`;
+    const magnet = `magnet:?xt=urn:btih:${single.infoHashHex}&dn=single.bin&tr=${encodeURIComponent(tracker.httpUrl)}`;
     // Added paused: the limit is in place before the first byte.
     await daemon.remote(['--start-paused', '-a', magnet]);
     await daemon.remote(['--no-start-paused']);
@@ -68,19 +88,8 @@ describe('tessera daemon with transmission-remote', { timeout: 600_000 }, () => 
     assert.equal((await row(id))?.status, 'Stopped');
     const limitKB = 300;
     await daemon.remote(['-t', String(id), '-d', String(limitKB)]);
-    const details = await daemon.remote(['-t', String(id), '-i']);
-    assert.match(details, new RegExp(`Download Limit: ${limitKB} kB/s`));
+    assert.match(await daemon.remote(['-t', String(id), '-i']), new RegExp(`Download Limit: ${limitKB} kB/s`));
     await daemon.remote(['-t', String(id), '-s']);
-    await until('the magnet’s metadata', 60_000, 300, async () => {
-      const t = await daemon.rpc('torrent-get', { ids: [id], fields: ['metadataPercentComplete'] });
-      return (t.arguments.torrents as { metadataPercentComplete: number }[])[0]?.metadataPercentComplete === 1;
-    });
-    // File 0 in transmission-remote's numbering is the torrent's first file.
-    const skip = 0;
-    await daemon.remote(['-t', String(id), '-G', String(skip)]);
-    const files = await daemon.remote(['-t', String(id), '-f']);
-    const fileRow = files.split('\n').find((l) => /^\s*0:/.test(l));
-    assert.match(fileRow ?? '', /\sNo\s/, `file 0 is listed as not wanted:\n${files}`);
 
     // Under the limit, bytes come no faster than the limit allows (plus one second of burst).
     const got = async (): Promise<number> => {
@@ -97,12 +106,7 @@ describe('tessera daemon with transmission-remote', { timeout: 600_000 }, () => 
 
     await daemon.remote(['-t', String(id), '-D']);
     await until('torrent 2 at 100 %', 180_000, 500, async () => (await row(id))?.done === '100%');
-    const wanted = multi.files.filter((_, i) => i !== skip);
-    const t = await daemon.rpc('torrent-get', { ids: [id], fields: ['sizeWhenDone', 'totalSize', 'wanted'] });
-    const got2 = (t.arguments.torrents as { sizeWhenDone: number; totalSize: number; wanted: number[] }[])[0]!;
-    assert.equal(got2.sizeWhenDone, wanted.reduce((n, f) => n + f.length, 0));
-    assert.equal(got2.wanted[skip], 0);
-    for (const f of wanted) await compareTrees(join(swarm.dataDir, 'tree', f.path), join(downloads, 'tree', f.path));
+    await compareTrees(join(swarm.dataDir, 'single.bin'), join(downloads, 'single.bin'));
   });
 
   test('session limits (-d/-u) show in -si; -st counts the torrents', async () => {
@@ -117,12 +121,12 @@ describe('tessera daemon with transmission-remote', { timeout: 600_000 }, () => 
   });
 
   test('--remove-and-delete takes the torrent and its data, nothing else', async () => {
-    await daemon.remote(['-t', '1', '--remove-and-delete']);
-    await until('torrent 1 gone from -l', 20_000, 200, async () => (await row(1)) === undefined);
+    await daemon.remote(['-t', '2', '--remove-and-delete']);
+    await until('torrent 2 gone from -l', 20_000, 200, async () => (await row(2)) === undefined);
     await assert.rejects(access(join(downloads, 'single.bin')), /ENOENT/);
     await access(join(downloads, 'tree'));
     const left = listRows(await daemon.remote(['-l']));
-    assert.deepEqual(left.map((r) => r.id), [2]);
+    assert.deepEqual(left.map((r) => r.id), [1]);
   });
 
   test('unknown methods and bad arguments get an error result, not a crash', async () => {
