@@ -91,6 +91,8 @@ export const createSpec = {
     comment: { type: 'string', short: 'c', value: 'TEXT', help: 'comment stored in the torrent' },
     'web-seed': { type: 'string', short: 'w', multiple: true, value: 'URL', help: 'web seed URL (BEP 19)' },
     source: { type: 'string', short: 's', value: 'TEXT', help: 'source tag in the info dictionary' },
+    v2: { type: 'boolean', help: 'BitTorrent v2 only (BEP 52): SHA-256 merkle trees; v1-only clients cannot read it' },
+    hybrid: { type: 'boolean', help: 'v1 and v2 in one torrent (BEP 52): joins both swarms, adds pad files' },
   },
 } as const satisfies CommandSpec;
 

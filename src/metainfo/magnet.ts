@@ -135,7 +135,9 @@ export function parseMagnet(uri: string): MagnetLink {
         if (infoHash !== undefined && toHex(infoHash) !== toHex(hash)) bad('two different btih info hashes');
         infoHash = hash;
       } else if (lower.startsWith('urn:btmh:')) {
-        btmh = parseBtmh(value.slice(9));
+        const hash = parseBtmh(value.slice(9));
+        if (btmh !== undefined && btmh !== hash) bad('two different btmh info hashes');
+        btmh = hash;
       }
       continue;
     }
@@ -164,7 +166,7 @@ export function parseMagnet(uri: string): MagnetLink {
   if (infoHash === undefined && btmh === undefined) bad("no 'xt=urn:btih:' or 'xt=urn:btmh:' info hash");
   return {
     ...(infoHash === undefined ? {} : { infoHash, infoHashHex: toHex(infoHash) }),
-    ...(btmh === undefined ? {} : { btmh }),
+    ...(btmh === undefined ? {} : { btmh, infoHashV2: fromHex(btmh.slice(4)) }),
     ...(name === undefined ? {} : { name }),
     trackers: [...trackers],
     peers: [...peers.values()],
@@ -173,9 +175,16 @@ export function parseMagnet(uri: string): MagnetLink {
   };
 }
 
-/** A magnet link for a parsed torrent: info hash, name, every tracker in tier order, web seeds. */
+/**
+ * A magnet link for a parsed torrent: info hash (`urn:btih:` for v1, `urn:btmh:` with the
+ * sha2-256 multihash prefix for v2, both for a hybrid), name, every tracker in tier order, web
+ * seeds.
+ */
 export function toMagnet(meta: Metainfo): string {
-  const parts = [`xt=urn:btih:${meta.infoHashHex}`, `dn=${encodeURIComponent(meta.info.name)}`];
+  const xt: string[] = [];
+  if (meta.v2 === undefined || meta.hybrid) xt.push(`xt=urn:btih:${meta.infoHashHex}`);
+  if (meta.v2 !== undefined) xt.push(`xt=urn:btmh:1220${meta.v2.infoHashHex}`);
+  const parts = [...xt, `dn=${encodeURIComponent(meta.info.name)}`];
   for (const tier of meta.announce) for (const url of tier) parts.push(`tr=${encodeURIComponent(url)}`);
   for (const url of meta.urlList) parts.push(`ws=${encodeURIComponent(url)}`);
   return `magnet:?${parts.join('&')}`;

@@ -1,6 +1,7 @@
 /**
  * .torrent parsing and validation (BEP 3 v1 metainfo, with BEP 12 tiers, BEP 19 web seeds,
- * BEP 27 private flag, BEP 47 pad files/attributes/symlinks and BEP 52 hybrids read as v1).
+ * BEP 27 private flag, BEP 47 pad files/attributes/symlinks, and BEP 52 v2-only and hybrid
+ * torrents: a v2-only torrent is laid out in v1's piece space with pad files, see v2.ts).
  *
  * Bencode is decoded in tolerant mode: the non-canonical forms mature clients load become
  * warnings, and the info hash is SHA-1 over the `info` dictionary's exact byte span, never a
@@ -12,9 +13,11 @@ import { BencodeError, asBytes, asDict, asInt, asList, decodeDetailed, type BDic
 import { toHex } from '../util/bytes.js';
 import { parseTrackers, parseWebSeeds } from './announce.js';
 import { MetainfoError, quote } from './errors.js';
+import { walkFileTree } from './file-tree.js';
 import { checkHybrid, type RawFile } from './hybrid.js';
 import { decodeUtf8Strict, PathRegistry, sanitizeComponent, sanitizePath } from './safe-path.js';
 import type { FileEntry, InfoDict, Metainfo } from './types.js';
+import { checkV2PieceLength, merklePieces, pieceLayersOf, v2Entries, v2Files } from './v2.js';
 
 export const MAX_TORRENT_FILE_BYTES = 10 * 1024 * 1024;
 export const MAX_PIECE_LENGTH = 2 ** 29;
@@ -130,6 +133,16 @@ function parseName(info: BDict, infoHashHex: string, notes: string[]): { name: s
   return { name: infoHashHex, raw };
 }
 
+/** Refuses a v2 info dictionary that is not canonical bencode. */
+function strictInfo(infoBytes: Uint8Array): void {
+  try {
+    decodeDetailed(infoBytes, { strict: true, maxDepth: MAX_DEPTH });
+  } catch (err) {
+    if (err instanceof BencodeError) throw new MetainfoError('bencode', `invalid v2 info dictionary: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
 /** Parse and validate a .torrent file's bytes. Throws MetainfoError (only) on bad input. */
 export function parseTorrent(bytes: Uint8Array): Metainfo {
   if (bytes.length > MAX_TORRENT_FILE_BYTES) {
@@ -147,30 +160,37 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
   const info = asDict(root.get('info')) ?? fail('missing-info', "missing or invalid 'info' dictionary");
   const infoBytes = bytes.subarray(info.start, info.end);
   const infoHash = createHash('sha1').update(infoBytes).digest();
-  const infoHashHex = toHex(infoHash);
 
   const version = info.get('meta version');
-  let hybrid = false;
-  if (version !== undefined) {
-    if (version !== 1 && version !== 2) fail('meta-version', `unsupported 'meta version' ${String(asInt(version) ?? '?')}`);
-    if (version === 2) {
-      if (!info.has('pieces')) fail('v2-only', 'v2-only torrents are not supported yet (BEP 52 without v1 pieces)');
-      hybrid = true;
-    }
-  }
+  if (version !== undefined && version !== 1 && version !== 2) fail('meta-version', `unsupported 'meta version' ${String(asInt(version) ?? '?')}`);
+  const isV2 = version === 2;
+  const hybrid = isV2 && info.has('pieces');
+  // BEP 52 torrents must be canonical bencode (libtorrent refuses the rest): the v2 info hash
+  // then names one byte string only.
+  if (isV2) strictInfo(infoBytes);
+  const infoHashV2 = isV2 ? createHash('sha256').update(infoBytes).digest() : undefined;
+  const swarmHash = infoHashV2 !== undefined && !hybrid ? infoHashV2.subarray(0, 20) : infoHash;
 
   const pieceLength = info.get('piece length');
   if (typeof pieceLength !== 'number') fail('piece-length', "missing or invalid 'piece length'");
   if (pieceLength <= 0) fail('piece-length', `'piece length' must be positive (got ${pieceLength})`);
   if (pieceLength > MAX_PIECE_LENGTH) fail('piece-length', `'piece length' ${pieceLength} exceeds the limit of ${MAX_PIECE_LENGTH}`);
-  const pieces = asBytes(info.get('pieces')) ?? fail('pieces', "missing or invalid 'pieces'");
+  if (isV2) checkV2PieceLength(pieceLength);
+  const pieces = isV2 && !hybrid ? new Uint8Array(0) : (asBytes(info.get('pieces')) ?? fail('pieces', "missing or invalid 'pieces'"));
   if (pieces.length % 20 !== 0) fail('pieces', `'pieces' length ${pieces.length} is not a multiple of 20`);
 
-  const { name, raw: rawName } = parseName(info, infoHashHex, notes);
+  const { name, raw: rawName } = parseName(info, toHex(swarmHash), notes);
+  const tree = isV2 ? walkFileTree(asDict(info.get('file tree')) ?? fail('file-tree', "missing or invalid 'file tree'"), MAX_FILES) : undefined;
   const fileList = info.get('files');
   let parsed: ParsedFiles;
-  const multiFile = fileList !== undefined;
-  if (multiFile) {
+  let twins: number[] = [];
+  let multiFile = fileList !== undefined;
+  if (tree !== undefined && !hybrid) {
+    const v2 = v2Entries(tree, pieceLength, notes);
+    parsed = { raw: [], entries: v2.entries, total: v2.total };
+    twins = v2.twins;
+    multiFile = tree.length > 1 || tree[0]!.path.length > 1;
+  } else if (multiFile) {
     parsed = parseFileList(asList(fileList) ?? fail('invalid-files', "'files' is not a list"), notes);
   } else {
     const length = lengthField(info.get('length'), "'length'");
@@ -184,10 +204,11 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
   if (total === 0) fail('invalid-length', 'the torrent holds no data (total length 0)');
   const pieceCount = Math.ceil(total / pieceLength);
   if (pieceCount > MAX_PIECES) fail('too-many-pieces', `${pieceCount} pieces exceed the limit of ${MAX_PIECES}`);
-  if (pieces.length !== pieceCount * 20) {
+  if ((!isV2 || hybrid) && pieces.length !== pieceCount * 20) {
     fail('pieces', `'pieces' holds ${pieces.length / 20} hashes but ${total} bytes need ${pieceCount} pieces`);
   }
-  if (hybrid) checkHybrid(info, parsed.raw, pieceLength);
+  if (tree !== undefined && hybrid) twins = checkHybrid(tree, parsed.raw, pieceLength);
+  const v2Half = tree === undefined ? undefined : v2Files(tree, parsed.entries, twins, pieceLength, pieceLayersOf(root));
 
   const source = asBytes(info.get('source'));
   const infoDict: InfoDict = {
@@ -198,6 +219,7 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
     length: total,
     files: parsed.entries,
     multiFile,
+    ...(v2Half !== undefined && !hybrid ? { merkle: merklePieces(v2Half.files, pieceLength, pieceCount) } : {}),
     private: info.get('private') === 1,
     ...(source === undefined ? {} : { source: utf8(source) }),
   };
@@ -209,8 +231,8 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
   const createdBy = textField(root, 'created by');
   const creationDate = asInt(root.get('creation date'));
   return {
-    infoHash,
-    infoHashHex,
+    infoHash: swarmHash,
+    infoHashHex: toHex(swarmHash),
     infoBytes,
     info: infoDict,
     announce,
@@ -220,6 +242,9 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
     ...(creationDate === undefined ? {} : { creationDate }),
     warnings,
     hybrid,
+    ...(v2Half === undefined || infoHashV2 === undefined
+      ? {}
+      : { v2: { infoHash: infoHashV2, infoHashHex: toHex(infoHashV2), files: v2Half.files, layersComplete: v2Half.layersComplete } }),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The parsed, validated shape of a v1 torrent. Everything here has been checked by the
+ * The parsed, validated shape of a torrent (v1, v2 or hybrid, seen through v1's piece space). Everything here has been checked by the
  * parser: lengths are safe integers, paths are sanitized components that cannot escape
  * the download folder, and `pieces` holds exactly `pieceCount` SHA-1 digests.
  */
@@ -21,8 +21,10 @@ export interface InfoDict {
   /** Sanitized top-level name (file name for single-file torrents, folder name otherwise). */
   readonly name: string;
   readonly pieceLength: number;
-  /** Concatenated 20-byte SHA-1 digests, `pieceCount * 20` bytes. */
+  /** Concatenated 20-byte SHA-1 digests, `pieceCount * 20` bytes; empty when `merkle` is set. */
   readonly pieces: Uint8Array;
+  /** BEP 52 v2-only torrents: pieces are verified against merkle hashes instead of SHA-1s. */
+  readonly merkle?: MerklePieces;
   readonly pieceCount: number;
   /** Sum of all file lengths, padding included. */
   readonly length: number;
@@ -33,8 +35,45 @@ export interface InfoDict {
   readonly source?: string;
 }
 
+/**
+ * What verifies each piece of a v2-only torrent. A piece holds the bytes of one file only
+ * (files start on piece boundaries; the gaps are pad files), and its hash is the merkle root
+ * over its first `dataLength[i]` bytes as 16 KiB leaves, zero-padded to `leaves[i]` leaves.
+ */
+export interface MerklePieces {
+  /** 32 bytes per piece: a piece-layer hash, or the pieces root of a file of one piece. */
+  readonly hashes: Uint8Array;
+  readonly leaves: Uint32Array;
+  readonly dataLength: Uint32Array;
+}
+
+/** One non-empty file of a v2 or hybrid torrent, as the v2 half describes it. */
+export interface V2File {
+  /** Index into `InfoDict.files`. */
+  readonly fileIndex: number;
+  readonly length: number;
+  readonly firstPiece: number;
+  readonly pieceCount: number;
+  readonly root: Uint8Array;
+  /** The file's piece layer (32 bytes per piece), when known and the file spans several pieces. */
+  readonly layer: Uint8Array | undefined;
+}
+
+/** The v2 half of a torrent (BEP 52). */
+export interface V2Meta {
+  /** SHA-256 of the raw `info` bytes. */
+  readonly infoHash: Uint8Array;
+  readonly infoHashHex: string;
+  readonly files: readonly V2File[];
+  /** False when some multi-piece file has no piece layer (they must come from peers). */
+  readonly layersComplete: boolean;
+}
+
 export interface Metainfo {
-  /** SHA-1 of the raw `info` bytes as they appear in the file. */
+  /**
+   * The 20-byte swarm identifier: SHA-1 of the raw `info` bytes (v1, hybrid), or the SHA-256
+   * of them truncated to 20 bytes (v2-only), as trackers, the DHT and handshakes use it.
+   */
   readonly infoHash: Uint8Array;
   /** `infoHash` as 40 lowercase hex characters. */
   readonly infoHashHex: string;
@@ -50,8 +89,10 @@ export interface Metainfo {
   readonly creationDate?: number;
   /** Things that were tolerated or sanitized while loading, one human line each. */
   readonly warnings: readonly string[];
-  /** Set when the torrent is a v1+v2 hybrid (BEP 52); it is used as v1. */
+  /** Set when the torrent is a v1+v2 hybrid (BEP 52): SHA-1 pieces and a v2 half. */
   readonly hybrid: boolean;
+  /** The v2 half, for v2-only and hybrid torrents. */
+  readonly v2?: V2Meta;
 }
 
 export interface PeerAddress {
@@ -65,6 +106,8 @@ export interface MagnetLink {
   readonly infoHashHex?: string;
   /** BEP 52 multihash (`urn:btmh:`), hex of the multihash bytes. */
   readonly btmh?: string;
+  /** The v2 info hash (SHA-256, 32 bytes) of a `urn:btmh:` link. */
+  readonly infoHashV2?: Uint8Array;
   readonly name?: string;
   readonly trackers: readonly string[];
   readonly peers: readonly PeerAddress[];

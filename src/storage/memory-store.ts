@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
 import type { InfoDict } from '../metainfo/types.js';
 import { Bitfield } from '../util/bitfield.js';
 import { PieceBufferPool } from './buffer-pool.js';
 import { PartMap } from './part-file.js';
 import { StorageError } from './errors.js';
 import { PooledStore } from './pooled-store.js';
-import { DEFAULT_POOL_BYTES, checkReadRange, pieceDigest } from './store.js';
+import { DEFAULT_POOL_BYTES, checkReadRange } from './store.js';
+import { pieceCheck, verifyPiece } from './verify.js';
 import type { PieceStore } from './store.js';
 import type { CommitResult } from './worker-protocol.js';
 
@@ -65,7 +65,7 @@ export class MemoryStore extends PooledStore implements PieceStore {
     try {
       // Resolve on a later turn, as the worker-backed store does.
       await new Promise<void>((r) => setImmediate(r));
-      if (!createHash('sha1').update(buf).digest().equals(pieceDigest(this.info, index))) return 'hash-mismatch';
+      if (!verifyPiece(buf, pieceCheck(this.info, index))) return 'hash-mismatch';
       this.writeSpan(this.geometry.pieceOffset(index), buf);
       return 'ok';
     } finally {
@@ -82,7 +82,7 @@ export class MemoryStore extends PooledStore implements PieceStore {
   protected async verifyPiece(index: number): Promise<CommitResult> {
     await new Promise<void>((r) => setImmediate(r));
     const data = this.readSpan(this.geometry.pieceOffset(index), this.geometry.pieceSize(index));
-    return data !== undefined && createHash('sha1').update(data).digest().equals(pieceDigest(this.info, index)) ? 'ok' : 'hash-mismatch';
+    return data !== undefined && verifyPiece(data, pieceCheck(this.info, index)) ? 'ok' : 'hash-mismatch';
   }
 
   async readBlock(index: number, begin: number, length: number): Promise<Buffer> {
@@ -100,7 +100,7 @@ export class MemoryStore extends PooledStore implements PieceStore {
     for (let i = 0; i < total; i++) {
       if (signal?.aborted === true) throw new StorageError('aborted', 'recheck aborted');
       const data = this.readSpan(this.geometry.pieceOffset(i), this.geometry.pieceSize(i));
-      if (data !== undefined && createHash('sha1').update(data).digest().equals(pieceDigest(this.info, i))) have.set(i);
+      if (data !== undefined && verifyPiece(data, pieceCheck(this.info, i))) have.set(i);
       onProgress?.(i + 1, total);
     }
     return have;

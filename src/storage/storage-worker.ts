@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { StorageError } from './errors.js';
 import { SyncFiles } from './sync-files.js';
+import { PieceVerifier, verifyPiece, type PieceCheck } from './verify.js';
 import type { CommitResult, StorageWorkerData, TaskResults, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 /**
@@ -26,8 +27,8 @@ function storage(): { files: SyncFiles; data: StorageWorkerData } {
   return { files, data };
 }
 
-function commit(index: number, piece: Uint8Array, digest: Uint8Array): CommitResult {
-  if (!sha1(piece).equals(digest)) return 'hash-mismatch';
+function commit(index: number, piece: Uint8Array, check: PieceCheck): CommitResult {
+  if (!verifyPiece(piece, check)) return 'hash-mismatch';
   writeSpan(index * storage().data.pieceLength, piece);
   return 'ok';
 }
@@ -86,7 +87,7 @@ function overlaps(ranges: readonly number[], from: number, to: number): boolean 
  * Verifies a run of pieces, streaming through one fixed buffer so that memory does not
  * depend on the piece size, and reading many small pieces with one syscall.
  */
-function check(first: number, count: number, digests: Uint8Array): Uint8Array {
+function check(first: number, count: number, checks: readonly PieceCheck[]): Uint8Array {
   const { data } = storage();
   readBuf ??= Buffer.allocUnsafe(READ_CHUNK);
   const result = new Uint8Array(count);
@@ -94,7 +95,7 @@ function check(first: number, count: number, digests: Uint8Array): Uint8Array {
   const end = Math.min(data.totalLength, (first + count) * data.pieceLength);
   let piece = 0;
   let pieceEnd = Math.min(end, start + data.pieceLength);
-  let hash = createHash('sha1');
+  let hash = new PieceVerifier(checks[0]!);
   let complete = true;
   for (let pos = start; pos < end; ) {
     const n = Math.min(READ_CHUNK, end - pos);
@@ -106,11 +107,10 @@ function check(first: number, count: number, digests: Uint8Array): Uint8Array {
       if (complete) hash.update(chunk.subarray(cur - pos, segEnd - pos));
       cur = segEnd;
       if (cur === pieceEnd) {
-        const want = digests.subarray(piece * 20, piece * 20 + 20);
-        result[piece] = complete && hash.digest().equals(want) ? 1 : 0;
+        result[piece] = complete && hash.matches() ? 1 : 0;
         piece++;
         pieceEnd = Math.min(end, pieceEnd + data.pieceLength);
-        hash = createHash('sha1');
+        if (piece < count) hash = new PieceVerifier(checks[piece]!);
         complete = true;
       }
     }
@@ -124,11 +124,11 @@ function run(req: WorkerRequest): TaskResults[keyof TaskResults] {
     case 'hash':
       return new Uint8Array(sha1(req.data));
     case 'commit':
-      return { result: commit(req.index, req.data, req.digest), buffer: req.data.buffer as ArrayBuffer };
+      return { result: commit(req.index, req.data, req.check), buffer: req.data.buffer as ArrayBuffer };
     case 'verify':
-      return { result: sha1(req.data).equals(req.digest) ? 'ok' : 'hash-mismatch', buffer: req.data.buffer as ArrayBuffer };
+      return { result: verifyPiece(req.data, req.check) ? 'ok' : 'hash-mismatch', buffer: req.data.buffer as ArrayBuffer };
     case 'check':
-      return check(req.first, req.count, req.digests);
+      return check(req.first, req.count, req.checks);
     case 'write':
       writeSpan(req.index * storage().data.pieceLength + req.begin, req.data);
       return req.data.buffer as ArrayBuffer;

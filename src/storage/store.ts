@@ -12,7 +12,7 @@ import type { CommitResult } from './worker-protocol.js';
  *
  * Flow: `acquirePieceBuffer` → copy each received block into it → `commitPiece`, which
  * verifies the SHA-1, stores the piece if it matches and gives the buffer back to the
- * pool in every case. While `acquirePieceBuffer` returns undefined the engine stops
+ * pool in every case (SHA-1, or the BEP 52 merkle hash of a v2-only torrent: see verify.ts). While `acquirePieceBuffer` returns undefined the engine stops
  * requesting new pieces and waits for `onPoolAvailable`: that is the back-pressure.
  *
  * Spill: a piece may also be downloaded without a buffer. Its blocks go straight to their
@@ -64,15 +64,12 @@ export const DEFAULT_WORKERS = 2;
 export function torrentMaps(info: InfoDict): { geometry: PieceGeometry; layout: FileLayout } {
   const geometry = new PieceGeometry(info.pieceLength, info.length);
   const layout = new FileLayout(info.files);
-  if (geometry.pieceCount !== info.pieceCount || info.pieces.length !== info.pieceCount * 20 || layout.totalLength !== info.length) {
+  const hashBytes = info.merkle === undefined ? info.pieces.length : info.merkle.hashes.length;
+  const hashSize = info.merkle === undefined ? 20 : 32;
+  if (geometry.pieceCount !== info.pieceCount || hashBytes !== info.pieceCount * hashSize || layout.totalLength !== info.length) {
     throw new StorageError('invalid-argument', 'piece count, digests and file lengths of the torrent disagree');
   }
   return { geometry, layout };
-}
-
-/** The expected SHA-1 of a piece, copied so that posting it to a worker copies 20 bytes. */
-export function pieceDigest(info: InfoDict, index: number): Uint8Array {
-  return new Uint8Array(info.pieces.subarray(index * 20, index * 20 + 20));
 }
 
 export function checkReadRange(geometry: PieceGeometry, index: number, begin: number, length: number): void {

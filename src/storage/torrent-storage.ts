@@ -8,7 +8,8 @@ import { PartMap, defaultPartName } from './part-file.js';
 import { PooledStore } from './pooled-store.js';
 import { checkExistingPath, closeFd, fileComponents, makeDirectory, openSafe, resolveInside, toStorageError } from './safe-fs.js';
 import { ResumeJournal, type ResumeOptions } from './resume.js';
-import { DEFAULT_POOL_BYTES, DEFAULT_WORKERS, checkReadRange, pieceDigest, torrentMaps } from './store.js';
+import { DEFAULT_POOL_BYTES, DEFAULT_WORKERS, checkReadRange, torrentMaps } from './store.js';
+import { pieceCheck } from './verify.js';
 import type { PieceStore, StoreOptions } from './store.js';
 import { WorkerPool } from './worker-pool.js';
 import type { CommitResult, WorkerFile } from './worker-protocol.js';
@@ -174,17 +175,17 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     // Read before the transfer: `buf` is detached (length 0) once its buffer has moved.
     const length = buf.length;
     const data = new Uint8Array(lent, 0, length);
-    const digest = pieceDigest(this.info, index);
+    const check = pieceCheck(this.info, index);
     const writer = this.writerFor(index);
     const hasher = this.workers.leastBusyIndex(writer);
     try {
       if (hasher === writer) {
-        const { result, buffer } = await this.workers.run({ type: 'commit', index, data, digest }, writer, [lent]);
+        const { result, buffer } = await this.workers.run({ type: 'commit', index, data, check }, writer, [lent]);
         this.pool.returned(lent, buffer);
         if (result === 'ok') this.journal?.pieceWritten(index);
         return result;
       }
-      const verified = await this.workers.run({ type: 'verify', data, digest }, hasher, [lent]);
+      const verified = await this.workers.run({ type: 'verify', data, check }, hasher, [lent]);
       let back = verified.buffer;
       if (verified.result === 'ok') {
         const piece = new Uint8Array(back, 0, length);
@@ -209,7 +210,7 @@ export class TorrentStorage extends PooledStore implements PieceStore {
 
   protected async verifyPiece(index: number): Promise<CommitResult> {
     // Only reads and hashes: any worker will do, so a single file hashes on every core.
-    const ok = await this.track(this.workers.run({ type: 'check', first: index, count: 1, digests: pieceDigest(this.info, index) }));
+    const ok = await this.track(this.workers.run({ type: 'check', first: index, count: 1, checks: [pieceCheck(this.info, index)] }));
     // Its blocks were written before this check read them: the record may list it.
     if (ok[0] === 1) this.journal?.pieceWritten(index);
     return ok[0] === 1 ? 'ok' : 'hash-mismatch';
@@ -335,8 +336,8 @@ export class TorrentStorage extends PooledStore implements PieceStore {
           if (run.done === true) break;
           const [first, count] = run.value;
           running++;
-          const digests = new Uint8Array(this.info.pieces.subarray(first * 20, (first + count) * 20));
-          this.track(this.workers.run({ type: 'check', first, count, digests })).then(
+          const checks = Array.from({ length: count }, (_, i) => pieceCheck(this.info, first + i));
+          this.track(this.workers.run({ type: 'check', first, count, checks })).then(
             (ok) => {
               running--;
               if (done) return;

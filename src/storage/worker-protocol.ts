@@ -2,6 +2,7 @@
  * Messages between the main thread and the storage workers. A piece to commit travels in an
  * `ArrayBuffer` moved with the message (a transfer, not a copy) and comes back the same way.
  */
+import type { PieceCheck } from './verify.js';
 
 export interface WorkerFile {
   /** Path components below the output folder, already checked by `resolveInside`. */
@@ -26,13 +27,13 @@ export interface StorageWorkerData {
 
 export type WorkerTask =
   | { readonly type: 'hash'; readonly data: Uint8Array }
-  | { readonly type: 'commit'; readonly index: number; readonly data: Uint8Array; readonly digest: Uint8Array }
+  | { readonly type: 'commit'; readonly index: number; readonly data: Uint8Array; readonly check: PieceCheck }
   /** Hash a piece without writing it (another worker, its file's writer, writes it). */
-  | { readonly type: 'verify'; readonly data: Uint8Array; readonly digest: Uint8Array }
+  | { readonly type: 'verify'; readonly data: Uint8Array; readonly check: PieceCheck }
   /** Unverified blocks of a piece that has no buffer, written where they belong (a later `check` verifies). */
   | { readonly type: 'write'; readonly index: number; readonly begin: number; readonly data: Uint8Array }
-  /** Verify pieces `first .. first + count - 1` on disk; `digests` holds their 20-byte SHA-1s. */
-  | { readonly type: 'check'; readonly first: number; readonly count: number; readonly digests: Uint8Array }
+  /** Verify pieces `first .. first + count - 1` on disk against their checks. */
+  | { readonly type: 'check'; readonly first: number; readonly count: number; readonly checks: readonly PieceCheck[] }
   /** New skip flags (one byte per file). */
   | { readonly type: 'skip'; readonly skipped: Uint8Array }
   /** Copies `file`'s bytes of these verified shared pieces from the part file into the file. */

@@ -54,6 +54,29 @@ describe('tessera create', () => {
     );
   });
 
+  test('--v2 and --hybrid write BEP 52 torrents; info shows their v2 hashes; both flags at once is a usage error', async () => {
+    const v2 = path.join(dir, 'v2.torrent');
+    const r = await runCli(['create', folder, '-o', v2, '--v2']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /4 file\(s\).*v2 info hash [0-9a-f]{64}\n$/);
+    const meta = parseTorrent(await readFile(v2));
+    assert.equal(meta.hybrid, false);
+    assert.ok(meta.v2 !== undefined);
+    const info = await runCli(['info', v2]);
+    assert.match(info.stdout, new RegExp(`version: +v2 only \\(BEP 52\\)\nv2 info hash: +${meta.v2.infoHashHex}\nswarm hash: +${meta.infoHashHex}`));
+    const hybrid = path.join(dir, 'hybrid.torrent');
+    const h = await runCli(['create', folder, '-o', hybrid, '--hybrid']);
+    assert.equal(h.code, 0, h.stderr);
+    const hm = parseTorrent(await readFile(hybrid));
+    assert.equal(hm.hybrid, true);
+    assert.match(h.stdout, new RegExp(`info hash ${hm.infoHashHex}, v2 info hash ${hm.v2!.infoHashHex}`));
+    const json = JSON.parse((await runCli(['info', hybrid, '--json'])).stdout) as { version: string; infoHashV2: string };
+    assert.deepEqual([json.version, json.infoHashV2], ['hybrid', hm.v2!.infoHashHex]);
+    const both = await runCli(['create', folder, '-o', path.join(dir, 'x.torrent'), '--v2', '--hybrid']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /^tessera: --v2 and --hybrid exclude each other/);
+  });
+
   test('transmission-show reads a created torrent and agrees on the info hash', async () => {
     const out = path.join(dir, 'show.torrent');
     assert.equal((await runCli(['create', folder, '-o', out, '--private', '--web-seed', 'http://127.0.0.1/seed/'])).code, 0);

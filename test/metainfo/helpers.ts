@@ -2,11 +2,13 @@
  * Shared by the metainfo and CLI tests: build torrents from plain values, and run the compiled
  * CLI as a child process with a deadline (killed by PID when it overruns).
  */
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encode, type Encodable } from '../../src/bencode/index.js';
+import { MetainfoError, parseTorrent } from '../../src/metainfo/index.js';
 
 /** The build output root: this file is <outDir>/test/metainfo/helpers.js. */
 export const OUT_DIR = fileURLToPath(new URL('../../', import.meta.url));
@@ -76,4 +78,12 @@ export function makeTorrent(opts: {
   if (opts.files) info['files'] = opts.files.map((f) => (f.attr === undefined ? { length: f.length, path: f.path } : { length: f.length, path: f.path, attr: f.attr }));
   else info['length'] = total;
   return encode({ ...opts.root, info: { ...info, ...opts.info } });
+}
+
+/** Asserts that parsing `bytes` throws a one-line MetainfoError with `code` matching `pattern`. */
+export function rejects(bytes: Uint8Array, code: string, pattern: RegExp): void {
+  assert.throws(
+    () => parseTorrent(bytes),
+    (err: unknown) => err instanceof MetainfoError && err.code === code && pattern.test(err.message) && !err.message.includes('\n'),
+  );
 }

@@ -1,11 +1,13 @@
 /**
  * `tessera create <file-or-folder> -o out.torrent [--tracker URL]... [--piece-length N]
- * [--private] [--comment S] [--web-seed URL]... [--source S]`. Each `--tracker` is its own
- * BEP 12 tier; `--tracker a,b` makes one tier of several URLs.
+ * [--private] [--comment S] [--web-seed URL]... [--source S] [--v2 | --hybrid]`. Each
+ * `--tracker` is its own BEP 12 tier; `--tracker a,b` makes one tier of several URLs. v1 is the
+ * default: every client reads it; `--v2` and `--hybrid` make BEP 52 torrents.
  */
 import { writeFile } from 'node:fs/promises';
 import { createTorrent } from '../../metainfo/create.js';
 import { parseTorrent } from '../../metainfo/torrent.js';
+import type { Metainfo } from '../../metainfo/types.js';
 import { PieceHasher } from '../../storage/index.js';
 import { CliError, ExitCode, humanBytes, safeText, type CliContext, type Command } from '../context.js';
 import { parseCommandLine } from '../options.js';
@@ -24,11 +26,17 @@ export function parsePieceLength(s: string): number {
   return Number(m[1]) * unit;
 }
 
+function hashesText(meta: Metainfo): string {
+  if (meta.v2 === undefined) return `info hash ${meta.infoHashHex}`;
+  return meta.hybrid ? `info hash ${meta.infoHashHex}, v2 info hash ${meta.v2.infoHashHex}` : `v2 info hash ${meta.v2.infoHashHex}`;
+}
+
 export const createCommand: Command = async (argv: string[], ctx: CliContext): Promise<number> => {
   const { values, positionals } = parseCommandLine(argv, createSpec);
   const input = positionals[0]!;
   if (values.output === undefined) throw new CliError(ExitCode.usage, "create needs -o FILE, where to write the .torrent file (see 'tessera create --help')");
   const output = values.output;
+  if (values.v2 && values.hybrid) throw new CliError(ExitCode.usage, '--v2 and --hybrid exclude each other (--hybrid already holds a v2 half)');
   const trackers = values.tracker.map((t) => t.split(',').map((u) => u.trim()).filter((u) => u !== ''));
   const showProgress = ctx.stderr.isTTY === true;
   let lastShown = -1;
@@ -44,6 +52,8 @@ export const createCommand: Command = async (argv: string[], ctx: CliContext): P
       ...(values.comment === undefined ? {} : { comment: values.comment }),
       ...(values['web-seed'].length === 0 ? {} : { webSeeds: values['web-seed'] }),
       ...(values.source === undefined ? {} : { source: values.source }),
+      version: values.v2 ? 'v2' : values.hybrid ? 'hybrid' : 'v1',
+      hasher,
       signal: ctx.signal,
       onProgress: (done, total) => {
         if (!showProgress || total < PROGRESS_THRESHOLD) return;
@@ -63,8 +73,8 @@ export const createCommand: Command = async (argv: string[], ctx: CliContext): P
   }
   const meta = parseTorrent(bytes);
   ctx.stdout.write(
-    `created ${safeText(output)}: ${safeText(meta.info.name)}, ${meta.info.files.length} file(s), ` +
-      `${humanBytes(meta.info.length)}, ${meta.info.pieceCount} pieces of ${humanBytes(meta.info.pieceLength)}, info hash ${meta.infoHashHex}\n`,
+    `created ${safeText(output)}: ${safeText(meta.info.name)}, ${meta.info.files.filter((f) => !f.pad).length} file(s), ` +
+      `${humanBytes(meta.info.length)}, ${meta.info.pieceCount} pieces of ${humanBytes(meta.info.pieceLength)}, ${hashesText(meta)}\n`,
   );
   return ExitCode.ok;
 };

@@ -76,11 +76,19 @@ function treeLines(root: TreeNode): string[] {
   return lines;
 }
 
+function hashLines(meta: Metainfo): string[] {
+  if (meta.v2 === undefined) return [`info hash:     ${meta.infoHashHex}`];
+  const v2 = [`v2 info hash:  ${meta.v2.infoHashHex}`];
+  if (!meta.v2.layersComplete) v2.push('piece layers:  incomplete (the missing ones come from peers)');
+  if (meta.hybrid) return [`version:       v1+v2 hybrid (BEP 52)`, `info hash:     ${meta.infoHashHex}`, ...v2];
+  return [`version:       v2 only (BEP 52)`, ...v2, `swarm hash:    ${meta.infoHashHex} (truncated, for trackers and the DHT)`];
+}
+
 function torrentText(meta: Metainfo): string {
   const { info } = meta;
   const out = [
     `name:          ${safeText(info.name)}`,
-    `info hash:     ${meta.infoHashHex}${meta.hybrid ? ' (v1 half of a v1+v2 hybrid)' : ''}`,
+    ...hashLines(meta),
     `total size:    ${size(info.length)}`,
     `pieces:        ${info.pieceCount} x ${humanBytes(info.pieceLength)} (${info.pieceLength} bytes)`,
     `private:       ${info.private ? 'yes' : 'no'}`,
@@ -122,6 +130,8 @@ function torrentJson(meta: Metainfo): object {
     pieceCount: info.pieceCount,
     private: info.private,
     hybrid: meta.hybrid,
+    version: meta.v2 === undefined ? 1 : meta.hybrid ? 'hybrid' : 2,
+    ...(meta.v2 === undefined ? {} : { infoHashV2: meta.v2.infoHashHex }),
     multiFile: info.multiFile,
     ...(info.source === undefined ? {} : { source: safeText(info.source) }),
     ...(meta.comment === undefined ? {} : { comment: safeText(meta.comment) }),
