@@ -113,7 +113,7 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     const components = info.files.map((_, i) => fileComponents(info, i));
     const data = components.filter((_, i) => !info.files[i]!.pad);
     for (const c of data) resolveInside(realRoot, c);
-    const part = [opts.partFile ?? defaultPartName(info.pieces)];
+    const part = [opts.partFile ?? defaultPartName(info.merkle?.hashes ?? info.pieces)];
     if (!part[0]!.startsWith('.')) throw new StorageError('invalid-argument', `part file "${part[0]}" is not hidden (no leading dot)`);
     resolveInside(realRoot, part);
     const skipped = skipFlags(info, opts.skip);
