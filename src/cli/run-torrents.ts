@@ -14,6 +14,7 @@ import type { ResolvedSource } from '../session/source.js';
 import type { TorrentStats } from '../session/torrent.js';
 import { StorageError } from '../storage/errors.js';
 import { CliError, ExitCode, humanBytes, safeText, type CliContext } from './context.js';
+import { selectionPriorities, type FileSelection } from './file-select.js';
 import { JsonLines, watchJson } from './json-events.js';
 import { runOnDone } from './on-done.js';
 import { ProgressDisplay } from './progress.js';
@@ -58,6 +59,8 @@ export interface RunOptions {
   sequential?: boolean;
   /** Connections one IP may hold (`--max-peers-per-ip`). */
   maxPeersPerIp?: number;
+  /** `--select`, `--only`, `--exclude`: the files to download (the rest is skipped). */
+  selection?: FileSelection;
 }
 
 /** `fetchingMetadata`: interrupted before a magnet's metadata arrived (nothing to resume). */
@@ -173,9 +176,24 @@ class Run {
       if (line !== undefined) this.say(line);
     });
     if (source.kind === 'magnet') this.watchMetadata(handle, source);
+    // Chosen before any file is opened: with the metadata at hand, or as it arrives (magnet).
+    let selectionError: unknown;
+    const select = (): void => {
+      try {
+        this.applySelection(handle);
+      } catch (err) {
+        selectionError = err;
+        handle.remove().catch(() => undefined);
+      }
+    };
+    if (opts.selection !== undefined) {
+      if (handle.metainfo !== undefined) select();
+      else handle.once('metadata', select);
+    }
     handle.resume();
 
     const ready = await until(handle.whenReady(), signal);
+    if (selectionError !== undefined) throw selectionError;
     if (ready === 'interrupted') {
       return handle.metainfo === undefined ? { code: ExitCode.interrupted, fetchingMetadata: true } : { code: ExitCode.interrupted, stoppedLine: stoppedLine(handle.stats()) };
     }
@@ -232,6 +250,17 @@ class Run {
       if (r === 'interrupted' && ctx.signal.reason !== 'SIGTERM') return { code: ExitCode.interrupted };
     }
     return { code: ExitCode.ok };
+  }
+
+  /** Sets the file priorities of `--select`/`--only`/`--exclude` (the metadata is known); throws a usage error. */
+  private applySelection(handle: TorrentHandle): void {
+    const info = handle.metainfo!.info;
+    const files = handle.files();
+    const priorities = selectionPriorities(this.opts.selection!, files, info.name, info.multiFile);
+    // Synchronous up to the storage step, which waits for the files to be opened.
+    handle.setFilePriorities(priorities).catch(() => undefined);
+    const chosen = files.filter((_, i) => priorities[i] !== 'skip');
+    if (!this.opts.quiet) this.say(`selected ${chosen.length} of ${files.length} file(s), ${humanBytes(chosen.reduce((n, f) => n + f.length, 0))}`);
   }
 
   /** `NAME: SIZE in N file(s), listening on port P` and `checking existing data…`. */

@@ -34,6 +34,9 @@ export const downloadSpec = {
     json: { type: 'boolean', help: 'one JSON object per line on standard output (schema in README)' },
     sequential: { type: 'boolean', help: 'fetch pieces in order instead of rarest first' },
     'on-done': { type: 'string', value: 'CMD', help: 'run this shell command when the download completes, with the output path as $1' },
+    select: { type: 'string', value: 'LIST', defaultText: "every file, or a magnet link's so=", help: "download only these files, numbered from 0 as 'tessera info' lists them: 0,2-4 (one source only)" },
+    only: { type: 'string', multiple: true, value: 'GLOB', help: "download only files matching GLOB ('*.mkv' matches names, 'sub/**' paths below the torrent's folder)" },
+    exclude: { type: 'string', multiple: true, value: 'GLOB', help: 'do not download files matching GLOB (same patterns as --only)' },
   },
 } as const satisfies CommandSpec;
 

@@ -61,8 +61,9 @@ describe('tessera info output', () => {
     assert.match(out, /^ {2}http:\/\/127\.0\.0\.1\/ws$/m);
     assert.match(out, /^files \(2\):$/m);
     assert.match(out, /^├─ a\/$/m);
-    assert.match(out, /^│ {2}└─ x\.txt {2}2\.00 KiB$/m);
-    assert.match(out, /^└─ b\.bin {2}1\.00 MiB$/m);
+    // Numbered as `download --select` takes them, in torrent order (x.txt comes first).
+    assert.match(out, /^│ {2}└─ \[0\] x\.txt {2}2\.00 KiB$/m);
+    assert.match(out, /^└─ \[1\] b\.bin {2}1\.00 MiB$/m);
     assert.match(out, /^warnings \(1\):$/m);
   });
 
@@ -76,8 +77,8 @@ describe('tessera info output', () => {
     assert.match(String(j['infoHash']), /^[0-9a-f]{40}$/);
     assert.equal(j['length'], 7);
     assert.deepEqual(j['files'], [
-      { path: ['a', 'b'], length: 3, offset: 0 },
-      { path: ['c'], length: 4, offset: 3 },
+      { index: 0, path: ['a', 'b'], length: 3, offset: 0 },
+      { index: 1, path: ['c'], length: 4, offset: 3 },
     ]);
   });
 

@@ -23,6 +23,7 @@ import { resolveSource, type ResolvedSource } from '../../session/source.js';
 import { defaultResumeDir } from '../../storage/index.js';
 import { CliError, ExitCode, type CliContext } from '../context.js';
 import { encryptionNoteLine, parseDuration, parseEncryption, parsePeerArg, parsePort, parseRate } from '../args.js';
+import { parseFileSelection } from '../file-select.js';
 import { ensureWritableFolder } from '../output-dir.js';
 import { parseCommandLine } from '../options.js';
 import { downloadSpec } from '../specs.js';
@@ -42,6 +43,8 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
   const maxDownRate = parseRate(values['max-down'], '--max-down');
   const maxUpRate = parseRate(values['max-up'], '--max-up');
   const maxPeersPerIp = parseMaxPeersPerIp(values['max-peers-per-ip']);
+  const selection = parseFileSelection(values);
+  if (values.select !== undefined && positionals.length > 1) throw new CliError(ExitCode.usage, '--select numbers the files of one torrent: give a single source');
   // Before any network work (an http(s) source is fetched while resolving).
   await ensureWritableFolder(values.output);
   // Every source is read and parsed before anything listens: a bad one is a clear error up front.
@@ -72,6 +75,7 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
     recheck: values.recheck,
     ...(saveTorrent !== undefined ? { saveTorrent } : {}),
     ...(maxPeersPerIp !== undefined ? { maxPeersPerIp } : {}),
+    ...(selection !== undefined ? { selection } : {}),
   });
 }
 

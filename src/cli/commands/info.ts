@@ -32,10 +32,13 @@ function size(n: number): string {
 interface TreeNode {
   readonly children: Map<string, TreeNode>;
   file?: FileEntry;
+  /** The file's number for `download --select` (padding files have none). */
+  index?: number;
 }
 
 function buildTree(files: readonly FileEntry[]): TreeNode {
   const root: TreeNode = { children: new Map() };
+  let index = 0;
   for (const f of files) {
     let node = root;
     for (const part of f.path) {
@@ -47,6 +50,7 @@ function buildTree(files: readonly FileEntry[]): TreeNode {
       node = next;
     }
     node.file = f;
+    if (!f.pad) node.index = index++;
   }
   return root;
 }
@@ -69,7 +73,7 @@ function treeLines(root: TreeNode): string[] {
     const label =
       f === undefined
         ? `${safeText(name)}/`
-        : `${safeText(name)}  ${humanBytes(f.length)}${f.pad ? ' [padding]' : ''}${f.symlinkPath ? ` -> ${safeText(f.symlinkPath.join('/'))}` : ''}`;
+        : `${node.index === undefined ? '' : `[${node.index}] `}${safeText(name)}  ${humanBytes(f.length)}${f.pad ? ' [padding]' : ''}${f.symlinkPath ? ` -> ${safeText(f.symlinkPath.join('/'))}` : ''}`;
     lines.push(`${prefix}${last ? '└─ ' : '├─ '}${label}`);
     pushChildren(node, prefix + (last ? '   ' : '│  '));
   }
@@ -120,6 +124,7 @@ function torrentText(meta: Metainfo): string {
 }
 
 function torrentJson(meta: Metainfo): object {
+  let dataIndex = 0;
   const { info } = meta;
   return {
     kind: 'torrent',
@@ -140,6 +145,7 @@ function torrentJson(meta: Metainfo): object {
     announce: meta.announce.map((tier) => tier.map(safeText)),
     urlList: meta.urlList.map(safeText),
     files: info.files.map((f) => ({
+      ...(f.pad ? {} : { index: dataIndex++ }),
       path: f.path.map(safeText),
       length: f.length,
       offset: f.offset,
