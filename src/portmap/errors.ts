@@ -1,0 +1,8 @@
+import { TesseraError } from '../util/errors.js';
+
+/**
+ * A port-mapping failure: a reply from the LAN that does not parse (`bad-ssdp`, `bad-xml`,
+ * `bad-soap`, `bad-natpmp`), a router that refused (`upnp-error`, `natpmp-error`), one that
+ * did not answer (`timeout`), or an address we will not talk to (`not-gateway`).
+ */
+export class PortMapError extends TesseraError {}
