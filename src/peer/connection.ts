@@ -158,7 +158,8 @@ export class PeerConnection {
     this.outgoing = outgoing;
     this.clock = clock;
     this.state = outgoing ? 'connecting' : 'handshaking';
-    this.reader = new FrameReader({ maxBitfield });
+    // The swarm copies every block into its piece buffer at once (see onData).
+    this.reader = new FrameReader({ maxBitfield }, { reuseBlockBuffer: true });
     this.lastReceived = clock.now();
     this.lastSent = this.lastReceived;
   }

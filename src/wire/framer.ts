@@ -105,12 +105,22 @@ export function decodeFrame(buf: Uint8Array, offset = 0, limits: FrameLimits = D
 
 const EMPTY = Buffer.alloc(0);
 
+export interface ReaderOptions {
+  /**
+   * A `piece` frame that straddles chunks is gathered into one buffer the reader reuses, so
+   * its block is valid only until the next call of `next`: for a caller that copies each
+   * block out at once (the download path), this spares an allocation per such frame.
+   */
+  readonly reuseBlockBuffer?: boolean;
+}
+
 /**
  * Streaming decoder for one connection. Call `push` with each chunk, then `next` until it
  * returns undefined: that is when an oversized header is refused, so at most one chunk
  * beyond the largest legal frame is ever held. Returned payloads are views into the pushed
  * chunks, which the reader never writes to; they stay valid as long as the caller keeps
- * them. After a `WireError` the stream is unusable: close the connection.
+ * them (but see `ReaderOptions.reuseBlockBuffer` and `detach`). After a `WireError` the stream
+ * is unusable: close the connection.
  */
 export class FrameReader {
   private chunks: Buffer[] = [];
@@ -122,10 +132,16 @@ export class FrameReader {
   private limits: FrameLimits;
   private maxLength: number;
   private readonly scratch = Buffer.alloc(4);
+  private readonly reuseBlocks: boolean;
+  private blockBuffer: Buffer | undefined;
+  /** Two buffers `detach` alternates between (the bytes it keeps may sit in the last one). */
+  private readonly carry: (Buffer | undefined)[] = [undefined, undefined];
+  private carrySide = 0;
 
-  constructor(options: Partial<FrameLimits> = {}) {
+  constructor(options: Partial<FrameLimits> = {}, reader: ReaderOptions = {}) {
     this.limits = frameLimits(options);
     this.maxLength = maxLengthPrefix(this.limits);
+    this.reuseBlocks = reader.reuseBlockBuffer ?? false;
   }
 
   /** Unread bytes held. */
@@ -148,11 +164,20 @@ export class FrameReader {
   /**
    * Copies the unread bytes into memory the reader owns. A caller that reads the socket into
    * one reused buffer calls this after draining `next`, before the buffer is overwritten;
-   * only the tail of a partial frame is copied.
+   * only the tail of a partial frame is copied, into one of two buffers kept for it (a tail
+   * larger than two frames, left when reading stopped mid-chunk, gets a buffer of its own).
+   * Views that `next` returned before are overwritten by a later `detach`.
    */
   detach(): void {
-    if (this.buffered === 0) return;
-    this.chunks = [this.take(this.buffered)];
+    const n = this.buffered;
+    if (n === 0) return;
+    let into: Buffer | undefined;
+    if (n <= 2 * this.limits.maxFrame) {
+      this.carrySide ^= 1;
+      into = this.carry[this.carrySide];
+      if (into === undefined || into.length < n) into = this.carry[this.carrySide] = Buffer.allocUnsafe(2 * this.limits.maxFrame);
+    }
+    this.chunks = [this.take(n, into)];
     this.head = 0;
     this.offset = 0;
     this.buffered = this.chunks[0]!.length;
@@ -179,6 +204,10 @@ export class FrameReader {
       this.skip(total);
       return decodeBody(chunk, id, at + 5, at + total);
     }
+    if (id === MessageId.piece && this.reuseBlocks) {
+      if (this.blockBuffer === undefined || this.blockBuffer.length < total) this.blockBuffer = Buffer.allocUnsafe(this.limits.maxFrame);
+      return decodeBody(this.take(total, this.blockBuffer), id, 5, total);
+    }
     return decodeBody(this.take(total), id, 5, total);
   }
 
@@ -199,9 +228,9 @@ export class FrameReader {
     return this.take(n);
   }
 
-  /** Copy the next `n` bytes (they span chunks) into one new buffer and consume them. */
-  private take(n: number): Buffer {
-    const out = Buffer.allocUnsafe(n);
+  /** Copy the next `n` bytes (they span chunks) into `into`, or one new buffer, and consume them. */
+  private take(n: number, into?: Buffer): Buffer {
+    const out = into === undefined ? Buffer.allocUnsafe(n) : into.subarray(0, n);
     let filled = 0;
     while (filled < n) {
       const chunk = this.chunks[this.head]!;
