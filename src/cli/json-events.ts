@@ -44,7 +44,7 @@ export type JsonEvent = Base &
         /** Seconds; null when nothing arrives (or when seeding). */
         readonly eta: number | null;
       }
-    | { readonly event: 'piece-failed'; readonly piece?: number; readonly hashFailures: number }
+    | { readonly event: 'piece-failed'; readonly piece: number; readonly hashFailures: number }
     | { readonly event: 'peer-banned'; readonly peer: string; readonly reason: string }
     | { readonly event: 'tracker-error'; readonly message: string }
     | { readonly event: 'done'; readonly name: string; readonly output: string; readonly totalBytes: number; readonly seconds: number }
@@ -111,7 +111,7 @@ function metadataEvent(infoHash: string, meta: Metainfo): JsonEvent {
 
 /**
  * The events of one torrent as JSON lines: `started` now, `metadata` (at once for a .torrent),
- * `progress` about once a second, `piece-failed` when the hash failures grow, `peer-banned`
+ * `progress` about once a second, `piece-failed` for each piece that fails its hash, `peer-banned`
  * and `tracker-error` from its warnings. `done` and `error` are the caller's, which knows the
  * outcome.
  */
@@ -124,14 +124,9 @@ export function watchJson(handle: TorrentHandle, json: JsonLines, source: 'torre
   json.emit({ event: 'started', infoHash, source, output, ...(handle.name !== undefined ? { name: handle.name } : {}) });
   if (handle.metainfo !== undefined) json.emit(metadataEvent(infoHash, handle.metainfo));
   else handle.once('metadata', (meta) => json.emit(metadataEvent(infoHash, meta)));
-  let failures = 0;
+  handle.on('piece-failed', (piece) => json.emit({ event: 'piece-failed', infoHash, piece, hashFailures: handle.stats().hashFailures }));
   handle.on('progress', (p) => {
-    if (quiet) return;
-    if (p.hashFailures > failures) {
-      json.emit({ event: 'piece-failed', infoHash, hashFailures: p.hashFailures });
-      failures = p.hashFailures;
-    }
-    json.emit(progressEvent(p));
+    if (!quiet) json.emit(progressEvent(p));
   });
   handle.on('warning', (w) => {
     if (w.code === 'peer-banned') json.emit({ event: 'peer-banned', infoHash, peer: w.peer === undefined ? '?' : `${w.peer.host}:${w.peer.port}`, reason: w.message });

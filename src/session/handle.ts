@@ -53,6 +53,8 @@ export interface TorrentEventMap {
   'metadata-progress': [progress: MetadataProgress];
   /** A piece passed its hash check and is on disk. */
   verified: [piece: number];
+  /** A piece failed its hash check (its data is dropped and fetched again; `hashFailures` counts these). */
+  'piece-failed': [piece: number];
   /** About once a second while the torrent runs. */
   progress: [progress: TorrentProgress];
   /** Every piece is verified (emitted once; the torrent goes on seeding). */
@@ -117,6 +119,7 @@ export class TorrentHandle extends TypedEmitter<TorrentEventMap> {
     onMetadata: (meta) => this.emit('metadata', meta),
     onMetadataProgress: (p) => this.emit('metadata-progress', p),
     onVerified: (i) => this.emit('verified', i),
+    onPieceFailed: (i) => this.emit('piece-failed', i),
     onDone: () => {
       this.done = true;
       this.emit('progress', this.stats());

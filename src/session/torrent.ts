@@ -46,6 +46,7 @@ export interface TorrentEvents {
   onMetadata(meta: Metainfo, torrentBytes: Uint8Array): void;
   onMetadataProgress(progress: MetadataProgress): void;
   onVerified(piece: number): void;
+  onPieceFailed(piece: number): void;
   onDone(): void;
   /** A seeding limit was met; the torrent pauses itself. */
   onSeeded(): void;
@@ -486,6 +487,7 @@ export class Torrent {
       ...(this.opts.maxPeersPerIp !== undefined ? { maxPeersPerIp: this.opts.maxPeersPerIp } : {}),
       events: {
         onPieceVerified: (i) => ev.onVerified(i),
+        onPieceFailed: (i) => ev.onPieceFailed(i),
         onComplete: () => this.onComplete(),
         onIncomplete: () => {
           // More files were selected after completion: `done` comes again once they are in.

@@ -29,6 +29,8 @@ export interface SwarmStorage {
 
 export interface SwarmEvents {
   onPieceVerified?(index: number): void;
+  /** A piece failed its hash check (it is fetched again). */
+  onPieceFailed?(index: number): void;
   onComplete?(): void;
   /** File priorities changed after `onComplete`: some wanted piece is missing again. */
   onIncomplete?(): void;

@@ -503,6 +503,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     if (this.stopped) return;
     this.hashFailures++;
     this.picker.pieceFailed(index);
+    this.opts.events?.onPieceFailed?.(index);
     const senders = new Set(from);
     if (senders.size === 1) this.banIp([...senders][0]!, `sent data that failed the hash check of piece ${index}`);
     else if (data !== undefined) this.smartBan.failed(index, from, data);

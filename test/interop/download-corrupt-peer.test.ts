@@ -3,6 +3,7 @@
  * `--peer`, next to an honest libtorrent seeder found through the tracker and throttled so the
  * download lasts a few seconds. Tessera must end with correct data, count the hash failures,
  * ban the liar, close its connection while still downloading, and never reconnect to it.
+ * With `--json`, each failure is a `piece-failed` line naming the piece.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -65,5 +66,29 @@ describe('download with a lying peer in the swarm', { timeout: 600_000 }, () => 
     assert.ok(firstClose < exitedAt - 1000, `the liar must be dropped while downloading, not at exit (closed ${exitedAt - firstClose} ms before exit): ${log}`);
     const reopened = lying.connections.filter((c) => c.openedAt > firstClose);
     assert.equal(reopened.length, 0, `tessera must not reconnect to a banned peer: ${log}`);
+  });
+
+  test('--json: a piece-failed line names each failed piece', async () => {
+    const s = required(swarm, 'swarm');
+    const lying = required(liar, 'lying peer');
+    const meta = required(s.single, 'single-file torrent');
+    const out = await s.newOutDir('corrupt-json');
+    const proc = await startDownload({ torrent: meta.torrentPath, outDir: out, peers: [`${lying.host}:${lying.port}`], args: ['--json'] });
+    try {
+      const exit = await proc.waitForExit(240_000);
+      assert.equal(exit.code, 0, proc.tail());
+    } finally {
+      await proc.stop();
+    }
+    const events = proc.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const failed = events.filter((e) => e['event'] === 'piece-failed');
+    assert.ok(failed.length >= 1, `a corrupt piece must be reported: ${proc.stdout.slice(-2000)}`);
+    failed.forEach((e, i) => {
+      assert.ok(Number.isInteger(e['piece']) && (e['piece'] as number) % 2 === 0, `only even pieces are corrupted: ${JSON.stringify(e)}`);
+      assert.equal(e['hashFailures'], i + 1, 'the running count');
+      assert.equal(e['infoHash'], meta.infoHashHex);
+    });
+    assert.ok(events.some((e) => e['event'] === 'peer-banned'));
+    assert.equal(events.at(-1)?.['event'], 'done');
   });
 });
