@@ -40,6 +40,7 @@ const EVENT_INTERVAL_MS = 1000;
 
 export function summaryOf(e: TorrentEntry): Record<string, unknown> {
   const v = viewOf(e);
+  const check = e.handle.stats().startCheck;
   return {
     id: e.id,
     infoHash: e.infoHash,
@@ -63,6 +64,8 @@ export function summaryOf(e: TorrentEntry): Record<string, unknown> {
     addedDate: e.addedDate,
     doneDate: e.doneDate,
     metadataProgress: v.metadataPercentComplete,
+    /** How the last start found the data: pieces trusted from the resume record, pieces read. */
+    startCheck: check === undefined ? null : { trusted: check.trusted, checked: check.checked },
   };
 }
 
