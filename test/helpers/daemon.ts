@@ -3,8 +3,12 @@
  * HTTP server on a free loopback port, DHT off, and clients to drive it — the real
  * transmission-remote, and a small JSON-RPC client that does the session-id handshake.
  */
+import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { run, startProc, type Proc } from './proc.js';
+import { waitForTrackerPeers } from './scrape.js';
+import { startLibtorrentSeeder, type Seeder } from './seeders.js';
+import { createSwarm, required, type Swarm } from './swarm.js';
 import { cliPath } from './tessera.js';
 
 export interface DaemonProc {
@@ -80,4 +84,16 @@ export function listRows(out: string): { id: number; done: string; status: strin
       status: l.slice(statusAt, nameAt).trim(),
       name: l.slice(nameAt).trim(),
     }));
+}
+
+/**
+ * A swarm for the daemon's tests: a single-file and a 12-file torrent on opentracker (HTTP),
+ * seeded by libtorrent at `uploadLimit` bytes per second, ready once the tracker lists it.
+ */
+export async function seededSwarm(label: string, singleSize: number, uploadLimit: number): Promise<{ swarm: Swarm; seeder: Seeder }> {
+  const swarm = await createSwarm({ label, singleSize, treeFiles: 12, pieceLengthLog2: 16, tracker: 'http' });
+  const torrents = [required(swarm.single, 'single'), required(swarm.multi, 'multi')];
+  const seeder = await startLibtorrentSeeder({ torrents, dataDir: swarm.dataDir, workDir: join(swarm.root, 'lt'), uploadLimit });
+  await waitForTrackerPeers(required(swarm.tracker, 'tracker').port, torrents.map((t) => t.infoHash), 1, [seeder]);
+  return { swarm, seeder };
 }

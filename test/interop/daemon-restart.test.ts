@@ -11,11 +11,10 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { compareTrees } from '../helpers/data.js';
-import { startDaemon, type DaemonProc } from '../helpers/daemon.js';
+import { seededSwarm, startDaemon, type DaemonProc } from '../helpers/daemon.js';
 import { sleep, stopAll } from '../helpers/proc.js';
-import { waitForTrackerPeers } from '../helpers/scrape.js';
-import { startLibtorrentSeeder, until, type Seeder } from '../helpers/seeders.js';
-import { createSwarm, required, type Swarm } from '../helpers/swarm.js';
+import { until } from '../helpers/seeders.js';
+import { required, type Swarm } from '../helpers/swarm.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -32,14 +31,10 @@ interface Summary {
 
 describe('tessera daemon after kill -9', { timeout: 600_000 }, () => {
   let swarm: Swarm;
-  let seeder: Seeder;
 
   before(async () => {
-    swarm = await createSwarm({ label: 'daemon-restart', singleSize: 2 * MiB, treeFiles: 12, pieceLengthLog2: 16, tracker: 'http' });
-    const torrents = [required(swarm.single, 'single'), required(swarm.multi, 'multi')];
     // ~14 MiB at 512 KiB/s: about half a minute, time enough to kill it in the middle.
-    seeder = await startLibtorrentSeeder({ torrents, dataDir: swarm.dataDir, workDir: join(swarm.root, 'lt'), uploadLimit: 512 * KiB });
-    await waitForTrackerPeers(required(swarm.tracker, 'tracker').port, torrents.map((t) => t.infoHash), 1, [seeder]);
+    ({ swarm } = await seededSwarm('daemon-restart', 2 * MiB, 512 * KiB));
   });
 
   after(async () => {

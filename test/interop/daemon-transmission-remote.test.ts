@@ -10,26 +10,21 @@ import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { compareTrees } from '../helpers/data.js';
-import { listRows, startDaemon, type DaemonProc } from '../helpers/daemon.js';
+import { listRows, seededSwarm, startDaemon, type DaemonProc } from '../helpers/daemon.js';
 import { stopAll } from '../helpers/proc.js';
-import { waitForTrackerPeers } from '../helpers/scrape.js';
-import { startLibtorrentSeeder, until, type Seeder } from '../helpers/seeders.js';
-import { createSwarm, required, type Swarm } from '../helpers/swarm.js';
+import { until } from '../helpers/seeders.js';
+import { required, type Swarm } from '../helpers/swarm.js';
 
 const MiB = 1024 * 1024;
 
 describe('tessera daemon with transmission-remote', { timeout: 600_000 }, () => {
   let swarm: Swarm;
-  let seeder: Seeder;
   let daemon: DaemonProc;
   let downloads: string;
 
   before(async () => {
-    swarm = await createSwarm({ label: 'daemon-remote', singleSize: 6 * MiB, treeFiles: 12, pieceLengthLog2: 16, tracker: 'http' });
-    const torrents = [required(swarm.single, 'single'), required(swarm.multi, 'multi')];
     // Throttled so that a stop, a start and a speed limit land in the middle of a download.
-    seeder = await startLibtorrentSeeder({ torrents, dataDir: swarm.dataDir, workDir: join(swarm.root, 'lt'), uploadLimit: 2 * MiB });
-    await waitForTrackerPeers(required(swarm.tracker, 'tracker').port, torrents.map((t) => t.infoHash), 1, [seeder]);
+    ({ swarm } = await seededSwarm('daemon-remote', 6 * MiB, 2 * MiB));
     downloads = join(swarm.root, 'downloads');
     await mkdir(downloads, { recursive: true });
     daemon = await startDaemon({ configDir: join(swarm.root, 'config'), downloadDir: downloads });

@@ -13,11 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { compareTrees } from '../helpers/data.js';
-import { startDaemon, type DaemonProc } from '../helpers/daemon.js';
+import { seededSwarm, startDaemon, type DaemonProc } from '../helpers/daemon.js';
 import { stopAll } from '../helpers/proc.js';
-import { waitForTrackerPeers } from '../helpers/scrape.js';
-import { startLibtorrentSeeder, type Seeder } from '../helpers/seeders.js';
-import { createSwarm, required, type Swarm } from '../helpers/swarm.js';
+import { required, type Swarm } from '../helpers/swarm.js';
 
 /** The page's document as the functions run inside the browser see it (the project compiles without the DOM library). */
 declare const document: {
@@ -31,7 +29,6 @@ const outputDir = fileURLToPath(new URL('../../test-output/', import.meta.url));
 
 describe('the web interface in headless Chromium', { timeout: 600_000 }, () => {
   let swarm: Swarm;
-  let seeder: Seeder;
   let daemon: DaemonProc;
   let downloads: string;
   let profile: string;
@@ -39,11 +36,8 @@ describe('the web interface in headless Chromium', { timeout: 600_000 }, () => {
   let page: Page;
 
   before(async () => {
-    swarm = await createSwarm({ label: 'daemon-web', singleSize: 8 * MiB, treeFiles: 12, pieceLengthLog2: 16, tracker: 'http' });
-    const torrents = [required(swarm.single, 'single'), required(swarm.multi, 'multi')];
     // 1 MiB/s: the pause lands in the middle of the first download.
-    seeder = await startLibtorrentSeeder({ torrents, dataDir: swarm.dataDir, workDir: join(swarm.root, 'lt'), uploadLimit: 1 * MiB });
-    await waitForTrackerPeers(required(swarm.tracker, 'tracker').port, torrents.map((t) => t.infoHash), 1, [seeder]);
+    ({ swarm } = await seededSwarm('daemon-web', 8 * MiB, 1 * MiB));
     downloads = join(swarm.root, 'downloads');
     await mkdir(downloads, { recursive: true });
     daemon = await startDaemon({ configDir: join(swarm.root, 'config'), downloadDir: downloads });
