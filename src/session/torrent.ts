@@ -181,7 +181,7 @@ export class Torrent {
     this.client = client;
     this.opts = opts;
     this.clock = opts.clock;
-    this.identity = { infoHash: this.infoHash, peerId: client.peerId, reserved: makeReserved({ extensionProtocol: true, fast: true }) };
+    this.identity = { infoHash: this.infoHash, peerId: client.peerId, reserved: makeReserved({ extensionProtocol: true, fast: true, v2: this.meta?.v2 !== undefined }) };
     // The tracker lists us too: never dial our own listening port on this machine.
     for (const host of ['127.0.0.1', '::1']) this.pool.addSelf({ host, port: client.port });
   }
@@ -469,6 +469,7 @@ export class Torrent {
     this.phase = undefined;
     const swarm = new Swarm({
       infoHash: this.infoHash,
+      ...(meta.v2 === undefined ? {} : { v2: meta.v2 }),
       peerId: this.client.peerId,
       pieceCount: info.pieceCount,
       pieceLength: info.pieceLength,

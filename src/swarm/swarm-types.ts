@@ -2,6 +2,7 @@
  * What a swarm is given: its options, the storage it reads and writes through, and the
  * events it reports to its owner (the session's torrent).
  */
+import type { V2File } from '../metainfo/types.js';
 import type { PeerAddress } from '../metainfo/types.js';
 import type { Bitfield } from '../util/bitfield.js';
 import type { Clock } from '../util/clock.js';
@@ -44,6 +45,11 @@ export interface SwarmEvents {
 
 export interface SwarmOptions {
   infoHash: Uint8Array;
+  /**
+   * The torrent's BEP 52 v2 half, if it has one: the handshake sets the v2 upgrade bit and
+   * hash requests are answered from its piece layers.
+   */
+  v2?: { readonly files: readonly V2File[] };
   peerId: Uint8Array;
   pieceCount: number;
   pieceLength: number;

@@ -24,7 +24,8 @@ import { Bitfield } from '../util/bitfield.js';
 import { bytesEqual } from '../util/bytes.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { PeerConnection, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
-import { makeReserved, readCapabilities, type IncomingMessage } from '../wire/index.js';
+import { decodeHashMessage, encodeHashMessage, isHashMessageId, makeReserved, readCapabilities, type HashMessage, type IncomingMessage } from '../wire/index.js';
+import { HashServer } from './hash-server.js';
 import { Choking } from './choking.js';
 import { BLOCK_SIZE, Picker } from './picker.js';
 import { PeerPool, type PeerSource } from './peer-pool.js';
@@ -79,6 +80,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
   readonly upload: Uploader;
   private readonly choking: Choking;
   private readonly extensions: Extensions;
+  private readonly hashServer: HashServer | undefined;
   private nextKey = 1;
   /** Outgoing connections not yet past the handshake. */
   private readonly halfOpen = new Set<PeerConnection>();
@@ -96,7 +98,8 @@ export class Swarm implements PeerHandler, ExtensionHost {
     this.have = opts.have;
     this.pool = opts.pool ?? new PeerPool();
     this.picker = new Picker({ pieceCount: opts.pieceCount, pieceLength: opts.pieceLength, totalLength: opts.totalLength, have: opts.have });
-    this.identity = { infoHash: opts.infoHash, peerId: opts.peerId, reserved: makeReserved({ extensionProtocol: true, fast: true }) };
+    this.hashServer = opts.v2 === undefined ? undefined : new HashServer(opts.v2.files, opts.pieceLength);
+    this.identity = { infoHash: opts.infoHash, peerId: opts.peerId, reserved: makeReserved({ extensionProtocol: true, fast: true, v2: opts.v2 !== undefined }) };
     this.lastPieceSize = opts.totalLength - (opts.pieceCount - 1) * opts.pieceLength;
     this.upload = new Uploader({
       infoHash: opts.infoHash,
@@ -344,9 +347,25 @@ export class Swarm implements PeerHandler, ExtensionHost {
       case 'port':
       case 'suggest':
       case 'allowed-fast':
+        return;
       case 'unknown':
+        if (isHashMessageId(msg.id)) this.onHashMessage(conn, msg.id, msg.payload);
         return;
     }
+  }
+
+  /** BEP 52: answer hash requests from the piece layers; a malformed hash message closes the peer. */
+  private onHashMessage(conn: PeerConnection, id: number, payload: Uint8Array): void {
+    let msg: HashMessage;
+    try {
+      msg = decodeHashMessage(id, payload);
+    } catch (err) {
+      conn.close(err instanceof Error ? err.message : String(err));
+      return;
+    }
+    if (msg.type !== 'hash-request') return;
+    const hashes = this.hashServer?.answer(msg);
+    conn.write(encodeHashMessage(hashes === undefined ? { ...msg, type: 'hash-reject' } : { ...msg, type: 'hashes', hashes }));
   }
 
   onClose(conn: PeerConnection, reason: string): void {

@@ -13,6 +13,7 @@ export type WireErrorCode =
   | 'bad-extended-handshake'
   | 'bad-ut-metadata'
   | 'bad-ut-pex'
+  | 'bad-hash-message'
   | 'bad-compact'
   | 'invalid-argument';
 

@@ -28,6 +28,9 @@ export const FAST_EXTENSION_BIT: ReservedBit = Object.freeze({ byte: 7, mask: 0x
 /** BEP 5: byte 7, 0x01. */
 export const DHT_BIT: ReservedBit = Object.freeze({ byte: 7, mask: 0x01 });
 
+/** BEP 52: byte 7, 0x10, "supports v2": set by a client that speaks v2 for this torrent. */
+export const V2_UPGRADE_BIT: ReservedBit = Object.freeze({ byte: 7, mask: 0x10 });
+
 export interface HandshakeHead {
   /** A view of the 8 reserved bytes. */
   readonly reserved: Uint8Array;
@@ -42,6 +45,7 @@ export interface Capabilities {
   extensionProtocol?: boolean;
   fast?: boolean;
   dht?: boolean;
+  v2?: boolean;
 }
 
 export function hasReservedBit(reserved: Uint8Array, bit: ReservedBit): boolean {
@@ -54,6 +58,7 @@ export function makeReserved(caps: Capabilities): Uint8Array {
   if (caps.extensionProtocol === true) reserved[EXTENSION_PROTOCOL_BIT.byte]! |= EXTENSION_PROTOCOL_BIT.mask;
   if (caps.fast === true) reserved[FAST_EXTENSION_BIT.byte]! |= FAST_EXTENSION_BIT.mask;
   if (caps.dht === true) reserved[DHT_BIT.byte]! |= DHT_BIT.mask;
+  if (caps.v2 === true) reserved[V2_UPGRADE_BIT.byte]! |= V2_UPGRADE_BIT.mask;
   return reserved;
 }
 
@@ -62,6 +67,7 @@ export function readCapabilities(reserved: Uint8Array): Required<Capabilities> {
     extensionProtocol: hasReservedBit(reserved, EXTENSION_PROTOCOL_BIT),
     fast: hasReservedBit(reserved, FAST_EXTENSION_BIT),
     dht: hasReservedBit(reserved, DHT_BIT),
+    v2: hasReservedBit(reserved, V2_UPGRADE_BIT),
   };
 }
 

@@ -13,6 +13,7 @@ export {
   decodeHandshakeHead,
   decodePeerId,
   DHT_BIT,
+  V2_UPGRADE_BIT,
   encodeHandshake,
   EXTENSION_PROTOCOL_BIT,
   FAST_EXTENSION_BIT,
@@ -91,3 +92,12 @@ export {
   ipToBytes,
   type IpFamily,
 } from './compact.js';
+export {
+  decodeHashMessage,
+  encodeHashMessage,
+  HashMessageId,
+  isHashMessageId,
+  MAX_HASHES_PER_REQUEST,
+  type HashMessage,
+  type HashRequest,
+} from './hashes.js';

@@ -44,7 +44,7 @@ describe('handshake (BEP 3)', () => {
     const h = decodeHandshake(buf);
     assert.deepEqual(Buffer.from(h.infoHash), INFO_HASH);
     assert.deepEqual(Buffer.from(h.peerId), PEER_ID);
-    assert.deepEqual(readCapabilities(h.reserved), { extensionProtocol: true, fast: true, dht: true });
+    assert.deepEqual(readCapabilities(h.reserved), { extensionProtocol: true, fast: true, dht: true, v2: false });
     assert.equal(h.infoHash.buffer, buf.buffer);
   });
 
@@ -60,6 +60,9 @@ describe('handshake (BEP 3)', () => {
     assert.equal(Buffer.from(makeReserved({ extensionProtocol: true })).toString('hex'), '0000000000100000');
     assert.equal(Buffer.from(makeReserved({ fast: true })).toString('hex'), '0000000000000004');
     assert.equal(Buffer.from(makeReserved({ dht: true })).toString('hex'), '0000000000000001');
+    // BEP 52: the v2 upgrade bit is byte 7, 0x10.
+    assert.equal(Buffer.from(makeReserved({ v2: true })).toString('hex'), '0000000000000010');
+    assert.equal(readCapabilities(makeReserved({ v2: true })).v2, true);
     assert.equal(Buffer.from(makeReserved({})).toString('hex'), '0000000000000000');
     const none = new Uint8Array(8);
     for (const bit of [EXTENSION_PROTOCOL_BIT, FAST_EXTENSION_BIT, DHT_BIT]) assert.equal(hasReservedBit(none, bit), false);
