@@ -56,3 +56,4 @@ export { StorageError, type StorageErrorCode } from './storage/index.js';
 export { TrackerError, type TrackerErrorCode } from './tracker/index.js';
 export { BencodeError } from './bencode/index.js';
 export type { Clock, TimerHandle } from './util/clock.js';
+export { PortMapError, type PortMapEvent, type PortMapping, type PortMapMethod } from './portmap/index.js';

@@ -15,6 +15,7 @@
 import { DEFAULT_BOOTSTRAP, type BootstrapAddress } from '../dht/index.js';
 import type { PeerAddress } from '../metainfo/types.js';
 import type { EncryptionPolicy, MismatchNote } from '../mse/index.js';
+import { PortMapper, type PortMapEvent } from '../portmap/index.js';
 import { BandwidthLimit } from '../swarm/bandwidth.js';
 import { toHex } from '../util/bytes.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -78,6 +79,13 @@ export interface SessionOptions {
    * private mirror's own CA. Verification is never turned off.
    */
   readonly webSeedCa?: string | Buffer | readonly (string | Buffer)[];
+  /**
+   * Ask the default gateway to forward the listen port (TCP) and the DHT's UDP port, by UPnP
+   * IGD and NAT-PMP; the mappings are renewed while the session runs and removed at `close()`
+   * (waiting at most 2 s). Default false: a library sends nothing to the LAN unasked (the CLI
+   * turns it on).
+   */
+  readonly portMapping?: boolean | { readonly onEvent?: (event: PortMapEvent) => void };
 }
 
 export interface AddOptions {
@@ -119,6 +127,7 @@ export class Session {
   private readonly client: Client;
   private readonly handles = new Map<string, { handle: TorrentHandle; torrent: Torrent; untrack: (() => void) | undefined }>();
   private dht: DhtDiscovery | undefined;
+  private portMapper: PortMapper | undefined;
   private lsd: LocalDiscovery | undefined;
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -167,6 +176,11 @@ export class Session {
   /** The UDP port of the DHT node, when it runs. */
   get dhtPort(): number | undefined {
     return this.dht?.port;
+  }
+
+  /** The router's external address, once port mapping learned it. */
+  get externalAddress(): string | undefined {
+    return this.portMapper?.externalAddress;
   }
 
   get torrents(): TorrentHandle[] {
@@ -277,6 +291,7 @@ export class Session {
       await this.starting?.catch(() => undefined);
       await Promise.all(this.torrents.map((h) => h.stopWith(new SessionError('stopped', 'the session was closed before the torrent finished'))));
       await this.lsd?.close();
+      await this.portMapper?.close();
       await this.dht?.close();
       await this.client.close();
     })();
@@ -292,6 +307,17 @@ export class Session {
         port: dht?.port ?? this.client.port,
         ...(dht?.stateFile !== undefined ? { stateFile: dht.stateFile } : {}),
       });
+    }
+    const mapping = this.opts.portMapping;
+    if (mapping !== undefined && mapping !== false) {
+      // In the background: a LAN without an answering router costs a few seconds, once.
+      this.portMapper = new PortMapper({
+        tcpPort: this.client.port,
+        ...(this.dht !== undefined ? { udpPort: this.dht.port } : {}),
+        clock: this.clock,
+        ...(mapping !== true && mapping.onEvent !== undefined ? { onEvent: mapping.onEvent } : {}),
+      });
+      void this.portMapper.start();
     }
     // Best effort: a machine without a multicast route simply finds no local peers.
     if (this.opts.lsd === true) {

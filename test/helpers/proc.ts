@@ -164,17 +164,21 @@ let stateHome: string | undefined;
 /**
  * The environment of a child: as given (default ours), but with `XDG_STATE_HOME` in a private
  * temporary folder of this test process unless the caller chose one, so that no test ever
- * writes resume records (or any other state) into the real home.
+ * writes resume records (or any other state) into the real home; and with
+ * `TESSERA_NO_PORT_MAPPING` set unless the caller set it (to '' to map), so that no `tessera`
+ * a test starts asks the machine's router for anything.
  */
 export function childEnv(env: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
+  const base = env ?? process.env;
+  const noMapping = { TESSERA_NO_PORT_MAPPING: base.TESSERA_NO_PORT_MAPPING ?? '1' };
   const chosen = env?.XDG_STATE_HOME;
-  if (chosen !== undefined && chosen !== process.env.XDG_STATE_HOME) return env!;
+  if (chosen !== undefined && chosen !== process.env.XDG_STATE_HOME) return { ...env, ...noMapping };
   if (stateHome === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-test-state-'));
     stateHome = dir;
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   }
-  return { ...(env ?? process.env), XDG_STATE_HOME: stateHome };
+  return { ...base, XDG_STATE_HOME: stateHome, ...noMapping };
 }
 
 /** Start a process whose stdin is closed and whose output is collected. */

@@ -9,6 +9,8 @@
  * its WANIPConnection:2 control URL found, and the router's refusals (UPnP 501, NAT-PMP result
  * 3) read as typed errors, with nothing left in the router's chains. The mapping itself is
  * shown against the test tree's responder (port-mapper.test.ts), itself checked with upnpc.
+ * Last, `tessera download` in the client namespace asks the router by default and says so with
+ * `--verbose`, and asks nothing with `--no-port-mapping`.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +19,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { type Proc, run, startProc } from '../helpers/proc.js';
+import { cliPath } from '../helpers/tessera.js';
+import { memoryTorrent } from '../session/memory-swarm.js';
 
 const ROUTER = `tsnm${process.pid}r`;
 const CLIENT = `tsnm${process.pid}c`;
@@ -118,5 +122,25 @@ describe('port mapping against miniupnpd in a network namespace', { timeout: 90_
     assert.match(miniupnpd!.stdout + miniupnpd!.stderr, /NAT-PMP port mapping request : 6881->10\.77\.0\.2:6881 udp/);
     const chains = await run('ip', ['netns', 'exec', ROUTER, 'nft', 'list', 'chain', 'inet', 'filter', 'miniupnpd'], 10_000);
     assert.doesNotMatch(chains.stdout, /dport/, 'no forwarding rule was left at the router');
+  });
+  it('tessera download maps by default (and reports the refusals with --verbose); --no-port-mapping sends nothing', async () => {
+    const t = memoryTorrent(Buffer.alloc(64 * 1024, 7), 16 * 1024, 'nm.bin');
+    const torrent = join(dir, 'nm.torrent');
+    await writeFile(torrent, t.torrent);
+    const download = (...extra: string[]): Promise<Proc> =>
+      new Promise((resolve) => {
+        const args = ['netns', 'exec', CLIENT, process.execPath, cliPath, 'download', torrent, '-o', join(dir, 'out'), '--no-dht', '--timeout', '6s', '--port', '6881', '--verbose', ...extra];
+        const p = startProc('tessera', 'ip', args, { env: { ...process.env, TESSERA_NO_PORT_MAPPING: '' } });
+        void p.waitForExit(30_000).then(() => resolve(p), () => resolve(p));
+      });
+    const before = (miniupnpd!.stdout + miniupnpd!.stderr).length;
+    const on = await download();
+    assert.match(on.stderr, /port mapping: natpmp failed: NAT-PMP gateway answered 3 \(network failure\)/, on.tail());
+    assert.match(on.stderr, /port mapping: upnp failed: UPnP error 501 \(ActionFailed\)/, on.tail());
+    assert.match((miniupnpd!.stdout + miniupnpd!.stderr).slice(before), /AddPortMapping: ext port 6881 to 10\.77\.0\.2:6881 protocol TCP for: Tessera/);
+    const mid = (miniupnpd!.stdout + miniupnpd!.stderr).length;
+    const off = await download('--no-port-mapping');
+    assert.doesNotMatch(off.stderr, /port mapping/, off.tail());
+    assert.doesNotMatch((miniupnpd!.stdout + miniupnpd!.stderr).slice(mid), /M-SEARCH from|NAT-PMP request|HTTP REQUEST/, 'the router heard nothing');
   });
 });

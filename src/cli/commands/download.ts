@@ -21,7 +21,8 @@ import { defaultDhtStateFile } from '../../session/discovery.js';
 import type { DhtOptions, SessionOptions } from '../../session/session.js';
 import { resolveSource, type ResolvedSource } from '../../session/source.js';
 import { defaultResumeDir } from '../../storage/index.js';
-import { CliError, ExitCode, type CliContext } from '../context.js';
+import type { PortMapEvent } from '../../portmap/index.js';
+import { CliError, ExitCode, safeText, type CliContext } from '../context.js';
 import { encryptionNoteLine, parseDuration, parseEncryption, parsePeerArg, parsePort, parseRate } from '../args.js';
 import { parseFileSelection } from '../file-select.js';
 import { ensureWritableFolder } from '../output-dir.js';
@@ -70,7 +71,7 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
     ...(port !== undefined ? { port } : {}),
     dht: dhtBootstrap === undefined ? false : dhtOptions(dhtBootstrap),
     lsd: values.lsd,
-    clientOptions: encryptionOptions(values.encryption, ctx),
+    clientOptions: { ...encryptionOptions(values.encryption, ctx), ...portMappingOptions(values['no-port-mapping'], ctx) },
     resumeDir: defaultResumeDir(process.env),
     recheck: values.recheck,
     ...(saveTorrent !== undefined ? { saveTorrent } : {}),
@@ -85,6 +86,28 @@ export function parseMaxPeersPerIp(value: string | undefined): number | undefine
   const n = Number(value);
   if (!(Number.isInteger(n) && n >= 1 && n <= 1000)) throw new CliError(ExitCode.usage, '--max-peers-per-ip must be 1–1000');
   return n;
+}
+
+/**
+ * Port mapping is on unless `--no-port-mapping` is given or `TESSERA_NO_PORT_MAPPING` is set
+ * (for scripts and test runs that start many sessions); `--verbose` prints what the router did.
+ */
+export function portMappingOptions(off: boolean, ctx: CliContext, env: NodeJS.ProcessEnv = process.env): Pick<SessionOptions, 'portMapping'> {
+  if (off || (env.TESSERA_NO_PORT_MAPPING ?? '') !== '') return { portMapping: false };
+  return ctx.verbose ? { portMapping: { onEvent: (e) => ctx.stderr.write(`${portMapLine(e)}\n`) } } : { portMapping: true };
+}
+
+function portMapLine(e: PortMapEvent): string {
+  switch (e.kind) {
+    case 'mapped':
+    case 'renewed':
+    case 'removed':
+      return `port mapping: ${e.kind} ${e.mapping.protocol} ${e.mapping.internalPort} -> ${e.mapping.externalPort} by ${e.mapping.method}${e.kind === 'removed' ? '' : ` for ${e.mapping.lifetime === 0 ? 'ever' : `${e.mapping.lifetime} s`}`}`;
+    case 'external-address':
+      return `port mapping: external address ${safeText(e.address)} (${e.method})`;
+    case 'failed':
+      return `port mapping: ${e.method} failed: ${safeText(e.message)}`;
+  }
 }
 
 /** The session options of `--encryption` and, with `--verbose`, a line per policy mismatch. */

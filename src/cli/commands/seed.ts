@@ -22,7 +22,7 @@ import { seedSpec } from '../specs.js';
 import { CliError, ExitCode, safeText, type CliContext, type Command } from '../context.js';
 import { defaultResumeDir } from '../../storage/index.js';
 import { runTorrents } from '../run-torrents.js';
-import { encryptionOptions, parseMaxPeersPerIp } from './download.js';
+import { encryptionOptions, parseMaxPeersPerIp, portMappingOptions } from './download.js';
 
 /**
  * `runTorrents` only gives up for lack of peers while downloading; a seeder has nothing to
@@ -34,7 +34,7 @@ export const seedCommand: Command = async (argv: string[], ctx: CliContext): Pro
   const { values, positionals } = parseCommandLine(argv, seedSpec);
   const port = values.port !== undefined ? parsePort(values.port, '--port') : undefined;
   const peers: PeerAddress[] = values.peer.map(parsePeerArg);
-  const clientOptions = encryptionOptions(values.encryption, ctx);
+  const clientOptions = { ...encryptionOptions(values.encryption, ctx), ...portMappingOptions(values['no-port-mapping'], ctx) };
   const maxDownRate = parseRate(values['max-down'], '--max-down');
   const maxUpRate = parseRate(values['max-up'], '--max-up');
   const maxPeersPerIp = parseMaxPeersPerIp(values['max-peers-per-ip']);
