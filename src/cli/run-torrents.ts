@@ -57,6 +57,10 @@ export interface RunOptions {
   onDone?: string;
   /** `--sequential`: fetch pieces in order. */
   sequential?: boolean;
+  /** `--web-seed`: web seeds besides the torrents' own. */
+  webSeeds?: readonly string[];
+  /** False with `--no-web-seeds`: the torrents' own web seeds are ignored. */
+  torrentWebSeeds?: boolean;
   /** Connections one IP may hold (`--max-peers-per-ip`). */
   maxPeersPerIp?: number;
   /** `--select`, `--only`, `--exclude`: the files to download (the rest is skipped). */
@@ -164,6 +168,8 @@ class Run {
       ...(opts.seedTimeS !== undefined ? { seedTimeMs: opts.seedTimeS * 1000 } : {}),
       ...(opts.recheck === true ? { recheck: true } : {}),
       ...(ctx.verbose ? { trace: true } : {}),
+      ...(opts.webSeeds !== undefined && opts.webSeeds.length > 0 ? { webSeeds: opts.webSeeds } : {}),
+      ...(opts.torrentWebSeeds === false ? { torrentWebSeeds: false } : {}),
     });
     this.handles.push(handle);
     if (this.json !== undefined) watchJson(handle, this.json, source.kind, opts.outputDir, { seedAfterDone: opts.seed || opts.seedOnly === true });
@@ -426,11 +432,13 @@ function withNoPeerTimeout(handle: TorrentHandle, seconds: number): Promise<'com
     const timer = setInterval(() => {
       const now = Date.now();
       const st = handle.stats();
-      if (st.downloaded !== received || st.state !== 'downloading') {
+      const moved = st.downloaded !== received;
+      if (moved || st.state !== 'downloading') {
         received = st.downloaded;
         lastProgressAt = now;
       }
-      if (st.peers > 0) lastPeerAt = now;
+      // Data from web seeds counts as a source being there.
+      if (st.peers > 0 || moved) lastPeerAt = now;
       else if (now - lastPeerAt > seconds * 1000) return finish('no-peers');
       if (now - lastProgressAt > seconds * 1000) finish('no-progress');
     }, 500);

@@ -38,6 +38,8 @@ export const downloadSpec = {
     select: { type: 'string', value: 'LIST', defaultText: "every file, or a magnet link's so=", help: "download only these files, numbered from 0 as 'tessera info' lists them: 0,2-4 (one source only)" },
     only: { type: 'string', multiple: true, value: 'GLOB', help: "download only files matching GLOB ('*.mkv' matches names, 'sub/**' paths below the torrent's folder)" },
     exclude: { type: 'string', multiple: true, value: 'GLOB', help: 'do not download files matching GLOB (same patterns as --only)' },
+    'web-seed': { type: 'string', multiple: true, value: 'URL', help: 'also download from this web seed (BEP 19, http or https)' },
+    'no-web-seeds': { type: 'boolean', help: "ignore the torrent's own web seeds (url-list)" },
   },
 } as const satisfies CommandSpec;
 

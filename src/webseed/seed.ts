@@ -12,6 +12,7 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import { RequestGuard, type Resolver } from '../tracker/ssrf.js';
 import { Bitfield } from '../util/bitfield.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -72,6 +73,11 @@ const DEFAULT_MAX_REQUESTS = 4;
 const DEFAULT_MAX_REQUEST_BYTES = 4 << 20;
 const ZEROS = Buffer.alloc(BLOCK_SIZE);
 
+/** Node's `ca` replaces the bundled authorities: keep them, and add the caller's. */
+function trusted(extra: NonNullable<WebSeedOptions['ca']>): (string | Buffer)[] {
+  return [...rootCertificates, ...(typeof extra === 'string' || Buffer.isBuffer(extra) ? [extra] : extra)];
+}
+
 export class WebSeed {
   readonly url: string;
   readonly key: PeerKey;
@@ -105,7 +111,7 @@ export class WebSeed {
     const sockets = opts.maxRequests ?? DEFAULT_MAX_REQUESTS;
     this.agents = {
       http: new HttpAgent({ keepAlive: true, maxSockets: sockets }),
-      https: new HttpsAgent({ keepAlive: true, maxSockets: sockets, ...(opts.ca === undefined ? {} : { ca: opts.ca as string | Buffer | (string | Buffer)[] }) }),
+      https: new HttpsAgent({ keepAlive: true, maxSockets: sockets, ...(opts.ca === undefined ? {} : { ca: trusted(opts.ca) }) }),
     };
     this.has = new Bitfield(torrent.pieceCount);
     this.has.setAll();

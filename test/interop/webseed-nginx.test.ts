@@ -17,6 +17,7 @@ import { compareTrees, writeRandomFile, writeRandomTree } from '../helpers/data.
 import { startNginx, type Nginx } from '../helpers/nginx.js';
 import { stopAll } from '../helpers/proc.js';
 import { startLibtorrentSeeder } from '../helpers/seeders.js';
+import { startDownload } from '../helpers/tessera.js';
 import { createSwarm, type Swarm } from '../helpers/swarm.js';
 import { makeTorrent, type TorrentMeta } from '../helpers/torrents.js';
 
@@ -103,6 +104,21 @@ describe('web seeds against nginx', { timeout: 600_000 }, () => {
     } finally {
       await session.close();
     }
+  });
+
+  test('CLI: --web-seed feeds a download longer than --timeout with no peer at all', async () => {
+    const out = await swarm.newOutDir('cli');
+    // About 1 MiB/s over 4 connections: several times the 2 s timeout for the whole tree.
+    const proc = await startDownload({ torrent: multi.torrentPath, outDir: out, args: ['--web-seed', `${nginx.base}/crawl/`, '--timeout', '2s', '-q'] });
+    const exit = await proc.waitForExit(240_000);
+    assert.equal(exit.code, 0, proc.tail());
+    assert.match(proc.stdout, /complete: tree .* (\d+) bytes from web seeds/);
+    await compareTrees(join(swarm.dataDir, 'tree'), join(out, 'tree'));
+    // --no-web-seeds: the single-file torrent's url-list is ignored, and nothing else serves it.
+    const asked = (await nginx.requests()).length;
+    const none = await startDownload({ torrent: single.torrentPath, outDir: await swarm.newOutDir('none'), args: ['--no-web-seeds', '--timeout', '2s', '-q'] });
+    assert.equal((await none.waitForExit(60_000)).code, 1, none.tail());
+    assert.equal((await nginx.requests()).length, asked, 'nginx was not asked');
   });
 
   test('a web seed and a libtorrent seeder together', async () => {

@@ -22,6 +22,7 @@ import type { DhtOptions, SessionOptions } from '../../session/session.js';
 import { resolveSource, type ResolvedSource } from '../../session/source.js';
 import { defaultResumeDir } from '../../storage/index.js';
 import type { PortMapEvent } from '../../portmap/index.js';
+import { parseWebSeedUrl } from '../../webseed/index.js';
 import { CliError, ExitCode, safeText, type CliContext } from '../context.js';
 import { encryptionNoteLine, parseDuration, parseEncryption, parsePeerArg, parsePort, parseRate } from '../args.js';
 import { parseFileSelection } from '../file-select.js';
@@ -63,6 +64,8 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
     maxDownRate,
     maxUpRate,
     sequential: values.sequential,
+    webSeeds: values['web-seed'].map(parseWebSeedArg),
+    torrentWebSeeds: !values['no-web-seeds'],
     ...(values['on-done'] !== undefined ? { onDone: values['on-done'] } : {}),
     noPeerTimeoutS: timeoutS,
     seed: values.seed || ratio !== undefined || seedTime !== undefined,
@@ -114,6 +117,15 @@ function portMapLine(e: PortMapEvent): string {
 export function encryptionOptions(value: string | undefined, ctx: CliContext): Pick<SessionOptions, 'encryption' | 'onEncryptionMismatch'> {
   const encryption = parseEncryption(value);
   return ctx.verbose ? { encryption, onEncryptionMismatch: (note) => ctx.stderr.write(`${encryptionNoteLine(note)}\n`) } : { encryption };
+}
+
+/** A `--web-seed` value: an http(s) URL, else a usage error naming the flag. */
+function parseWebSeedArg(raw: string): string {
+  try {
+    return parseWebSeedUrl(raw).href;
+  } catch {
+    throw new CliError(ExitCode.usage, `--web-seed wants an http(s) URL, got '${raw}'`);
+  }
 }
 
 /** `--dht-bootstrap` addresses, the public routers by default, or undefined with `--no-dht`. */
