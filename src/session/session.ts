@@ -330,13 +330,19 @@ export class Session {
     const t = entry.torrent;
     if (t.isPrivate) return;
     if (this.dht !== undefined) {
-      entry.untrack = this.dht.track(t.infoHash, {
-        announcePort: this.client.port,
-        onPeers: (found) => {
-          if (t.state !== 'paused' && !t.isPrivate) t.addPeers(found, 'dht');
-        },
-        wantMore: () => t.wantsPeers(),
-      });
+      const dht = this.dht;
+      // A hybrid is also looked up and announced under its truncated v2 hash (BEP 52).
+      const v2 = t.meta?.hybrid === true ? t.meta.v2?.infoHash.subarray(0, 20) : undefined;
+      const untracks = [t.infoHash, ...(v2 === undefined ? [] : [v2])].map((hash) =>
+        dht.track(hash, {
+          announcePort: this.client.port,
+          onPeers: (found) => {
+            if (t.state !== 'paused' && !t.isPrivate) t.addPeers(found, 'dht');
+          },
+          wantMore: () => t.wantsPeers(),
+        }),
+      );
+      entry.untrack = () => untracks.forEach((u) => u());
     }
     if (t.meta !== undefined) this.lsd?.announce([t.infoHash]);
   }

@@ -151,7 +151,8 @@ export class Torrent {
   /** Verified pieces, kept across a pause so resuming needs no recheck. */
   private have: Bitfield | undefined;
   /** The tracker schedule of the current run (a new one after each resume). */
-  private announcer: Announcer | undefined;
+  /** One per swarm the torrent joins: a hybrid announces its v1 and its truncated v2 hash. */
+  private announcers: Announcer[] | undefined;
   private tickTimer: TimerHandle | undefined;
   /** Aborts what the current run awaits (recheck, announces) on pause or stop. */
   private run = new AbortController();
@@ -508,11 +509,15 @@ export class Torrent {
     swarm.setUrgent(this.urgent);
     swarm.setPiecePriorities(this.pieceLevels);
     this.client.register(this.infoHash, { identity: swarm.localIdentity, handler: swarm, maxBitfield: swarm.maxBitfieldBytes });
+    // A hybrid is one torrent in two swarms (BEP 52): peers of the v2 swarm greet us with the
+    // truncated v2 hash and are answered with it, then fed from the same pieces.
+    const v2Hash = this.v2SwarmHash();
+    if (v2Hash !== undefined) this.client.register(v2Hash, { identity: { ...swarm.localIdentity, infoHash: v2Hash }, handler: swarm, maxBitfield: swarm.maxBitfieldBytes });
     for (const h of held) swarm.adopt(h.conn, h.replay);
     this.setState(swarm.finished ? 'seeding' : 'downloading');
     swarm.start();
     // After the check, so that `left` is true: a seeder is listed as one at once.
-    if (this.announcer === undefined) this.startAnnouncing();
+    if (this.announcers === undefined) this.startAnnouncing();
   }
 
   private addWebSeeds(meta: Metainfo, swarm: Swarm): void {
@@ -535,7 +540,7 @@ export class Torrent {
   private onComplete(): void {
     if (this.state === 'downloading') {
       this.setState('seeding');
-      this.announcer?.complete();
+      for (const a of this.announcers ?? []) a.complete();
     }
     if (this.state !== 'seeding') return;
     this.seedingSince ??= this.clock.now();
@@ -577,15 +582,17 @@ export class Torrent {
     this.tickTimer?.cancel();
     this.tickTimer = undefined;
     this.client.unregister(this.infoHash);
+    const v2Hash = this.v2SwarmHash();
+    if (v2Hash !== undefined) this.client.unregister(v2Hash);
     this.phase?.close('stopping');
     this.phase = undefined;
     const swarm = this.swarm;
     if (swarm !== undefined) this.have = swarm.have;
     // Trackers are told with the counters of the run that ends; the swarm goes after.
-    const announcer = this.announcer;
-    this.announcer = undefined;
+    const announcers = this.announcers ?? [];
+    this.announcers = undefined;
     swarm?.stop();
-    await announcer?.stop();
+    await Promise.all(announcers.map((a) => a.stop()));
     this.swarm = undefined;
     const storage = this.storage;
     this.storage = undefined;
@@ -603,9 +610,20 @@ export class Torrent {
   private startAnnouncing(): void {
     const tiers = this.meta !== undefined ? this.meta.announce : (this.magnet?.trackers ?? []).map((t) => [t]);
     if (this.opts.trackers === false || tiers.length === 0 || this.state === 'paused' || this.state === 'stopped' || this.state === 'error') return;
-    this.announcer = new Announcer({
+    const v2Hash = this.v2SwarmHash();
+    this.announcers = [this.infoHash, ...(v2Hash === undefined ? [] : [v2Hash])].map((infoHash) => this.announcer(tiers, infoHash));
+    for (const a of this.announcers) a.start();
+  }
+
+  /** The truncated v2 hash under which a hybrid also joins the v2 swarm. */
+  private v2SwarmHash(): Uint8Array | undefined {
+    return this.meta?.hybrid === true && this.meta.v2 !== undefined ? this.meta.v2.infoHash.subarray(0, 20) : undefined;
+  }
+
+  private announcer(tiers: readonly (readonly string[])[], infoHash: Uint8Array): Announcer {
+    return new Announcer({
       tiers,
-      infoHash: this.infoHash,
+      infoHash,
       peerId: this.client.peerId,
       port: this.client.port,
       stats: () => {
@@ -622,7 +640,6 @@ export class Torrent {
       clock: this.clock,
       ...(this.opts.stopTimeoutMs !== undefined ? { stopTimeoutMs: this.opts.stopTimeoutMs } : {}),
     });
-    this.announcer.start();
   }
 }
 
