@@ -1,6 +1,7 @@
 /**
- * The mainline DHT (BEP 5), IPv4: a KRPC codec, a routing table, the iterative lookup and a
- * UDP node that uses them. The codec, table and lookup are pure (no sockets, injected clock
+ * The mainline DHT (BEP 5) and its IPv6 twin (BEP 32: a node of family 6 has its own socket and
+ * routing table and exchanges `nodes6`): a KRPC codec, a routing table, the iterative lookup and
+ * a UDP node that uses them. The codec, table and lookup are pure (no sockets, injected clock
  * and randomness); only `node.ts` touches the network. This layer imports `bencode`, `util`
  * and the `PeerAddress` type of `metainfo`, and nothing from the wire, swarm or session layers.
  */
@@ -17,8 +18,9 @@ export {
   type KrpcQuery,
   type KrpcMethod,
   type KrpcResponseBody,
+  type Want,
 } from './krpc.js';
-export { type NodeContact, encodeNodes, decodeNodes, encodePeer, decodePeer } from './compact.js';
+export { type NodeContact, type DhtFamily, encodeNodes, decodeNodes, encodePeer, decodePeer } from './compact.js';
 export { RoutingTable, K, type InsertResult, type NodeStatus } from './routing-table.js';
 export { Lookup, ALPHA, type LookupOptions, type LookupQuery, type LookupResult, type SeedContact } from './lookup.js';
 export { KrpcError, DhtError } from './errors.js';

@@ -2,7 +2,8 @@
  * KRPC codec (BEP 5, "KRPC Protocol" and "DHT Queries"): pure functions between UDP payloads
  * and typed messages. Decoding is strict and total: every malformed or out-of-policy packet
  * becomes a `KrpcError`, never another exception. Unknown keys are ignored, because later
- * BEPs (`v`, `ip`, `ro`, `nodes6`, ...) add keys that a BEP 5 node may safely skip.
+ * BEPs (`v`, `ip`, `ro`, ...) add keys that a BEP 5 node may safely skip. BEP 32's IPv6 keys
+ * are read: `nodes6` (38-byte nodes), 18-byte peers in `values`, and `want` (`n4`, `n6`).
  */
 import { BencodeError, BDict, type BValue, asBytes, asDict, asList, decode, encode } from '../bencode/index.js';
 import type { PeerAddress } from '../metainfo/types.js';
@@ -27,8 +28,8 @@ export const KRPC_METHOD_UNKNOWN = 204;
 
 export type KrpcQuery =
   | { readonly method: 'ping'; readonly id: Uint8Array }
-  | { readonly method: 'find_node'; readonly id: Uint8Array; readonly target: Uint8Array }
-  | { readonly method: 'get_peers'; readonly id: Uint8Array; readonly infoHash: Uint8Array }
+  | { readonly method: 'find_node'; readonly id: Uint8Array; readonly target: Uint8Array; readonly want?: readonly Want[] }
+  | { readonly method: 'get_peers'; readonly id: Uint8Array; readonly infoHash: Uint8Array; readonly want?: readonly Want[] }
   | {
       readonly method: 'announce_peer';
       readonly id: Uint8Array;
@@ -41,11 +42,15 @@ export type KrpcQuery =
     };
 
 export type KrpcMethod = KrpcQuery['method'];
+/** BEP 32: which node lists the querier wants, IPv4 (`n4`, 26-byte) and/or IPv6 (`n6`, 38-byte). */
+export type Want = 'n4' | 'n6';
 
 /** A response body: every response has `id`; the other keys depend on the query. */
 export interface KrpcResponseBody {
   readonly id: Uint8Array;
   readonly nodes?: readonly NodeContact[];
+  /** BEP 32: IPv6 nodes. */
+  readonly nodes6?: readonly NodeContact[];
   readonly values?: readonly PeerAddress[];
   readonly token?: Uint8Array;
 }
@@ -117,12 +122,25 @@ function decodeQuery(dict: BDict, t: Uint8Array): KrpcQuery {
     case 'ping':
       return { method: 'ping', id };
     case 'find_node':
-      return { method: 'find_node', id, target: fixedBytes(args, 'target', NODE_ID_LENGTH, ctx) };
+      return { method: 'find_node', id, target: fixedBytes(args, 'target', NODE_ID_LENGTH, ctx), ...wantOf(args) };
     case 'get_peers':
-      return { method: 'get_peers', id, infoHash: fixedBytes(args, 'info_hash', NODE_ID_LENGTH, ctx) };
+      return { method: 'get_peers', id, infoHash: fixedBytes(args, 'info_hash', NODE_ID_LENGTH, ctx), ...wantOf(args) };
     case 'announce_peer':
       return decodeAnnounce(args, id, ctx);
   }
+}
+
+/** BEP 32 `want`: unknown entries are skipped; a malformed list reads as absent. */
+function wantOf(args: BDict): { want?: Want[] } {
+  const list = asList(args.get('want'));
+  if (list === undefined) return {};
+  const want: Want[] = [];
+  for (const item of list.slice(0, 8)) {
+    const b = asBytes(item);
+    const w = b === undefined ? undefined : latin1(b);
+    if ((w === 'n4' || w === 'n6') && !want.includes(w)) want.push(w);
+  }
+  return { want };
 }
 
 function decodeAnnounce(args: BDict, id: Uint8Array, ctx: { transactionId: Uint8Array; wasQuery: boolean }): KrpcQuery {
@@ -155,12 +173,18 @@ function decodeResponse(dict: BDict): KrpcResponseBody {
   const r = asDict(dict.get('r'));
   if (r === undefined) throw new KrpcError('bad-field', 'response without a dictionary "r"');
   const id = fixedBytes(r, 'id', NODE_ID_LENGTH, {});
-  const body: { id: Uint8Array; nodes?: NodeContact[]; values?: PeerAddress[]; token?: Uint8Array } = { id };
+  const body: { id: Uint8Array; nodes?: NodeContact[]; nodes6?: NodeContact[]; values?: PeerAddress[]; token?: Uint8Array } = { id };
   const nodesValue = r.get('nodes');
   if (nodesValue !== undefined) {
     const nodes = asBytes(nodesValue);
     if (nodes === undefined) throw new KrpcError('bad-nodes', '"nodes" is not a byte string');
     body.nodes = decodeNodes(nodes);
+  }
+  const nodes6Value = r.get('nodes6');
+  if (nodes6Value !== undefined) {
+    const nodes6 = asBytes(nodes6Value);
+    if (nodes6 === undefined) throw new KrpcError('bad-nodes', '"nodes6" is not a byte string');
+    body.nodes6 = decodeNodes(nodes6, 6);
   }
   const valuesValue = r.get('values');
   if (valuesValue !== undefined) {
@@ -168,7 +192,7 @@ function decodeResponse(dict: BDict): KrpcResponseBody {
     if (list === undefined) throw new KrpcError('bad-values', '"values" is not a list');
     body.values = list.map((item) => {
       const bytes = asBytes(item);
-      // BEP 32 puts 18-byte IPv6 peers in `values` too; this IPv4 node rejects the packet.
+      // 6 bytes for an IPv4 peer, 18 for an IPv6 one (BEP 32).
       if (bytes === undefined) throw new KrpcError('bad-values', '"values" item is not a byte string');
       return decodePeer(bytes);
     });
@@ -230,9 +254,11 @@ function queryArgs(query: KrpcQuery): BDict {
       break;
     case 'find_node':
       a.set('target', query.target);
+      if (query.want !== undefined) a.set('want', query.want.map(bytes));
       break;
     case 'get_peers':
       a.set('info_hash', query.infoHash);
+      if (query.want !== undefined) a.set('want', query.want.map(bytes));
       break;
     case 'announce_peer':
       a.set('info_hash', query.infoHash);
@@ -248,6 +274,7 @@ function responseBody(body: KrpcResponseBody): BDict {
   const r = new BDict();
   r.set('id', body.id);
   if (body.nodes !== undefined) r.set('nodes', encodeNodes(body.nodes));
+  if (body.nodes6 !== undefined) r.set('nodes6', encodeNodes(body.nodes6, 6));
   if (body.values !== undefined) r.set('values', body.values.map(encodePeer));
   if (body.token !== undefined) r.set('token', body.token);
   return r;

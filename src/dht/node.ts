@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { type Socket, createSocket } from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { ipFamily } from '../util/ip.js';
 import type { PeerAddress } from '../metainfo/types.js';
 import { NODE_ID_LENGTH, type NodeContact, isIpv4 } from './compact.js';
 import { DhtError, KrpcError } from './errors.js';
@@ -46,8 +47,13 @@ export interface BootstrapAddress {
 export interface DhtNodeOptions {
   /** UDP port; 0 or absent picks a free one. */
   readonly port?: number;
-  /** Address to bind, default '0.0.0.0' (IPv4 only: BEP 32 is not implemented). */
+  /** Address to bind, default '0.0.0.0', or '::' for family 6. */
   readonly host?: string;
+  /**
+   * 4: the BEP 5 DHT. 6: the IPv6 DHT of BEP 32, a separate network with its own routing table
+   * and socket: nodes travel in `nodes6`, queries say `want: n6`. Default: the family of `host`, else 4.
+   */
+  readonly family?: 4 | 6;
   readonly nodeId?: Uint8Array;
   readonly bootstrap: readonly BootstrapAddress[];
   /** Every address we would send to must pass this; tests allow loopback only. */
@@ -99,14 +105,20 @@ const MAX_REFRESH_PER_TICK = 3;
 const MAX_PINGS_PER_TICK = 8;
 
 /** Addresses no honest node has: unspecified, "this network", multicast and broadcast. */
-function usable(host: string, port: number): boolean {
-  if (!isIpv4(host) || !Number.isInteger(port) || port < 1 || port > 0xffff) return false;
+function usable(host: string, port: number, family: 4 | 6): boolean {
+  if (!Number.isInteger(port) || port < 1 || port > 0xffff) return false;
+  if (family === 6) {
+    // Unicast only: not unspecified, multicast (ff00::/8) or IPv4-mapped (that is the IPv4 DHT's).
+    return ipFamily(host) === 6 && host !== '::' && !/^ff/i.test(host) && !/^::ffff:/i.test(host);
+  }
+  if (!isIpv4(host)) return false;
   const first = Number(host.split('.')[0]);
   return first !== 0 && first < 224;
 }
 
 export class DhtNode {
   readonly id: Uint8Array;
+  readonly family: 4 | 6;
   private readonly socket: Socket;
   private readonly now: () => number;
   private readonly random: RandomBytes;
@@ -133,6 +145,7 @@ export class DhtNode {
     savedNodes: readonly NodeContact[],
   ) {
     this.socket = socket;
+    this.family = familyOf(options);
     this.id = id;
     this.now = options.clock ?? Date.now;
     this.random = options.random ?? ((n) => new Uint8Array(randomBytes(n)));
@@ -159,11 +172,12 @@ export class DhtNode {
     const random: RandomBytes = options.random ?? ((n) => new Uint8Array(randomBytes(n)));
     const id = options.nodeId ?? saved?.id ?? random(NODE_ID_LENGTH);
     if (id.length !== NODE_ID_LENGTH) throw new DhtError('bad-node-id', `node id must be ${NODE_ID_LENGTH} bytes`);
-    const socket = createSocket({ type: 'udp4' });
+    const family = familyOf(options);
+    const socket = createSocket(family === 6 ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(new DhtError('bind-failed', `cannot bind DHT socket: ${err.message}`, { cause: err }));
       socket.once('error', onError);
-      socket.bind(options.port ?? 0, options.host ?? '0.0.0.0', () => {
+      socket.bind(options.port ?? 0, options.host ?? (family === 6 ? '::' : '0.0.0.0'), () => {
         socket.off('error', onError);
         resolve();
       });
@@ -190,7 +204,7 @@ export class DhtNode {
   async bootstrap(options: { signal?: AbortSignal } = {}): Promise<void> {
     const resolved: SeedContact[] = [];
     for (const b of this.options.bootstrap) {
-      const host = isIP(b.host) === 4 ? b.host : await this.resolve(b.host);
+      const host = isIP(b.host) === this.family ? b.host : isIP(b.host) !== 0 ? undefined : await this.resolve(b.host);
       if (host !== undefined && this.acceptable(host, b.port)) resolved.push({ host, port: b.port });
     }
     this.seeds = [...this.seeds, ...resolved].slice(0, 64);
@@ -304,7 +318,7 @@ export class DhtNode {
   private onPacket(packet: Buffer, host: string, port: number, family: string): void {
     if (this.closed) return;
     this.counters.received++;
-    if (family !== 'IPv4' || !this.acceptable(host, port) || packet.length > MAX_KRPC_PACKET) {
+    if (family !== (this.family === 6 ? 'IPv6' : 'IPv4') || !this.acceptable(host, port) || packet.length > MAX_KRPC_PACKET) {
       this.counters.dropped++;
       return;
     }
@@ -337,7 +351,9 @@ export class DhtNode {
       return;
     }
     this.learn({ id: msg.response.id, host, port });
-    p.resolve(msg.response);
+    // The IPv6 network's contacts arrive in `nodes6`; the lookup reads one list, the node's own.
+    const r = msg.response;
+    p.resolve(this.family === 6 ? { id: r.id, ...(r.nodes6 !== undefined ? { nodes: r.nodes6 } : {}), ...(r.values !== undefined ? { values: r.values } : {}), ...(r.token !== undefined ? { token: r.token } : {}) } : r);
   }
 
   private onQuery(t: Uint8Array, query: KrpcQuery, host: string, port: number): void {
@@ -345,7 +361,7 @@ export class DhtNode {
       this.counters.rateLimited++;
       return;
     }
-    const answer = answerQuery({ ownId: this.id, table: this.table, tokens: this.tokens, peers: this.peers }, query, { host, port });
+    const answer = answerQuery({ ownId: this.id, table: this.table, tokens: this.tokens, peers: this.peers, family: this.family }, query, { host, port });
     if (answer.kind === 'response') this.send({ type: 'response', t, response: answer.body }, host, port);
     else this.send({ type: 'error', t, code: answer.code, message: answer.message }, host, port);
     this.table.noteQuery(query.id);
@@ -382,7 +398,8 @@ export class DhtNode {
     const known: SeedContact[] = this.table.closest(target, K * 2);
     const seeds = known.length >= K ? known : [...known, ...this.seeds];
     const lookup = new Lookup({ target, seeds, selfId: this.id, accept: (c) => this.acceptable(c.host, c.port) });
-    const message: KrpcQuery = kind === 'find_node' ? { method: 'find_node', id: this.id, target } : { method: 'get_peers', id: this.id, infoHash: target };
+    const want = this.family === 6 ? { want: ['n6' as const] } : {};
+    const message: KrpcQuery = kind === 'find_node' ? { method: 'find_node', id: this.id, target, ...want } : { method: 'get_peers', id: this.id, infoHash: target, ...want };
     return new Promise<Lookup>((resolve, reject) => {
       let finished = false;
       let failure: unknown;
@@ -456,15 +473,19 @@ export class DhtNode {
 
   private async resolve(host: string): Promise<string | undefined> {
     try {
-      return (await dnsLookup(host, { family: 4 })).address;
+      return (await dnsLookup(host, { family: this.family })).address;
     } catch {
       return undefined;
     }
   }
 
   private acceptable(host: string, port: number): boolean {
-    return usable(host, port) && this.allow(host);
+    return usable(host, port, this.family) && this.allow(host);
   }
+}
+
+function familyOf(options: DhtNodeOptions): 4 | 6 {
+  return options.family ?? (options.host !== undefined && ipFamily(options.host) === 6 ? 6 : 4);
 }
 
 function key(t: Uint8Array): string {

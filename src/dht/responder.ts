@@ -10,16 +10,22 @@ import type { RoutingTable } from './routing-table.js';
 import type { TokenIssuer } from './token.js';
 
 /**
- * Peers per get_peers answer. 50 compact peers are 400 bytes; with 8 nodes, a token and the
- * envelope the answer stays near 750 bytes, well inside one unfragmented datagram.
+ * Peers per get_peers answer. 50 compact peers are 400 bytes (IPv4) or 1000 (IPv6); with 8
+ * nodes, a token and the envelope an IPv4 answer stays near 750 bytes. An IPv6 answer that
+ * would pass MAX_KRPC_PACKET is dropped by the encoder, so the IPv6 node stores fewer (see
+ * MAX_VALUES6).
  */
 export const MAX_VALUES = 50;
+/** 8 nodes6 (304 bytes) and 35 IPv6 peers (~700 bytes) stay under MAX_KRPC_PACKET. */
+export const MAX_VALUES6 = 35;
 
 export interface ResponderState {
   readonly ownId: Uint8Array;
   readonly table: RoutingTable;
   readonly tokens: TokenIssuer;
   readonly peers: PeerStore;
+  /** The node's address family: an IPv6 node (BEP 32) answers with `nodes6`. */
+  readonly family?: 4 | 6;
 }
 
 export type Answer =
@@ -28,18 +34,23 @@ export type Answer =
 
 export function answerQuery(state: ResponderState, query: KrpcQuery, from: PeerAddress): Answer {
   const id = state.ownId;
+  // One routing table per node: an IPv6 node's contacts go in `nodes6` (BEP 32), whatever `want` says.
+  const listed = (target: Uint8Array): Pick<KrpcResponseBody, 'nodes' | 'nodes6'> => {
+    const closest = state.table.closest(target, MAX_RESPONSE_NODES);
+    return state.family === 6 ? { nodes6: closest } : { nodes: closest };
+  };
   switch (query.method) {
     case 'ping':
       return { kind: 'response', body: { id } };
     case 'find_node':
-      return { kind: 'response', body: { id, nodes: state.table.closest(query.target, MAX_RESPONSE_NODES) } };
+      return { kind: 'response', body: { id, ...listed(query.target) } };
     case 'get_peers': {
-      const nodes = state.table.closest(query.infoHash, MAX_RESPONSE_NODES);
-      const values = state.peers.get(query.infoHash, MAX_VALUES);
+      const nodes = listed(query.infoHash);
+      const values = state.peers.get(query.infoHash, state.family === 6 ? MAX_VALUES6 : MAX_VALUES);
       // BEP 5 returns `values` when we know peers and `nodes` otherwise; sending both lets the
       // querier keep converging on the closest nodes, as widely deployed nodes do.
       const body: KrpcResponseBody =
-        values.length > 0 ? { id, nodes, values, token: state.tokens.issue(from.host) } : { id, nodes, token: state.tokens.issue(from.host) };
+        values.length > 0 ? { id, ...nodes, values, token: state.tokens.issue(from.host) } : { id, ...nodes, token: state.tokens.issue(from.host) };
       return { kind: 'response', body };
     }
     case 'announce_peer': {

@@ -15,6 +15,10 @@ export interface DhtDiscoveryOptions {
   readonly port?: number;
   /** Routing table to load at start and save at close. */
   readonly stateFile?: string;
+  /** 6: the IPv6 DHT of BEP 32 (a socket on '::', or '::1' for a loopback network). Default 4. */
+  readonly family?: 4 | 6;
+  /** Bind loopback and send only there. Default: when every bootstrap address is loopback. */
+  readonly loopbackOnly?: boolean;
 }
 
 export interface TrackOptions {
@@ -53,10 +57,12 @@ export class DhtDiscovery {
    * addresses is a local test network: it binds 127.0.0.1 and never sends anywhere else.
    */
   static async start(opts: DhtDiscoveryOptions): Promise<DhtDiscovery> {
-    const loopback = opts.bootstrap.length > 0 && opts.bootstrap.every((b) => isLoopbackHost(b.host));
+    const loopback = opts.loopbackOnly ?? (opts.bootstrap.length > 0 && opts.bootstrap.every((b) => isLoopbackHost(b.host)));
+    const six = opts.family === 6;
     const base = {
       bootstrap: opts.bootstrap,
-      host: loopback ? '127.0.0.1' : '0.0.0.0',
+      family: six ? (6 as const) : (4 as const),
+      host: six ? (loopback ? '::1' : '::') : loopback ? '127.0.0.1' : '0.0.0.0',
       ...(loopback ? { allowAddress: (h: string) => isLoopbackHost(h) } : {}),
       ...(opts.stateFile !== undefined ? { stateFile: opts.stateFile } : {}),
     };

@@ -18,9 +18,10 @@ import type { EncryptionPolicy, MismatchNote } from '../mse/index.js';
 import { PortMapper, type PortMapEvent } from '../portmap/index.js';
 import { BandwidthLimit } from '../swarm/bandwidth.js';
 import { toHex } from '../util/bytes.js';
+import { ipFamily } from '../util/ip.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { Client } from './client.js';
-import { DhtDiscovery } from './discovery.js';
+import { DhtDiscovery, isLoopbackHost } from './discovery.js';
 import { SessionError } from './errors.js';
 import { TorrentHandle, type HandleOwner } from './handle.js';
 import { LocalDiscovery } from './lsd.js';
@@ -127,6 +128,8 @@ export class Session {
   private readonly client: Client;
   private readonly handles = new Map<string, { handle: TorrentHandle; torrent: Torrent; untrack: (() => void) | undefined }>();
   private dht: DhtDiscovery | undefined;
+  /** The IPv6 DHT (BEP 32), beside the IPv4 one, when bootstrap addresses for it exist. */
+  private dht6: DhtDiscovery | undefined;
   private portMapper: PortMapper | undefined;
   private lsd: LocalDiscovery | undefined;
   private starting: Promise<void> | undefined;
@@ -293,6 +296,7 @@ export class Session {
       await this.lsd?.close();
       await this.portMapper?.close();
       await this.dht?.close();
+      await this.dht6?.close();
       await this.client.close();
     })();
     return this.closing;
@@ -302,11 +306,19 @@ export class Session {
     await this.client.listen();
     const dht = this.opts.dht;
     if (dht !== false) {
+      // IPv4 literals and names bootstrap the BEP 5 DHT; IPv6 literals and names the BEP 32 one.
+      const bootstrap = dht?.bootstrap ?? DEFAULT_BOOTSTRAP;
+      // A network bootstrapped only from loopback stays on loopback, in both families.
+      const loopbackOnly = bootstrap.length > 0 && bootstrap.every((b) => isLoopbackHost(b.host));
       this.dht = await DhtDiscovery.start({
-        bootstrap: dht?.bootstrap ?? DEFAULT_BOOTSTRAP,
+        loopbackOnly,
+        bootstrap: bootstrap.filter((b) => ipFamily(b.host) !== 6),
         port: dht?.port ?? this.client.port,
         ...(dht?.stateFile !== undefined ? { stateFile: dht.stateFile } : {}),
       });
+      const six = bootstrap.filter((b) => ipFamily(b.host) !== 4);
+      // A host without IPv6 runs the IPv4 DHT alone.
+      if (six.length > 0) this.dht6 = await DhtDiscovery.start({ bootstrap: six, port: dht?.port ?? this.client.port, family: 6, loopbackOnly }).catch(() => undefined);
     }
     const mapping = this.opts.portMapping;
     if (mapping !== undefined && mapping !== false) {
@@ -329,21 +341,23 @@ export class Session {
   private discover(entry: { torrent: Torrent; untrack: (() => void) | undefined }): void {
     const t = entry.torrent;
     if (t.isPrivate) return;
-    if (this.dht !== undefined) {
-      const dht = this.dht;
-      // A hybrid is also looked up and announced under its truncated v2 hash (BEP 52).
-      const v2 = t.meta?.hybrid === true ? t.meta.v2?.infoHash.subarray(0, 20) : undefined;
-      const untracks = [t.infoHash, ...(v2 === undefined ? [] : [v2])].map((hash) =>
-        dht.track(hash, {
-          announcePort: this.client.port,
-          onPeers: (found) => {
-            if (t.state !== 'paused' && !t.isPrivate) t.addPeers(found, 'dht');
-          },
-          wantMore: () => t.wantsPeers(),
-        }),
-      );
-      entry.untrack = () => untracks.forEach((u) => u());
-    }
+    // A hybrid is also looked up and announced under its truncated v2 hash (BEP 52), in both DHTs.
+    const v2 = t.meta?.hybrid === true ? t.meta.v2?.infoHash.subarray(0, 20) : undefined;
+    const hashes = [t.infoHash, ...(v2 === undefined ? [] : [v2])];
+    const untracks = [this.dht, this.dht6].flatMap((dht) =>
+      dht === undefined
+        ? []
+        : hashes.map((hash) =>
+            dht.track(hash, {
+              announcePort: this.client.port,
+              onPeers: (found) => {
+                if (t.state !== 'paused' && !t.isPrivate) t.addPeers(found, 'dht');
+              },
+              wantMore: () => t.wantsPeers(),
+            }),
+          ),
+    );
+    if (untracks.length > 0) entry.untrack = () => untracks.forEach((u) => u());
     if (t.meta !== undefined) this.lsd?.announce([t.infoHash]);
   }
 

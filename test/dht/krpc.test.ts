@@ -252,3 +252,28 @@ describe('hostile packets', () => {
     );
   });
 });
+
+describe('BEP 32 (IPv6 DHT) in KRPC', () => {
+  it("BEP 32's find_node with want n4 and n6 round-trips", () => {
+    const text = 'd1:ad2:id20:abcdefghij01234567896:target20:mnopqrstuvwxyz1234564:wantl2:n42:n6ee1:q9:find_node1:t2:aa1:y1:qe';
+    const msg = roundTrip(text);
+    assert.equal(msg.type, 'query');
+    assert.deepEqual(msg.type === 'query' && msg.query.method === 'find_node' ? msg.query.want : undefined, ['n4', 'n6']);
+  });
+
+  it('a response with nodes6 and 18-byte values round-trips; unknown want entries are skipped', () => {
+    const node6 = Buffer.concat([ID_M, Buffer.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0x1a, 0xe1])]);
+    const peer6 = Buffer.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0x1a, 0xe2]);
+    const text = `d1:rd2:id20:${ID_A.toString('latin1')}6:nodes638:${node6.toString('latin1')}5:token2:tk6:valuesl18:${peer6.toString('latin1')}ee1:t2:aa1:y1:re`;
+    const msg = roundTrip(text);
+    assert.ok(msg.type === 'response');
+    assert.deepEqual(msg.response.nodes6?.map((n) => `${n.host} ${n.port}`), ['2001:db8::2 6881']);
+    assert.deepEqual(msg.response.values, [{ host: '2001:db8::3', port: 6882 }]);
+    const odd = decodeKrpc(b('d1:ad2:id20:abcdefghij01234567896:target20:mnopqrstuvwxyz1234564:wantl2:n52:n6i1eee1:q9:find_node1:t2:aa1:y1:qe'));
+    assert.deepEqual(odd.type === 'query' && odd.query.method === 'find_node' ? odd.query.want : undefined, ['n6']);
+  });
+
+  it('rejects nodes6 of a length that is not a multiple of 38', () => {
+    rejects(`d1:rd2:id20:${ID_A.toString('latin1')}6:nodes637:${'x'.repeat(37)}e1:t2:aa1:y1:re`, 'bad-nodes');
+  });
+});

@@ -3,7 +3,8 @@
 
   lt-dht-node.py --port P --bootstrap 127.0.0.1:Q --save DIR TORRENT
 
-Listens (TCP and the DHT's UDP) on 127.0.0.1:P only. The DHT's only bootstrap node is the
+Listens (TCP and the DHT's UDP) on 127.0.0.1:P only (--host ::1: on [::1]:P, the IPv6 DHT of
+BEP 32, bootstrapped from --bootstrap [::1]:Q). The DHT's only bootstrap node is the
 loopback one given; LSD, UPnP, NAT-PMP, uTP and PEX are off, so nothing public is contacted.
 The DHT restrictions that assume a public internet (one node per IP, verified node ids,
 "dark internet" ranges) are off, since every node of the test network is on 127.0.0.1.
@@ -25,16 +26,17 @@ from lt_signals import Signals
 ap = argparse.ArgumentParser()
 ap.add_argument("torrent")
 ap.add_argument("--port", type=int, required=True)
-ap.add_argument("--bootstrap", required=True, help="host:port of a loopback DHT node")
+ap.add_argument("--bootstrap", required=True, help="host:port of a loopback DHT node ([::1]:port with --host ::1)")
+ap.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1", "::1"], help="loopback address to listen on (TCP and the DHT)")
 ap.add_argument("--save", required=True)
 ap.add_argument("--parent-pid", type=int, default=0)
 ap.add_argument("--timeout", type=float, default=60, help="seconds allowed for the initial check")
 a = ap.parse_args()
-if not a.bootstrap.startswith("127."):
+if not a.bootstrap.startswith("127." if a.host == "127.0.0.1" else "[::1]:"):
     sys.exit("--bootstrap must be a loopback address, got %s" % a.bootstrap)
 
 settings = {
-    "listen_interfaces": "127.0.0.1:%d" % a.port,
+    "listen_interfaces": ("[::1]:%d" if a.host == "::1" else "127.0.0.1:%d") % a.port,
     "outgoing_interfaces": "",
     "enable_dht": True,
     "dht_bootstrap_nodes": a.bootstrap,
@@ -68,7 +70,7 @@ h = ses.add_torrent(p)
 
 signals = Signals()
 
-print("lt-dht-node listening on 127.0.0.1:%d, bootstrap %s" % (a.port, a.bootstrap), flush=True)
+print("lt-dht-node listening on %s port %d, bootstrap %s" % (a.host, a.port, a.bootstrap), flush=True)
 t0 = time.time()
 ready = False
 announced = False

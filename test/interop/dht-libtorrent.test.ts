@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DhtNode, type DhtNodeOptions } from '../../src/dht/index.js';
+import { downloadMagnetByDht, findLibtorrentPort } from '../helpers/dht-interop.js';
 import { freePort } from '../helpers/ports.js';
-import { type Proc, sleep, startProc, stopAll } from '../helpers/proc.js';
-import { cliPath } from '../helpers/tessera.js';
+import { type Proc, startProc, stopAll } from '../helpers/proc.js';
 import { memoryTorrent } from '../session/memory-swarm.js';
 
 const NODES = 8;
@@ -85,16 +85,7 @@ describe('libtorrent joins our loopback DHT and is found', { timeout: 180_000 },
     const searcher = await DhtNode.start(nodeOptions(nodes[NODES - 1]!.port));
     nodes.push(searcher);
     await searcher.bootstrap();
-    const deadline = Date.now() + 30_000;
-    let ports: number[] = [];
-    while (Date.now() < deadline) {
-      ports = (await searcher.getPeers(t.infoHash)).filter((p) => p.host === '127.0.0.1').map((p) => p.port);
-      if (ports.includes(ltPort)) break;
-      // an announce lost to a timeout is repeated, as libtorrent would on its own interval
-      lt.signal('SIGUSR1');
-      await sleep(1000);
-    }
-    assert.ok(ports.includes(ltPort), `get_peers returns libtorrent's port ${ltPort}, got [${ports.join(',')}]\n${lt.tail()}`);
+    await findLibtorrentPort(searcher, t.infoHash, '127.0.0.1', ltPort, lt);
   });
 
   test("libtorrent answers our queries and its answers lead into our network", async () => {
@@ -109,21 +100,7 @@ describe('libtorrent joins our loopback DHT and is found', { timeout: 180_000 },
 
   test('tessera download of the magnet finds libtorrent through the DHT and completes', async () => {
     const out = join(dir, 'out');
-    const cache = join(dir, 'cache');
-    const magnet = `magnet:?xt=urn:btih:${t.infoHash.toString('hex')}`;
-    const args = [cliPath, 'download', magnet, '-o', out, '--port', String(await freePort()), '--dht-bootstrap', `127.0.0.1:${nodes[1]!.port}`, '--timeout', '60'];
-    const proc = startProc('tessera', process.execPath, args, { graceMs: 10_000, env: { ...process.env, XDG_CACHE_HOME: cache } });
-    try {
-      const exit = await proc.waitForExit(90_000);
-      assert.equal(exit.code, 0, `download exits 0\n${proc.tail()}\n${lt.tail()}`);
-    } finally {
-      await proc.stop();
-    }
+    await downloadMagnetByDht(t.infoHash, `127.0.0.1:${nodes[1]!.port}`, dir, out, lt);
     assert.ok((await readFile(join(out, 'dht-lt.bin'))).equals(t.data), 'byte for byte');
-    const found = /peers found: (\d+) tracker, (\d+) dht, (\d+) pex, (\d+) manual/.exec(proc.stderr);
-    assert.ok(found !== null, `metadata summary on stderr\n${proc.tail()}`);
-    assert.equal(found[1], '0', 'no tracker');
-    assert.equal(found[4], '0', 'no peer given');
-    assert.ok(Number(found[2]) >= 1, 'libtorrent came from the DHT');
   });
 });
