@@ -74,13 +74,16 @@ export function viewOf(entry: TorrentEntry): TorrentView {
   const meta = h.metainfo;
   let sizeWhenDone = 0;
   let left = 0;
-  if (meta !== undefined) {
-    const files = filesOf(entry);
-    for (const f of files) {
+  if (meta !== undefined && entry.wanted?.includes(false) === true) {
+    for (const f of filesOf(entry)) {
       if (!f.wanted) continue;
       sizeWhenDone += f.length;
       left += f.length - f.bytesCompleted;
     }
+  } else if (meta !== undefined) {
+    // Every file wanted: the session's counts are the torrent's, without a walk over its files.
+    sizeWhenDone = meta.info.length;
+    left = meta.info.length - st.bytesVerified;
   }
   const state = st.state;
   const error = state === 'error' ? 3 : entry.trackerMessage !== '' ? 1 : 0;

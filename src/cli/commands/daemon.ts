@@ -68,6 +68,9 @@ export async function daemonCommand(argv: string[], ctx: CliContext): Promise<nu
     if (!stop.signal.aborted) await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
   } catch (err) {
     if (err instanceof DaemonError) throw new CliError(err.code === 'auth-required' ? ExitCode.usage : ExitCode.failed, err.message);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new CliError(ExitCode.failed, `HTTP port ${settings.rpcPort} on ${settings.rpcBind} is already in use (choose another with --rpc-port)`);
+    }
     throw err;
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
