@@ -4,9 +4,13 @@
 # For each rate, one file of RATE x SECONDS bytes is seeded by libtorrent (unlimited) on
 # 127.0.0.1 and downloaded with --max-down RATE --json; the transfer time (the `seconds` of
 # the `done` event: from the start of the run to the last piece verified, without process
-# start-up and the trackers' shutdown) is compared with size / rate. Prints one row per rate:
-# expected s, measured s, achieved rate, error %.
-# Needs python3-libtorrent and mktorrent; traffic stays on 127.0.0.1.
+# start-up and the trackers' shutdown) is compared with size / rate. The same file is then
+# downloaded again without a cap: when that takes about as long, the machine (not the limiter)
+# bounded the capped run. Prints one row per rate: expected s, measured s, achieved rate,
+# error %, the steady rate (between 10 % and 90 % of the bytes, from the `progress` lines:
+# start-up and the first connection left out) and its error, the uncapped time, and the
+# capped run's CPU seconds (user + system).
+# Needs python3-libtorrent, mktorrent and GNU time; traffic stays on 127.0.0.1.
 #
 #   bash bench/rate-limit.sh                      # RATES="1M 10M 100M" SECONDS_PER_RUN=10
 #   RATES=10M SECONDS_PER_RUN=20 bash bench/rate-limit.sh
@@ -27,7 +31,14 @@ bytes_of() {
 
 [ -f "$CLI" ] || (cd "$REPO" && npx tsc -p tsconfig.json)
 rm -rf "$B" && mkdir -p "$B"
-printf '%-8s %12s %10s %10s %14s %8s\n' rate bytes expect_s took_s achieved_B/s error%
+# Downloads into folder $2 (more options after it); prints the `seconds` of the `done` event, CPU times go to $2.time.
+run_download() {
+  local d=$1 out=$2; shift 2
+  /usr/bin/time -f '%U %S' -o "$out.time" node "$CLI" download "$d/t.torrent" -o "$out" --peer "127.0.0.1:$PORT" --no-dht --port 0 --json "$@" > "$out.log" 2> "$out.err"
+  grep '"event":"done"' "$out.log" | sed 's/.*"seconds":\([0-9.]*\).*/\1/'
+}
+
+printf '%-8s %12s %10s %10s %14s %8s %12s %8s %11s %8s\n' rate bytes expect_s took_s achieved_B/s error% steady_B/s error% uncapped_s cpu_s
 for rate in $RATES; do
   r=$(bytes_of "$rate")
   size=$((r * SECONDS_PER_RUN))
@@ -37,13 +48,15 @@ for rate in $RATES; do
   /usr/bin/python3 "$REPO/test/helpers/lt-seed.py" --port "$PORT" --save "$d/data" --parent-pid $$ "$d/t.torrent" > "$d/seed.log" 2>&1 &
   seeder=$!
   for _ in $(seq 1 600); do grep -q '^ready' "$d/seed.log" && break; sleep 0.1; done
-  node "$CLI" download "$d/t.torrent" -o "$d/out" --peer "127.0.0.1:$PORT" --no-dht --port 0 --json --max-down "$rate" > "$d/download.log" 2> "$d/download.err"
-  took=$(grep '"event":"done"' "$d/download.log" | sed 's/.*"seconds":\([0-9.]*\).*/\1/')
+  took=$(run_download "$d" "$d/out" --max-down "$rate")
+  cpu=$(awk '{ s = $1 + $2 } END { print s }' "$d/out.time")
+  steady=$(node "$HERE/lib/steady-rate.mjs" "$d/out.log")
+  uncapped=$(run_download "$d" "$d/free")
   kill "$seeder" 2>/dev/null || true
   wait "$seeder" 2>/dev/null || true
   cmp -s "$d/data/payload-$rate.bin" "$d/out/payload-$rate.bin" || { echo "$rate: the download differs from the source" >&2; exit 1; }
-  awk -v rate="$rate" -v size="$size" -v r="$r" -v took="$took" 'BEGIN {
+  awk -v rate="$rate" -v size="$size" -v r="$r" -v took="$took" -v free="$uncapped" -v cpu="$cpu" -v steady="$steady" 'BEGIN {
     expect = size / r
-    printf "%-8s %12d %10.2f %10.2f %14.0f %+7.1f%%\n", rate, size, expect, took, size / took, (took - expect) / expect * 100 }'
+    printf "%-8s %12d %10.2f %10.2f %14.0f %+7.1f%% %12.0f %+7.1f%% %11.2f %8.2f\n", rate, size, expect, took, size / took, (took - expect) / expect * 100, steady, (steady - r) / r * 100, free, cpu }'
   rm -rf "$d"
 done

@@ -1,7 +1,8 @@
 /**
  * fast-check: random sequences of picker operations keep every block in exactly one state
  * (`checkInvariants` runs after each call), never request a block the peer lacks or one
- * already verified, and agree with a model of each peer's outstanding requests.
+ * already verified, and agree with a model of each peer's outstanding requests. File
+ * priorities change at random too: a skipped piece is requested only if it was started before.
  */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +24,7 @@ const op = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('release' as const), k: peer, i: fc.nat(50) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('releaseAll' as const), k: peer }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('hash' as const), i: fc.nat(15), ok: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('prio' as const), levels: fc.option(fc.array(fc.nat(3), { minLength: 16, maxLength: 16 })) }) },
 );
 
 const world = fc.record({
@@ -55,6 +57,9 @@ it('random operation sequences keep the picker consistent', () => {
       const peerHas = new Map<number, Set<number> | 'all'>();
       const model = new Map<number, Map<string, BlockRequest>>();
       const complete = new Set<number>();
+      let levels: number[] | null = null;
+      const requested = new Set<number>();
+      let startedBeforePrio = new Set<number>();
       const has = (k: number, piece: number): boolean => {
         const h = peerHas.get(k);
         return h === 'all' || (h !== undefined && h.has(piece));
@@ -101,7 +106,9 @@ it('random operation sequences keep the picker consistent', () => {
               assert.ok(has(o.k, r.piece), `peer ${o.k} lacks piece ${r.piece}`);
               assert.notEqual(p.blockState(r.piece, r.begin / BLOCK_SIZE), 'verified');
               assert.ok(!model.get(o.k)!.has(key(r)), 'requested twice from one peer');
+              assert.ok(levels === null || levels[r.piece] !== 0 || startedBeforePrio.has(r.piece), `skipped piece ${r.piece} started`);
               model.get(o.k)!.set(key(r), r);
+              requested.add(r.piece);
             }
             break;
           }
@@ -144,6 +151,11 @@ it('random operation sequences keep the picker consistent', () => {
             else p.pieceFailed(piece);
             break;
           }
+          case 'prio':
+            levels = o.levels === null ? null : o.levels.slice(0, n);
+            p.setPriorities(levels === null ? undefined : Uint8Array.from(levels));
+            startedBeforePrio = new Set(requested);
+            break;
         }
         for (const [k, m] of model) assert.equal(p.outstanding(k), m.size, `outstanding of peer ${k}`);
       }
