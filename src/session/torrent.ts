@@ -419,8 +419,11 @@ export class Torrent {
         partFile: partFileName(meta.infoHashHex),
         ...this.resumeOptions(),
       });
-      if (this.have !== undefined && this.opts.resumeDir === undefined) have = this.have;
-      else {
+      if (this.have !== undefined && this.opts.resumeDir === undefined) {
+        have = this.have;
+        // Files selected while paused take their bytes back from the part file.
+        await storage.settleParts(have);
+      } else {
         // A first start may be told to ignore the record; after a pause the record is our own.
         const existing = await storage.verifyExisting({
           recheck: this.opts.recheck === true && this.have === undefined,

@@ -259,10 +259,20 @@ export class TorrentStorage extends PooledStore implements PieceStore {
       }
     }
     journal?.begin(result.have, stamps, upToDate);
-    // Bytes a former run kept in the part file for files wanted now go where they belong.
-    await this.exportParts(this.skipped.map(() => 1), result.have, this.skipped);
-    if (this.skipped.every((s) => s === 0)) await this.removePartFile();
+    await this.settleParts(result.have);
     return result;
+  }
+
+  /**
+   * Bytes a former run (or the time before a pause) kept in the part file for files that are
+   * wanted now, and absent, go into those files for the `have` pieces; the part file goes
+   * when no file is skipped. `verifyExisting` does this; call it when `have` comes from
+   * elsewhere.
+   */
+  async settleParts(have: Bitfield): Promise<void> {
+    this.checkOpen();
+    await this.exportParts(this.skipped.map(() => 1), have, this.skipped);
+    if (this.skipped.every((s) => s === 0)) await this.removePartFile();
   }
 
   /**

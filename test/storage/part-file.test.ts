@@ -149,6 +149,22 @@ describe('skipped files on disk', () => {
     });
   });
 
+  it('settleParts: with verified pieces known from elsewhere (a pause), a file wanted now takes its bytes back', async () => {
+    await withTempDir(async (dir) => {
+      const t = threeFiles();
+      const partFile = '.y.parts';
+      let store = await TorrentStorage.open(dir, t.info, { workers: 1, skip: [false, true, false], partFile });
+      for (const p of [0, 1, 4]) await commit(store, t, p);
+      await store.close();
+      store = await TorrentStorage.open(dir, t.info, { workers: 1, partFile });
+      await store.settleParts(bits(5, [0, 1, 4]));
+      assert.deepEqual((await fs.readdir(dir)).sort(), ['torrent']);
+      for (const p of [2, 3]) await commit(store, t, p);
+      await store.close();
+      assert.deepEqual(await fs.readFile(path.join(dir, 'torrent', 'b')), t.contents[1]);
+    });
+  });
+
   it('refuses a part file name that is not hidden', async () => {
     await withTempDir(async (dir) => {
       await assert.rejects(TorrentStorage.open(dir, threeFiles().info, { partFile: 'parts' }), /not hidden/);
