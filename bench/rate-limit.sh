@@ -45,9 +45,11 @@ for rate in $RATES; do
   d="$B/$rate" && mkdir -p "$d/data" "$d/seed"
   head -c "$size" /dev/urandom > "$d/data/payload-$rate.bin"
   mktorrent -l 18 -a http://127.0.0.1:9/announce -o "$d/t.torrent" "$d/data/payload-$rate.bin" > /dev/null
-  /usr/bin/python3 "$REPO/test/helpers/lt-seed.py" --port "$PORT" --save "$d/data" --parent-pid $$ "$d/t.torrent" > "$d/seed.log" 2>&1 &
+  /usr/bin/python3 "$REPO/test/helpers/lt-seed.py" --port "$PORT" --save "$d/data" --parent-pid $$ --timeout 600 "$d/t.torrent" > "$d/seed.log" 2>&1 &
   seeder=$!
-  for _ in $(seq 1 600); do grep -q '^ready' "$d/seed.log" && break; sleep 0.1; done
+  # The seeder hashes the file first: minutes for 1 GB on a loaded machine.
+  for _ in $(seq 1 6000); do grep -q '^ready' "$d/seed.log" && break; sleep 0.1; done
+  grep -q '^ready' "$d/seed.log" || { echo "$rate: the seeder did not start" >&2; exit 1; }
   took=$(run_download "$d" "$d/out" --max-down "$rate")
   cpu=$(awk '{ s = $1 + $2 } END { print s }' "$d/out.time")
   steady=$(node "$HERE/lib/steady-rate.mjs" "$d/out.log")
