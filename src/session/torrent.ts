@@ -532,6 +532,7 @@ export class Torrent {
       const seeds = new WebSeeds(urls, webSeedTorrent(meta), host, {
         clock: this.clock,
         ...(this.opts.webSeedCa !== undefined ? { ca: this.opts.webSeedCa } : {}),
+        ...(this.opts.downLimit !== undefined ? { downLimit: this.opts.downLimit } : {}),
         onDropped: (url, reason) => warn(`${url}: dropped: ${reason}`),
         onError: (url, err) => warn(`${url}: ${err.message}`),
       });

@@ -9,6 +9,7 @@ import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import { TrackerError } from '../tracker/errors.js';
 import type { RequestGuard } from '../tracker/ssrf.js';
 import type { Clock } from '../util/clock.js';
+import { throttleReads, type BandwidthLimit } from '../swarm/bandwidth.js';
 import { WebSeedError } from './errors.js';
 
 export interface RangeGetOptions {
@@ -22,6 +23,8 @@ export interface RangeGetOptions {
   readonly signal?: AbortSignal;
   /** Sent as User-Agent. */
   readonly userAgent: string;
+  /** `--max-down`: the body is charged here and not read while the limit is in debt. */
+  readonly limit?: BandwidthLimit;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -137,12 +140,30 @@ function exchange(url: URL, hop: number, start: number, length: number, onData: 
       }
       if (declared !== undefined && declared !== length) return bad('webseed-protocol', `web seed announced ${declared} bytes for a range of ${length}`);
       let got = 0;
+      // While the download limit holds the body back, the stall timer does not run.
+      const reader = {
+        throttled: false,
+        conn: {
+          get state(): string {
+            return settled ? 'closed' : 'open';
+          },
+          pause: (): void => {
+            timer.cancel();
+            res.pause();
+          },
+          resume: (): void => {
+            rearm();
+            res.resume();
+          },
+        },
+      };
       res.on('data', (chunk: Buffer) => {
         if (settled) return;
         rearm();
         got += chunk.length;
         if (got > length) return bad('webseed-protocol', `web seed sent more than the ${length} bytes asked for`);
         onData(chunk);
+        if (opts.limit !== undefined) throttleReads(reader, chunk.length, opts.limit, opts.clock, () => !settled);
       });
       res.on('end', () => {
         if (got === length) finish(undefined);

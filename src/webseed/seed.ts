@@ -18,6 +18,7 @@ import { Bitfield } from '../util/bitfield.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { BLOCK_SIZE, type BlockRequest, type PeerKey } from '../swarm/picker-types.js';
 import type { BlockSourceHost } from '../swarm/swarm-types.js';
+import type { BandwidthLimit } from '../swarm/bandwidth.js';
 import { WebSeedError } from './errors.js';
 import { getRange, type RangeGetOptions } from './http.js';
 import { RangePlanner, toRuns } from './plan.js';
@@ -50,6 +51,8 @@ export interface WebSeedOptions {
   readonly ca?: string | Buffer | readonly (string | Buffer)[];
   readonly resolver?: Resolver;
   readonly userAgent?: string;
+  /** The torrent's download limit (`--max-down`), shared with its peers. */
+  readonly downLimit?: BandwidthLimit;
   /** It will not be used again: why, in one line. */
   readonly onDropped?: (url: string, reason: string) => void;
   /** A request failed and the seed rests or lost a file (a warning). */
@@ -198,6 +201,7 @@ export class WebSeed {
       agents: this.agents,
       signal,
       userAgent: this.opts.userAgent ?? 'Tessera',
+      ...(this.opts.downLimit !== undefined ? { limit: this.opts.downLimit } : {}),
     };
     let fileIndex = -1;
     let failure: WebSeedError | undefined;

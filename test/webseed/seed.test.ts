@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Picker } from '../../src/swarm/picker.js';
+import { BandwidthLimit } from '../../src/swarm/bandwidth.js';
 import { Bitfield } from '../../src/util/bitfield.js';
 import type { BlockSourceHost } from '../../src/swarm/swarm-types.js';
 import { WebSeeds } from '../../src/webseed/index.js';
@@ -238,4 +239,30 @@ test('a loopback web seed with a query string is never contacted (SSRF rule)', a
   assert.match(dropped[0]!, /query string/);
   assert.equal(srv.log.length, 0);
   ws.stop();
+});
+
+test('the download limit holds the body back on the fake clock, and the stall timer waits meanwhile', async () => {
+  const body = randomBytes(256 * 1024);
+  const t = torrent([{ name: 'x', length: body.length }], 256 * 1024, false);
+  const srv = await server(new Map([['/x', body]]));
+  const h = fakeHost(t);
+  const clock = new FakeClock();
+  const errors: string[] = [];
+  const downLimit = new BandwidthLimit(32 * 1024, clock);
+  const ws = new WebSeeds([`${srv.base}x`], t, h.host, { clock, downLimit, stallMs: 1000, onError: (_u, e) => errors.push(e.code) });
+  ws.fill();
+  await h.until(() => ws.stats[0]!.bytes > 0);
+  await tick(200);
+  assert.equal(h.picker.done, false, 'nothing more without time passing');
+  let advanced = 0;
+  for (let i = 0; i < 40 && !h.picker.done; i++) {
+    clock.advance(500);
+    advanced += 500;
+    await tick(20);
+  }
+  ws.stop();
+  assert.ok(h.picker.done);
+  assert.deepEqual(h.data, body);
+  assert.ok(advanced >= 4000, `${advanced} ms of fake time for 256 KiB at 32 KiB/s`);
+  assert.deepEqual(errors, [], 'a body held back by the limit is not a stall');
 });
