@@ -46,8 +46,8 @@ export interface RunOptions {
   resumeDir?: string;
   /** Ignore the resume record: read and hash all data on disk. */
   recheck?: boolean;
-  /** `--encryption` and its mismatch notes; port mapping (off with `--no-port-mapping`). */
-  clientOptions?: Pick<SessionOptions, 'encryption' | 'onEncryptionMismatch' | 'portMapping'>;
+  /** `--encryption` and its mismatch notes; port mapping (off with `--no-port-mapping`); `--no-utp`. */
+  clientOptions?: Pick<SessionOptions, 'encryption' | 'onEncryptionMismatch' | 'portMapping' | 'utp'>;
   /** Session-wide limits in bytes per second (0: none). */
   maxDownRate?: number;
   maxUpRate?: number;

@@ -10,7 +10,7 @@
  * While handshaking, an MSE/PE exchange (src/mse) may come first: outgoing when the policy
  * is not 'off'; incoming when the first bytes are not a plaintext BitTorrent handshake. Once
  * RC4 is agreed, every byte in is decrypted in place and every byte out is encrypted.
- * The stream is any Duplex (transport.ts): TCP today, uTP can plug in.
+ * The stream is any Duplex (transport.ts): TCP, uTP, or a race of both.
  *
  * The connection owns the four choke/interest flags and the framing; it reports decoded
  * messages to its owner (the swarm) through the narrow `PeerHandler` interface and never

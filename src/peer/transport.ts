@@ -1,7 +1,7 @@
 /**
  * The byte stream under a peer connection. A connection speaks through any `Duplex` that
- * emits 'connect' once open (a TCP socket does; a uTP socket can), so transports plug in
- * without the wire or MSE code knowing which one carries them.
+ * emits 'connect' once open (a TCP socket does, and so does a uTP stream), so transports
+ * plug in without the wire or MSE code knowing which one carries them.
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -15,6 +15,11 @@ export type DataSink = (chunk: Buffer, transient: boolean) => void;
 
 /** Opens a stream to `address`; it emits 'connect' when open and hands every read to `onData`. */
 export type Dialer = (address: PeerAddress, onData: DataSink) => Duplex;
+
+/** How to reach a peer (uTP, TCP, or both raced: see race.ts). */
+export interface Transport {
+  dialer(address: PeerAddress): Dialer;
+}
 
 /** Per outgoing connection: several frames per read at loopback speeds. */
 const READ_BUFFER_BYTES = 256 * 1024;

@@ -2,10 +2,18 @@
  * The client: one peer id and one listening socket shared by every torrent. Incoming
  * connections are routed by the info hash in their handshake to the torrent that holds it,
  * or, for an encrypted (MSE) handshake, by its obfuscated info hash, HASH('req2', info hash).
+ *
+ * With uTP on, the UDP port of the same number carries uTP connections both ways, and an
+ * outgoing connection races uTP against TCP and keeps the one that connects first.
  */
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { EncryptionReport, req2Hash, type EncryptionPolicy, type MismatchNote } from '../mse/index.js';
 import { PeerConnection, type EncryptionOptions, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
+import { raceDialers } from '../peer/race.js';
+import { dialTcp, type Dialer, type Transport } from '../peer/transport.js';
+import type { PeerAddress } from '../metainfo/types.js';
+import { UtpEndpoint } from '../utp/index.js';
 import { fromHex, toHex } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
 import { generatePeerId } from '../util/peer-id.js';
@@ -30,9 +38,12 @@ export interface ClientOptions {
   onEncryptionMismatch?: (note: MismatchNote) => void;
   /** Asked for each incoming connection: false refuses it (a connection limit is reached). */
   accept?: () => boolean;
+  /** uTP (BEP 29) on the UDP port of the listen port's number, in and out; default true. */
+  utp?: boolean;
 }
 
-export class Client {
+
+export class Client implements Transport {
   readonly peerId: Uint8Array;
   private server: net.Server | undefined;
   private readonly routes = new Map<string, Routable>();
@@ -41,6 +52,8 @@ export class Client {
   /** The policy and the tally of mismatches, shared by every torrent's connections. */
   readonly encryption: EncryptionOptions;
   private readonly pending = new Set<PeerConnection>();
+  private utp: UtpEndpoint | undefined;
+  private raced: Dialer | undefined;
   port = 0;
 
   constructor(private readonly opts: ClientOptions = {}) {
@@ -56,6 +69,7 @@ export class Client {
       for (const port of ports) {
         try {
           this.port = await this.tryListen(host, port);
+          await this.listenUtp(host);
           return this.port;
         } catch (err) {
           lastError = err;
@@ -75,11 +89,36 @@ export class Client {
     this.byReq2.delete(toHex(req2Hash(infoHash)));
   }
 
+  /** uTP raced against TCP where uTP listens (IPv4 peers); TCP alone otherwise. */
+  dialer(address: PeerAddress): Dialer {
+    return this.raced !== undefined && net.isIPv4(address.host) ? this.raced : dialTcp;
+  }
+
+  /** Whether uTP is listening (it may be off, or its UDP port taken). */
+  get utpPort(): number | undefined {
+    return this.utp?.port;
+  }
+
   async close(): Promise<void> {
     for (const c of this.pending) c.close('client closing');
+    this.raced = undefined;
+    await this.utp?.close();
+    this.utp = undefined;
     const server = this.server;
     this.server = undefined;
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Best effort: without its UDP port (taken, or an IPv6-only host) the client speaks TCP only. */
+  private async listenUtp(tcpHost: string): Promise<void> {
+    if (this.opts.utp === false) return;
+    const host = tcpHost === '::' || tcpHost === '0.0.0.0' ? '0.0.0.0' : net.isIPv4(tcpHost) ? tcpHost : undefined;
+    if (host === undefined) return;
+    this.utp = await UtpEndpoint.open(this.port, host, {
+      onAccept: (stream) => this.onSocket(stream),
+      ...(this.opts.clock !== undefined ? { clock: this.opts.clock } : {}),
+    }).catch(() => undefined);
+    if (this.utp !== undefined) this.raced = raceDialers([this.utp.dial, dialTcp]);
   }
 
   private tryListen(host: string, port: number): Promise<number> {
@@ -100,7 +139,7 @@ export class Client {
     });
   }
 
-  private onSocket(socket: net.Socket): void {
+  private onSocket(socket: Duplex & { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined }): void {
     socket.on('error', () => undefined);
     if (this.opts.accept?.() === false) {
       socket.destroy();

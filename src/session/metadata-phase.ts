@@ -20,6 +20,7 @@
  */
 import type { MagnetLink, Metainfo, PeerAddress } from '../metainfo/types.js';
 import { PeerConnection, type ConnectionTimeouts, type EncryptionOptions, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
+import type { Transport } from '../peer/transport.js';
 import { CLIENT_NAME, LOCAL_METADATA_ID, LOCAL_PEX_ID, PEX_MIN_GAP_MS } from '../swarm/extensions.js';
 import type { PeerPool, PeerSource } from '../swarm/peer-pool.js';
 import { bytesEqual } from '../util/bytes.js';
@@ -75,6 +76,8 @@ export interface MetadataPhaseOptions {
   readonly timeouts?: ConnectionTimeouts;
   /** MSE/PE for outgoing connections (the session's policy); plaintext when absent. */
   readonly encryption?: EncryptionOptions;
+  /** How outgoing connections are opened (uTP, TCP); TCP when absent. */
+  readonly transport?: Transport;
 }
 
 /** What the swarm needs to carry on with a connection. */
@@ -201,6 +204,7 @@ export class MetadataPhase implements PeerHandler {
         maxBitfield: MAX_BITFIELD_BYTES,
         clock: this.opts.clock,
         ...(this.opts.encryption !== undefined ? { encryption: this.opts.encryption } : {}),
+        ...(this.opts.transport !== undefined ? { dial: this.opts.transport.dialer(address) } : {}),
         ...(this.opts.timeouts !== undefined ? { timeouts: this.opts.timeouts } : {}),
       });
       this.track(conn);

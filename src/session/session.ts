@@ -73,6 +73,8 @@ export interface SessionOptions {
   readonly encryption?: EncryptionPolicy;
   /** Told of each peer whose encryption policy did not meet ours. */
   readonly onEncryptionMismatch?: (note: MismatchNote) => void;
+  /** uTP (BEP 29) besides TCP, on the UDP port of the listen port's number: tried first when dialling, accepted always. Default true. */
+  readonly utp?: boolean;
   /** How often a downloading torrent's resume record is written. Default 3000 ms. */
   readonly resumeIntervalMs?: number;
   /**
@@ -151,6 +153,7 @@ export class Session {
       clock: this.clock,
       ...(options.encryption !== undefined ? { encryption: options.encryption } : {}),
       ...(options.onEncryptionMismatch !== undefined ? { onEncryptionMismatch: options.onEncryptionMismatch } : {}),
+      ...(options.utp !== undefined ? { utp: options.utp } : {}),
       accept: () => this.connectionCount() < max,
     });
   }

@@ -360,6 +360,7 @@ export class Torrent {
       pool: this.pool,
       clock: this.clock,
       encryption: this.client.encryption,
+      transport: this.client,
       maxConnections: this.opts.maxConnections ?? 60,
       ...(this.opts.metadataRequestTimeoutMs !== undefined ? { requestTimeoutMs: this.opts.metadataRequestTimeoutMs } : {}),
       events: {
@@ -486,6 +487,7 @@ export class Torrent {
       pool: this.pool,
       clock: this.clock,
       encryption: this.client.encryption,
+      transport: this.client,
       ...(this.opts.downLimit !== undefined ? { downLimit: this.opts.downLimit } : {}),
       ...(this.opts.upLimit !== undefined ? { upLimit: this.opts.upLimit } : {}),
       ...(this.opts.maxConnections !== undefined ? { maxConnections: this.opts.maxConnections } : {}),

@@ -7,6 +7,7 @@ import type { PeerAddress } from '../metainfo/types.js';
 import type { Bitfield } from '../util/bitfield.js';
 import type { Clock } from '../util/clock.js';
 import type { EncryptionOptions } from '../peer/connection.js';
+import type { Transport } from '../peer/transport.js';
 import type { PeerPool } from './peer-pool.js';
 import type { BandwidthLimit } from './bandwidth.js';
 import type { BlockRequest } from './picker-types.js';
@@ -69,6 +70,8 @@ export interface SwarmOptions {
   pex?: boolean;
   /** MSE/PE for outgoing connections; plaintext when absent. */
   encryption?: EncryptionOptions;
+  /** How outgoing connections are opened (uTP, TCP); TCP when absent. */
+  transport?: Transport;
   /** The torrent's known peers, when they were gathered before the swarm (a magnet's metadata phase). */
   pool?: PeerPool;
   events?: SwarmEvents;

@@ -701,6 +701,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
         maxBitfield: this.maxBitfieldBytes,
         clock: this.clock,
         ...(this.opts.encryption !== undefined ? { encryption: this.opts.encryption } : {}),
+        ...(this.opts.transport !== undefined ? { dial: this.opts.transport.dialer(address) } : {}),
       });
       this.halfOpen.add(conn);
       this.register(conn);

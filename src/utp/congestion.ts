@@ -17,6 +17,7 @@ const MAX_RTO_MS = 60_000;
 /** The base delay is the least sample over the last two minutes or so (minute buckets, as LEDBAT's RFC 6817 keeps them). */
 const BASE_BUCKET_MS = 60_000;
 const BASE_BUCKETS = 3;
+const SLOW_START_LIMIT = 256 * 1024;
 
 /** RTT and RTO, BEP 29's formulas (RFC 6298 in all but the 500 ms floor). */
 export class RttEstimator {
@@ -54,7 +55,8 @@ export class RttEstimator {
 export class Ledbat {
   cwnd: number;
   private slowStart = true;
-  private ssthresh = Number.POSITIVE_INFINITY;
+  /** Slow start ends here at the latest: past it, bursts overrun socket buffers long before delay builds up on a fast link. */
+  private ssthresh = SLOW_START_LIMIT;
   /** Least delay sample per minute bucket, newest last. */
   private readonly buckets: number[] = [];
   private bucketStart = 0;

@@ -44,6 +44,12 @@ const MAX_PAYLOAD = PACKET_BYTES - HEADER_BYTES;
 export const RECV_WINDOW = 1 << 20;
 /** Bytes the writer may queue before `write` returns false. */
 export const SEND_BUFFER = 1 << 20;
+/**
+ * Packets we keep unacknowledged at most. libtorrent holds only so many packets past a gap
+ * (about its read buffer / 1100, at least 16) and drops the rest unacknowledged; with a
+ * few hundred in flight a single loss stalled it for good in tests. 64 keeps loopback fast.
+ */
+const MAX_IN_FLIGHT_PACKETS = 64;
 /** Packets ahead of the next expected one that we are willing to hold. */
 const MAX_REORDER_PACKETS = MAX_SACK_BYTES * 8;
 const MAX_CWND = 2 << 20;
@@ -106,6 +112,13 @@ export class UtpConnection {
   /** The sequence number of `out[outHead]`. */
   private outSeq: number;
   private inFlight = 0;
+  /**
+   * Bytes of every packet not yet cumulatively acknowledged, selectively acknowledged ones
+   * included: they sit in the peer's reorder buffer, which its advertised window covers.
+   * New data goes out only while this stays within that window (libtorrent drops, and never
+   * acknowledges, packets past it, the missing one included).
+   */
+  private outstanding = 0;
   private readonly pending: Uint8Array[] = [];
   private pendingOffset = 0;
   private pendingBytes = 0;
@@ -307,6 +320,7 @@ export class UtpConnection {
     for (let i = 0; i < d; i++) {
       const pkt = this.out[this.outHead]!;
       this.out[this.outHead++] = undefined as unknown as OutPacket;
+      this.outstanding -= pkt.buf.length;
       if (!pkt.acked) {
         acked += pkt.buf.length;
         if (!pkt.resend) this.inFlight -= pkt.buf.length;
@@ -424,8 +438,9 @@ export class UtpConnection {
       // Nagle: a short packet waits while others are in flight; more bytes may join it.
       if (size < MAX_PAYLOAD && inFlightPackets > 0 && !this.finQueued) break;
       if (this.inFlight > 0 && this.inFlight + size + HEADER_BYTES > window) break;
+      if (this.outstanding > 0 && this.outstanding + size + HEADER_BYTES > this.peerWnd) break;
       if (this.inFlight === 0 && this.peerWnd === 0) break;
-      if (inFlightPackets >= MAX_REORDER_PACKETS) break;
+      if (inFlightPackets >= MAX_IN_FLIGHT_PACKETS) break;
       this.sendNew(ST_DATA, size, now);
     }
     if (this.finQueued && this.pendingBytes === 0 && !this.finSent && this.out.length - this.outHead < MAX_REORDER_PACKETS) {
@@ -460,6 +475,7 @@ export class UtpConnection {
     this.out.push(pkt);
     this.seqNr = (this.seqNr + 1) & 0xffff;
     this.inFlight += buf.length;
+    this.outstanding += buf.length;
     this.transmit(pkt);
   }
 
@@ -578,6 +594,7 @@ export class UtpConnection {
     this.pending.length = 0;
     this.pendingBytes = 0;
     this.inFlight = 0;
+    this.outstanding = 0;
     this.reorder.clear();
     this.reorderBytes = 0;
     this.hooks.onClose(error);

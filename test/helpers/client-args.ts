@@ -23,5 +23,17 @@ export const ARIA2_LOOPBACK_ARGS: readonly string[] = [
 /** aria2c refusing every peer that does not speak MSE with RC4 (later flags override the above). */
 export const ARIA2_REQUIRE_CRYPTO_ARGS: readonly string[] = ['--bt-require-crypto=true', '--bt-min-crypto-level=arc4'];
 
+/** lt-seed.py: uTP only (BEP 29), TCP off both ways. */
+export const LT_UTP_ONLY_ARGS: readonly string[] = [
+  '--set',
+  'enable_outgoing_utp=true',
+  '--set',
+  'enable_incoming_utp=true',
+  '--set',
+  'enable_outgoing_tcp=false',
+  '--set',
+  'enable_incoming_tcp=false',
+];
+
 /** lt-seed.py: encryption forced both ways (pe_forced) and RC4 only (allowed_enc_level=2: pe_rc4). */
 export const LT_FORCED_ENCRYPTION_ARGS: readonly string[] = ['--set', 'out_enc_policy=0', '--set', 'in_enc_policy=0', '--set', 'allowed_enc_level=2'];

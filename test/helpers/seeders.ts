@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ARIA2_LOOPBACK_ARGS, ARIA2_REQUIRE_CRYPTO_ARGS, LT_FORCED_ENCRYPTION_ARGS } from './client-args.js';
+import { ARIA2_LOOPBACK_ARGS, ARIA2_REQUIRE_CRYPTO_ARGS, LT_FORCED_ENCRYPTION_ARGS, LT_UTP_ONLY_ARGS } from './client-args.js';
 import { freePort } from './ports.js';
 import { Proc, run, sleep, startProc } from './proc.js';
 import type { TorrentMeta } from './torrents.js';
@@ -179,6 +179,8 @@ export interface LibtorrentSeederOptions extends SeederOptions {
   readonly pieces?: string;
   /** Listen on [::1] instead of 127.0.0.1 (the IPv6 tests). */
   readonly host?: '127.0.0.1' | '::1';
+  /** Speak uTP only, TCP off both ways. */
+  readonly utpOnly?: boolean;
 }
 
 export function ltScript(): string {
@@ -198,6 +200,7 @@ export async function startLibtorrentSeeder(options: LibtorrentSeederOptions): P
   if (options.pieces !== undefined) args.push('--pieces', options.pieces, '--source', options.dataDir);
   if (options.uploadLimit !== undefined) args.push('--upload-limit', String(options.uploadLimit));
   if (options.requireEncryption === true) args.push(...LT_FORCED_ENCRYPTION_ARGS);
+  if (options.utpOnly === true) args.push(...LT_UTP_ONLY_ARGS);
   args.push(...options.torrents.map((t) => t.torrentPath));
   const proc = startProc('lt-seed', PYTHON, args, { cwd: options.workDir });
   try {

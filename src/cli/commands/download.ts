@@ -74,7 +74,7 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
     ...(port !== undefined ? { port } : {}),
     dht: dhtBootstrap === undefined ? false : dhtOptions(dhtBootstrap),
     lsd: values.lsd,
-    clientOptions: { ...encryptionOptions(values.encryption, ctx), ...portMappingOptions(values['no-port-mapping'], ctx) },
+    clientOptions: { ...encryptionOptions(values.encryption, ctx), ...portMappingOptions(values['no-port-mapping'], ctx), ...(values['no-utp'] ? { utp: false } : {}) },
     resumeDir: defaultResumeDir(process.env),
     recheck: values.recheck,
     ...(saveTorrent !== undefined ? { saveTorrent } : {}),

@@ -34,7 +34,7 @@ export const seedCommand: Command = async (argv: string[], ctx: CliContext): Pro
   const { values, positionals } = parseCommandLine(argv, seedSpec);
   const port = values.port !== undefined ? parsePort(values.port, '--port') : undefined;
   const peers: PeerAddress[] = values.peer.map(parsePeerArg);
-  const clientOptions = { ...encryptionOptions(values.encryption, ctx), ...portMappingOptions(values['no-port-mapping'], ctx) };
+  const clientOptions = { ...encryptionOptions(values.encryption, ctx), ...portMappingOptions(values['no-port-mapping'], ctx), ...(values['no-utp'] ? { utp: false } : {}) };
   const maxDownRate = parseRate(values['max-down'], '--max-down');
   const maxUpRate = parseRate(values['max-up'], '--max-up');
   const maxPeersPerIp = parseMaxPeersPerIp(values['max-peers-per-ip']);

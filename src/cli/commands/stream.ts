@@ -49,6 +49,7 @@ export const streamCommand: Command = async (argv: string[], ctx: CliContext): P
     dht: dht === undefined ? false : dhtOptions(dht),
     maxDownloadRate: maxDown,
     maxUploadRate: maxUp,
+    ...(values['no-utp'] ? { utp: false } : {}),
   });
   let server: StreamServer | undefined;
   let streamSource: TorrentStreamSource | undefined;
