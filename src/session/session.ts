@@ -228,6 +228,11 @@ export class Session {
     let name: string | undefined;
     let torrentSource: ConstructorParameters<typeof Torrent>[0];
     if (resolved.kind === 'torrent') {
+      // Without its piece layers a v2-only torrent's pieces cannot be verified (fetching them
+      // from peers by hash request is not built): every piece would fail and honest peers be banned.
+      if (resolved.meta.v2 !== undefined && !resolved.meta.hybrid && !resolved.meta.v2.layersComplete) {
+        throw new SessionError('bad-source', 'this v2 torrent lacks piece layers, which Tessera cannot fetch from peers yet');
+      }
       infoHash = resolved.meta.infoHash;
       name = resolved.meta.info.name;
       torrentSource = { meta: resolved.meta };

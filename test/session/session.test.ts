@@ -9,6 +9,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { decode, encode } from '../../src/bencode/index.js';
 import { createTorrent, MetainfoError, parseTorrent, Session, SessionError } from '../../src/index.js';
 
 let dir = '';
@@ -93,6 +94,13 @@ describe('Session.add', { timeout: 60_000 }, () => {
     await assert.rejects(session.add(`${base}/slow.torrent`, { fetchTimeoutMs: 300 }), (e: unknown) => e instanceof SessionError && /timed out/.test(e.message));
     await assert.rejects(session.add(new URL('ftp://127.0.0.1/x.torrent')), (e: unknown) => e instanceof SessionError && e.code === 'bad-source');
     await assert.rejects(session.add(torrentBytes, { signal: AbortSignal.abort() }), (e: unknown) => e instanceof SessionError && e.code === 'aborted');
+    // A v2-only torrent of several pieces without its piece layers cannot be verified.
+    await writeFile(join(dir, 'two-pieces.bin'), Buffer.alloc(40_000, 7));
+    const v2 = decode(await createTorrent(join(dir, 'two-pieces.bin'), { pieceLength: 16384, version: 'v2' })) as Map<string, unknown>;
+    assert.ok(v2.delete('piece layers'));
+    const noLayers = encode(v2 as Map<string, Uint8Array>);
+    assert.equal(parseTorrent(noLayers).v2?.layersComplete, false);
+    await assert.rejects(session.add(noLayers, { path: dir }), (e: unknown) => e instanceof SessionError && e.code === 'bad-source' && /piece layers/.test(e.message));
     const h = await session.add(torrentBytes, { path: dir, trackers: false });
     await assert.rejects(session.add(torrentBytes, { path: dir }), (e: unknown) => e instanceof SessionError && e.code === 'duplicate');
     await session.close();
