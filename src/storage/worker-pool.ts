@@ -67,7 +67,7 @@ export class WorkerPool {
   run<T extends WorkerTask>(task: T, workerIndex?: number, transfer: ArrayBuffer[] = []): Promise<TaskResults[T['type']]> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.terminated) return Promise.reject(new StorageError('closed', 'storage workers are closed'));
-    const slot = workerIndex === undefined ? this.leastBusy() : this.slots[workerIndex]!;
+    const slot = this.slots[workerIndex ?? this.leastBusyIndex(0)]!;
     const id = this.nextId++;
     return new Promise<TaskResults[T['type']]>((resolve, reject) => {
       if (slot.pending.size === 0) slot.worker.ref();
@@ -95,11 +95,6 @@ export class WorkerPool {
     return best;
   }
 
-  private leastBusy(): Slot {
-    let best = this.slots[0]!;
-    for (const s of this.slots) if (s.pending.size < best.pending.size) best = s;
-    return best;
-  }
 
   private onReply(slot: Slot, reply: WorkerReply): void {
     const p = slot.pending.get(reply.id);

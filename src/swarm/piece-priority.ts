@@ -42,18 +42,18 @@ export function piecePriorities(files: readonly PriorityFile[], levels: readonly
   if (levels.length !== files.length) throw new PickerError('picker-options', `${levels.length} file priorities for ${files.length} files`);
   const out = new Uint8Array(pieceCount);
   const touched = new Uint8Array(pieceCount);
-  let any = SKIP;
+  let highest = SKIP;
   files.forEach((f, i) => {
     const level = levels[i]!;
     if (!Number.isInteger(level) || level < SKIP || level > HIGHEST) throw new PickerError('picker-options', `file ${i}: priority level ${level}`);
     if (f.pad || f.length === 0) return;
-    any = Math.max(any, level);
+    highest = Math.max(highest, level);
     const last = Math.floor((f.offset + f.length - 1) / pieceLength);
     for (let p = Math.floor(f.offset / pieceLength); p <= last; p++) {
       touched[p] = 1;
       if (level > out[p]!) out[p] = level;
     }
   });
-  for (let p = 0; p < pieceCount; p++) if (touched[p] === 0) out[p] = any;
+  for (let p = 0; p < pieceCount; p++) if (touched[p] === 0) out[p] = highest;
   return out;
 }
