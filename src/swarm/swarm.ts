@@ -4,19 +4,10 @@
  * whom to serve, the peer pool whom to dial — and owns the only timers of this layer (a
  * one-second tick and the ten-second rechoke).
  *
- * Download path, per block: socket chunk -> FrameReader view -> picker.onBlock -> one copy
- * into the piece's shared buffer -> (piece complete) storage.commitPiece, which hashes and
- * writes off the event loop. Requests are refilled in batches and written with one socket
- * write, up to a depth sized by each peer's measured rate (bandwidth-delay product).
- * When every piece buffer is taken, a new piece is spilled: its blocks are written to disk
- * as they come and the piece is hashed there (storage.verifyStored). Without that, a few
- * peers' partial pieces hold the whole pool and every other peer waits with nothing
- * requested; with it, each peer keeps its full pipeline whatever the pool size.
- *
- * The upload side lives in upload.ts, choking in choking.ts, the extension protocol in
- * extensions.ts and the per-peer state in swarm-peer.ts. The message dispatch and the download
- * path stay here together: they are one hot loop, and splitting them would put an indirection
- * on every block.
+ * The download path (interest, requests, blocks into piece buffers) lives in download.ts,
+ * the hash verdicts and bans in piece-completion.ts, the upload side in upload.ts, choking
+ * in choking.ts, the extension protocol in extensions.ts and the per-peer state in
+ * swarm-peer.ts. Here: connections, the message dispatch, timers and dialling.
  */
 import { isIPv4 } from 'node:net';
 import type { PeerAddress } from '../metainfo/types.js';
@@ -29,17 +20,16 @@ import { HashServer } from './hash-server.js';
 import { Choking } from './choking.js';
 import { BLOCK_SIZE, Picker } from './picker.js';
 import { PeerPool, type PeerSource } from './peer-pool.js';
-import { RateMeter, requestQueueDepth } from './rate.js';
+import type { RateMeter } from './rate.js';
 import { throttleReads } from './bandwidth.js';
 import { Extensions, type ExtensionHost } from './extensions.js';
 import { Uploader } from './upload.js';
-import { formatTrace, type PeerTrace } from './trace.js';
-import { SmartBan } from './smart-ban.js';
+import { Download } from './download.js';
+import { PieceCompletion, sourceTag } from './piece-completion.js';
 import { admitIncoming, dialFilter, settleDuplicate } from './admission.js';
 import { DEFAULT_MAX_PEERS_PER_IP, localAddresses } from './peer-limits.js';
 import { SwarmPeer } from './swarm-peer.js';
 import type { BlockSource, BlockSourceHost, SwarmOptions } from './swarm-types.js';
-import type { BlockRequest } from './picker-types.js';
 
 /** Keep-alive after this long without sending; under the two minutes peers wait before closing. */
 export const KEEPALIVE_MS = 100_000;
@@ -48,33 +38,18 @@ export const IDLE_MS = 120_000;
 /** Default ms without a block before a peer's outstanding requests go to other peers. */
 export const REQUEST_TIMEOUT_MS = 20_000;
 const RECHOKE_MS = 10_000;
-/** No new piece is spilled while the storage has this many bytes of spilled blocks to write. */
-const SPILL_BACKLOG_BYTES = 16 << 20;
-/**
- * Requests kept with a peer whose rate is not measured yet: 1 MiB. A rate-capped seeder
- * (libtorrent hands out upload quota in 0.5 s rounds) then sends 2 MiB/s from the first
- * round, and the depth grows with the measured rate from there.
- */
-const MIN_REQUEST_DEPTH = 64;
 
 export class Swarm implements PeerHandler, ExtensionHost {
   readonly picker: Picker;
   readonly pool: PeerPool;
   readonly have: Bitfield;
   readonly peers = new Map<number, SwarmPeer>();
-  downloaded = 0;
-  wasted = 0;
-  hashFailures = 0;
-  readonly downRate = new RateMeter({ windowMs: 5000, bucketMs: 250 });
 
   private readonly opts: SwarmOptions;
   private readonly identity: LocalIdentity;
   private readonly byConn = new Map<PeerConnection, SwarmPeer>();
-  /** Started pieces: their buffer, or null for a spilled piece (blocks go to disk). */
-  private readonly inflight = new Map<number, Buffer | null>();
-  /** The IP that sent each received block of the pieces in flight (for smart ban). */
-  private readonly blockFrom = new Map<number, string[]>();
-  private readonly smartBan = new SmartBan(BLOCK_SIZE);
+  private readonly download: Download;
+  private readonly completion: PieceCompletion;
   /** Sources of blocks that are not peer connections (web seeds), by picker key. */
   private readonly sources = new Map<number, BlockSource>();
   readonly upload: Uploader;
@@ -89,7 +64,6 @@ export class Swarm implements PeerHandler, ExtensionHost {
   private chokeTimer: TimerHandle | undefined;
   private stopped = false;
   private completeFired = false;
-  private readonly blocksPerPiece: number;
   private readonly lastPieceSize: number;
 
   constructor(opts: SwarmOptions) {
@@ -113,7 +87,20 @@ export class Swarm implements PeerHandler, ExtensionHost {
     });
     this.choking = new Choking(this.peers, this.upload, () => this.have.complete);
     this.extensions = new Extensions(this, { pex: opts.pex ?? true, infoBytes: opts.infoBytes, listenPort: opts.listenPort, now: () => this.clock.now() });
-    this.blocksPerPiece = Math.ceil(opts.pieceLength / BLOCK_SIZE);
+    const host = { storage: opts.storage, picker: this.picker, have: this.have, peers: this.peers, isStopped: () => this.stopped };
+    this.completion = new PieceCompletion({
+      ...host,
+      pool: this.pool,
+      events: opts.events,
+      pieceSize: (i) => this.pieceSize(i),
+      blameSource: (key, reason) => this.sources.get(key)?.blame(key, reason),
+      updateInterest: (p) => this.download.updateInterest(p),
+      refillAll: () => this.refillAll(),
+      checkComplete: () => {
+        if (this.picker.done) this.fireComplete();
+      },
+    });
+    this.download = new Download({ ...host, clock: this.clock, completion: this.completion, blocksPerPiece: Math.ceil(opts.pieceLength / BLOCK_SIZE) });
     // Trackers and PEX list us too: never dial our own listening socket.
     if (opts.listenPort !== undefined) this.pool.setListening(opts.listenPort, localAddresses());
     opts.storage.onPoolAvailable(() => this.refillAll());
@@ -140,13 +127,31 @@ export class Swarm implements PeerHandler, ExtensionHost {
       this.completeFired = false;
       this.opts.events?.onIncomplete?.();
     }
-    for (const p of this.peers.values()) this.updateInterest(p);
+    for (const p of this.peers.values()) this.download.updateInterest(p);
     if (this.picker.done && !this.stopped && this.tickTimer !== undefined) this.fireComplete();
   }
 
   /** Every wanted piece is verified (every piece, without priorities). */
   get finished(): boolean {
     return this.picker.done;
+  }
+
+  /** Payload bytes of blocks we asked for. */
+  get downloaded(): number {
+    return this.download.downloaded;
+  }
+
+  /** Payload bytes received that nobody asked for, or that another peer sent first. */
+  get wasted(): number {
+    return this.download.wasted;
+  }
+
+  get hashFailures(): number {
+    return this.completion.hashFailures;
+  }
+
+  get downRate(): RateMeter {
+    return this.download.rate;
   }
 
   get uploaded(): number {
@@ -207,8 +212,8 @@ export class Swarm implements PeerHandler, ExtensionHost {
         this.picker.removePeer(key);
         this.refillAll();
       },
-      pick: (key, max) => (this.stopped || this.have.complete ? [] : this.takeBlocks(key, max, true)),
-      deliver: (key, piece, begin, data) => void this.acceptBlock(key, piece, begin, data, sourceTag(key)),
+      pick: (key, max) => (this.stopped || this.have.complete ? [] : this.download.takeBlocks(key, max, true)),
+      deliver: (key, piece, begin, data) => void this.download.acceptBlock(key, piece, begin, data, sourceTag(key)),
       release: (key, blocks) => {
         this.picker.release(key, blocks);
         this.refillAll();
@@ -290,7 +295,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     if (p === undefined) return;
     switch (msg.type) {
       case 'piece':
-        this.onPiece(p, msg.index, msg.begin, msg.block);
+        this.download.onPiece(p, msg.index, msg.begin, msg.block);
         if (this.opts.downLimit !== undefined) throttleReads(p, msg.block.length, this.opts.downLimit, this.clock, () => !this.stopped);
         return;
       case 'request':
@@ -300,7 +305,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
         if (msg.index >= this.opts.pieceCount) return conn.close('have for a piece past the end');
         if (!p.has.has(msg.index)) {
           p.has.set(msg.index);
-          if (this.picker.peerHave(p.key, msg.index)) this.updateInterest(p);
+          if (this.picker.peerHave(p.key, msg.index)) this.download.updateInterest(p);
         }
         return;
       case 'bitfield':
@@ -309,7 +314,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
         if (!p.fast) return conn.close('have-all without the fast extension');
         p.has.setAll();
         this.picker.peerHaveAll(p.key);
-        this.updateInterest(p);
+        this.download.updateInterest(p);
         this.closeIfBothSeeds(p);
         return;
       case 'have-none':
@@ -323,7 +328,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
         return;
       case 'unchoke':
         conn.peerChoking = false;
-        this.refill(p);
+        this.download.refill(p);
         return;
       case 'interested':
         conn.peerInterested = true;
@@ -338,7 +343,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
       case 'reject':
         if (!p.fast) return conn.close('reject without the fast extension');
         this.picker.release(p.key, [{ piece: msg.index, begin: msg.begin, length: msg.length }]);
-        this.refill(p);
+        this.download.refill(p);
         return;
       case 'extended':
         this.extensions.onMessage(p, msg.id, msg.payload);
@@ -412,15 +417,13 @@ export class Swarm implements PeerHandler, ExtensionHost {
     return out;
   }
 
-  // ---- download ----
-
   private onBitfield(p: SwarmPeer, bytes: Uint8Array): void {
     if (!Bitfield.sparesClear(this.opts.pieceCount, bytes)) return p.conn.close('invalid bitfield');
     const fresh = new Bitfield(this.opts.pieceCount, bytes);
     this.picker.removePeer(p.key);
     p.has = fresh;
     this.picker.addPeer(p.key, fresh);
-    this.updateInterest(p);
+    this.download.updateInterest(p);
     this.closeIfBothSeeds(p);
   }
 
@@ -429,223 +432,16 @@ export class Swarm implements PeerHandler, ExtensionHost {
     if (this.have.complete && p.has.complete) p.conn.close('both seeds');
   }
 
-  private onPiece(p: SwarmPeer, index: number, begin: number, block: Uint8Array): void {
-    const now = this.clock.now();
-    const len = block.length;
-    p.bytesDown += len;
-    if (!this.acceptBlock(p.key, index, begin, block, p.ip)) {
-      // A peer that keeps sending blocks nobody asked for is wasting our bandwidth.
-      if (++p.unrequested > 2000) p.conn.close('too many unrequested blocks');
-      return;
-    }
-    p.lastBlockAt = now;
-    p.waitingSince = now;
-    p.lastDataAt = now;
-    p.snubbed = false;
-    p.down.add(len, now);
-    this.refill(p);
-  }
-
-  /**
-   * A block from the peer or source `key`: into its piece's buffer (or spilled), and the
-   * piece to the hash check once whole. `from` names the sender for blame (an IP, or a
-   * source's tag). False when nobody asked it for the block.
-   */
-  private acceptBlock(key: number, index: number, begin: number, block: Uint8Array, from: string): boolean {
-    const len = block.length;
-    const r = this.picker.onBlock(key, index, begin, len);
-    const buf = this.inflight.get(index);
-    if (!r.accepted || buf === undefined) {
-      this.wasted += len;
-      return false;
-    }
-    if (buf !== null) buf.set(block, begin);
-    else this.opts.storage.writeBlock(index, begin, block);
-    let senders = this.blockFrom.get(index);
-    if (senders === undefined) this.blockFrom.set(index, (senders = []));
-    senders[begin / BLOCK_SIZE] = from;
-    this.downRate.add(len, this.clock.now());
-    this.downloaded += len;
-    for (const other of r.cancelFrom) {
-      const o = this.peers.get(other);
-      o?.conn.send({ type: 'cancel', index, begin, length: len });
-    }
-    if (r.pieceComplete) this.finishPiece(index, buf);
-    return true;
-  }
-
-  private finishPiece(index: number, buf: Buffer | null): void {
-    this.inflight.delete(index);
-    const from = this.blockFrom.get(index) ?? [];
-    this.blockFrom.delete(index);
-    // The data may have to be compared later: a piece from several peers may fail, and a piece
-    // that failed before may now name the liar. Storage takes the buffer, so keep a copy; a
-    // spilled piece is read back, before its blocks can be fetched again.
-    const keep = new Set(from).size > 1 || this.smartBan.tracks(index);
-    const copy = keep && buf !== null ? Buffer.from(buf) : undefined;
-    const storage = this.opts.storage;
-    (buf !== null ? storage.commitPiece(index, buf) : storage.verifyStored(index)).then(
-      async (result) => {
-        const data = copy ?? (keep ? await storage.readBlock(index, 0, this.pieceSize(index)).catch(() => undefined) : undefined);
-        if (result === 'ok') {
-          if (data !== undefined) for (const ip of this.smartBan.verified(index, data)) this.banIp(ip, `sent a block of piece ${index} that differs from the verified one`);
-          this.pieceVerified(index);
-        } else {
-          this.pieceFailed(index, from, data);
-        }
-      },
-      (err: unknown) => this.opts.events?.onDiskError?.(err),
-    );
-  }
-
-  private pieceVerified(index: number): void {
-    if (this.stopped) return;
-    const bored = this.picker.pieceVerified(index);
-    this.have.set(index);
-    this.opts.events?.onPieceVerified?.(index);
-    // A peer that has the piece already learns nothing from a `have` (BEP 3 lets us skip it).
-    for (const p of this.peers.values()) {
-      if (p.registered && !p.has.has(index)) p.conn.send({ type: 'have', index });
-    }
-    for (const key of bored) {
-      const p = this.peers.get(key);
-      if (p !== undefined) this.updateInterest(p);
-    }
-    if (this.picker.done) this.fireComplete();
-  }
-
-  /**
-   * A peer that sent every block of a bad piece lied. When several did, which one is learnt
-   * once the piece verifies (smart-ban.ts); the picker fetches the retry from one peer only.
-   */
-  private pieceFailed(index: number, from: readonly string[], data: Buffer | undefined): void {
-    if (this.stopped) return;
-    this.hashFailures++;
-    this.picker.pieceFailed(index);
-    this.opts.events?.onPieceFailed?.(index);
-    const senders = new Set(from);
-    if (senders.size === 1) this.banIp([...senders][0]!, `sent data that failed the hash check of piece ${index}`);
-    else if (data !== undefined) this.smartBan.failed(index, from, data);
-    this.refillAll();
-  }
-
-  /** Bans are by IP: every connection from it is closed and it is never dialled or accepted again. */
-  private banIp(ip: string, reason: string): void {
-    const source = sourceKey(ip);
-    if (source !== undefined) return this.sources.get(source)?.blame(source, reason);
-    if (this.pool.isBanned({ host: ip, port: 0 })) return;
-    const conns = [...this.peers.values()].filter((p) => p.ip === ip).map((p) => p.conn);
-    this.pool.ban({ host: ip, port: 0 });
-    this.opts.events?.onPeerBanned?.(conns[0]?.address ?? { host: ip, port: 0 }, reason);
-    for (const c of conns) c.close(`banned: ${reason}`);
-  }
-
   private fireComplete(): void {
     if (this.completeFired) return;
     this.completeFired = true;
-    for (const p of this.peers.values()) this.updateInterest(p);
+    for (const p of this.peers.values()) this.download.updateInterest(p);
     this.opts.events?.onComplete?.();
   }
 
-  private updateInterest(p: SwarmPeer): void {
-    if (!p.registered) return;
-    const want = !this.have.complete && this.picker.isInteresting(p.key);
-    if (want !== p.conn.amInterested) {
-      p.conn.amInterested = want;
-      if (want) p.interestedAt = this.clock.now();
-      p.conn.send({ type: want ? 'interested' : 'not-interested' });
-    }
-    if (want) this.refill(p);
-  }
-
-  /**
-   * A started piece that no connected peer has cannot be finished until one comes; with large
-   * pieces two such pieces held the whole pool and the download waited forever. When the pool
-   * is empty, such a piece gives its buffer up: what arrived is spilled to disk, and whoever
-   * has the piece later finishes it there.
-   */
-  private spillStranded(): void {
-    const storage = this.opts.storage;
-    if (storage.freeBuffers > 0) return;
-    for (const [index, buf] of this.inflight) {
-      if (buf === null || this.picker.availability(index) > 0) continue;
-      for (let b = 0, begin = 0; begin < buf.length; b++, begin += BLOCK_SIZE) {
-        if (this.picker.blockState(index, b) === 'received') storage.writeBlock(index, begin, buf.subarray(begin, Math.min(buf.length, begin + BLOCK_SIZE)));
-      }
-      this.inflight.set(index, null);
-      storage.releasePieceBuffer(buf);
-    }
-  }
-
   private refillAll(): void {
-    for (const p of this.peers.values()) this.refill(p);
+    for (const p of this.peers.values()) this.download.refill(p);
     if (!this.stopped) for (const s of new Set(this.sources.values())) s.fill();
-  }
-
-  /** Top up this peer's outstanding requests to its bandwidth-delay product. */
-  private refill(p: SwarmPeer): void {
-    const conn = p.conn;
-    if (!p.registered || conn.peerChoking || !conn.amInterested || this.stopped) return;
-    const now = this.clock.now();
-    // A snubbed peer gets one request at a time until it proves itself again.
-    const depth = p.snubbed ? 1 : this.requestDepth(p, p.down.rate(now));
-    const outstanding = this.picker.outstanding(p.key);
-    const room = depth - outstanding;
-    // Batch: wait until a quarter of the pipeline has drained, so each write carries several requests.
-    if (room <= 0 || (outstanding > 0 && room < Math.max(1, depth >> 2))) return;
-    const reqs = this.takeBlocks(p.key, room, false);
-    const n = reqs.length;
-    if (n === 0) return;
-    const out = Buffer.allocUnsafe(n * 17);
-    for (let i = 0; i < n; i++) {
-      const r = reqs[i]!;
-      const o = i * 17;
-      out.writeUInt32BE(13, o);
-      out[o + 4] = 6;
-      out.writeUInt32BE(r.piece, o + 5);
-      out.writeUInt32BE(r.begin, o + 9);
-      out.writeUInt32BE(r.length, o + 13);
-    }
-    p.lastRequestAt = now;
-    if (outstanding === 0) p.waitingSince = now;
-    conn.write(out);
-  }
-
-  /**
-   * Up to `room` blocks for `key`, each piece with a buffer (or spilled) before it is asked
-   * for. `runs`: new pieces follow each other (a web seed's ranged requests).
-   */
-  private takeBlocks(key: number, room: number, runs: boolean): BlockRequest[] {
-    const spill = this.opts.storage.spillBacklog < SPILL_BACKLOG_BYTES;
-    const out: BlockRequest[] = [];
-    let near: number | undefined;
-    // One piece's worth per pick, so a new piece is started only when there is room for it.
-    while (out.length < room) {
-      const newPieces = spill || this.opts.storage.freeBuffers > 0;
-      const reqs = this.picker.pick(key, Math.min(room - out.length, this.blocksPerPiece), runs && near !== undefined ? { newPieces, near } : { newPieces });
-      if (reqs.length === 0) break;
-      let refused = -1;
-      for (const r of reqs) {
-        if (r.piece === refused) continue;
-        if (!this.inflight.has(r.piece)) {
-          const buf = this.opts.storage.acquirePieceBuffer(r.piece) ?? (spill ? null : undefined);
-          if (buf === undefined) {
-            refused = r.piece;
-            this.picker.release(key, reqs.filter((x) => x.piece === refused));
-            continue;
-          }
-          this.inflight.set(r.piece, buf);
-        }
-        out.push(r);
-        near = r.piece + 1;
-      }
-      if (refused >= 0) break;
-    }
-    return out;
-  }
-
-  private requestDepth(p: SwarmPeer, rate: number): number {
-    return Math.min(p.maxOutstanding, requestQueueDepth(rate, { min: MIN_REQUEST_DEPTH }));
   }
 
   private pieceSize(index: number): number {
@@ -666,29 +462,13 @@ export class Swarm implements PeerHandler, ExtensionHost {
       }
       if (now - conn.lastSent > KEEPALIVE_MS) conn.send({ type: 'keep-alive' });
       if (p.registered) p.snubbed = this.choking.isSnubbed(p, now);
-      if (this.picker.outstanding(p.key) > 0 && now - p.waitingSince > timeout) {
-        // Its requests go to others; it may still deliver later (endgame duplicates).
-        this.picker.releaseAll(p.key);
-        p.waitingSince = now;
-      }
+      this.download.expireRequests(p, now, timeout);
     }
     this.extensions.tick(now);
-    this.spillStranded();
-    if (this.opts.events?.onTrace !== undefined) this.opts.events.onTrace(this.traceLine(now));
+    this.download.spillStranded();
+    if (this.opts.events?.onTrace !== undefined) this.opts.events.onTrace(this.download.traceLine(now));
     this.refillAll();
     this.dial();
-  }
-
-  private traceLine(now: number): string {
-    let spilled = 0;
-    for (const b of this.inflight.values()) if (b === null) spilled++;
-    const peers: PeerTrace[] = [];
-    for (const p of this.peers.values()) {
-      if (!p.registered) continue;
-      const rate = p.down.rate(now);
-      peers.push({ port: p.conn.address.port, rate, outstanding: this.picker.outstanding(p.key), depth: this.requestDepth(p, rate), choked: p.conn.peerChoking });
-    }
-    return formatTrace({ rate: this.downRate.rate(now), freeBuffers: this.opts.storage.freeBuffers, pieces: this.inflight.size, spilled, backlog: this.opts.storage.spillBacklog, peers });
   }
 
   private dial(): void {
@@ -715,13 +495,4 @@ export class Swarm implements PeerHandler, ExtensionHost {
     if (!conn.outgoing) this.pool.markConnected(conn.address);
     return p;
   }
-}
-
-/** How blocks from a source that is not a peer are tagged for blame (an IP never looks so). */
-function sourceTag(key: number): string {
-  return `source:${key}`;
-}
-
-function sourceKey(tag: string): number | undefined {
-  return tag.startsWith('source:') ? Number(tag.slice(7)) : undefined;
 }
