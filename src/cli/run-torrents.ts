@@ -11,7 +11,7 @@ import { SessionError } from '../session/errors.js';
 import type { TorrentHandle, MetadataProgress, TorrentWarning } from '../session/handle.js';
 import { Session, type DhtOptions, type SessionOptions } from '../session/session.js';
 import type { ResolvedSource } from '../session/source.js';
-import type { TorrentStats } from '../session/torrent.js';
+import type { TorrentStats } from '../session/torrent-types.js';
 import { StorageError } from '../storage/errors.js';
 import { CliError, ExitCode, humanBytes, safeText, type CliContext } from './context.js';
 import { selectionPriorities, type FileSelection } from './file-select.js';

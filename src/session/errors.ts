@@ -31,3 +31,12 @@ export class SessionError extends TesseraError {
     super(code, message, options);
   }
 }
+
+/** A magnet whose metadata no peer sent within `limitMs`, with where peers were looked for. */
+export function noMetadataError(infoHashHex: string, limitMs: number, f: Readonly<Record<'tracker' | 'dht' | 'pex' | 'manual' | 'incoming', number>>): SessionError {
+  return new SessionError(
+    'no-metadata',
+    `no peer sent the metadata of ${infoHashHex} within ${Math.round(limitMs / 1000)} s ` +
+      `(peers found: ${f.tracker} tracker, ${f.dht} dht, ${f.pex} pex, ${f.manual} manual, ${f.incoming} incoming)`,
+  );
+}

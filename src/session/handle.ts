@@ -11,7 +11,8 @@ import { partFileName } from '../storage/part-file.js';
 import { SessionError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import type { MetadataProgress } from './metadata-phase.js';
-import type { Torrent, TorrentEvents, TorrentState, TorrentStats, TorrentWarning } from './torrent.js';
+import type { Torrent } from './torrent.js';
+import type { TorrentEvents, TorrentState, TorrentStats, TorrentWarning } from './torrent-types.js';
 
 export type { TorrentState, TorrentStats, TorrentWarning, MetadataProgress, FilePriority };
 export { FILE_PRIORITIES };

@@ -15,123 +15,20 @@
 import type { MagnetLink, Metainfo, PeerAddress } from '../metainfo/types.js';
 import { TorrentStorage } from '../storage/index.js';
 import { partFileName } from '../storage/part-file.js';
-import { NORMAL, SKIP, piecePriorities } from '../swarm/piece-priority.js';
-import type { BandwidthLimit } from '../swarm/bandwidth.js';
+import { NORMAL, SKIP } from '../swarm/piece-priority.js';
 import { Swarm } from '../swarm/swarm.js';
-import { WebSeeds, type WebSeedTorrent } from '../webseed/index.js';
 import { PeerPool, type PeerSource } from '../swarm/peer-pool.js';
-import { Announcer } from '../tracker/index.js';
-import { Bitfield } from '../util/bitfield.js';
+import type { Announcer } from '../tracker/index.js';
+import type { Bitfield } from '../util/bitfield.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { makeReserved } from '../wire/index.js';
 import type { Client } from './client.js';
-import { SessionError } from './errors.js';
-import { MAX_BITFIELD_BYTES, MetadataPhase, type HeldConnection, type MetadataProgress } from './metadata-phase.js';
-
-export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'stopped' | 'error';
-
-/** Something worth telling a user that does not stop the torrent. */
-export interface TorrentWarning {
-  /** `resume`: a resume record could not be written (the download goes on). */
-  readonly code: 'tracker' | 'peer-banned' | 'resume' | 'web-seed';
-  readonly message: string;
-  /** The peer concerned, for `peer-banned`. */
-  readonly peer?: PeerAddress;
-}
-
-/** The torrent's reports to its owner (the handle): one-way, child to parent. */
-export interface TorrentEvents {
-  onState(state: TorrentState): void;
-  onChecking(checked: number, total: number): void;
-  onMetadata(meta: Metainfo, torrentBytes: Uint8Array): void;
-  onMetadataProgress(progress: MetadataProgress): void;
-  onVerified(piece: number): void;
-  onPieceFailed(piece: number): void;
-  onDone(): void;
-  /** A seeding limit was met; the torrent pauses itself. */
-  onSeeded(): void;
-  onTick(): void;
-  onWarning(warning: TorrentWarning): void;
-  onError(err: unknown): void;
-  onPeerConnected(address: PeerAddress, outgoing: boolean): void;
-  onPeerDisconnected(address: PeerAddress, reason: string): void;
-  /** The swarm's once-a-second download trace, when `trace` is on. */
-  onTrace(line: string): void;
-}
-
-export interface TorrentOptions {
-  readonly outputDir: string;
-  readonly clock: Clock;
-  readonly events: TorrentEvents;
-  /** Peers to dial without any tracker. */
-  readonly peers?: readonly PeerAddress[];
-  /** Announce to the torrent's trackers (default true). */
-  readonly trackers?: boolean;
-  /** UDP tracker retransmission base (BEP 15's 15 s); shortened only by tests. */
-  readonly udpBaseTimeoutMs?: number;
-  readonly maxConnections?: number;
-  /** Connections one IP may hold (default 3); raised where several peers share an address, as on loopback. */
-  readonly maxPeersPerIp?: number;
-  /** A magnet fails with `no-metadata` when no peer offered or sent metadata for this long. Default: never. */
-  readonly metadataTimeoutMs?: number;
-  readonly metadataRequestTimeoutMs?: number;
-  /** How long `stopped` announces may take. Default: the announcer's (2 s). */
-  readonly stopTimeoutMs?: number;
-  readonly seedRatio?: number;
-  readonly seedTimeMs?: number;
-  /** Folder of resume records (see storage/resume.ts); without it every start rechecks. */
-  readonly resumeDir?: string;
-  /** Period of the resume record while downloading (default 3 s). */
-  readonly resumeIntervalMs?: number;
-  /** Ignore the resume record at the first start: read and hash everything on disk. */
-  readonly recheck?: boolean;
-  /** Report the swarm's per-second trace through `onTrace`. */
-  readonly trace?: boolean;
-  /** This torrent's download and upload limits (chained under the session's). */
-  readonly downLimit?: BandwidthLimit;
-  readonly upLimit?: BandwidthLimit;
-  /** Web seeds (BEP 19) besides the torrent's `url-list` and the magnet's `ws`. */
-  readonly webSeeds?: readonly string[];
-  /** Use the torrent's and the magnet's web seeds (default true); `webSeeds` are used either way. */
-  readonly torrentWebSeeds?: boolean;
-  /** Certificate authorities trusted for HTTPS web seeds, besides the system's. */
-  readonly webSeedCa?: string | Buffer | readonly (string | Buffer)[];
-}
-
-/** The size is unknown before the metadata arrives; trackers need some `left` > 0 (a leecher). */
-const UNKNOWN_LEFT = 2 ** 31 - 1;
-
-export type FoundCounts = Record<PeerSource, number>;
-
-export interface TorrentStats {
-  state: TorrentState;
-  verified: number;
-  pieceCount: number;
-  /** Verified bytes of the wanted pieces (of every piece when no file is skipped). */
-  bytesVerified: number;
-  /** Bytes of the wanted pieces: the torrent's size when no file is skipped. */
-  totalBytes: number;
-  /** The torrent's size, whatever is selected. */
-  sizeBytes: number;
-  downloaded: number;
-  uploaded: number;
-  downRate: number;
-  upRate: number;
-  peers: number;
-  knownPeers: number;
-  hashFailures: number;
-  banned: number;
-  /** Bytes received from web seeds (BEP 19), part of `downloaded`. */
-  webSeedBytes: number;
-  /** Bytes verified on disk before this run's swarm started (resume). */
-  resumedBytes: number;
-  /** Peers found so far, by where they came from. */
-  found: FoundCounts;
-  /** Present while a magnet's metadata is being fetched. */
-  metadata?: MetadataProgress;
-  /** How the last start found the data on disk: pieces trusted from the resume record, pieces read. */
-  startCheck?: { readonly trusted: number; readonly checked: number };
-}
+import { UNKNOWN_LEFT, startAnnouncers } from './announce.js';
+import { noMetadataError } from './errors.js';
+import { FileSelection, bytesOf, skipFlags } from './file-selection.js';
+import { MAX_BITFIELD_BYTES, MetadataPhase, type HeldConnection } from './metadata-phase.js';
+import type { FoundCounts, TorrentOptions, TorrentState, TorrentStats } from './torrent-types.js';
+import { addWebSeeds } from './web-seeds.js';
 
 export class Torrent {
   state: TorrentState = 'paused';
@@ -159,11 +56,8 @@ export class Torrent {
   private resumedBytes = 0;
   private urgent: number[] = [];
   private sequential = false;
-  /** One level per entry of `info.files` (piece-priority.ts); undefined while all are normal. */
-  private fileLevels: number[] | undefined;
-  /** `fileLevels` per piece, and the bytes of the wanted pieces. */
-  private pieceLevels: Uint8Array | undefined;
-  private wantedBytes = 0;
+  /** Undefined while every file is at the normal level. */
+  private selection: FileSelection | undefined;
   /** Priority changes apply one after another (each may move bytes out of the part file). */
   private applying: Promise<void> = Promise.resolve();
   private startCheck: { trusted: number; checked: number } | undefined;
@@ -252,7 +146,7 @@ export class Torrent {
 
   /** Levels per entry of `info.files` (undefined: all normal). */
   get filePriorityLevels(): readonly number[] | undefined {
-    return this.fileLevels;
+    return this.selection?.levels;
   }
 
   /**
@@ -261,9 +155,10 @@ export class Torrent {
    * out of the part file), then the picker.
    */
   setFilePriorityLevels(levels: readonly number[]): Promise<void> {
-    this.setLevels(levels);
-    const skip = this.skipFlags();
-    const pieceLevels = this.pieceLevels;
+    const info = this.meta!.info;
+    this.selection = FileSelection.of(info, levels);
+    const skip = skipFlags(info, this.selection);
+    const pieceLevels = this.selection?.pieceLevels;
     const apply = async (): Promise<void> => {
       const storage = this.storage;
       const swarm = this.swarm;
@@ -276,18 +171,6 @@ export class Torrent {
       this.fail(err);
       throw err;
     });
-  }
-
-  private setLevels(levels: readonly number[]): void {
-    const info = this.meta!.info;
-    this.fileLevels = levels.every((l) => l === NORMAL) ? undefined : [...levels];
-    this.pieceLevels = this.fileLevels === undefined ? undefined : piecePriorities(info.files, this.fileLevels, info.pieceLength, info.pieceCount);
-    this.wantedBytes = 0;
-    for (let p = 0; p < info.pieceCount; p++) if (this.pieceLevels?.[p] !== SKIP) this.wantedBytes += pieceBytes(info, p);
-  }
-
-  private skipFlags(): boolean[] {
-    return this.meta!.info.files.map((_, i) => this.fileLevels?.[i] === SKIP);
   }
 
   setRateLimits(limits: { readonly download?: number; readonly upload?: number }): void {
@@ -310,17 +193,15 @@ export class Torrent {
     const have = this.verifiedPieces;
     const verified = have?.count ?? 0;
     const pieceCount = info?.pieceCount ?? 0;
+    const selection = this.selection;
     let bytesVerified = info === undefined ? 0 : bytesOf(verified, have?.has(pieceCount - 1) ?? false, info.pieceLength, info.length, pieceCount);
-    if (info !== undefined && have !== undefined && this.pieceLevels !== undefined) {
-      bytesVerified = 0;
-      for (let p = 0; p < pieceCount; p++) if (this.pieceLevels[p] !== SKIP && have.has(p)) bytesVerified += pieceBytes(info, p);
-    }
+    if (have !== undefined && selection !== undefined) bytesVerified = selection.verifiedBytes(have);
     return {
       state: this.state,
       verified,
       pieceCount,
       bytesVerified,
-      totalBytes: this.pieceLevels !== undefined ? this.wantedBytes : (info?.length ?? 0),
+      totalBytes: selection?.wantedBytes ?? info?.length ?? 0,
       sizeBytes: info?.length ?? 0,
       downloaded: s?.downloaded ?? 0,
       uploaded: s?.uploaded ?? 0,
@@ -387,9 +268,12 @@ export class Torrent {
     this.torrentBytes = torrentBytes;
     // BEP 53: the link's `so` selects files by their index among the data files (padding is not numbered).
     const select = this.magnet?.select;
-    if (select !== undefined && this.fileLevels === undefined) {
+    if (select !== undefined && this.selection === undefined) {
       let k = 0;
-      this.setLevels(meta.info.files.map((f) => (f.pad ? NORMAL : select.includes(k++) ? NORMAL : SKIP)));
+      this.selection = FileSelection.of(
+        meta.info,
+        meta.info.files.map((f) => (f.pad ? NORMAL : select.includes(k++) ? NORMAL : SKIP)),
+      );
     }
     this.opts.events.onMetadata(meta, torrentBytes);
     // A listener may have stopped or paused the torrent (a metadata-only fetch).
@@ -400,9 +284,8 @@ export class Torrent {
 
   /**
    * Open the files and find what is verified: the bitfield kept from before a pause, or a
-   * recheck of the data on disk. (The place for resume data: a `restore()` of the storage
-   * would answer here instead of the recheck.) `held` is undefined while the metadata phase
-   * still holds the connections.
+   * check of the data on disk against the resume record. `held` is undefined while the
+   * metadata phase still holds the connections.
    */
   private async check(meta: Metainfo, held: HeldConnection[] | undefined): Promise<void> {
     this.setState('checking');
@@ -410,13 +293,13 @@ export class Torrent {
     const info = meta.info;
     let storage: TorrentStorage | undefined;
     let have: Bitfield;
-    const levelsAtOpen = this.fileLevels;
+    const selectionAtOpen = this.selection;
     try {
       // 8 MiB of piece buffers keeps a loopback pipe full: measured no slower than 16, 32 or 64 MiB,
       // and each halving saved about 8 MiB of peak RSS. (Pieces over 4 MiB still get two buffers.)
       storage = await TorrentStorage.open(this.opts.outputDir, info, {
         poolBytes: 8 << 20,
-        skip: this.skipFlags(),
+        skip: skipFlags(info, this.selection),
         partFile: partFileName(meta.infoHashHex),
         ...this.resumeOptions(),
       });
@@ -449,23 +332,15 @@ export class Torrent {
     this.resumedBytes = bytesOf(have.count, have.has(info.pieceCount - 1), info.pieceLength, info.length, info.pieceCount);
     this.startSwarm(meta, storage, have, held ?? this.phase?.handOver() ?? []);
     // Priorities changed while the files were being opened: the storage gets them now.
-    if (this.fileLevels !== levelsAtOpen) {
-      this.setFilePriorityLevels(this.fileLevels ?? info.files.map(() => NORMAL)).catch(() => undefined);
+    if (this.selection !== selectionAtOpen) {
+      this.setFilePriorityLevels(this.selection?.levels ?? info.files.map(() => NORMAL)).catch(() => undefined);
     }
   }
 
   private resumeOptions(): { resume?: NonNullable<Parameters<typeof TorrentStorage.open>[2]>['resume'] } {
-    const dir = this.opts.resumeDir;
-    if (dir === undefined) return {};
-    return {
-      resume: {
-        dir,
-        infoHash: this.infoHash,
-        clock: this.clock,
-        ...(this.opts.resumeIntervalMs !== undefined ? { intervalMs: this.opts.resumeIntervalMs } : {}),
-        onError: (err: Error) => this.opts.events.onWarning({ code: 'resume', message: `resume record not saved: ${err.message}` }),
-      },
-    };
+    const { resumeDir: dir, resumeIntervalMs: intervalMs } = this.opts;
+    const onError = (err: Error): void => this.opts.events.onWarning({ code: 'resume', message: `resume record not saved: ${err.message}` });
+    return dir === undefined ? {} : { resume: { dir, infoHash: this.infoHash, clock: this.clock, ...(intervalMs !== undefined ? { intervalMs } : {}), onError } };
   }
 
   private startSwarm(meta: Metainfo, storage: TorrentStorage, have: Bitfield, held: HeldConnection[]): void {
@@ -512,7 +387,7 @@ export class Torrent {
     this.addWebSeeds(meta, swarm);
     swarm.setSequential(this.sequential);
     swarm.setUrgent(this.urgent);
-    swarm.setPiecePriorities(this.pieceLevels);
+    swarm.setPiecePriorities(this.selection?.pieceLevels);
     this.client.register(this.infoHash, { identity: swarm.localIdentity, handler: swarm, maxBitfield: swarm.maxBitfieldBytes });
     // A hybrid is one torrent in two swarms (BEP 52): peers of the v2 swarm greet us with the
     // truncated v2 hash and are answered with it, then fed from the same pieces.
@@ -527,19 +402,11 @@ export class Torrent {
 
   private addWebSeeds(meta: Metainfo, swarm: Swarm): void {
     const fromTorrent = this.opts.torrentWebSeeds === false ? [] : [...meta.urlList, ...(this.magnet?.webSeeds ?? [])];
-    const urls = [...fromTorrent, ...(this.opts.webSeeds ?? [])];
-    if (urls.length === 0 || meta.info.pieceCount === 0) return;
-    const warn = (message: string): void => this.opts.events.onWarning({ code: 'web-seed', message });
-    swarm.addSource((host) => {
-      const seeds = new WebSeeds(urls, webSeedTorrent(meta), host, {
-        clock: this.clock,
-        ...(this.opts.webSeedCa !== undefined ? { ca: this.opts.webSeedCa } : {}),
-        ...(this.opts.downLimit !== undefined ? { downLimit: this.opts.downLimit } : {}),
-        onDropped: (url, reason) => warn(`${url}: dropped: ${reason}`),
-        onError: (url, err) => warn(`${url}: ${err.message}`),
-      });
-      for (const url of seeds.skipped) warn(`${url}: not an http(s) web seed, ignored`);
-      return seeds;
+    addWebSeeds(swarm, meta, [...fromTorrent, ...(this.opts.webSeeds ?? [])], {
+      clock: this.clock,
+      ...(this.opts.webSeedCa !== undefined ? { ca: this.opts.webSeedCa } : {}),
+      ...(this.opts.downLimit !== undefined ? { downLimit: this.opts.downLimit } : {}),
+      warn: (message) => this.opts.events.onWarning({ code: 'web-seed', message }),
     });
   }
 
@@ -562,13 +429,7 @@ export class Torrent {
     const limit = this.opts.metadataTimeoutMs;
     if (this.phase !== undefined && this.state === 'metadata' && limit !== undefined && now - this.phase.lastProgressAt > limit) {
       const f = this.found;
-      return this.fail(
-        new SessionError(
-          'no-metadata',
-          `no peer sent the metadata of ${this.magnet?.infoHashHex ?? ''} within ${Math.round(limit / 1000)} s ` +
-            `(peers found: ${f.tracker} tracker, ${f.dht} dht, ${f.pex} pex, ${f.manual} manual, ${f.incoming} incoming)`,
-        ),
-      );
+      return this.fail(noMetadataError(this.magnet?.infoHashHex ?? '', limit, f));
     }
     this.opts.events.onTick();
     if (this.state === 'seeding' && this.seedingSince !== undefined) {
@@ -617,57 +478,24 @@ export class Torrent {
     const tiers = this.meta !== undefined ? this.meta.announce : (this.magnet?.trackers ?? []).map((t) => [t]);
     if (this.opts.trackers === false || tiers.length === 0 || this.state === 'paused' || this.state === 'stopped' || this.state === 'error') return;
     const v2Hash = this.v2SwarmHash();
-    this.announcers = [this.infoHash, ...(v2Hash === undefined ? [] : [v2Hash])].map((infoHash) => this.announcer(tiers, infoHash));
-    for (const a of this.announcers) a.start();
+    this.announcers = startAnnouncers(tiers, [this.infoHash, ...(v2Hash === undefined ? [] : [v2Hash])], {
+      peerId: this.client.peerId,
+      port: this.client.port,
+      clock: this.clock,
+      ...(this.opts.udpBaseTimeoutMs !== undefined ? { udpBaseTimeoutMs: this.opts.udpBaseTimeoutMs } : {}),
+      ...(this.opts.stopTimeoutMs !== undefined ? { stopTimeoutMs: this.opts.stopTimeoutMs } : {}),
+      stats: () => {
+        const st = this.stats();
+        return { uploaded: st.uploaded, downloaded: st.downloaded, left: this.meta === undefined ? UNKNOWN_LEFT : st.totalBytes - st.bytesVerified };
+      },
+      wantPeers: () => this.wantsPeers() && (this.swarm?.connectedCount ?? this.phase?.connectedCount ?? 0) < 5,
+      onPeers: (peers) => this.addPeers(peers, 'tracker'),
+      warn: (message) => this.opts.events.onWarning({ code: 'tracker', message }),
+    });
   }
 
   /** The truncated v2 hash under which a hybrid also joins the v2 swarm. */
   private v2SwarmHash(): Uint8Array | undefined {
     return this.meta?.hybrid === true && this.meta.v2 !== undefined ? this.meta.v2.infoHash.subarray(0, 20) : undefined;
   }
-
-  private announcer(tiers: readonly (readonly string[])[], infoHash: Uint8Array): Announcer {
-    return new Announcer({
-      tiers,
-      infoHash,
-      peerId: this.client.peerId,
-      port: this.client.port,
-      stats: () => {
-        const st = this.stats();
-        // The size is unknown before a magnet's metadata: report a leecher with something left.
-        return { uploaded: st.uploaded, downloaded: st.downloaded, left: this.meta === undefined ? UNKNOWN_LEFT : st.totalBytes - st.bytesVerified };
-      },
-      // Few peers: ask again sooner, as far as the tracker's min interval allows.
-      wantPeers: () => this.wantsPeers() && (this.swarm?.connectedCount ?? this.phase?.connectedCount ?? 0) < 5,
-      onPeers: (peers) => this.addPeers(peers, 'tracker'),
-      onError: (url, err) => this.opts.events.onWarning({ code: 'tracker', message: `${url}: ${err.message}` }),
-      onWarning: (url, warning) => this.opts.events.onWarning({ code: 'tracker', message: `${url}: tracker warning: ${warning}` }),
-      tracker: { udpBaseTimeoutMs: this.opts.udpBaseTimeoutMs ?? 5000, udpMaxRetries: 2, timeoutMs: 15_000 },
-      clock: this.clock,
-      ...(this.opts.stopTimeoutMs !== undefined ? { stopTimeoutMs: this.opts.stopTimeoutMs } : {}),
-    });
-  }
-}
-
-function pieceBytes(info: { pieceLength: number; length: number; pieceCount: number }, p: number): number {
-  return p === info.pieceCount - 1 ? info.length - p * info.pieceLength : info.pieceLength;
-}
-
-/** The torrent's files as a web seed names them (BEP 19). */
-function webSeedTorrent(meta: Metainfo): WebSeedTorrent {
-  const info = meta.info;
-  return {
-    pieceCount: info.pieceCount,
-    pieceLength: info.pieceLength,
-    totalLength: info.length,
-    multiFile: info.multiFile,
-    name: info.name,
-    files: info.files.map((f) => ({ offset: f.offset, length: f.length, pad: f.pad, urlPath: f.path })),
-  };
-}
-
-export function bytesOf(count: number, hasLast: boolean, pieceLength: number, total: number, pieceCount: number): number {
-  if (count === 0) return 0;
-  const last = total - (pieceCount - 1) * pieceLength;
-  return hasLast ? (count - 1) * pieceLength + last : count * pieceLength;
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseDuration, parsePeerArg } from '../../src/cli/args.js';
 import { CliError } from '../../src/cli/context.js';
 import { formatDuration, progressLine } from '../../src/cli/progress.js';
-import type { TorrentStats } from '../../src/session/torrent.js';
+import type { TorrentStats } from '../../src/session/torrent-types.js';
 
 test('peer arguments', () => {
   assert.deepEqual(parsePeerArg('127.0.0.1:6881'), { host: '127.0.0.1', port: 6881 });
