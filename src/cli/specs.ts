@@ -72,7 +72,7 @@ export const streamSpec = {
   positionals: { min: 1, max: 1 },
   options: {
     output: { type: 'string', short: 'o', value: 'DIR', default: '.', help: 'folder to download into' },
-    file: { type: 'string', value: 'N', defaultText: 'every file', help: "serve only file N (numbered from 0 as 'tessera info --json' lists them)" },
+    file: { type: 'string', value: 'N', defaultText: 'every file', help: "download and serve only file N (numbered from 0 as 'tessera info' lists them)" },
     'http-port': { type: 'string', value: 'P', default: '0', help: 'HTTP port on 127.0.0.1 (0 picks a free one)' },
     player: { type: 'string', value: 'mpv|vlc', help: 'open the first URL in this player when it is installed' },
     port: { type: 'string', short: 'p', value: 'N', defaultText: PORT_DEFAULT, help: 'listen port for peers (0 picks a free one)' },

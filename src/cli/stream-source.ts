@@ -16,7 +16,7 @@ const realpathP = promisify(realpath);
 /** What the adapter needs of a torrent (a `TorrentHandle` provides it). */
 export interface StreamTorrent {
   /** Files in the torrent's order (padding excluded); `path` joined with '/' below the output folder. */
-  files(): readonly { readonly path: string; readonly length: number; readonly offset: number }[];
+  files(): readonly { readonly path: string; readonly length: number; readonly offset: number; readonly priority?: string }[];
   readonly pieceLength: number;
   readonly pieceCount: number;
   hasPiece(index: number): boolean;
@@ -55,7 +55,7 @@ export class TorrentStreamSource implements StreamSource {
   }
 
   files(): StreamFile[] {
-    return this.torrent.files().map((f) => ({ path: f.path, length: f.length }));
+    return this.torrent.files().map((f) => ({ path: f.path, length: f.length, skipped: f.priority === 'skip' }));
   }
 
   async read(index: number, offset: number, length: number, signal: AbortSignal): Promise<Uint8Array> {

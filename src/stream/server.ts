@@ -17,6 +17,8 @@ export interface StreamFile {
   /** Path below the download folder, components joined with '/'. */
   readonly path: string;
   readonly length: number;
+  /** Not downloaded (skipped): it has no URL and is answered 404. */
+  readonly skipped?: boolean;
 }
 
 export interface StreamSource {
@@ -71,10 +73,12 @@ export class StreamServer {
     return self;
   }
 
-  /** One URL per file, in the torrent's order. */
+  /** One URL per file that is downloaded, in the torrent's order (the path holds the file's index). */
   urls(): string[] {
     const base = `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
-    return this.source.files().map((f, i) => `${base}/${i}/${encodeURIComponent(f.path.split('/').at(-1) ?? 'file')}`);
+    return this.source
+      .files()
+      .flatMap((f, i) => (f.skipped === true ? [] : [`${base}/${i}/${encodeURIComponent(f.path.split('/').at(-1) ?? 'file')}`]));
   }
 
   async close(): Promise<void> {
@@ -102,6 +106,7 @@ export class StreamServer {
     const index = m === null ? -1 : Number(m[1]);
     const file = files[index];
     if (file === undefined) return this.fail(res, 404, 'no such file');
+    if (file.skipped === true) return this.fail(res, 404, 'file not selected for download');
 
     const range = parseRange(req.headers.range, file.length);
     const headers: http.OutgoingHttpHeaders = {

@@ -2,10 +2,10 @@
  * `tessera stream` against a real, throttled libtorrent seeder: range reads at the start, the
  * middle and the last byte of a file return the right bytes before the download has finished,
  * and ffprobe reads the duration of a real media file (made with ffmpeg) over the stream URL.
- * Ctrl-C then exits 130.
+ * Ctrl-C then exits 130. `--file N` then fetches and serves one file only.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,7 @@ describe('tessera stream', { timeout: 600_000 }, () => {
   let big: Buffer;
   let stream: Proc;
   let urls: string[] = [];
+  let seederPort = 0;
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'tessera-stream-'));
@@ -52,6 +53,7 @@ describe('tessera stream', { timeout: 600_000 }, () => {
     big = await readFile(join(content, 'data.bin'));
     meta = await makeTorrent({ source: content, out: join(root, 'show.torrent'), pieceLengthLog2: 16 });
     const seeder = await startLibtorrentSeeder({ torrents: [meta], dataDir: join(root, 'data'), workDir: join(root, 'seeder'), uploadLimit: SEED_RATE });
+    seederPort = seeder.port;
     stream = startProc('tessera-stream', process.execPath, [
       cliPath, 'stream', meta.torrentPath, '-o', join(root, 'out'), '--peer', `127.0.0.1:${seeder.port}`,
       '--no-dht', '--port', String(await freePort()), '--http-port', '0',
@@ -99,5 +101,26 @@ describe('tessera stream', { timeout: 600_000 }, () => {
     stream.signal('SIGINT');
     const exit = await stream.waitForExit(15_000);
     assert.equal(exit.code, 130, stream.tail());
+  });
+
+  test('--file N downloads and serves that file only; the other is never created', async () => {
+    const out = join(root, 'out-one');
+    const one = startProc('tessera-stream-one', process.execPath, [
+      cliPath, 'stream', meta.torrentPath, '-o', out, '--peer', `127.0.0.1:${seederPort}`, '--file', '0',
+      '--no-dht', '--port', String(await freePort()), '--http-port', '0',
+    ], { graceMs: 10_000 });
+    await one.waitForLine(/^http:\/\/127\.0\.0\.1:\d+\/0\/clip\.mp4$/, 120_000);
+    await one.waitForLine(/download complete/, 120_000);
+    const printed = one.stdout.split('\n').filter((l) => l.startsWith('http://'));
+    assert.equal(printed.length, 1, one.stdout);
+    const clip = await readFile(join(root, 'data', 'show', 'clip.mp4'));
+    assert.ok((await readFile(join(out, 'show', 'clip.mp4'))).equals(clip), 'the chosen file is byte-identical');
+    await assert.rejects(stat(join(out, 'show', 'data.bin')), { code: 'ENOENT' }, 'the other file was never created');
+    const other = await rangeGet(printed[0]!.replace(/\/0\/clip\.mp4$/, '/1/data.bin'), 'bytes=0-0');
+    assert.equal(other.status, 404);
+    const whole = await rangeGet(printed[0]!, 'bytes=0-');
+    assert.ok(whole.body.equals(clip));
+    one.signal('SIGINT');
+    assert.equal((await one.waitForExit(15_000)).code, 130, one.tail());
   });
 });

@@ -61,6 +61,16 @@ export const streamCommand: Command = async (argv: string[], ctx: CliContext): P
       ...(source.kind === 'magnet' ? { metadataTimeoutMs: timeoutS * 1000 } : {}),
     });
     if (json !== undefined) watchJson(handle, json, source.kind, values.output, { seedAfterDone: true });
+    if (fileIndex !== undefined) {
+      // One file asked for: the others are never created (the pieces they share go to the part
+      // file). Set as soon as the metadata is known, before the files are opened.
+      const selectOne = (): void => {
+        const count = handle.files().length;
+        if (fileIndex < count) handle.setFilePriorities(Array.from({ length: count }, (_, i) => (i === fileIndex ? 'normal' : 'skip'))).catch(() => undefined);
+      };
+      if (handle.metainfo !== undefined) selectOne();
+      else handle.once('metadata', selectOne);
+    }
     if (!values.quiet && !values.json) ctx.stderr.write(`${source.kind === 'magnet' ? 'fetching metadata' : 'checking existing data'}…\n`);
     const ready = await until(handle.whenReady(), ctx.signal);
     if (ready === 'interrupted') return ExitCode.interrupted;
@@ -74,8 +84,7 @@ export const streamCommand: Command = async (argv: string[], ctx: CliContext): P
       if ((err as { code?: unknown }).code === 'EADDRINUSE') throw new CliError(ExitCode.failed, `port ${httpPort} is already in use (choose another with --http-port, 0 for any free one)`, { cause: err });
       throw err;
     });
-    const all = server.urls();
-    const urls = fileIndex !== undefined ? [all[fileIndex]!] : all;
+    const urls = server.urls();
     if (json !== undefined) json.emit({ event: 'stream', infoHash: handle.infoHash, urls });
     else for (const u of urls) ctx.stdout.write(`${u}\n`);
     if (!values.quiet && json === undefined) {
