@@ -11,9 +11,10 @@
  *   | seq_nr                        | ack_nr                        |
  *
  * Each extension is [next extension type][length][length bytes]. Type 1 is the selective
- * ACK: a bitmask, at least 32 bits and a multiple of 32, whose bit i (least significant bit
- * of each byte first) says whether packet ack_nr + 2 + i arrived. Unknown extensions are
- * skipped, as the BEP says.
+ * ACK: a bitmask whose bit i (least significant bit of each byte first) says whether packet
+ * ack_nr + 2 + i arrived. BEP 29 asks for a multiple of 32 bits and we send that, but
+ * libtorrent sends as many bytes as its reorder buffer spans (1 to 32), so any length is
+ * read. Unknown extensions are skipped, as the BEP says.
  */
 import { utpError } from './errors.js';
 
@@ -76,10 +77,8 @@ export function decodePacket(buf: Uint8Array): UtpPacket {
     const len = buf[at + 1]!;
     at += 2;
     if (at + len > buf.length) throw utpError('truncated', 'uTP extension runs past the end of the packet');
-    if (ext === EXT_SELECTIVE_ACK) {
-      if (len === 0 || len % 4 !== 0) throw utpError('bad-extension', `selective ACK of ${len} bytes is not a multiple of 4`);
-      sack = buf.subarray(at, at + len);
-    }
+    // An empty selective ACK acknowledges nothing: the same as none.
+    if (ext === EXT_SELECTIVE_ACK && len > 0) sack = buf.subarray(at, at + len);
     at += len;
     ext = next;
   }
@@ -106,7 +105,7 @@ export function packetLength(sackBytes: number, payloadBytes: number): number {
  * `out` must be at least `packetLength(sack.length, 0)` bytes.
  */
 export function writeHeader(out: Uint8Array, h: UtpHeader, sack?: Uint8Array): number {
-  if (sack !== undefined && (sack.length === 0 || sack.length % 4 !== 0 || sack.length > MAX_SACK_BYTES)) {
+  if (sack !== undefined && (sack.length === 0 || sack.length > MAX_SACK_BYTES)) {
     throw utpError('bad-extension', `selective ACK of ${sack.length} bytes`);
   }
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);

@@ -22,11 +22,16 @@ const MiB = 1024 * KiB;
 /** The content's folder name, hence the torrent's name. */
 export const CONTENT_NAME = 'content';
 
+export interface FixtureFile {
+  readonly path: string;
+  readonly size: number;
+}
+
 /**
  * Three files with odd sizes (about 14 MiB in all) so that 256 KiB pieces cross file
  * boundaries; no empty file, which not every real client creates.
  */
-const LAYOUT: readonly { path: string; size: number }[] = [
+const LAYOUT: readonly FixtureFile[] = [
   { path: 'big.bin', size: 12 * MiB + 12_345 },
   { path: join('a', 'small.bin'), size: 300 * KiB + 7 },
   { path: join('a', 'b', 'mid.bin'), size: 2 * MiB + 1 },
@@ -43,12 +48,13 @@ export interface SeedFixture {
   dispose(): Promise<void>;
 }
 
-export async function makeFixture(label: string): Promise<SeedFixture> {
+/** The content in a fresh temp folder: `LAYOUT` unless a test needs another (a slow path wants less). */
+export async function makeFixture(label: string, layout: readonly FixtureFile[] = LAYOUT): Promise<SeedFixture> {
   const root = await mkdtemp(join(tmpdir(), `tessera-${label}-`));
   const dataDir = join(root, 'data');
   const source = join(dataDir, CONTENT_NAME);
   try {
-    for (const f of LAYOUT) await writeRandomFile(join(source, f.path), f.size, `${label}:${f.path}`);
+    for (const f of layout) await writeRandomFile(join(source, f.path), f.size, `${label}:${f.path}`);
   } catch (err) {
     await rm(root, { recursive: true, force: true });
     throw err;

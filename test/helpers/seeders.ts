@@ -219,3 +219,22 @@ export async function startLibtorrentSeeder(options: LibtorrentSeederOptions): P
     },
   };
 }
+
+export interface LibtorrentLeecherOptions {
+  readonly torrent: string;
+  /** The folder it downloads into (the parent of `<name>`). */
+  readonly save: string;
+  /** `host:port` of the peer it dials (it has no tracker). */
+  readonly connect: string;
+  /** Working folder of the process. */
+  readonly cwd: string;
+  /** More lt-seed.py arguments, e.g. `LT_UTP_ONLY_ARGS`. */
+  readonly args?: readonly string[];
+}
+
+/** libtorrent downloading through lt-seed.py --leech: it exits 0 once the torrent is complete. */
+export async function startLibtorrentLeecher(options: LibtorrentLeecherOptions): Promise<Proc> {
+  const args = [ltScript(), '--port', String(await freePort()), '--save', options.save, '--leech', '--connect', options.connect];
+  args.push('--parent-pid', String(process.pid), ...(options.args ?? []), options.torrent);
+  return startProc('lt-leech', PYTHON, args, { cwd: options.cwd });
+}

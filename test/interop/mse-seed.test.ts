@@ -13,7 +13,7 @@ import { CONTENT_NAME, createWithCli, interruptSeed, makeFixture, startTesseraSe
 import { trackedTorrent, type TrackedTorrent } from '../helpers/leechers-suite.js';
 import { freePort } from '../helpers/ports.js';
 import { startProc, stopAll } from '../helpers/proc.js';
-import { ltScript } from '../helpers/seeders.js';
+import { startLibtorrentLeecher } from '../helpers/seeders.js';
 import { webtorrentCli } from '../helpers/webtorrent.js';
 
 const DOWNLOAD_TIMEOUT_MS = 240_000;
@@ -39,9 +39,7 @@ describe('tessera seed serves leechers that encrypt (MSE/PE)', { timeout: 1_200_
     await createWithCli(fx.source, torrent);
     const seed = await startTesseraSeed({ torrent, dir: fx.dataDir });
     const out = join(fx.root, 'out-lt');
-    const args = [ltScript(), '--port', String(await freePort()), '--save', out, '--leech', '--connect', `127.0.0.1:${seed.port}`];
-    args.push('--parent-pid', String(process.pid), ...LT_FORCED_ENCRYPTION_ARGS, torrent);
-    const leecher = startProc('lt-leech', '/usr/bin/python3', args, { cwd: fx.root });
+    const leecher = await startLibtorrentLeecher({ torrent, save: out, connect: `127.0.0.1:${seed.port}`, cwd: fx.root, args: LT_FORCED_ENCRYPTION_ARGS });
     const exit = await leecher.waitForExit(DOWNLOAD_TIMEOUT_MS);
     assert.equal(exit.code, 0, `libtorrent completes\n${leecher.tail()}\n${seed.proc.tail()}`);
     await compareTrees(fx.source, join(out, CONTENT_NAME));

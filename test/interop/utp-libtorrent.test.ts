@@ -10,9 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { LT_UTP_ONLY_ARGS } from '../helpers/client-args.js';
 import { compareTrees } from '../helpers/data.js';
 import { CONTENT_NAME, createWithCli, interruptSeed, makeFixture, startTesseraSeed, type SeedFixture } from '../helpers/leechers-seed.js';
-import { freePort } from '../helpers/ports.js';
-import { startProc, stopAll } from '../helpers/proc.js';
-import { ltScript, startLibtorrentSeeder, type Seeder } from '../helpers/seeders.js';
+import { stopAll } from '../helpers/proc.js';
+import { startLibtorrentLeecher, startLibtorrentSeeder, type Seeder } from '../helpers/seeders.js';
 import { startDownload } from '../helpers/tessera.js';
 import { readTorrent } from '../helpers/torrents.js';
 
@@ -58,9 +57,7 @@ describe('uTP with libtorrent, TCP off', { timeout: 900_000 }, () => {
     assert.ok(fx !== undefined);
     const seed = await startTesseraSeed({ torrent, dir: fx.dataDir });
     const out = join(fx.root, 'out-lt');
-    const args = [ltScript(), '--port', String(await freePort()), '--save', out, '--leech', '--connect', `127.0.0.1:${seed.port}`];
-    args.push('--parent-pid', String(process.pid), ...LT_UTP_ONLY_ARGS, torrent);
-    const leecher = startProc('lt-leech', '/usr/bin/python3', args, { cwd: fx.root });
+    const leecher = await startLibtorrentLeecher({ torrent, save: out, connect: `127.0.0.1:${seed.port}`, cwd: fx.root, args: LT_UTP_ONLY_ARGS });
     const exit = await leecher.waitForExit(DOWNLOAD_TIMEOUT_MS);
     assert.equal(exit.code, 0, `libtorrent completes\n${leecher.tail()}\n${seed.proc.tail()}`);
     await compareTrees(fx.source, join(out, CONTENT_NAME));

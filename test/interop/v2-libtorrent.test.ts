@@ -13,9 +13,8 @@ import { parseTorrent } from '../../src/metainfo/index.js';
 import { compareTrees } from '../helpers/data.js';
 import { CONTENT_NAME, interruptSeed, makeFixture, startTesseraSeed, type SeedFixture } from '../helpers/leechers-seed.js';
 import { LyingPeer } from '../helpers/lying-peer.js';
-import { freePort } from '../helpers/ports.js';
-import { run, startProc, stopAll } from '../helpers/proc.js';
-import { ltScript, startLibtorrentSeeder } from '../helpers/seeders.js';
+import { run, stopAll } from '../helpers/proc.js';
+import { startLibtorrentLeecher, startLibtorrentSeeder } from '../helpers/seeders.js';
 import { cliPath, parseSummary, startDownload } from '../helpers/tessera.js';
 import type { TorrentMeta } from '../helpers/torrents.js';
 
@@ -89,9 +88,7 @@ describe('BEP 52 with libtorrent', { timeout: 900_000 }, () => {
       await run(process.execPath, [cliPath, 'create', fx.source, '-o', torrent, '--piece-length', '64KiB', `--${version}`], 60_000);
       const seed = await startTesseraSeed({ torrent, dir: fx.dataDir });
       const out = join(fx.root, `out-lt-${version}`);
-      const args = [ltScript(), '--port', String(await freePort()), '--save', out, '--leech', '--connect', `127.0.0.1:${seed.port}`];
-      args.push('--parent-pid', String(process.pid), torrent);
-      const leecher = startProc('lt-leech', '/usr/bin/python3', args, { cwd: fx.root });
+      const leecher = await startLibtorrentLeecher({ torrent, save: out, connect: `127.0.0.1:${seed.port}`, cwd: fx.root });
       const exit = await leecher.waitForExit(DOWNLOAD_TIMEOUT_MS);
       assert.equal(exit.code, 0, `libtorrent completes\n${leecher.tail()}\n${seed.proc.tail()}`);
       await compareTrees(fx.source, join(out, CONTENT_NAME));
