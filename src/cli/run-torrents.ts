@@ -281,7 +281,7 @@ class Run {
     const opts = this.opts;
     const magnet = source.magnet;
     const label = magnet.name !== undefined ? ` (${safeText(magnet.name)})` : '';
-    if (!opts.quiet) this.say(`fetching metadata for ${magnet.infoHashHex ?? '?'}${label}…`);
+    if (!opts.quiet) this.say(`fetching metadata for ${magnet.infoHashHex ?? magnet.btmh ?? '?'}${label}…`);
     let last = '';
     if (!opts.quiet) {
       handle.on('metadata-progress', (p) => {
@@ -312,7 +312,7 @@ export async function fetchMetadataOnly(
   try {
     const magnet = magnetSource.magnet;
     const label = magnet.name !== undefined ? ` (${safeText(magnet.name)})` : '';
-    ctx.stderr.write(`fetching metadata for ${magnet.infoHashHex ?? '?'}${label}…\n`);
+    ctx.stderr.write(`fetching metadata for ${magnet.infoHashHex ?? magnet.btmh ?? '?'}${label}…\n`);
     const handle = await session.add(magnet, { paused: true, peers: opts.peers, metadataTimeoutMs: opts.idleTimeoutS * 1000 });
     let last = '';
     handle.on('metadata-progress', (p) => {

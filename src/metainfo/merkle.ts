@@ -139,3 +139,33 @@ export class LeafHasher {
     this.inLeaf = 0;
   }
 }
+
+/**
+ * The root proved by a BEP 52 `hashes` answer: `base` is a run of `base.length / 32` nodes (a
+ * power of two) at `height`, starting at node `index` of its layer (a multiple of the run's
+ * length); `uncles` are the siblings of the run's subtree root and of each of its ancestors,
+ * bottom-up. The caller compares the result with the file's pieces root.
+ */
+export function rootFromProof(base: Uint8Array, index: number, height: number, uncles: Uint8Array): Buffer {
+  const count = base.length / HASH_SIZE;
+  let node = index / count;
+  let hash = rootOf(base, count, height);
+  for (let at = 0; at < uncles.length; at += HASH_SIZE) {
+    const uncle = uncles.subarray(at, at + HASH_SIZE);
+    const h = createHash('sha256');
+    if (node % 2 === 0) h.update(hash).update(uncle);
+    else h.update(uncle).update(hash);
+    hash = h.digest();
+    node = Math.floor(node / 2);
+  }
+  return hash;
+}
+
+/**
+ * Uncle hashes in a `hashes` answer to a request for `count` nodes with `proofLayers` (BEP 52,
+ * as libtorrent reads it): the proof layers count up from the base layer, and the first
+ * log2(count) of them lie inside the run's own subtree, so only the rest carry an uncle.
+ */
+export function uncleCount(count: number, proofLayers: number): number {
+  return Math.max(0, proofLayers - log2(nextPow2(count)) + 1);
+}

@@ -13,18 +13,24 @@
  *
  * Trust: the size comes from the first peer that announces one (bounded by the 32 MiB limit
  * of the codec); peers announcing another size get no requests. No byte is used before the
- * SHA-1 of the whole assembly equals the info hash. When it does not, and one peer sent every
- * piece, that peer is banned (in the shared pool: never redialled); when several did, the
- * culprit is unknown, so the fetch switches to one peer at a time, where each failure names
- * exactly one liar.
+ * assembly hashes to the link's info hashes (SHA-1 for `urn:btih:`, SHA-256 for `urn:btmh:`).
+ * When it does not, and one peer sent every piece, that peer is banned (in the shared pool:
+ * never redialled); when several did, the culprit is unknown, so the fetch switches to one
+ * peer at a time, where each failure names exactly one liar.
+ *
+ * A v2-only torrent (BEP 52) cannot verify a piece without its file's piece layer, which is not
+ * in the info dictionary: after the metadata, the same connections fetch the missing layers by
+ * hash request (layer-fetch.ts), each run proved against its file's pieces root; a peer whose
+ * hashes do not prove is banned. Only then is the metadata reported, with the layers in it.
+ *
+ *   fetching -> layers (v2-only, layers missing) -> holding -> done
  */
-import type { MagnetLink, Metainfo, PeerAddress } from '../metainfo/types.js';
-import { PeerConnection, type ConnectionTimeouts, type EncryptionOptions, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
-import type { Transport } from '../peer/transport.js';
+import type { Metainfo, PeerAddress } from '../metainfo/types.js';
+import { PeerConnection, type PeerHandler } from '../peer/connection.js';
 import { CLIENT_NAME, LOCAL_METADATA_ID, LOCAL_PEX_ID, PEX_MIN_GAP_MS } from '../swarm/extensions.js';
-import type { PeerPool, PeerSource } from '../swarm/peer-pool.js';
+import type { PeerSource } from '../swarm/peer-pool.js';
 import { bytesEqual } from '../util/bytes.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { TimerHandle } from '../util/clock.js';
 import { TesseraError } from '../util/errors.js';
 import {
   decodeExtendedHandshake,
@@ -33,59 +39,18 @@ import {
   encodeExtendedHandshake,
   encodeUtMetadata,
   EXTENDED_HANDSHAKE_ID,
+  isHashMessageId,
   metadataPieceCount,
   readCapabilities,
   UT_METADATA,
   UT_PEX,
   type IncomingMessage,
 } from '../wire/index.js';
+import { LayerStage, onHashMessage } from './layer-stage.js';
+import { MAX_BITFIELD_BYTES, type FetchPeer, type HeldConnection, type MetadataPhaseOptions, type MetadataProgress } from './metadata-types.js';
 import { metainfoFromInfoBytes } from './torrent-file.js';
 
-export interface MetadataProgress {
-  readonly connected: number;
-  /** Connected peers that offer ut_metadata with the size we use. */
-  readonly serving: number;
-  readonly piecesDone: number;
-  /** Undefined until a peer has told us the metadata size. */
-  readonly pieceCount: number | undefined;
-}
-
-export interface MetadataPhaseEvents {
-  onMetadata(result: { meta: Metainfo; torrentBytes: Buffer }): void;
-  /** The hash matched but the torrent is unusable (no peer can fix that). */
-  onFatal(err: unknown): void;
-  onProgress(): void;
-  onIncoming(address: PeerAddress): void;
-  onPeerFound(address: PeerAddress, source: PeerSource): void;
-  onPeerBanned(address: PeerAddress, reason: string): void;
-  onPeerConnected(address: PeerAddress, outgoing: boolean): void;
-  onPeerDisconnected(address: PeerAddress, reason: string): void;
-}
-
-export interface MetadataPhaseOptions {
-  readonly magnet: MagnetLink;
-  readonly infoHash: Uint8Array;
-  readonly identity: LocalIdentity;
-  readonly listenPort: number;
-  readonly pool: PeerPool;
-  readonly clock: Clock;
-  readonly events: MetadataPhaseEvents;
-  readonly maxConnections: number;
-  /** Ms before an unanswered piece request is asked of another peer too (default 3 s) and given up (10 s). */
-  readonly requestTimeoutMs?: number;
-  readonly timeouts?: ConnectionTimeouts;
-  /** MSE/PE for outgoing connections (the session's policy); plaintext when absent. */
-  readonly encryption?: EncryptionOptions;
-  /** How outgoing connections are opened (uTP, TCP); TCP when absent. */
-  readonly transport?: Transport;
-}
-
-/** What the swarm needs to carry on with a connection. */
-export interface HeldConnection {
-  readonly conn: PeerConnection;
-  /** Messages received during the phase that the swarm must see (copies, not views). */
-  readonly replay: readonly IncomingMessage[];
-}
+export { MAX_BITFIELD_BYTES, type HeldConnection, type MetadataPhaseEvents, type MetadataPhaseOptions, type MetadataProgress } from './metadata-types.js';
 
 /** Requests in flight per peer: enough to keep a link busy, few enough to spread pieces. */
 const PER_PEER_REQUESTS = 4;
@@ -95,28 +60,11 @@ const MAX_ASKED_PER_PIECE = 3;
 const MAX_TIMEOUTS = 3;
 /** A piece a peer rejected or let time out goes to other peers first, for this long. */
 const REFUSED_BACKOFF_MS = 5_000;
-/** PieceCount limit (BEP 3 v1, SAFETY.md) divided by 8: the largest bitfield a peer may send. */
-export const MAX_BITFIELD_BYTES = 2 ** 18;
 /** Messages kept per peer for the swarm; a peer sending more haves than this before the handover is dropped. */
 const MAX_REPLAY = 4096;
 const KEEPALIVE_MS = 100_000;
 const IDLE_MS = 180_000;
 
-interface FetchPeer {
-  readonly conn: PeerConnection;
-  /** The id the peer receives ut_metadata on; undefined when it does not offer it. */
-  metadataId: number | undefined;
-  size: number | undefined;
-  /** Piece → ms it was asked. */
-  readonly outstanding: Map<number, number>;
-  /** Piece → ms until which this peer is not asked for it again (parallel mode). */
-  readonly refused: Map<number, number>;
-  timeouts: number;
-  lastPex: number;
-  /** Tried as the only source once (after a hash failure). */
-  soloTried: boolean;
-  readonly replay: IncomingMessage[];
-}
 
 export class MetadataPhase implements PeerHandler {
   private readonly peers = new Map<PeerConnection, FetchPeer>();
@@ -130,8 +78,10 @@ export class MetadataPhase implements PeerHandler {
   /** Clock ms of the last sign of progress: a peer offering the metadata, or a piece of it. */
   lastProgressAt: number;
   private timer: TimerHandle | undefined;
-  /** 'fetching' -> 'holding' (metadata verified, connections kept) -> 'done' (handed over or closed). */
-  private phase: 'fetching' | 'holding' | 'done' = 'fetching';
+  /** 'fetching' -> ['layers' ->] 'holding' (metadata verified, connections kept) -> 'done' (handed over or closed). */
+  private phase: 'fetching' | 'layers' | 'holding' | 'done' = 'fetching';
+  /** A v2-only torrent's piece layers being fetched, after its info dictionary verified. */
+  private layers: LayerStage | undefined;
 
   constructor(private readonly opts: MetadataPhaseOptions) {
     this.lastProgressAt = opts.clock.now();
@@ -276,6 +226,9 @@ export class MetadataPhase implements PeerHandler {
       case 'not-interested':
         conn.peerInterested = false;
         return;
+      case 'unknown':
+        if (isHashMessageId(msg.id)) onHashMessage(this.phase === 'layers' ? this.layers : undefined, p, msg.id, msg.payload, this.opts.clock.now());
+        return;
       default:
         // Requests, pieces and the rest mean nothing before we have the metadata.
         return;
@@ -287,6 +240,7 @@ export class MetadataPhase implements PeerHandler {
     if (p === undefined) return;
     this.peers.delete(conn);
     for (const piece of p.outstanding.keys()) this.unask(piece);
+    this.layers?.dropPeer(p);
     const pool = this.opts.pool;
     if (!pool.isBanned(conn.address)) pool.disconnected(conn.address, p.metadataId !== undefined && reason !== 'handshake refused', this.opts.clock.now());
     if (conn.remotePeerId !== undefined && reason !== 'handshake refused') this.opts.events.onPeerDisconnected(conn.address, reason);
@@ -388,6 +342,7 @@ export class MetadataPhase implements PeerHandler {
   // ---- requests ----
 
   private schedule(): void {
+    if (this.phase === 'layers') return this.layers?.ask(this.peers.values(), this.opts.clock.now());
     if (this.phase !== 'fetching' || this.size === undefined) return;
     if (this.soloMode) {
       if (this.solo === undefined) this.nextSolo();
@@ -439,26 +394,53 @@ export class MetadataPhase implements PeerHandler {
 
   private verify(): void {
     const info = Buffer.concat(this.pieces as Uint8Array[]);
+    const magnet = this.opts.magnet;
     let result;
     try {
-      result = metainfoFromInfoBytes(info, this.opts.magnet.trackers, this.opts.infoHash);
+      result = metainfoFromInfoBytes(info, magnet.trackers, { v1: magnet.infoHash, v2: magnet.infoHashV2 });
     } catch (err) {
       if (err instanceof TesseraError && err.code === 'hash-mismatch') return this.hashFailed();
-      this.close('unusable metadata');
-      return this.opts.events.onFatal(err);
+      return this.unusable(err);
     }
-    this.phase = 'holding';
     for (const p of this.peers.values()) p.outstanding.clear();
+    this.layers = LayerStage.for(result.meta, info, magnet.trackers, { v1: magnet.infoHash, v2: magnet.infoHashV2 }, {
+      onComplete: (whole) => this.holdWith(whole),
+      onFatal: (err) => this.unusable(err),
+      onLiar: (p, reason) => this.ban(p, reason),
+      onProgress: () => {
+        this.lastProgressAt = this.opts.clock.now();
+        this.schedule();
+        this.opts.events.onProgress();
+      },
+    });
+    if (this.layers === undefined) return this.holdWith(result);
+    this.phase = 'layers';
+    this.schedule();
+    this.opts.events.onProgress();
+  }
+
+  private holdWith(result: { meta: Metainfo; torrentBytes: Buffer }): void {
+    this.phase = 'holding';
+    this.layers = undefined;
     this.opts.events.onMetadata(result);
+  }
+
+  private unusable(err: unknown): void {
+    this.close('unusable metadata');
+    this.opts.events.onFatal(err);
+  }
+
+  /** Never redialled (the pool is shared with the swarm), and closed now. */
+  private ban(p: FetchPeer, reason: string): void {
+    this.opts.pool.ban(p.conn.address);
+    this.opts.events.onPeerBanned(p.conn.address, reason);
+    p.conn.close(`banned: ${reason}`);
   }
 
   private hashFailed(): void {
     const senders = new Set(this.senders);
     if (senders.size === 1) {
-      const liar = this.senders[0]!;
-      this.opts.pool.ban(liar.conn.address);
-      this.opts.events.onPeerBanned(liar.conn.address, 'sent metadata that does not match the info hash');
-      liar.conn.close('sent bad metadata');
+      this.ban(this.senders[0]!, 'sent metadata that does not match the info hash');
     } else {
       this.soloMode = true;
     }
@@ -494,6 +476,11 @@ export class MetadataPhase implements PeerHandler {
         if (++p.timeouts >= MAX_TIMEOUTS) p.conn.close('ut_metadata requests timed out');
         else if (this.solo === p) this.nextSolo();
       }
+    }
+    if (this.phase === 'layers') {
+      this.layers?.expire(now, timeout, MAX_TIMEOUTS);
+      this.dial();
+      this.schedule();
     }
     if (this.phase !== 'fetching') return;
     // Every candidate had its turn as the solo source: start another round, at tick pace.

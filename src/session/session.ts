@@ -238,10 +238,13 @@ export class Session {
       torrentSource = { meta: resolved.meta };
     } else {
       const m = resolved.magnet;
-      if (m.infoHash === undefined) throw new SessionError('bad-source', 'this magnet link has no v1 (urn:btih:) info hash; v2-only magnets are not supported');
-      infoHash = m.infoHash;
+      // BEP 52: a v2-only link's swarm is its SHA-256 info hash truncated to 20 bytes; a hybrid
+      // link (both xt) is fetched in its v1 swarm and checked against both hashes.
+      const swarmHash = m.infoHash ?? m.infoHashV2?.subarray(0, 20);
+      if (swarmHash === undefined) throw new SessionError('bad-source', 'this magnet link has no info hash');
+      infoHash = swarmHash;
       name = m.name;
-      torrentSource = { magnet: { ...m, infoHash: m.infoHash } };
+      torrentSource = { magnet: m, swarmHash };
     }
     const hex = toHex(infoHash);
     if (this.handles.has(hex)) throw new SessionError('duplicate', `the session already has torrent ${hex}`);

@@ -65,18 +65,19 @@ export class Torrent {
   private doneFired = false;
   private stopping: Promise<void> | undefined;
 
-  constructor(source: { meta: Metainfo } | { magnet: MagnetLink & { infoHash: Uint8Array } }, client: Client, opts: TorrentOptions) {
+  /** `swarmHash`: the 20-byte hash the magnet's swarm is known by (v1, or v2 truncated). */
+  constructor(source: { meta: Metainfo } | { magnet: MagnetLink; swarmHash: Uint8Array }, client: Client, opts: TorrentOptions) {
     if ('meta' in source) {
       this.meta = source.meta;
       this.infoHash = source.meta.infoHash;
     } else {
       this.magnet = source.magnet;
-      this.infoHash = source.magnet.infoHash;
+      this.infoHash = source.swarmHash;
     }
     this.client = client;
     this.opts = opts;
     this.clock = opts.clock;
-    this.identity = { infoHash: this.infoHash, peerId: client.peerId, reserved: makeReserved({ extensionProtocol: true, fast: true, v2: this.meta?.v2 !== undefined }) };
+    this.identity = { infoHash: this.infoHash, peerId: client.peerId, reserved: makeReserved({ extensionProtocol: true, fast: true, v2: (this.meta?.v2 ?? this.magnet?.infoHashV2) !== undefined }) };
     // The tracker lists us too: never dial our own listening port on this machine.
     for (const host of ['127.0.0.1', '::1']) this.pool.addSelf({ host, port: client.port });
   }
@@ -429,7 +430,7 @@ export class Torrent {
     const limit = this.opts.metadataTimeoutMs;
     if (this.phase !== undefined && this.state === 'metadata' && limit !== undefined && now - this.phase.lastProgressAt > limit) {
       const f = this.found;
-      return this.fail(noMetadataError(this.magnet?.infoHashHex ?? '', limit, f));
+      return this.fail(noMetadataError(this.magnet?.infoHashHex ?? this.magnet?.btmh ?? '', limit, f));
     }
     this.opts.events.onTick();
     if (this.state === 'seeding' && this.seedingSince !== undefined) {

@@ -1,12 +1,13 @@
 /**
  * Answers BEP 52 hash requests from the piece layers of a v2 torrent: the requested run of a
- * file's piece layer, then the uncle hashes that prove it up to the file's pieces root. A
+ * file's piece layer, then the uncle hashes that prove it up to the file's pieces root (as
+ * many as the request's proof layers reach above the run's own subtree: merkle.ts uncleCount). A
  * request for another layer, an unknown root, or a run that is not aligned to its power-of-two
  * length is rejected. Each file's tree above its piece layer is built once, on first request,
  * and kept (twice the layer's size); no request can make us hash more than that.
  */
 import { createHash } from 'node:crypto';
-import { HASH_SIZE, LEAF_SIZE, log2, nextPow2, padHash } from '../metainfo/merkle.js';
+import { HASH_SIZE, LEAF_SIZE, log2, nextPow2, padHash, uncleCount } from '../metainfo/merkle.js';
 import type { V2File } from '../metainfo/types.js';
 import { toHex } from '../util/bytes.js';
 import type { HashRequest } from '../wire/index.js';
@@ -33,7 +34,8 @@ export class HashServer {
     if ((length & (length - 1)) !== 0 || index % length !== 0 || index + length > width) return undefined;
     const out = [levels[0]!.subarray(index * HASH_SIZE, (index + length) * HASH_SIZE)];
     let node = index / length;
-    for (let h = log2(length), n = 0; n < req.proofLayers && h < levels.length - 1; h++, n++) {
+    const uncles = uncleCount(length, req.proofLayers);
+    for (let h = log2(length), n = 0; n < uncles && h < levels.length - 1; h++, n++) {
       const uncle = node ^ 1;
       out.push(levels[h]!.subarray(uncle * HASH_SIZE, (uncle + 1) * HASH_SIZE));
       node >>= 1;

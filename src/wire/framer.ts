@@ -12,6 +12,7 @@
  * make us hold more than the largest legal frame (SAFETY.md: wire messages ≤ 1 MiB).
  */
 import { wireError, type WireError } from './errors.js';
+import { HashMessageId, MAX_HASHES_FRAME } from './hashes.js';
 import { decodeBody, FIXED_PAYLOAD, KEEP_ALIVE, MessageId, PIECE_HEADER_LENGTH, type IncomingMessage } from './messages.js';
 
 /** BEP 3 / BEP 52 convention: blocks are 16 KiB; every mainstream client requests that. */
@@ -52,7 +53,7 @@ export function frameLimits(options: Partial<FrameLimits> = {}): FrameLimits {
 
 /** The largest length prefix any message may carry under `limits` (frame size minus 4). */
 function maxLengthPrefix(limits: FrameLimits): number {
-  return Math.max(limits.maxFrame, 5 + limits.maxBitfield, limits.maxExtended) - 4;
+  return Math.max(limits.maxFrame, 5 + limits.maxBitfield, limits.maxExtended, MAX_HASHES_FRAME) - 4;
 }
 
 /**
@@ -78,6 +79,10 @@ function checkFrameHeader(length: number, id: number, limits: FrameLimits): void
     case MessageId.extended:
       if (length < 2) throw wireError('bad-message-length', 'extended message without an extended id');
       if (length + 4 > limits.maxExtended) throw tooLarge('extended', length, limits.maxExtended);
+      return;
+    case HashMessageId.hashes:
+      // BEP 52: a run of up to 8,192 hashes with its proof is larger than a block.
+      if (length + 4 > Math.max(limits.maxFrame, MAX_HASHES_FRAME)) throw tooLarge('hashes', length, MAX_HASHES_FRAME);
       return;
     default:
       if (length + 4 > limits.maxFrame) throw tooLarge(`id ${id}`, length, limits.maxFrame);

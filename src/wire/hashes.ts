@@ -15,6 +15,11 @@ const HASH = 32;
 const MAX_LAYER = 63;
 /** libtorrent never asks for more than 8,192 hashes at once; the frame bound is far above. */
 export const MAX_HASHES_PER_REQUEST = 8192;
+/**
+ * The largest `hashes` frame (length prefix and id included): the most hashes a request may ask
+ * for plus an uncle per layer. About 264 KiB, under the 1 MiB wire bound of SAFETY.md.
+ */
+export const MAX_HASHES_FRAME = 4 + 1 + HEADER + (MAX_HASHES_PER_REQUEST + MAX_LAYER) * HASH;
 
 export interface HashRequest {
   readonly piecesRoot: Uint8Array;

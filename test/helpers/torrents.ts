@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { parseTorrent } from '../../src/metainfo/index.js';
 import { asBytes, asDict, asList, asNumber, bencodeString, decode, rewriteTopLevel } from './bencode-lite.js';
 import { run } from './proc.js';
 
@@ -26,6 +27,26 @@ export interface TorrentMeta {
   readonly pieceHashes: readonly Buffer[];
   readonly totalLength: number;
   readonly files: readonly TorrentFile[];
+}
+
+/**
+ * The fields the seeder and lying-peer helpers use, for a torrent the test-only reader cannot
+ * read (v2, hybrid), parsed by Tessera: the swarm hash, the piece count (the hashes themselves
+ * are not used) and the files in piece space, pad files included (absent on disk, so they read
+ * as zeros).
+ */
+export async function parsedTorrentMeta(torrentPath: string): Promise<TorrentMeta> {
+  const meta = parseTorrent(await readFile(torrentPath));
+  return {
+    torrentPath,
+    name: meta.info.name,
+    infoHash: Buffer.from(meta.infoHash),
+    infoHashHex: meta.infoHashHex,
+    pieceLength: meta.info.pieceLength,
+    pieceHashes: Array.from({ length: meta.info.pieceCount }, () => Buffer.alloc(0)),
+    totalLength: meta.info.length,
+    files: meta.info.files.map((f) => ({ path: f.path.join('/'), length: f.length, offset: f.offset })),
+  };
 }
 
 export interface MakeTorrentOptions {

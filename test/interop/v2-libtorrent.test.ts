@@ -12,43 +12,14 @@ import { after, before, describe, test } from 'node:test';
 import { parseTorrent } from '../../src/metainfo/index.js';
 import { compareTrees } from '../helpers/data.js';
 import { CONTENT_NAME, interruptSeed, makeFixture, startTesseraSeed, type SeedFixture } from '../helpers/leechers-seed.js';
+import { libtorrentCreate } from '../helpers/lt-create.js';
 import { LyingPeer } from '../helpers/lying-peer.js';
 import { run, stopAll } from '../helpers/proc.js';
 import { startLibtorrentLeecher, startLibtorrentSeeder } from '../helpers/seeders.js';
 import { cliPath, parseSummary, startDownload } from '../helpers/tessera.js';
-import type { TorrentMeta } from '../helpers/torrents.js';
+import { parsedTorrentMeta as torrentMeta } from '../helpers/torrents.js';
 
 const DOWNLOAD_TIMEOUT_MS = 180_000;
-
-/** libtorrent's create_torrent over `<parent>/<name>`: v2_only, or its default (a hybrid). */
-const CREATE = `
-import sys, libtorrent as lt
-parent, name, flag, out = sys.argv[1:5]
-fs = lt.file_storage()
-lt.add_files(fs, parent + '/' + name)
-ct = lt.create_torrent(fs, 65536, flags=(lt.create_torrent.v2_only if flag == 'v2' else 0))
-lt.set_piece_hashes(ct, parent)
-open(out, 'wb').write(lt.bencode(ct.generate()))
-`;
-
-/**
- * The fields the seeder and lying-peer helpers use, for a torrent the v1-only test reader cannot
- * read: the swarm hash, the piece count (the hashes themselves are not used) and the files in
- * piece space, pad files included (absent on disk, so they read as zeros).
- */
-async function torrentMeta(torrentPath: string): Promise<TorrentMeta> {
-  const meta = parseTorrent(await readFile(torrentPath));
-  return {
-    torrentPath,
-    name: meta.info.name,
-    infoHash: Buffer.from(meta.infoHash),
-    infoHashHex: meta.infoHashHex,
-    pieceLength: meta.info.pieceLength,
-    pieceHashes: Array.from({ length: meta.info.pieceCount }, () => Buffer.alloc(0)),
-    totalLength: meta.info.length,
-    files: meta.info.files.map((f) => ({ path: f.path.join('/'), length: f.length, offset: f.offset })),
-  };
-}
 
 let fx: SeedFixture | undefined;
 before(async () => {
@@ -64,7 +35,7 @@ describe('BEP 52 with libtorrent', { timeout: 900_000 }, () => {
     test(`Tessera downloads a ${version} torrent that libtorrent created and seeds`, async () => {
       assert.ok(fx !== undefined, 'fixture');
       const torrent = join(fx.root, `lt-${version}.torrent`);
-      await run('/usr/bin/python3', ['-c', CREATE, fx.dataDir, CONTENT_NAME, version, torrent], 60_000);
+      await libtorrentCreate({ parent: fx.dataDir, name: CONTENT_NAME, version, out: torrent });
       const meta = parseTorrent(await readFile(torrent));
       assert.equal(meta.hybrid, version === 'hybrid');
       assert.ok(meta.v2 !== undefined);

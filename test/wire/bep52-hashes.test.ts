@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { pieceLayer, rootFromLayer } from '../../src/metainfo/merkle.js';
+import { pieceLayer, rootFromLayer, rootFromProof, uncleCount } from '../../src/metainfo/merkle.js';
 import { HashServer } from '../../src/swarm/hash-server.js';
 import { WireError, decodeHashMessage, encodeHashMessage, type HashMessage } from '../../src/wire/index.js';
 
@@ -83,6 +83,15 @@ describe('hash server', () => {
     const pair = sha(reply.subarray(0, 32), reply.subarray(32, 64));
     const up = sha(reply.subarray(64, 96), pair);
     assert.deepEqual(sha(up, reply.subarray(96, 128)), fileRoot);
+  });
+
+  test('proof layers count from the base layer, as libtorrent asks: a run of 4 with 2 proof layers carries 1 uncle', () => {
+    const reply = server.answer({ piecesRoot: fileRoot, baseLayer: 1, index: 4, length: 4, proofLayers: 2 })!;
+    assert.equal(reply.length, 32 * 5, 'four hashes (two of them padding) and the uncle of their subtree');
+    assert.deepEqual(rootFromProof(reply.subarray(0, 128), 4, 1, reply.subarray(128)), fileRoot);
+    assert.equal(uncleCount(4, 2), 1);
+    assert.equal(uncleCount(512, 8), 0);
+    assert.equal(uncleCount(512, 12), 4);
   });
 
   test('the whole padded layer without proof', () => {
