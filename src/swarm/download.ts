@@ -5,10 +5,14 @@
  * shared buffer -> (piece complete) piece-completion.ts, where storage hashes and writes it
  * off the event loop. Requests are refilled in batches and written with one socket write, up
  * to a depth sized by each peer's measured rate (bandwidth-delay product).
- * When every piece buffer is taken, a new piece is spilled: its blocks are written to disk
- * as they come and the piece is hashed there (storage.verifyStored). Without that, a few
- * peers' partial pieces hold the whole pool and every other peer waits with nothing
- * requested; with it, each peer keeps its full pipeline whatever the pool size.
+ *
+ * A piece takes a buffer from the pool when its first block arrives, not when it is
+ * requested: a peer answers in order, so of the several pieces queued with it only the one
+ * it is sending needs memory, and a small pool serves many peers. When every buffer is
+ * taken, the piece is spilled: its blocks are written to disk as they come and the piece is
+ * hashed there (storage.verifyStored). Without that, a few peers' partial pieces hold the
+ * whole pool and every other peer waits with nothing requested; with it, each peer keeps
+ * its full pipeline whatever the pool size.
  */
 import type { Bitfield } from '../util/bitfield.js';
 import type { Clock } from '../util/clock.js';
@@ -28,6 +32,9 @@ const SPILL_BACKLOG_BYTES = 16 << 20;
  * round, and the depth grows with the measured rate from there.
  */
 const MIN_REQUEST_DEPTH = 64;
+/** Endgame: a peer keeps a fifth of a second of its rate requested, and at least a few blocks. */
+const ENDGAME_QUEUE_MS = 200;
+const ENDGAME_MIN_DEPTH = 4;
 
 /** What the download path needs from the swarm. */
 export interface DownloadHost {
@@ -39,7 +46,11 @@ export interface DownloadHost {
   readonly completion: PieceCompletion;
   readonly blocksPerPiece: number;
   isStopped(): boolean;
+  refillAll(): void;
 }
+
+/** Where a started piece's blocks go. */
+type Slot = Buffer | 'spilled' | 'waiting';
 
 export class Download {
   /** Payload bytes of blocks we asked for, and of those nobody asked for (or asked twice). */
@@ -47,8 +58,12 @@ export class Download {
   wasted = 0;
   readonly rate = new RateMeter({ windowMs: 5000, bucketMs: 250 });
   private readonly host: DownloadHost;
-  /** Started pieces: their buffer, or null for a spilled piece (blocks go to disk). */
-  private readonly inflight = new Map<number, Buffer | null>();
+  /** Started pieces: their buffer, 'spilled' (blocks go to disk) or 'waiting' for their first block. */
+  private readonly inflight = new Map<number, Slot>();
+  /** Pieces in `inflight` that are 'waiting': they have first claim on the free buffers. */
+  private waiting = 0;
+  /** New pieces were held back because the spill backlog was full: refill everyone once it drains. */
+  private starved = false;
 
   constructor(host: DownloadHost) {
     this.host = host;
@@ -80,20 +95,29 @@ export class Download {
     const { picker, storage, completion, peers } = this.host;
     const len = block.length;
     const r = picker.onBlock(key, index, begin, len);
-    const buf = this.inflight.get(index);
-    if (!r.accepted || buf === undefined) {
+    let slot = this.inflight.get(index);
+    if (!r.accepted || slot === undefined) {
       this.wasted += len;
       return false;
     }
-    if (buf !== null) buf.set(block, begin);
-    else storage.writeBlock(index, begin, block);
+    if (slot === 'waiting') {
+      slot = storage.acquirePieceBuffer(index) ?? 'spilled';
+      this.inflight.set(index, slot);
+      this.waiting--;
+    }
+    if (slot === 'spilled') storage.writeBlock(index, begin, block);
+    else slot.set(block, begin);
     completion.blockReceived(index, begin, from);
     this.rate.add(len, this.host.clock.now());
     this.downloaded += len;
     for (const other of r.cancelFrom) peers.get(other)?.conn.send({ type: 'cancel', index, begin, length: len });
     if (r.pieceComplete) {
       this.inflight.delete(index);
-      completion.finish(index, buf);
+      completion.finish(index, slot === 'spilled' ? null : slot);
+    }
+    if (this.starved && storage.spillBacklog < SPILL_BACKLOG_BYTES) {
+      this.starved = false;
+      this.host.refillAll();
     }
     return true;
   }
@@ -114,8 +138,7 @@ export class Download {
     const conn = p.conn;
     if (!p.registered || conn.peerChoking || !conn.amInterested || this.host.isStopped()) return;
     const now = this.host.clock.now();
-    // A snubbed peer gets one request at a time until it proves itself again.
-    const depth = p.snubbed ? 1 : this.requestDepth(p, p.down.rate(now));
+    const depth = this.requestDepth(p, p.down.rate(now));
     const outstanding = this.host.picker.outstanding(p.key);
     const room = depth - outstanding;
     // Batch: wait until a quarter of the pipeline has drained, so each write carries several requests.
@@ -139,8 +162,9 @@ export class Download {
   }
 
   /**
-   * Up to `room` blocks for `key`, each piece with a buffer (or spilled) before it is asked
-   * for. `runs`: new pieces follow each other (a web seed's ranged requests).
+   * Up to `room` blocks for `key`. A new piece is started while a buffer is free for it or
+   * spilling is allowed (the blocks waiting to be written are under their bound). `runs`:
+   * new pieces follow each other (a web seed's ranged requests).
    */
   takeBlocks(key: number, room: number, runs: boolean): BlockRequest[] {
     const { picker, storage, blocksPerPiece } = this.host;
@@ -149,25 +173,19 @@ export class Download {
     let near: number | undefined;
     // One piece's worth per pick, so a new piece is started only when there is room for it.
     while (out.length < room) {
-      const newPieces = spill || storage.freeBuffers > 0;
-      const reqs = picker.pick(key, Math.min(room - out.length, blocksPerPiece), runs && near !== undefined ? { newPieces, near } : { newPieces });
+      const newPieces = spill || storage.freeBuffers > this.waiting;
+      if (!newPieces) this.starved = true;
+      const opts = { newPieces, holderWait: this.holderWait };
+      const reqs = picker.pick(key, Math.min(room - out.length, blocksPerPiece), runs && near !== undefined ? { ...opts, near } : opts);
       if (reqs.length === 0) break;
-      let refused = -1;
       for (const r of reqs) {
-        if (r.piece === refused) continue;
         if (!this.inflight.has(r.piece)) {
-          const buf = storage.acquirePieceBuffer(r.piece) ?? (spill ? null : undefined);
-          if (buf === undefined) {
-            refused = r.piece;
-            picker.release(key, reqs.filter((x) => x.piece === refused));
-            continue;
-          }
-          this.inflight.set(r.piece, buf);
+          this.inflight.set(r.piece, 'waiting');
+          this.waiting++;
         }
         out.push(r);
         near = r.piece + 1;
       }
-      if (refused >= 0) break;
     }
     return out;
   }
@@ -190,11 +208,11 @@ export class Download {
     const { storage, picker } = this.host;
     if (storage.freeBuffers > 0) return;
     for (const [index, buf] of this.inflight) {
-      if (buf === null || picker.availability(index) > 0) continue;
+      if (typeof buf === 'string' || picker.availability(index) > 0) continue;
       for (let b = 0, begin = 0; begin < buf.length; b++, begin += BLOCK_SIZE) {
         if (picker.blockState(index, b) === 'received') storage.writeBlock(index, begin, buf.subarray(begin, Math.min(buf.length, begin + BLOCK_SIZE)));
       }
-      this.inflight.set(index, null);
+      this.inflight.set(index, 'spilled');
       storage.releasePieceBuffer(buf);
     }
   }
@@ -203,17 +221,38 @@ export class Download {
   traceLine(now: number): string {
     const { storage, picker } = this.host;
     let spilled = 0;
-    for (const b of this.inflight.values()) if (b === null) spilled++;
+    for (const b of this.inflight.values()) if (b === 'spilled') spilled++;
     const peers: PeerTrace[] = [];
     for (const p of this.host.peers.values()) {
       if (!p.registered) continue;
       const rate = p.down.rate(now);
       peers.push({ port: p.conn.address.port, rate, outstanding: picker.outstanding(p.key), depth: this.requestDepth(p, rate), choked: p.conn.peerChoking });
     }
-    return formatTrace({ rate: this.rate.rate(now), freeBuffers: storage.freeBuffers, pieces: this.inflight.size, spilled, backlog: storage.spillBacklog, peers });
+    return formatTrace({ rate: this.rate.rate(now), freeBuffers: storage.freeBuffers, pieces: this.inflight.size, spilled, backlog: storage.spillBacklog, wasted: this.wasted, endgame: picker.endgame, peers });
   }
 
   private requestDepth(p: SwarmPeer, rate: number): number {
-    return Math.min(p.maxOutstanding, requestQueueDepth(rate, { min: MIN_REQUEST_DEPTH }));
+    return peerRequestDepth({ rate, maxOutstanding: p.maxOutstanding, snubbed: p.snubbed, endgame: this.host.picker.endgame });
   }
+
+  /** Ms until the peer has sent all we asked of it, at its current rate (endgame's order). */
+  private readonly holderWait = (key: number): number => {
+    const p = this.host.peers.get(key);
+    if (p === undefined) return 0;
+    const now = this.host.clock.now();
+    return (this.host.picker.outstanding(key) * BLOCK_SIZE * 1000) / Math.max(BLOCK_SIZE, p.down.rate(now));
+  };
+}
+
+/**
+ * Requests to keep outstanding with a peer: its bandwidth-delay product (rate.ts), at least
+ * `MIN_REQUEST_DEPTH` and at most what it accepts (BEP 10 `reqq`). A snubbed peer gets one
+ * at a time until it proves itself again. In endgame every block is asked of several peers,
+ * so a peer keeps only `ENDGAME_QUEUE_MS` of its rate: enough to stay busy, while more
+ * would arrive twice.
+ */
+export function peerRequestDepth(s: { rate: number; maxOutstanding: number; snubbed: boolean; endgame: boolean }): number {
+  if (s.snubbed) return 1;
+  const depth = Math.min(s.maxOutstanding, requestQueueDepth(s.rate, { min: MIN_REQUEST_DEPTH }));
+  return s.endgame ? Math.min(depth, requestQueueDepth(s.rate, { queueTimeMs: ENDGAME_QUEUE_MS, min: ENDGAME_MIN_DEPTH })) : depth;
 }

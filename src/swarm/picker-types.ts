@@ -36,6 +36,12 @@ export interface PickOptions {
    * one when it is a candidate, then the one after each piece started by this call.
    */
   readonly near?: number;
+  /**
+   * Endgame: how long (ms, any scale) a peer will take to deliver what is asked of it. Blocks
+   * held by the slowest peers are duplicated first, so a slow peer never holds the last ones,
+   * and only those of peers slower than the one picking.
+   */
+  readonly holderWait?: (peer: PeerKey) => number;
 }
 
 export interface BlockResult {

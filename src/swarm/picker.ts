@@ -29,8 +29,10 @@
  *     two peers do not interleave (not a piece that failed its hash: its retry comes from one
  *     peer, so a second failure has one culprit; neither in step 5);
  *  5. endgame (every needed block is requested): blocks already requested from others, at
- *     most `maxRequestersPerBlock` peers per block, least-duplicated first; `onBlock` then
- *     says whom to cancel (BEP 3 "end game").
+ *     most `maxRequestersPerBlock` peers per block, least-duplicated first, then those of the
+ *     slowest holder (`holderWait`; only holders slower than this peer), then the last
+ *     requested (newest piece, top block: the last its holder will send); `onBlock` then says
+ *     whom to cancel (BEP 3 "end game").
  *
  * A piece already started when its priority drops to `skip` is finished, not abandoned: its
  * blocks are in flight or in a buffer, and at most a few pieces per peer are started at once.
@@ -288,7 +290,7 @@ export class Picker {
       const d = this.active.get(p)!;
       if (this.peerHas(e, p) && !d.exclusive) this.takeDown(e, d, out, max);
     }
-    if (this.endgame) this.duplicate(e, out, max);
+    if (this.endgame) this.duplicate(e, out, max, opts?.holderWait);
     return out;
   }
 
@@ -604,22 +606,32 @@ export class Picker {
     out.push({ piece: d.piece, begin: b * BLOCK_SIZE, length: this.blockLength(d.piece, b) });
   }
 
-  /** Step 5: endgame duplicates, blocks with the fewest requesters first. */
-  private duplicate(e: PeerEntry, out: BlockRequest[], max: number): void {
-    for (let k = 1; k < this.maxRequesters; k++) {
-      for (const d of this.active.values()) {
+  /** Step 5: endgame duplicates, in the order of the header. */
+  private duplicate(e: PeerEntry, out: BlockRequest[], max: number, wait: ((peer: PeerKey) => number) | undefined): void {
+    const pieces = [...this.active.values()].reverse();
+    const own = wait === undefined ? 0 : wait(e.key);
+    for (let k = 1; k < this.maxRequesters && out.length < max; k++) {
+      const found: { d: Download; b: number; wait: number }[] = [];
+      for (const d of pieces) {
         if (!this.peerHas(e, d.piece) || d.exclusive) continue;
-        for (let b = 0; b < d.blocks; b++) {
-          if (out.length >= max) return;
+        for (let b = d.blocks - 1; b >= 0; b--) {
           if (d.state[b] !== REQUESTED) continue;
           const id = this.blockId(d.piece, b);
-          const more = this.extra.get(id);
-          if ((more?.length ?? 0) + 1 !== k || e.outstanding.has(id)) continue;
-          if (more === undefined) this.extra.set(id, [e.key]);
-          else more.push(e.key);
-          e.outstanding.add(id);
-          out.push({ piece: d.piece, begin: b * BLOCK_SIZE, length: this.blockLength(d.piece, b) });
+          if ((this.extra.get(id)?.length ?? 0) + 1 !== k || e.outstanding.has(id)) continue;
+          const w = wait === undefined ? 0 : wait(d.who[b]!);
+          if (wait === undefined || w > own) found.push({ d, b, wait: w });
         }
+      }
+      // Stable: equal waits keep the newest-first order.
+      if (wait !== undefined) found.sort((x, y) => y.wait - x.wait);
+      for (const { d, b } of found) {
+        if (out.length >= max) return;
+        const id = this.blockId(d.piece, b);
+        const more = this.extra.get(id);
+        if (more === undefined) this.extra.set(id, [e.key]);
+        else more.push(e.key);
+        e.outstanding.add(id);
+        out.push({ piece: d.piece, begin: b * BLOCK_SIZE, length: this.blockLength(d.piece, b) });
       }
     }
   }

@@ -87,7 +87,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     });
     this.choking = new Choking(this.peers, this.upload, () => this.have.complete);
     this.extensions = new Extensions(this, { pex: opts.pex ?? true, infoBytes: opts.infoBytes, listenPort: opts.listenPort, now: () => this.clock.now() });
-    const host = { storage: opts.storage, picker: this.picker, have: this.have, peers: this.peers, isStopped: () => this.stopped };
+    const host = { storage: opts.storage, picker: this.picker, have: this.have, peers: this.peers, isStopped: () => this.stopped, refillAll: () => this.refillAll() };
     this.completion = new PieceCompletion({
       ...host,
       pool: this.pool,
@@ -95,7 +95,6 @@ export class Swarm implements PeerHandler, ExtensionHost {
       pieceSize: (i) => this.pieceSize(i),
       blameSource: (key, reason) => this.sources.get(key)?.blame(key, reason),
       updateInterest: (p) => this.download.updateInterest(p),
-      refillAll: () => this.refillAll(),
       checkComplete: () => {
         if (this.picker.done) this.fireComplete();
       },

@@ -100,7 +100,7 @@ export interface RunningSwarm {
 
 export async function startMemorySwarm(
   t: MemoryTorrent,
-  opts: { complete: boolean; canDownload?: boolean; encryption?: EncryptionPolicy } & Partial<Pick<SwarmOptions, 'pex' | 'maxConnections' | 'maxPeersPerIp' | 'events' | 'clock'>>,
+  opts: { complete: boolean; canDownload?: boolean; encryption?: EncryptionPolicy } & Partial<Pick<SwarmOptions, 'pex' | 'maxConnections' | 'maxPeersPerIp' | 'events' | 'clock' | 'storage'>>,
 ): Promise<RunningSwarm> {
   const client = new Client({
     host: '127.0.0.1',
@@ -118,7 +118,7 @@ export async function startMemorySwarm(
     pieceLength: t.pieceLength,
     totalLength: t.data.length,
     have,
-    storage: new MemoryStorage(t, opts.complete, opts.canDownload ?? true),
+    storage: opts.storage ?? new MemoryStorage(t, opts.complete, opts.canDownload ?? true),
     infoBytes: t.info,
     listenPort: port,
     ...(opts.pex !== undefined ? { pex: opts.pex } : {}),

@@ -158,11 +158,24 @@ describe('picker endgame', () => {
     assert.deepEqual(p.pick(3, 10), []);
   });
 
-  it('duplicates the least-requested blocks first', () => {
+  it('duplicates the least-requested blocks first, the last requested first among them', () => {
     const p = setup({ have: '0', avail: ['1', '1', '1'], blocks: 3 });
     p.pick(0, 3);
-    assert.deepEqual(labels(p.pick(1, 1)), ['0/0']);
-    assert.deepEqual(labels(p.pick(2, 2)), ['0/1', '0/2']);
+    assert.deepEqual(labels(p.pick(1, 1)), ['0/2'], 'the top block: its holder sends it last');
+    assert.deepEqual(labels(p.pick(2, 2)), ['0/1', '0/0']);
+  });
+
+  it('duplicates the blocks of the slowest holder first, and only of holders slower than the picker', () => {
+    // Peers 0, 1 and 2 each fill one of three pieces; peer 3 has drained its queue.
+    const p = setup({ have: '000', avail: ['100', '010', '001', '111'], blocks: 2 });
+    for (const k of [0, 1, 2]) p.pick(k, 2);
+    assert.equal(p.endgame, true);
+    const wait = new Map([[0, 300], [1, 2000], [2, 40], [3, 50]]);
+    const holderWait = (k: number): number => wait.get(k)!;
+    assert.deepEqual(labels(p.pick(3, 3, { holderWait })), ['1/1', '1/0', '0/1'], 'peer 1 is slowest, then 0; peer 2 is faster than 3');
+    assert.deepEqual(labels(p.pick(3, 3, { holderWait })), ['0/0']);
+    assert.deepEqual(p.pick(3, 3, { holderWait }), [], "peer 2's blocks are not worth duplicating");
+    assert.deepEqual(p.onBlock(3, 1, BLOCK_SIZE, BLOCK_SIZE).cancelFrom, [1]);
   });
 
   it('pieceFailed names the peer that actually sent the block', () => {

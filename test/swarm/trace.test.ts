@@ -11,6 +11,8 @@ test('the trace line: totals, then each peer with rate, queue against depth and 
     pieces: 63,
     spilled: 55,
     backlog: 1.7 * MiB,
+    wasted: 0.25 * MiB,
+    endgame: true,
     peers: [
       { port: 51020, rate: 4.3 * MiB, outstanding: 497, depth: 500, choked: false },
       { port: 51021, rate: 0, outstanding: 0, depth: 64, choked: true },
@@ -18,13 +20,13 @@ test('the trace line: totals, then each peer with rate, queue against depth and 
   });
   assert.equal(
     line,
-    'trace: 41.4 MiB/s, buffers free 0, pieces 63 (55 spilled, 1.7 MiB to write) | :51020 4.3 q 497/500 | :51021 0.0 q 0/64 choked',
+    'trace: 41.4 MiB/s, buffers free 0, pieces 63 (55 spilled, 1.7 MiB to write), wasted 0.3 MiB, endgame | :51020 4.3 q 497/500 | :51021 0.0 q 0/64 choked',
   );
 });
 
 test('the trace line without peers', () => {
   assert.equal(
-    formatTrace({ rate: 0, freeBuffers: 8, pieces: 0, spilled: 0, backlog: 0, peers: [] }),
-    'trace: 0.0 MiB/s, buffers free 8, pieces 0 (0 spilled, 0.0 MiB to write)',
+    formatTrace({ rate: 0, freeBuffers: 8, pieces: 0, spilled: 0, backlog: 0, wasted: 0, endgame: false, peers: [] }),
+    'trace: 0.0 MiB/s, buffers free 8, pieces 0 (0 spilled, 0.0 MiB to write), wasted 0.0 MiB',
   );
 });
