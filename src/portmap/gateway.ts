@@ -1,6 +1,6 @@
 /**
  * The default IPv4 gateway, read from Linux's `/proc/net/route`: the only address the
- * NAT-PMP client talks to, and the one an SSDP answer must come from.
+ * PCP and NAT-PMP clients talk to, and the one an SSDP answer must come from.
  */
 import { readFile } from 'node:fs/promises';
 

@@ -1,20 +1,22 @@
 /**
- * `PortMapper`: asks the default gateway to forward our listen ports, by NAT-PMP (RFC 6886)
- * and UPnP IGD at once, keeps the mappings alive by renewing them at half their lifetime, and
- * removes them at `close()` within a bounded time. It learns the router's external address on
- * the way. A LAN without an answering router costs a few packets and a few seconds, once.
+ * `PortMapper`: asks the default gateway to forward our listen ports, by PCP (RFC 6887, falling
+ * back to NAT-PMP, RFC 6886, when the gateway answers that it speaks only that) and UPnP IGD at
+ * once, keeps the mappings alive by renewing them at half their lifetime, and removes them at
+ * `close()` within a bounded time. It learns the router's external address on the way. A LAN
+ * without an answering router costs a few packets and a few seconds, once.
  *
- * States of one method (NAT-PMP or UPnP): idle -> mapping -> mapped (renewing) -> closed, or
- * idle -> failed. The two methods are independent; either one mapping is enough.
+ * States of one method (PCP/NAT-PMP or UPnP): idle -> mapping -> mapped (renewing) -> closed,
+ * or idle -> failed. The two methods are independent; either one mapping is enough.
  */
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { PortMapError } from './errors.js';
 import { defaultGateway } from './gateway.js';
 import type { Protocol } from './igd-xml.js';
 import { NatPmpClient } from './natpmp.js';
+import { PcpClient } from './pcp.js';
 import { type SsdpTarget, UpnpClient, UpnpFault, discoverGateway } from './upnp.js';
 
-export type PortMapMethod = 'natpmp' | 'upnp';
+export type PortMapMethod = 'pcp' | 'natpmp' | 'upnp';
 
 export interface PortMapping {
   readonly method: PortMapMethod;
@@ -42,11 +44,14 @@ export interface PortMapperOptions {
   readonly gateway?: string;
   /** Where the M-SEARCH goes; default the SSDP multicast group. */
   readonly ssdpTarget?: SsdpTarget;
-  /** NAT-PMP server port; default 5351. */
+  /** The PCP and NAT-PMP server port; default 5351. */
   readonly natPmpPort?: number;
-  /** Either method alone; default both. */
+  /**
+   * Default `['pcp', 'upnp']`. `pcp` falls back to NAT-PMP when the gateway answers PCP with
+   * NAT-PMP's "unsupported version"; `natpmp` asks by NAT-PMP only.
+   */
   readonly methods?: readonly PortMapMethod[];
-  /** Lifetime asked for, seconds. Default 3600 (UPnP) and 7200 (NAT-PMP, RFC 6886 §3.3). */
+  /** Lifetime asked for, seconds. Default 3600 (UPnP) and 7200 (PCP and NAT-PMP, RFC 6886 §3.3). */
   readonly leaseSeconds?: number;
   /** The mapping's description at the router (UPnP). Default 'Tessera'. */
   readonly description?: string;
@@ -55,6 +60,8 @@ export interface PortMapperOptions {
   readonly discoveryTimeoutMs?: number;
   /** NAT-PMP sends per request. Default 4 (3.75 s). */
   readonly natPmpAttempts?: number;
+  /** PCP sends per request. Default 3 (21 s). */
+  readonly pcpAttempts?: number;
 }
 
 /** A failed renewal is retried after this long (or half the lifetime, if shorter). */
@@ -64,6 +71,7 @@ export class PortMapper {
   private readonly held: PortMapping[] = [];
   private readonly timers = new Set<TimerHandle>();
   private natpmp: NatPmpClient | undefined;
+  private pcp: PcpClient | undefined;
   private upnp: UpnpClient | undefined;
   private external: string | undefined;
   private closing: Promise<void> | undefined;
@@ -83,13 +91,14 @@ export class PortMapper {
   async start(): Promise<void> {
     const gateway = this.opts.gateway ?? (await defaultGateway());
     if (gateway === undefined || this.closing !== undefined) return;
-    const methods = this.opts.methods ?? ['natpmp', 'upnp'];
+    const methods = this.opts.methods ?? ['pcp', 'upnp'];
     await Promise.all(
-      methods.map((m) =>
-        (m === 'natpmp' ? this.startNatPmp(gateway) : this.startUpnp(gateway)).catch((err: unknown) => {
+      methods.map((m) => {
+        const started = m === 'pcp' ? this.startPcp(gateway) : m === 'natpmp' ? this.startNatPmp(gateway) : this.startUpnp(gateway);
+        return started.catch((err: unknown) => {
           this.emit({ kind: 'failed', method: m, message: err instanceof Error ? err.message : String(err) });
-        }),
-      ),
+        });
+      }),
     );
   }
 
@@ -106,6 +115,7 @@ export class PortMapper {
       await Promise.race([Promise.all(removals), new Promise<void>((resolve) => (timer = this.opts.clock.setTimeout(resolve, timeoutMs)))]);
       timer?.cancel();
       this.natpmp?.close();
+      this.pcp?.close();
     })();
     return this.closing;
   }
@@ -116,13 +126,42 @@ export class PortMapper {
     return out;
   }
 
-  private async startNatPmp(gateway: string): Promise<void> {
-    const client = new NatPmpClient({
+  /** What the PCP and the NAT-PMP client are built with: both talk to port 5351 of the gateway. */
+  private clientOptions(gateway: string, attempts: number | undefined): { gateway: string; clock: Clock; port?: number; attempts?: number } {
+    return {
       gateway,
       clock: this.opts.clock,
       ...(this.opts.natPmpPort !== undefined ? { port: this.opts.natPmpPort } : {}),
-      ...(this.opts.natPmpAttempts !== undefined ? { attempts: this.opts.natPmpAttempts } : {}),
-    });
+      ...(attempts !== undefined ? { attempts } : {}),
+    };
+  }
+
+  /** PCP, or NAT-PMP when the gateway says it knows only that (RFC 6887 Appendix A). */
+  private async startPcp(gateway: string): Promise<void> {
+    const client = new PcpClient(this.clientOptions(gateway, this.opts.pcpAttempts));
+    this.pcp = client;
+    if (this.closing !== undefined) return client.close();
+    for (const [protocol, port] of this.protocols()) {
+      let grant;
+      try {
+        grant = await client.map(protocol, port, port, this.opts.leaseSeconds ?? 7200);
+      } catch (err) {
+        if (!(err instanceof PortMapError) || err.code !== 'pcp-unsupported') throw err;
+        client.close();
+        this.pcp = undefined;
+        return this.startNatPmp(gateway);
+      }
+      // The address is learned from the mapping itself: PCP has no separate question for it.
+      if (this.external === undefined && grant.externalAddress !== '0.0.0.0') {
+        this.external = grant.externalAddress;
+        this.emit({ kind: 'external-address', method: 'pcp', address: grant.externalAddress });
+      }
+      this.keep({ method: 'pcp', protocol, internalPort: port, externalPort: grant.externalPort, lifetime: grant.lifetime }, 'mapped');
+    }
+  }
+
+  private async startNatPmp(gateway: string): Promise<void> {
+    const client = new NatPmpClient(this.clientOptions(gateway, this.opts.natPmpAttempts));
     this.natpmp = client;
     if (this.closing !== undefined) return client.close();
     await this.learn('natpmp', () => client.externalAddress());
@@ -203,7 +242,10 @@ export class PortMapper {
   }
 
   private async renew(m: PortMapping): Promise<void> {
-    if (m.method === 'natpmp') {
+    if (m.method === 'pcp') {
+      const grant = await this.pcp!.map(m.protocol, m.internalPort, m.externalPort, m.lifetime);
+      this.keep({ ...m, externalPort: grant.externalPort, lifetime: grant.lifetime }, 'renewed');
+    } else if (m.method === 'natpmp') {
       const grant = await this.natpmp!.map(m.protocol, m.internalPort, m.externalPort, m.lifetime);
       this.keep({ ...m, externalPort: grant.externalPort, lifetime: grant.lifetime }, 'renewed');
     } else {
@@ -213,6 +255,7 @@ export class PortMapper {
   }
 
   private unmap(m: PortMapping): Promise<unknown> {
+    if (m.method === 'pcp') return this.pcp!.map(m.protocol, m.internalPort, 0, 0);
     if (m.method === 'natpmp') return this.natpmp!.map(m.protocol, m.internalPort, 0, 0);
     return this.upnp!.deleteMapping(m.protocol, m.externalPort);
   }

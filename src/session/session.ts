@@ -84,9 +84,9 @@ export interface SessionOptions {
   readonly webSeedCa?: string | Buffer | readonly (string | Buffer)[];
   /**
    * Ask the default gateway to forward the listen port (TCP) and the DHT's UDP port, by UPnP
-   * IGD and NAT-PMP; the mappings are renewed while the session runs and removed at `close()`
-   * (waiting at most 2 s). Default false: a library sends nothing to the LAN unasked (the CLI
-   * turns it on).
+   * IGD and PCP (or NAT-PMP); the mappings are renewed while the session runs and removed at
+   * `close()` (waiting at most 2 s). Default false: a library sends nothing to the LAN unasked
+   * (the CLI turns it on).
    */
   readonly portMapping?: boolean | { readonly onEvent?: (event: PortMapEvent) => void };
 }

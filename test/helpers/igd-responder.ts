@@ -1,6 +1,7 @@
 /**
- * A small Internet Gateway Device and NAT-PMP server on loopback, written from the specs
- * (UPnP IGD 1 with WANIPConnection:1, UDA 1.1 SSDP search replies, RFC 6886), for tests of
+ * A small Internet Gateway Device and NAT-PMP (and, when asked, PCP) server on loopback,
+ * written from the specs (UPnP IGD 1 with WANIPConnection:1, UDA 1.1 SSDP search replies,
+ * RFC 6886, RFC 6887 MAP), for tests of
  * the mapping itself: a real router (miniupnpd) refuses every mapping while its external
  * address is private, and tests must not use public addresses. Its UPnP side is checked
  * against miniupnpc's `upnpc` in test/portmap/igd-responder.test.ts.
@@ -22,7 +23,7 @@ export interface ResponderMapping {
   readonly lease: number;
   /** Clock time (ms) at which it lapses; undefined for permanent. */
   readonly expires: number | undefined;
-  readonly via: 'upnp' | 'natpmp';
+  readonly via: 'upnp' | 'natpmp' | 'pcp';
 }
 
 export interface IgdResponder {
@@ -43,6 +44,8 @@ export interface IgdResponderOptions {
   readonly externalAddress?: string;
   /** Answer AddPortMapping with a nonzero lease by error 725 (OnlyPermanentLeasesSupported). */
   readonly onlyPermanent?: boolean;
+  /** Speak PCP on the NAT-PMP port too; otherwise a PCP request gets NAT-PMP's "unsupported version". */
+  readonly pcp?: boolean;
 }
 
 const SERVICE = 'urn:schemas-upnp-org:service:WANIPConnection:1';
@@ -206,7 +209,11 @@ export async function startIgdResponder(opts: IgdResponderOptions): Promise<IgdR
       return b;
     };
     if (msg.length < 2) return;
-    if (msg[0] !== 0) return void pmp.send(header(128 + (msg[1] ?? 0), 1, 8), rinfo.port, rinfo.address);
+    if (msg[0] === 2 && opts.pcp === true) return void pmp.send(pcpAnswer(msg, rinfo.address, epoch), rinfo.port, rinfo.address);
+    if (msg[0] !== 0) {
+      log.push(`natpmp unsupported version ${msg[0]}`);
+      return void pmp.send(header(128 + (msg[1] ?? 0), 1, 8), rinfo.port, rinfo.address);
+    }
     const op = msg[1]!;
     if (op === 0 && msg.length === 2) {
       log.push('natpmp external-address');
@@ -236,6 +243,46 @@ export async function startIgdResponder(opts: IgdResponderOptions): Promise<IgdR
     pmp.send(header(128 + op, 5, 8), rinfo.port, rinfo.address);
   });
   await new Promise<void>((resolve) => pmp.bind(0, host, resolve));
+
+  // PCP MAP (RFC 6887 §11): a mapping is bound to its nonce, which a renewal or deletion repeats.
+  const nonces = new Map<string, string>();
+  function pcpAnswer(msg: Buffer, source: string, epoch: number): Buffer {
+    const out = Buffer.alloc(60);
+    out[0] = 2;
+    out[1] = 0x80 | (msg[1] ?? 0);
+    out.writeUInt32BE(epoch, 8);
+    const answer = (result: number, lifetime = 0): Buffer => {
+      out[3] = result;
+      out.writeUInt32BE(lifetime, 4);
+      return out;
+    };
+    if (msg.length !== 60 || msg[1] !== 1) return answer(msg.length < 24 ? 3 : 4).subarray(0, 24);
+    msg.copy(out, 24, 24, 60);
+    const client = `${msg[20]}.${msg[21]}.${msg[22]}.${msg[23]}`;
+    if (client !== source || msg.readUInt16BE(18) !== 0xffff) return answer(12);
+    const protocol = msg[36] === 6 ? 'TCP' : msg[36] === 17 ? 'UDP' : undefined;
+    if (protocol === undefined) return answer(9);
+    const internalPort = msg.readUInt16BE(40);
+    const lifetime = msg.readUInt32BE(4);
+    const nonce = msg.subarray(24, 36).toString('hex');
+    const key = `${protocol} pcp ${internalPort}`;
+    log.push(`pcp map ${protocol} ${internalPort} ${lifetime}`);
+    if (nonces.has(key) && nonces.get(key) !== nonce) return answer(2);
+    if (lifetime === 0) {
+      table.delete(key);
+      nonces.delete(key);
+      return answer(0);
+    }
+    const suggested = msg.readUInt16BE(42);
+    const externalPort = suggested === 0 ? internalPort : suggested;
+    nonces.set(key, nonce);
+    table.set(key, { protocol, externalPort, internalClient: source, internalPort, description: 'PCP', lease: lifetime, expires: opts.clock.now() + lifetime * 1000, via: 'pcp' });
+    out.writeUInt16BE(externalPort, 42);
+    out.fill(0, 44, 54);
+    out.writeUInt16BE(0xffff, 54);
+    external.split('.').forEach((x, i) => (out[56 + i] = Number(x)));
+    return answer(0, lifetime);
+  }
 
   return {
     host,

@@ -3,7 +3,7 @@
  * port-mapping code against the real router there. Prints one JSON line with what each step
  * found (or the error it met), then exits. Every wait is bounded by the clients' own timeouts.
  */
-import { NatPmpClient, PortMapper, type PortMapEvent, UpnpClient, defaultGateway, discoverGateway } from '../../src/portmap/index.js';
+import { NatPmpClient, PcpClient, PortMapper, type PortMapEvent, UpnpClient, defaultGateway, discoverGateway } from '../../src/portmap/index.js';
 import { systemClock } from '../../src/util/clock.js';
 
 const clock = systemClock;
@@ -34,6 +34,9 @@ if (gateway !== undefined) {
   await step('natpmpExternal', () => pmp.externalAddress());
   await step('natpmpMap', () => pmp.map('UDP', 6881, 6881, 600));
   pmp.close();
+  const pcp = new PcpClient({ gateway, clock });
+  await step('pcpMap', () => pcp.map('TCP', 6881, 6881, 600));
+  pcp.close();
   const events: PortMapEvent[] = [];
   const mapper = new PortMapper({ tcpPort: 6881, udpPort: 6881, clock, onEvent: (e) => events.push(e) });
   await mapper.start();

@@ -1,6 +1,7 @@
 /**
  * The pure port-mapping codecs: SSDP search replies (UDA 1.1 §1.3), IGD device descriptions
- * and SOAP replies (IGD 1/2), NAT-PMP packets (RFC 6886 §3) and /proc/net/route. Every decoder
+ * and SOAP replies (IGD 1/2), NAT-PMP packets (RFC 6886 §3), PCP MAP packets (RFC 6887) and
+ * /proc/net/route. Every decoder
  * reads what any host on the LAN may send: random and mutated input only ever throws
  * `PortMapError`, and a description can never point us at another host.
  */
@@ -11,6 +12,7 @@ import { PortMapError } from '../../src/portmap/errors.js';
 import { parseDefaultGateway } from '../../src/portmap/gateway.js';
 import { addPortMappingRequest, deletePortMappingRequest, parseDescription, parseSoapReply } from '../../src/portmap/igd-xml.js';
 import { decodeNatPmpReply, encodeExternalAddressRequest, encodeMapRequest } from '../../src/portmap/natpmp-codec.js';
+import { decodePcpReply, encodePcpMapRequest } from '../../src/portmap/pcp-codec.js';
 import { encodeMSearch, parseSsdpReply } from '../../src/portmap/ssdp.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -217,6 +219,86 @@ describe('NAT-PMP (RFC 6886)', () => {
 
   it('fuzz: random packets only throw PortMapError', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => onlyPortMapErrors(() => decodeNatPmpReply(bytes))), { numRuns: 5000 });
+  });
+});
+
+describe('PCP (RFC 6887)', () => {
+  const nonce = Uint8Array.from({ length: 12 }, (_, i) => i + 1);
+  const hex = (s: string): number[] => [...Buffer.from(s.replace(/\s+/g, ''), 'hex')];
+  // §7.1 header: version 2, opcode MAP, reserved, lifetime 7200, client ::ffff:192.168.1.20;
+  // §11.1 MAP: nonce, protocol 6, reserved, internal 6881, suggested 6881, suggested ::ffff:0.0.0.0.
+  const request = hex(`02 01 0000 00001c20 00000000000000000000ffffc0a80114
+    0102030405060708090a0b0c 06 000000 1ae1 1ae1 00000000000000000000ffff00000000`);
+
+  it('a MAP request is the 24-byte header and the 36-byte MAP body', () => {
+    const out = encodePcpMapRequest({ protocol: 'TCP', internalPort: 6881, suggestedExternalPort: 6881, lifetime: 7200, clientAddress: '192.168.1.20', nonce });
+    assert.deepEqual([...out], request);
+    const del = encodePcpMapRequest({ protocol: 'UDP', internalPort: 6881, suggestedExternalPort: 0, lifetime: 0, clientAddress: '10.0.0.2', nonce });
+    assert.equal(del.length, 60);
+    assert.deepEqual([del[1], del[4], del[5], del[6], del[7], del[36], del[42], del[43]], [1, 0, 0, 0, 0, 17, 0, 0]);
+    for (const bad of [{ internalPort: 0 }, { internalPort: 70000 }, { lifetime: -1 }, { clientAddress: '::1' }, { nonce: new Uint8Array(11) }]) {
+      assert.throws(() => encodePcpMapRequest({ protocol: 'TCP', internalPort: 6881, suggestedExternalPort: 0, lifetime: 60, clientAddress: '10.0.0.2', nonce, ...bad }), PortMapError);
+    }
+  });
+
+  it('a MAP response: result, lifetime, epoch, the nonce and the assigned external port and address', () => {
+    const response = Buffer.from(request);
+    response[1] = 0x81;
+    response.writeUInt32BE(3600, 4);
+    response.writeUInt32BE(77, 8);
+    response.fill(0, 12, 24);
+    response.writeUInt16BE(6999, 42);
+    response.set([198, 51, 100, 9], 56);
+    assert.deepEqual(decodePcpReply(response), {
+      kind: 'map',
+      result: 0,
+      lifetime: 3600,
+      epoch: 77,
+      nonce,
+      protocol: 'TCP',
+      internalPort: 6881,
+      externalPort: 6999,
+      externalAddress: '198.51.100.9',
+    });
+    const withOption = Buffer.concat([response, Buffer.from([0x02, 0, 0, 0])]);
+    assert.equal((decodePcpReply(withOption) as { externalPort: number }).externalPort, 6999, 'options after the body are skipped');
+    response[3] = 8;
+    assert.deepEqual(decodePcpReply(response), { ...decodePcpReply(response), kind: 'map', result: 8 });
+  });
+
+  it("a header-only error, and a NAT-PMP gateway's 'unsupported version', are told apart", () => {
+    const header = Buffer.alloc(24);
+    header[0] = 2;
+    header[1] = 0x81;
+    header[3] = 4;
+    assert.deepEqual(decodePcpReply(header), { kind: 'header', version: 2, result: 4, lifetime: 0, epoch: 0 });
+    assert.deepEqual(decodePcpReply(Uint8Array.of(0, 129, 0, 1, 0, 0, 0, 5)), { kind: 'natpmp-only' });
+  });
+
+  for (const [what, bytes] of [
+    ['our own request', request],
+    ['a short response', [2, 0x81, 0, 0, 0, 0, 0, 0]],
+    ['a length that is not a multiple of 4', [...request.slice(0, 1), 0x81, ...request.slice(2), 0]],
+    ['a MAP response cut short', [2, 0x81, ...new Array(26).fill(0)]],
+    ['over 1100 bytes', [2, 0x81, ...new Array(1102).fill(0)]],
+    ['a NAT-PMP success', [0, 128, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4]],
+    ['a response to another opcode', [2, 0x82, ...new Array(58).fill(0)]],
+  ] as const) {
+    it(`rejects ${what}`, () => assert.throws(() => decodePcpReply(Uint8Array.from(bytes)), (e: unknown) => e instanceof PortMapError && e.code === 'bad-pcp'));
+  }
+
+  it('fuzz: random and mutated packets only throw PortMapError', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 1200 }), (bytes) => onlyPortMapErrors(() => decodePcpReply(bytes))), { numRuns: 3000 });
+    const response = Uint8Array.from(request);
+    response[1] = 0x81;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(59), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }), fc.nat(64), (edits, cut) => {
+        const m = Uint8Array.from(response);
+        for (const [at, v] of edits) m[at] = v;
+        onlyPortMapErrors(() => decodePcpReply(m.subarray(0, Math.max(0, m.length - cut))));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
 

@@ -7,7 +7,8 @@
  * can leave the namespaces, and miniupnpd refuses every mapping (it requires a public address):
  * what this test shows is SSDP discovery from the default gateway, the description fetched and
  * its WANIPConnection:2 control URL found, and the router's refusals (UPnP 501, NAT-PMP result
- * 3) read as typed errors, with nothing left in the router's chains. The mapping itself is
+ * 3, PCP result 8 after it read our MAP request) read as typed errors, with nothing left in the
+ * router's chains. The mapping itself is
  * shown against the test tree's responder (port-mapper.test.ts), itself checked with upnpc.
  * Last, `tessera download` in the client namespace asks the router by default and says so with
  * `--verbose`, and asks nothing with `--no-port-mapping`.
@@ -115,14 +116,17 @@ describe('port mapping against miniupnpd in a network namespace', { timeout: 90_
     assert.equal(r.add?.error, 'upnp-error: UPnP error 501 (ActionFailed)', trace);
     assert.equal(r.natpmpExternal?.error, 'natpmp-error: NAT-PMP gateway answered 3 (network failure)', trace);
     assert.equal(r.natpmpMap?.error, 'natpmp-error: NAT-PMP gateway answered 3 (network failure)', trace);
+    assert.equal(r.pcpMap?.error, 'pcp-error: PCP gateway answered 8 (no resources)', trace);
     const mapper = r.mapper as unknown as { events: Array<{ kind: string; method: string }>; mappings: unknown[] };
-    assert.deepEqual(mapper.events.map((e) => `${e.kind} ${e.method}`).sort(), ['failed natpmp', 'failed upnp'], trace);
+    assert.deepEqual(mapper.events.map((e) => `${e.kind} ${e.method}`).sort(), ['failed pcp', 'failed upnp'], trace);
     assert.deepEqual(mapper.mappings, []);
     // What the router saw: our M-SEARCH, the description fetch and the SOAP calls, from the client side.
     assert.match(miniupnpd!.stdout + miniupnpd!.stderr, /SSDP M-SEARCH from 10\.77\.0\.2:\d+ ST: urn:schemas-upnp-org:device:InternetGatewayDevice:1/);
     assert.match(miniupnpd!.stdout + miniupnpd!.stderr, /GET \/rootDesc\.xml/);
     assert.match(miniupnpd!.stdout + miniupnpd!.stderr, /WANIPConnection:2#AddPortMapping/);
     assert.match(miniupnpd!.stdout + miniupnpd!.stderr, /NAT-PMP port mapping request : 6881->10\.77\.0\.2:6881 udp/);
+    // The router read our PCP MAP: protocol, internal port, client address and the 12-byte nonce.
+    assert.match(miniupnpd!.stdout + miniupnpd!.stderr, /PCP MAP: failed to add mapping TCP 6881->10\.77\.0\.2:6881 'PCP MAP [0-9a-f]{24}'/);
     const chains = await run('ip', ['netns', 'exec', ROUTER, 'nft', 'list', 'chain', 'inet', 'filter', 'miniupnpd'], 10_000);
     assert.doesNotMatch(chains.stdout, /dport/, 'no forwarding rule was left at the router');
   });
@@ -138,12 +142,12 @@ describe('port mapping against miniupnpd in a network namespace', { timeout: 90_
       });
     const before = (miniupnpd!.stdout + miniupnpd!.stderr).length;
     const on = await download();
-    assert.match(on.stderr, /port mapping: natpmp failed: NAT-PMP gateway answered 3 \(network failure\)/, on.tail());
+    assert.match(on.stderr, /port mapping: pcp failed: PCP gateway answered 8 \(no resources\)/, on.tail());
     assert.match(on.stderr, /port mapping: upnp failed: UPnP error 501 \(ActionFailed\)/, on.tail());
     assert.match((miniupnpd!.stdout + miniupnpd!.stderr).slice(before), /AddPortMapping: ext port 6881 to 10\.77\.0\.2:6881 protocol TCP for: Tessera/);
     const mid = (miniupnpd!.stdout + miniupnpd!.stderr).length;
     const off = await download('--no-port-mapping');
     assert.doesNotMatch(off.stderr, /port mapping/, off.tail());
-    assert.doesNotMatch((miniupnpd!.stdout + miniupnpd!.stderr).slice(mid), /M-SEARCH from|NAT-PMP request|HTTP REQUEST/, 'the router heard nothing');
+    assert.doesNotMatch((miniupnpd!.stdout + miniupnpd!.stderr).slice(mid), /M-SEARCH from|NAT-PMP request|PCP request|HTTP REQUEST/, 'the router heard nothing');
   });
 });

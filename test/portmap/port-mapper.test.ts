@@ -1,6 +1,7 @@
 /**
- * `PortMapper` against the spec-following IGD and NAT-PMP responder on loopback, on a fake
- * clock: both methods map TCP and UDP, learn the external address, renew at half the lease,
+ * `PortMapper` against the spec-following IGD, NAT-PMP and PCP responder on loopback, on a fake
+ * clock: PCP (or NAT-PMP, where the gateway answers PCP with NAT-PMP's "unsupported version")
+ * and UPnP map TCP and UDP, learn the external address, renew at half the lease,
  * fall back to a permanent lease where the router allows nothing else (UPnP error 725), and
  * remove every mapping at close. A silent router and an SSDP answer pointing at another host
  * end in 'failed' without a single packet to anyone but the gateway.
@@ -42,13 +43,14 @@ describe('PortMapper against the loopback IGD and NAT-PMP responder', () => {
     for (const o of open) await o.close();
   });
 
-  it('maps TCP and UDP by NAT-PMP and UPnP, learns the external address, renews at half the lease, deletes at close', async () => {
+  it('maps TCP and UDP by NAT-PMP (the gateway refuses PCP) and UPnP, learns the external address, renews at half the lease, deletes at close', async () => {
     const clock = new FakeClock();
     const r = await startIgdResponder({ clock, externalAddress: '192.0.2.7' });
     open.push(r);
     const events: PortMapEvent[] = [];
     const mapper = mapperFor(r, clock, events);
     await mapper.start();
+    assert.equal(r.log.filter((l) => l === 'natpmp unsupported version 2').length, 1, 'PCP asked once, then NAT-PMP');
     assert.equal(mapper.externalAddress, '192.0.2.7');
     const held = mapper.mappings.map((m) => `${m.method} ${m.protocol} ${m.internalPort}->${m.externalPort} ${m.lifetime}`).sort();
     assert.deepEqual(held, ['natpmp TCP 46881->46881 600', 'natpmp UDP 46882->46882 600', 'upnp TCP 46881->46881 600', 'upnp UDP 46882->46882 600']);
@@ -79,6 +81,28 @@ describe('PortMapper against the loopback IGD and NAT-PMP responder', () => {
     assert.equal(clock.pending, 0, 'no timer left behind');
   });
 
+  it('maps by PCP where the gateway speaks it: the external address from the MAP answer, renewals and deletion with the same nonce', async () => {
+    const clock = new FakeClock();
+    const r = await startIgdResponder({ clock, externalAddress: '198.51.100.9', pcp: true });
+    open.push(r);
+    const events: PortMapEvent[] = [];
+    const mapper = mapperFor(r, clock, events, { methods: ['pcp'] });
+    await mapper.start();
+    assert.equal(mapper.externalAddress, '198.51.100.9');
+    assert.deepEqual(events.filter((e) => e.kind === 'external-address'), [{ kind: 'external-address', method: 'pcp', address: '198.51.100.9' }]);
+    assert.deepEqual(mapper.mappings.map((m) => `${m.method} ${m.protocol} ${m.internalPort}->${m.externalPort} ${m.lifetime}`), ['pcp TCP 46881->46881 600', 'pcp UDP 46882->46882 600']);
+    assert.deepEqual(r.mappings().map((m) => `${m.via} ${m.protocol} ${m.externalPort} ${m.internalClient}:${m.internalPort}`).sort(), ['pcp TCP 46881 127.0.0.1:46881', 'pcp UDP 46882 127.0.0.1:46882']);
+    clock.advance(300_000);
+    // The responder refuses a renewal or deletion whose nonce differs from the mapping's (NOT_AUTHORIZED).
+    await until('two renewals', () => events.filter((e) => e.kind === 'renewed').length === 2);
+    assert.deepEqual(r.log, ['pcp map TCP 46881 600', 'pcp map UDP 46882 600', 'pcp map TCP 46881 600', 'pcp map UDP 46882 600']);
+    await mapper.close();
+    assert.deepEqual(r.mappings(), [], 'both deleted at close');
+    assert.deepEqual(r.log.slice(4), ['pcp map TCP 46881 0', 'pcp map UDP 46882 0']);
+    assert.equal(events.filter((e) => e.kind === 'failed').length, 0, JSON.stringify(events));
+    assert.equal(clock.pending, 0, 'no timer left behind');
+  });
+
   it('a router that allows only permanent leases (725) gets lease 0, which is not renewed', async () => {
     const clock = new FakeClock();
     const r = await startIgdResponder({ clock, onlyPermanent: true });
@@ -95,7 +119,7 @@ describe('PortMapper against the loopback IGD and NAT-PMP responder', () => {
     assert.deepEqual(r.mappings(), []);
   });
 
-  it('a silent gateway: both methods give up on the clock (NAT-PMP after 250+500+1000+2000 ms)', async () => {
+  it('a silent gateway: both methods give up on the clock (PCP after 3+6+12 s)', async () => {
     const clock = new FakeClock();
     const silent = createSocket({ type: 'udp4' });
     await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
@@ -112,20 +136,20 @@ describe('PortMapper against the loopback IGD and NAT-PMP responder', () => {
       onEvent: (e) => events.push(e),
     });
     const started = mapper.start();
-    // 2 M-SEARCHes (IGD 1 and 2) and the first NAT-PMP request
+    // 2 M-SEARCHes (IGD 1 and 2) and the first PCP request
     await until('the first packets', () => received === 3);
-    for (const step of [250, 500, 1000]) {
+    for (const step of [1000, 2000, 6000]) {
       clock.advance(step);
       await sleep(20);
     }
-    clock.advance(2000);
+    clock.advance(12_000);
     await started;
     assert.deepEqual(events.map((e) => (e.kind === 'failed' ? `${e.method}: ${e.message}` : e.kind)).sort(), [
-      'natpmp: no NAT-PMP answer from 127.0.0.1',
+      'pcp: no PCP answer from 127.0.0.1',
       'upnp: no UPnP gateway answered at 127.0.0.1',
     ]);
-    // 4 NAT-PMP sends, and the M-SEARCH pair twice (at 0 and 1 s)
-    await until('all sends counted', () => received === 8);
+    // 3 PCP sends (at 0, 3 and 9 s), and the M-SEARCH pair twice (at 0 and 1 s)
+    await until('all sends counted', () => received === 7);
     assert.deepEqual(mapper.mappings, []);
     await mapper.close();
   });
