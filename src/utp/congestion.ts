@@ -90,20 +90,28 @@ export class Ledbat {
     this.ourDelay = sampleUs - base;
   }
 
-  /** `acked` bytes left the network; `inFlight` were outstanding before. */
+  /**
+   * `acked` bytes left the network; `inFlight` were outstanding before. The window grows only
+   * while it is what limits the sender (RFC 7661's idea): a window that grew while something
+   * else held the flight back (the peer's window, a packet cap, the application) would take
+   * many round trips of LEDBAT's linear decrease to come back down once the delay rises, and
+   * all that time uTP would keep its share against TCP.
+   */
   onAck(acked: number, inFlight: number): void {
     const delay = this.ourDelay ?? 0;
     const offTarget = (TARGET_DELAY_US - delay) / TARGET_DELAY_US;
+    const windowLimited = inFlight + this.minWindow > this.cwnd;
     if (this.slowStart) {
       // Exponential growth until the queue starts to build or the threshold of the last loss.
       if (offTarget > 0.1 && this.cwnd < this.ssthresh) {
-        this.cwnd = Math.min(this.maxWindow, this.cwnd + acked);
+        if (windowLimited) this.cwnd = Math.min(this.maxWindow, this.cwnd + acked);
         return;
       }
       this.slowStart = false;
     }
     const windowFactor = acked / Math.max(this.cwnd, inFlight, acked);
     const gain = MAX_CWND_INCREASE_BYTES_PER_RTT * Math.max(-1, offTarget) * windowFactor;
+    if (gain > 0 && !windowLimited) return;
     this.cwnd = Math.min(this.maxWindow, Math.max(this.minWindow, this.cwnd + gain));
   }
 
