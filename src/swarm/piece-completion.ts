@@ -2,10 +2,15 @@
  * What happens to a piece once its last block has arrived: storage checks its hash, then it
  * is announced to every peer, or fetched again and its sender blamed. Blame is by IP and a
  * ban closes every connection from it; when several peers sent blocks of a bad piece, the
- * liar is found once the piece verifies (smart-ban.ts). Blocks from sources that are not
- * peers (web seeds) carry a tag instead of an IP, and their source takes the blame.
+ * liar is found once the piece verifies (smart-ban.ts) or, for a piece with a v2 half, at
+ * once from the piece's merkle leaf hashes, asked of a peer (merkle-blame.ts). Blocks from
+ * sources that are not peers (web seeds) carry a tag instead of an IP, and their source takes
+ * the blame.
  */
+import type { V2File } from '../metainfo/types.js';
+import { encodeHashMessage, type HashMessage } from '../wire/index.js';
 import type { Bitfield } from '../util/bitfield.js';
+import { MerkleBlame } from './merkle-blame.js';
 import { SmartBan } from './smart-ban.js';
 import { BLOCK_SIZE, type Picker } from './picker.js';
 import type { PeerPool } from './peer-pool.js';
@@ -30,6 +35,8 @@ export interface CompletionHost {
   refillAll(): void;
   /** The picker may be done. */
   checkComplete(): void;
+  /** The v2 half's files (BEP 52), for block-level blame by merkle leaf hashes. */
+  readonly v2?: { readonly files: readonly V2File[]; readonly pieceLength: number };
 }
 
 export class PieceCompletion {
@@ -38,9 +45,11 @@ export class PieceCompletion {
   /** The IP (or source tag) that sent each received block of the pieces in flight. */
   private readonly blockFrom = new Map<number, string[]>();
   private readonly smartBan = new SmartBan(BLOCK_SIZE);
+  private readonly merkle: MerkleBlame | undefined;
 
   constructor(host: CompletionHost) {
     this.host = host;
+    this.merkle = host.v2 === undefined ? undefined : new MerkleBlame(host.v2.files, host.v2.pieceLength);
   }
 
   /** Block `begin` of piece `index` came from `from`. */
@@ -64,7 +73,7 @@ export class PieceCompletion {
       async (result) => {
         const data = copy ?? (keep ? await storage.readBlock(index, 0, this.host.pieceSize(index)).catch(() => undefined) : undefined);
         if (result === 'ok') {
-          if (data !== undefined) for (const ip of this.smartBan.verified(index, data)) this.banIp(ip, `sent a block of piece ${index} that differs from the verified one`);
+      if (data !== undefined) for (const ip of this.smartBan.verified(index, data)) this.banIp(ip, `sent a block of piece ${index} that differs from the verified one`);
           this.verified(index);
         } else {
           this.failed(index, from, data);
@@ -103,8 +112,40 @@ export class PieceCompletion {
     host.events?.onPieceFailed?.(index);
     const senders = new Set(from);
     if (senders.size === 1) this.banIp([...senders][0]!, `sent data that failed the hash check of piece ${index}`);
-    else if (data !== undefined) this.smartBan.failed(index, from, data);
+    else if (data !== undefined) {
+      this.smartBan.failed(index, from, data);
+      if (this.merkle?.failed(index, from, data) !== undefined) this.askLeaves(index);
+    }
     host.refillAll();
+  }
+
+  /** Ask the next peer that has the piece for its leaf hashes; none left: smart ban alone. */
+  private askLeaves(index: number): void {
+    for (const p of this.host.peers.values()) {
+      if (!p.registered || !p.has.has(index) || this.host.pool.isBanned(p.conn.address)) continue;
+      const req = this.merkle!.askOf(index, p.key);
+      if (req === undefined) continue;
+      p.conn.write(encodeHashMessage({ type: 'hash-request', ...req }));
+      return;
+    }
+    this.merkle!.giveUp(index);
+  }
+
+  /** A peer's answer to a hash request (BEP 52): leaf hashes that name liars, or a refusal. */
+  onHashAnswer(p: SwarmPeer | undefined, msg: Exclude<HashMessage, { type: 'hash-request' }>): void {
+    if (this.merkle === undefined || p === undefined) return;
+    if (msg.type === 'hash-reject') {
+      const piece = this.merkle.pieceOf(p.key, msg);
+      if (piece !== undefined) this.askLeaves(piece);
+      return;
+    }
+    const verdict = this.merkle.onHashes(p.key, msg);
+    if (verdict.kind === 'bad-proof') {
+      this.banIp(p.ip, `sent leaf hashes of piece ${verdict.piece} that do not hash to its merkle piece hash`);
+      this.askLeaves(verdict.piece);
+    } else if (verdict.kind === 'liars') {
+      for (const ip of verdict.liars) this.banIp(ip, `sent a block of piece ${verdict.piece} that fails its merkle leaf hash`);
+    }
   }
 
   /** Bans are by IP: every connection from it is closed and it is never dialled or accepted again. */

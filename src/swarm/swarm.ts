@@ -98,6 +98,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
       checkComplete: () => {
         if (this.picker.done) this.fireComplete();
       },
+      ...(opts.v2 === undefined ? {} : { v2: { files: opts.v2.files, pieceLength: opts.pieceLength } }),
     });
     this.download = new Download({ ...host, clock: this.clock, completion: this.completion, blocksPerPiece: Math.ceil(opts.pieceLength / BLOCK_SIZE) });
     // Trackers and PEX list us too: never dial our own listening socket.
@@ -358,7 +359,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     }
   }
 
-  /** BEP 52: answer hash requests from the piece layers; a malformed hash message closes the peer. */
+  /** BEP 52: answer hash requests from the piece layers (answers to ours go to completion); a malformed one closes the peer. */
   private onHashMessage(conn: PeerConnection, id: number, payload: Uint8Array): void {
     let msg: HashMessage;
     try {
@@ -367,7 +368,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
       conn.close(err instanceof Error ? err.message : String(err));
       return;
     }
-    if (msg.type !== 'hash-request') return;
+    if (msg.type !== 'hash-request') return this.completion.onHashAnswer(this.byConn.get(conn), msg);
     const hashes = this.hashServer?.answer(msg);
     conn.write(encodeHashMessage(hashes === undefined ? { ...msg, type: 'hash-reject' } : { ...msg, type: 'hashes', hashes }));
   }

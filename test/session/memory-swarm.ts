@@ -100,7 +100,7 @@ export interface RunningSwarm {
 
 export async function startMemorySwarm(
   t: MemoryTorrent,
-  opts: { complete: boolean; canDownload?: boolean; encryption?: EncryptionPolicy } & Partial<Pick<SwarmOptions, 'pex' | 'maxConnections' | 'maxPeersPerIp' | 'events' | 'clock' | 'storage'>>,
+  opts: { complete: boolean; canDownload?: boolean; encryption?: EncryptionPolicy } & Partial<Pick<SwarmOptions, 'pex' | 'maxConnections' | 'maxPeersPerIp' | 'events' | 'clock' | 'storage' | 'v2'>>,
 ): Promise<RunningSwarm> {
   const client = new Client({
     host: '127.0.0.1',
@@ -126,6 +126,7 @@ export async function startMemorySwarm(
     ...(opts.maxPeersPerIp !== undefined ? { maxPeersPerIp: opts.maxPeersPerIp } : {}),
     ...(opts.events !== undefined ? { events: opts.events } : {}),
     ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
+    ...(opts.v2 !== undefined ? { v2: opts.v2 } : {}),
   });
   client.register(t.infoHash, { identity: swarm.localIdentity, handler: swarm, maxBitfield: swarm.maxBitfieldBytes });
   swarm.start();

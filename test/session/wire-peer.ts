@@ -100,7 +100,12 @@ export class WirePeer {
   }
 
   send(msg: Message): void {
-    if (!this.isClosed) this.socket.write(encodeMessage(msg));
+    this.write(encodeMessage(msg));
+  }
+
+  /** Whole frames the codec has no `Message` for (BEP 52 hash messages). */
+  write(frame: Uint8Array): void {
+    if (!this.isClosed) this.socket.write(frame);
   }
 
   close(): void {

@@ -3,7 +3,7 @@
  * breaks one rule and the swarm must answer with a disconnect, a refusal or a ban, never a
  * loop: requests while choked, a garbage handshake, a second connection, too many connections
  * from one IP, a banned IP coming back on another port, a liar sharing pieces with an honest
- * peer (smart ban), and PEX lists of addresses nobody can have. Peers use distinct 127.0.0.x
+ * peer (smart ban; for v2, merkle leaf hashes), and PEX lists of addresses nobody can have. Peers use distinct 127.0.0.x
  * source addresses where IPs matter, since bans and limits are per IP.
  */
 import assert from 'node:assert/strict';
@@ -15,13 +15,25 @@ import type { PeerAddress } from '../../src/metainfo/types.js';
 import { LOCAL_PEX_ID } from '../../src/swarm/extensions.js';
 import { MAX_CHOKED_REQUESTS } from '../../src/swarm/upload.js';
 import type { SwarmPeer } from '../../src/swarm/swarm-peer.js';
-import { encodeExtendedHandshake, encodeUtPex, makeReserved, type IncomingMessage } from '../../src/wire/index.js';
+import { fileLeaves, leafHashes, merkleRoot } from '../../src/metainfo/merkle.js';
+import {
+  decodeHashMessage,
+  encodeExtendedHandshake,
+  encodeHashMessage,
+  encodeUtPex,
+  HashMessageId,
+  makeReserved,
+  type HashRequest,
+  type IncomingMessage,
+} from '../../src/wire/index.js';
 import { memoryTorrent, startMemorySwarm, type MemoryTorrent, type RunningSwarm } from '../session/memory-swarm.js';
 import { WirePeer, type WirePeerOptions } from '../session/wire-peer.js';
 
 const BLOCK = 16 * 1024;
 const PLAIN = makeReserved({});
 const EXT = makeReserved({ extensionProtocol: true });
+/** Every hash request the scripted seeders received. */
+const hashRequests: HashRequest[] = [];
 const small = memoryTorrent(randomBytes(4 * 2 * BLOCK), 2 * BLOCK, 'hostile.bin');
 
 const running: RunningSwarm[] = [];
@@ -63,9 +75,16 @@ const isType =
   (m: IncomingMessage): m is Extract<IncomingMessage, { type: K }> =>
     m.type === type;
 
+/** BEP 52 leaf hashes of `t`'s piece `req` asks for (layer 0, a run inside one piece), as a `hashes` frame. */
+function leafAnswer(t: MemoryTorrent, req: HashRequest): Buffer {
+  const from = req.index * BLOCK;
+  return encodeHashMessage({ ...req, type: 'hashes', hashes: leafHashes(t.data.subarray(from, from + req.length * BLOCK)) });
+}
+
 /**
  * A seeder the swarm dials: serves `t` from `localAddress`, answering requests with
- * `answer(piece, begin, data)` (the true data unless it lies).
+ * `answer(piece, begin, data)` (the true data unless it lies), and hash requests for leaves
+ * with the true leaf hashes.
  */
 async function serving(t: MemoryTorrent, localAddress: string, answer: (peer: WirePeer, piece: number, begin: number, data: Buffer) => void): Promise<{ port: number; peers: WirePeer[] }> {
   const accepted: WirePeer[] = [];
@@ -75,6 +94,11 @@ async function serving(t: MemoryTorrent, localAddress: string, answer: (peer: Wi
       reserved: makeReserved({ fast: true }),
       localAddress,
       onMessage: (peer, m) => {
+        if (m.type === 'unknown' && m.id === HashMessageId.hashRequest) {
+          const req = decodeHashMessage(m.id, m.payload);
+          hashRequests.push(req);
+          return peer.write(leafAnswer(t, req));
+        }
         if (m.type !== 'request') return;
         const at = m.index * t.pieceLength + m.begin;
         answer(peer, m.index, m.begin, Buffer.from(t.data.subarray(at, at + m.length)));
@@ -197,12 +221,16 @@ describe('hostile peers against the swarm', { timeout: 120_000 }, () => {
     assert.equal(await closedWithin(neighbour, 1000), false, 'the ban is for that IP only');
   });
 
-  test('smart ban: of two peers that filled a failed piece, only the one whose block differed is banned', async () => {
-    // One piece of 256 blocks, more than one peer's first requests: both peers get blocks of it
-    // (one from the bottom, one from the top).
+  /**
+   * One piece of 256 blocks, more than one peer's first requests: an honest peer and a liar both
+   * get blocks of it (one from the bottom, one from the top), and the piece fails its hash.
+   */
+  async function liarSharesAPiece(v2: boolean): Promise<{ s: RunningSwarm; banned: { address: PeerAddress; reason: string }[]; honest: { port: number; peers: WirePeer[] }; big: MemoryTorrent }> {
     const big = memoryTorrent(randomBytes(256 * BLOCK), 256 * BLOCK, 'smart-ban.bin');
     const banned: { address: PeerAddress; reason: string }[] = [];
-    const s = await swarm(big, { complete: false, events: { onPeerBanned: (address, reason) => banned.push({ address, reason }) } });
+    const files = [{ fileIndex: 0, length: big.data.length, firstPiece: 0, pieceCount: 1, root: merkleRoot(big.data, fileLeaves(big.data.length)), layer: undefined }];
+    const v2Meta = { infoHash: Buffer.alloc(32), infoHashHex: '', files, layersComplete: true };
+    const s = await swarm(big, { complete: false, events: { onPeerBanned: (address, reason) => banned.push({ address, reason }) }, ...(v2 ? { v2: v2Meta } : {}) });
     // Neither answers until both hold requests, so the piece is shared. The liar corrupts what
     // it sends until the first hash failure, then tells the truth: whoever fetches the retry,
     // the piece verifies, and only the comparison of blocks can name the liar.
@@ -224,11 +252,31 @@ describe('hostile peers against the swarm', { timeout: 120_000 }, () => {
     s.swarm.addPeers([{ host: '127.0.0.6', port: honest.port }, { host: '127.0.0.7', port: liar.port }], 'manual');
     await until(() => (s.swarm.complete ? true : undefined), 30_000, 'the download');
     assert.equal(s.swarm.hashFailures, 1, 'the shared piece failed once');
+    assert.ok(Buffer.from((s.swarm as unknown as { opts: { storage: { written: Buffer } } }).opts.storage.written).equals(big.data));
+    return { s, banned, honest, big };
+  }
+
+  test('smart ban: of two peers that filled a failed piece, only the one whose block differed is banned', async () => {
+    const { s, banned, honest } = await liarSharesAPiece(false);
     assert.deepEqual(banned.map((b) => b.address.host), ['127.0.0.7'], `only the liar is banned: ${JSON.stringify(banned)}`);
     assert.match(banned[0]!.reason, /differs from the verified one/);
     assert.equal(s.swarm.pool.isBanned({ host: '127.0.0.6', port: honest.port }), false);
     assert.ok(honest.peers.some((p) => p.isOpen), 'the honest peer is still connected');
-    assert.ok(Buffer.from((s.swarm as unknown as { opts: { storage: { written: Buffer } } }).opts.storage.written).equals(big.data));
+    assert.equal(hashRequests.length, 0, 'a v1 torrent asks for no leaf hashes');
+  });
+
+  test('v2: the liar among the senders of a failed piece is named by its merkle leaf hashes, at once', async () => {
+    hashRequests.length = 0;
+    const { s, banned, honest } = await liarSharesAPiece(true);
+    assert.deepEqual(banned.map((b) => b.address.host), ['127.0.0.7'], `only the liar is banned: ${JSON.stringify(banned)}`);
+    assert.match(banned[0]!.reason, /fails its merkle leaf hash/, 'by the leaf hashes, not by the later comparison');
+    assert.deepEqual(
+      hashRequests.map((r) => [r.baseLayer, r.index, r.length, r.proofLayers]),
+      [[0, 0, 256, 7]],
+      'one request: the 256 leaves of the piece, whose own root is the piece hash',
+    );
+    assert.equal(s.swarm.pool.isBanned({ host: '127.0.0.6', port: honest.port }), false);
+    assert.ok(honest.peers.some((p) => p.isOpen), 'the honest peer is still connected');
   });
 
   test('PEX lists of unusable addresses and of our own address are never dialled', async () => {
