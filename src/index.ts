@@ -36,6 +36,7 @@ export {
   type TorrentStats,
   type TorrentWarning,
   type FoundCounts,
+  type SeedLimits,
 } from './session/index.js';
 export {
   parseTorrent,

@@ -18,7 +18,7 @@ import { TorrentEntry, torrentBytesOf } from './entry.js';
 import { DaemonError } from './errors.js';
 import { applyFileChoices, checkFileChoices, type FileChoices } from './files.js';
 import { insideRoots } from './security.js';
-import { StateStore, type SavedState, type SavedTorrent } from './state.js';
+import { StateStore, type SavedState, type SavedTorrent, type SessionSeed, type TorrentSeed } from './state.js';
 import { WatchFolder } from './watch.js';
 
 export interface DaemonStartOptions {
@@ -51,6 +51,9 @@ export interface AddResult {
   readonly duplicate: boolean;
 }
 
+/** Transmission's session defaults: ratio 2 and 30 idle minutes, neither on. */
+const DEFAULT_SESSION_SEED: SessionSeed = { ratio: 2, ratioLimited: false, idleMinutes: 30, idleLimited: false };
+
 /** How often the transfer totals are saved while torrents run. */
 const SAVE_INTERVAL_MS = 60_000;
 
@@ -68,6 +71,7 @@ export class Daemon {
   private downloadDirNow: string;
   private startAdded: boolean;
   private limits: { down: number; up: number };
+  private seedDefaults: SessionSeed;
   private watch: WatchFolder | undefined;
   private saver: TimerHandle | undefined;
   private closing: Promise<void> | undefined;
@@ -87,6 +91,7 @@ export class Daemon {
       down: !flag('maxDown') && saved.maxDown !== undefined ? saved.maxDown : s.maxDown,
       up: !flag('maxUp') && saved.maxUp !== undefined ? saved.maxUp : s.maxUp,
     };
+    this.seedDefaults = saved.seed ?? DEFAULT_SESSION_SEED;
     this.startedAt = this.clock.now();
     this.session = new Session({
       ...(s.port !== undefined ? { port: s.port } : {}),
@@ -134,6 +139,23 @@ export class Daemon {
   /** Session limits in bytes per second (0: none). */
   get sessionLimits(): { readonly down: number; readonly up: number } {
     return this.limits;
+  }
+
+  /** The session's seeding limits, for torrents in mode 0. */
+  get sessionSeed(): SessionSeed {
+    return this.seedDefaults;
+  }
+
+  async setSessionSeed(changes: Partial<SessionSeed>): Promise<void> {
+    this.seedDefaults = { ...this.seedDefaults, ...changes };
+    for (const e of this.byId.values()) this.applySeed(e);
+    await this.save();
+  }
+
+  async setTorrentSeed(entry: TorrentEntry, changes: Partial<TorrentSeed>): Promise<void> {
+    entry.seed = { ...entry.seed, ...changes };
+    this.applySeed(entry);
+    await this.save();
   }
 
   /** Every torrent, by id. */
@@ -215,6 +237,7 @@ export class Daemon {
 
   async start(entry: TorrentEntry): Promise<void> {
     entry.paused = false;
+    entry.finished = false;
     const st = entry.handle.state;
     if (st === 'error' || st === 'stopped') await this.reopen(entry, false);
     else entry.handle.resume();
@@ -261,6 +284,8 @@ export class Daemon {
     try {
       await applyFileChoices(entry, choices);
     } finally {
+      // The ratio is of the wanted bytes, which the choices change.
+      this.applySeed(entry);
       await this.save();
     }
   }
@@ -285,6 +310,7 @@ export class Daemon {
       maxUp: this.limits.up,
       downloadDir: this.downloadDirNow,
       startAddedTorrents: this.startAdded,
+      ...(this.seedDefaults !== DEFAULT_SESSION_SEED ? { seed: this.seedDefaults } : {}),
     }));
   }
 
@@ -358,6 +384,7 @@ export class Daemon {
     entry.replaceHandle(handle);
     entry.verifying = recheck;
     this.listen(entry);
+    this.applySeed(entry);
     await applyFileChoices(entry, {});
     if (!entry.paused) handle.resume();
   }
@@ -367,6 +394,11 @@ export class Daemon {
     this.byHash.set(entry.infoHash, entry);
     entry.handle.setRateLimits({ download: entry.downLimit, upload: entry.upLimit });
     this.listen(entry);
+    this.applySeed(entry);
+  }
+
+  private applySeed(entry: TorrentEntry): void {
+    entry.handle.setSeedLimits(entry.seedLimitsFor(this.seedDefaults));
   }
 
   /** The handle's events the daemon keeps: peers, tracker messages, completion, metadata, errors. */
@@ -388,8 +420,17 @@ export class Daemon {
       if (entry.doneDate === 0) entry.doneDate = Math.floor(this.clock.now() / 1000);
       void this.save().catch(() => undefined);
     });
+    handle.on('seeded', () => {
+      if (!current()) return;
+      // A seeding limit stopped it: it stays stopped across a restart, as Transmission's does.
+      entry.paused = true;
+      entry.finished = true;
+      void this.save().catch(() => undefined);
+    });
     handle.on('metadata', (meta) => {
       if (!current()) return;
+      // The ratio left depends on the size, known only now.
+      this.applySeed(entry);
       entry.fitFiles(meta.info.files.filter((f) => !f.pad).length);
       applyFileChoices(entry, {}).catch((err: unknown) => this.log(`torrent ${entry.id}: its file choices could not be applied: ${(err as Error).message}`));
       void this.store

@@ -6,13 +6,17 @@
 import { encode } from '../bencode/index.js';
 import type { Metainfo, PeerAddress } from '../metainfo/types.js';
 import type { TorrentHandle } from '../session/handle.js';
-import type { SavedTorrent } from './state.js';
+import type { SeedLimits } from '../session/index.js';
+import type { SavedTorrent, SessionSeed, TorrentSeed } from './state.js';
 
 export interface ConnectedPeer {
   readonly host: string;
   readonly port: number;
   readonly incoming: boolean;
 }
+
+/** A new torrent follows the session's seeding limits (Transmission's defaults). */
+export const DEFAULT_TORRENT_SEED: TorrentSeed = { ratioMode: 0, ratio: 2, idleMode: 0, idleMinutes: 30 };
 
 /** Most peers remembered per torrent for display (the swarm's own cap is lower). */
 const MAX_LISTED_PEERS = 500;
@@ -35,6 +39,9 @@ export class TorrentEntry {
   trackerMessage = '';
   /** Verifying from scratch (torrent-verify), until the check ends. */
   verifying = false;
+  seed: TorrentSeed;
+  /** Stopped by a seeding limit (Transmission's "Finished"), until started again. */
+  finished = false;
   readonly peers = new Map<string, ConnectedPeer>();
   /** Transfer totals of earlier runs (the handle counts this run only). */
   private downloadedBase: number;
@@ -60,6 +67,23 @@ export class TorrentEntry {
     this.magnet = saved.magnet;
     this.downloadedBase = saved.downloadedEver;
     this.uploadedBase = saved.uploadedEver;
+    this.seed = saved.seed ?? DEFAULT_TORRENT_SEED;
+  }
+
+  /**
+   * The handle's seeding limits under this torrent's modes and the session's limits. The ratio
+   * counts every upload since the torrent was first added, as Transmission's does: the handle
+   * counts its own, so the uploads of earlier handles are taken off what it still has to send.
+   */
+  seedLimitsFor(session: SessionSeed): SeedLimits {
+    const s = this.seed;
+    const ratio = s.ratioMode === 1 ? s.ratio : s.ratioMode === 0 && session.ratioLimited ? session.ratio : undefined;
+    const idleMinutes = s.idleMode === 1 ? s.idleMinutes : s.idleMode === 0 && session.idleLimited ? session.idleMinutes : undefined;
+    const size = this.handle.stats().totalBytes;
+    return {
+      ...(ratio !== undefined ? { ratio: size > 0 ? Math.max(0, ratio - this.uploadedBase / size) : ratio } : {}),
+      ...(idleMinutes !== undefined ? { idleMs: idleMinutes * 60_000 } : {}),
+    };
   }
 
   get downloadedEver(): number {
@@ -109,6 +133,7 @@ export class TorrentEntry {
       ...(this.priorities !== undefined ? { priorities: this.priorities } : {}),
       downloadedEver: this.downloadedEver,
       uploadedEver: this.uploadedEver,
+      ...(this.seed !== DEFAULT_TORRENT_SEED ? { seed: this.seed } : {}),
     };
   }
 }

@@ -12,6 +12,7 @@ import { DaemonError } from './errors.js';
 import type { FileChoices } from './files.js';
 import { torrentGet, viewOf } from './rpc-fields.js';
 import { insideRoots } from './security.js';
+import { isRatio, isSeedMode, type SeedMode, type SessionSeed, type TorrentSeed } from './state.js';
 
 /** The RPC version of Transmission 3.00, whose behaviour this follows. */
 export const RPC_VERSION = 16;
@@ -48,6 +49,25 @@ function optCount(a: Args, key: string): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(`'${key}' must be a whole number ≥ 0`);
   return v;
+}
+
+function optRatio(a: Args, key: string): number | undefined {
+  const v = a[key];
+  if (v === undefined) return undefined;
+  if (!isRatio(v)) throw bad(`'${key}' must be a number ≥ 0`);
+  return v;
+}
+
+function optMode(a: Args, key: string): SeedMode | undefined {
+  const v = a[key];
+  if (v === undefined) return undefined;
+  if (!isSeedMode(v)) throw bad(`'${key}' must be 0 (the session's), 1 (this torrent's) or 2 (unlimited)`);
+  return v;
+}
+
+/** The defined values of `o`, for a partial update. */
+function defined<T extends object>(o: { [K in keyof T]: T[K] | undefined }): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function optString(a: Args, key: string): string | undefined {
@@ -129,8 +149,8 @@ async function sessionFields(ctx: RpcContext): Promise<Record<string, unknown>> 
     'download-queue-enabled': false,
     'download-queue-size': 5,
     encryption: ENCRYPTION_NAMES[s.encryption],
-    'idle-seeding-limit': 30,
-    'idle-seeding-limit-enabled': false,
+    'idle-seeding-limit': d.sessionSeed.idleMinutes,
+    'idle-seeding-limit-enabled': d.sessionSeed.idleLimited,
     'incomplete-dir': d.downloadDir,
     'incomplete-dir-enabled': false,
     'lpd-enabled': false,
@@ -147,8 +167,8 @@ async function sessionFields(ctx: RpcContext): Promise<Record<string, unknown>> 
     'rpc-version-minimum': 1,
     'script-torrent-done-enabled': false,
     'script-torrent-done-filename': '',
-    seedRatioLimit: 2,
-    seedRatioLimited: false,
+    seedRatioLimit: d.sessionSeed.ratio,
+    seedRatioLimited: d.sessionSeed.ratioLimited,
     'seed-queue-enabled': false,
     'seed-queue-size': 10,
     'session-id': ctx.sessionId,
@@ -208,6 +228,13 @@ const METHODS: Readonly<Record<string, Method>> = {
     const down = limitOf(a, 'speed-limit-down', 'speed-limit-down-enabled', cur.down);
     const up = limitOf(a, 'speed-limit-up', 'speed-limit-up-enabled', cur.up);
     if (down !== undefined || up !== undefined) await d.setSessionLimits({ ...(down !== undefined ? { down } : {}), ...(up !== undefined ? { up } : {}) });
+    const seed = defined<SessionSeed>({
+      ratio: optRatio(a, 'seedRatioLimit'),
+      ratioLimited: optBool(a, 'seedRatioLimited'),
+      idleMinutes: optCount(a, 'idle-seeding-limit'),
+      idleLimited: optBool(a, 'idle-seeding-limit-enabled'),
+    });
+    if (Object.keys(seed).length > 0) await d.setSessionSeed(seed);
     return {};
   },
   'session-stats': async (ctx) => {
@@ -299,7 +326,14 @@ const METHODS: Readonly<Record<string, Method>> = {
   },
   'torrent-set': async (ctx, a) => {
     const files = fileChoices(a);
+    const seed = defined<TorrentSeed>({
+      ratioMode: optMode(a, 'seedRatioMode'),
+      ratio: optRatio(a, 'seedRatioLimit'),
+      idleMode: optMode(a, 'seedIdleMode'),
+      idleMinutes: optCount(a, 'seedIdleLimit'),
+    });
     for (const e of select(ctx.daemon, a)) {
+      if (Object.keys(seed).length > 0) await ctx.daemon.setTorrentSeed(e, seed);
       const down = limitOf(a, 'downloadLimit', 'downloadLimited', e.downLimit);
       const up = limitOf(a, 'uploadLimit', 'uploadLimited', e.upLimit);
       if (down !== undefined || up !== undefined) await ctx.daemon.setTorrentLimits(e, { ...(down !== undefined ? { down } : {}), ...(up !== undefined ? { up } : {}) });

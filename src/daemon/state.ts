@@ -28,6 +28,8 @@ export interface SavedTorrent {
   readonly priorities?: readonly number[];
   readonly downloadedEver: number;
   readonly uploadedEver: number;
+  /** When to stop seeding (Transmission's per-torrent modes); absent: the session's limits. */
+  readonly seed?: TorrentSeed;
 }
 
 export interface SavedState {
@@ -38,6 +40,7 @@ export interface SavedState {
   readonly maxUp?: number;
   readonly downloadDir?: string;
   readonly startAddedTorrents?: boolean;
+  readonly seed?: SessionSeed;
 }
 
 const MAX_STATE_BYTES = 64 * 1024 * 1024;
@@ -53,6 +56,7 @@ function checkTorrent(v: unknown): SavedTorrent | undefined {
   if (typeof t.downloadDir !== 'string' || !path.isAbsolute(t.downloadDir)) return undefined;
   if (t.magnet !== undefined && typeof t.magnet !== 'string') return undefined;
   const wanted = Array.isArray(t.wanted) && t.wanted.every((w) => typeof w === 'boolean') ? (t.wanted as boolean[]) : undefined;
+  const seed = checkTorrentSeed(t.seed);
   const priorities = Array.isArray(t.priorities) && t.priorities.every((p) => p === -1 || p === 0 || p === 1) ? (t.priorities as number[]) : undefined;
   return {
     id: t.id,
@@ -68,7 +72,42 @@ function checkTorrent(v: unknown): SavedTorrent | undefined {
     ...(priorities !== undefined ? { priorities } : {}),
     downloadedEver: isCount(t.downloadedEver) ? t.downloadedEver : 0,
     uploadedEver: isCount(t.uploadedEver) ? t.uploadedEver : 0,
+    ...(seed !== undefined ? { seed } : {}),
   };
+}
+
+/** Transmission's modes: 0 the session's limit, 1 this torrent's, 2 none. */
+export type SeedMode = 0 | 1 | 2;
+
+export interface TorrentSeed {
+  readonly ratioMode: SeedMode;
+  readonly ratio: number;
+  readonly idleMode: SeedMode;
+  readonly idleMinutes: number;
+}
+
+export interface SessionSeed {
+  readonly ratio: number;
+  readonly ratioLimited: boolean;
+  readonly idleMinutes: number;
+  readonly idleLimited: boolean;
+}
+
+export const isSeedMode = (v: unknown): v is SeedMode => v === 0 || v === 1 || v === 2;
+export const isRatio = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+function checkTorrentSeed(v: unknown): TorrentSeed | undefined {
+  if (v === null || typeof v !== 'object') return undefined;
+  const s = v as Record<string, unknown>;
+  if (!isSeedMode(s.ratioMode) || !isRatio(s.ratio) || !isSeedMode(s.idleMode) || !isCount(s.idleMinutes)) return undefined;
+  return { ratioMode: s.ratioMode, ratio: s.ratio, idleMode: s.idleMode, idleMinutes: s.idleMinutes };
+}
+
+function checkSessionSeed(v: unknown): SessionSeed | undefined {
+  if (v === null || typeof v !== 'object') return undefined;
+  const s = v as Record<string, unknown>;
+  if (!isRatio(s.ratio) || typeof s.ratioLimited !== 'boolean' || !isCount(s.idleMinutes) || typeof s.idleLimited !== 'boolean') return undefined;
+  return { ratio: s.ratio, ratioLimited: s.ratioLimited, idleMinutes: s.idleMinutes, idleLimited: s.idleLimited };
 }
 
 export class StateStore {
@@ -102,6 +141,7 @@ export class StateStore {
     const raw = JSON.parse(text) as Record<string, unknown>;
     const torrents = (Array.isArray(raw.torrents) ? raw.torrents : []).map(checkTorrent).filter((t): t is SavedTorrent => t !== undefined);
     const maxId = torrents.reduce((m, t) => Math.max(m, t.id), 0);
+    const seed = checkSessionSeed(raw.seed);
     return {
       nextId: Math.max(isCount(raw.nextId) ? raw.nextId : 1, maxId + 1),
       torrents,
@@ -109,6 +149,7 @@ export class StateStore {
       ...(isCount(raw.maxUp) ? { maxUp: raw.maxUp } : {}),
       ...(typeof raw.downloadDir === 'string' && path.isAbsolute(raw.downloadDir) ? { downloadDir: raw.downloadDir } : {}),
       ...(typeof raw.startAddedTorrents === 'boolean' ? { startAddedTorrents: raw.startAddedTorrents } : {}),
+      ...(seed !== undefined ? { seed } : {}),
     };
   }
 

@@ -12,7 +12,7 @@ import { SessionError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import type { MetadataProgress } from './metadata-phase.js';
 import type { Torrent } from './torrent.js';
-import type { TorrentEvents, TorrentState, TorrentStats, TorrentWarning } from './torrent-types.js';
+import type { SeedLimits, TorrentEvents, TorrentState, TorrentStats, TorrentWarning } from './torrent-types.js';
 
 export type { TorrentState, TorrentStats, TorrentWarning, MetadataProgress, FilePriority };
 export { FILE_PRIORITIES };
@@ -188,6 +188,23 @@ export class TorrentHandle extends TypedEmitter<TorrentEventMap> {
   /** Fetch new pieces in index order (`--sequential`) instead of rarest first. */
   setSequential(on: boolean): void {
     this.torrent.setSequential(on);
+  }
+
+  /**
+   * When to stop seeding, replacing the `add` options `seedRatio`, `seedTimeMs` and
+   * `seedIdleMs`: uploaded since the torrent was added ≥ `ratio` × the wanted bytes, `timeMs`
+   * of seeding, or `idleMs` of seeding without uploading. The first met pauses the torrent
+   * (`seeded`); an absent limit never does. Times count from each start.
+   */
+  setSeedLimits(limits: SeedLimits): void {
+    for (const [k, v] of Object.entries(limits)) {
+      if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw new SessionError('bad-argument', `seed limit ${k} must be a number ≥ 0`);
+    }
+    this.torrent.setSeedLimits(limits);
+  }
+
+  get seedLimits(): SeedLimits {
+    return this.torrent.currentSeedLimits;
   }
 
   /** This torrent's limits in bytes per second (0: none; the session's limits apply on top). */

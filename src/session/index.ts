@@ -21,4 +21,4 @@ export {
 export { SessionError, type SessionErrorCode } from './errors.js';
 export { resolveSource, type ResolvedSource, type ResolveOptions, type TorrentSource } from './source.js';
 export { TypedEmitter, type EventMap } from './events.js';
-export type { FoundCounts } from './torrent-types.js';
+export type { FoundCounts, SeedLimits } from './torrent-types.js';

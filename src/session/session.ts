@@ -104,6 +104,8 @@ export interface AddOptions {
   readonly seedRatio?: number;
   /** Pause after seeding this long. Default: seed until stopped. */
   readonly seedTimeMs?: number;
+  /** Pause after seeding this long without uploading a byte. Default: seed until stopped. */
+  readonly seedIdleMs?: number;
   /** A magnet fails with `no-metadata` when no peer has offered or sent metadata for this long. Default: wait. */
   readonly metadataTimeoutMs?: number;
   /** Stops the torrent and removes it from the session (trackers told); `whenDone()` rejects with `aborted`. */
@@ -262,6 +264,7 @@ export class Session {
       ...(options.trackers !== undefined ? { trackers: options.trackers } : {}),
       ...(options.seedRatio !== undefined ? { seedRatio: options.seedRatio } : {}),
       ...(options.seedTimeMs !== undefined ? { seedTimeMs: options.seedTimeMs } : {}),
+      ...(options.seedIdleMs !== undefined ? { seedIdleMs: options.seedIdleMs } : {}),
       ...(options.metadataTimeoutMs !== undefined ? { metadataTimeoutMs: options.metadataTimeoutMs } : {}),
       ...(this.opts.stopTimeoutMs !== undefined ? { stopTimeoutMs: this.opts.stopTimeoutMs } : {}),
       ...(this.opts.udpTrackerTimeoutMs !== undefined ? { udpBaseTimeoutMs: this.opts.udpTrackerTimeoutMs } : {}),

@@ -59,6 +59,7 @@ export interface TorrentOptions {
   readonly stopTimeoutMs?: number;
   readonly seedRatio?: number;
   readonly seedTimeMs?: number;
+  readonly seedIdleMs?: number;
   /** Folder of resume records (see storage/resume.ts); without it every start rechecks. */
   readonly resumeDir?: string;
   /** Period of the resume record while downloading (default 3 s). */
@@ -90,6 +91,7 @@ export interface TorrentStats {
   totalBytes: number;
   /** The torrent's size, whatever is selected. */
   sizeBytes: number;
+  /** Bytes received and sent since the torrent was added (over every run). */
   downloaded: number;
   uploaded: number;
   downRate: number;
@@ -108,4 +110,14 @@ export interface TorrentStats {
   metadata?: MetadataProgress;
   /** How the last start found the data on disk: pieces trusted from the resume record, pieces read. */
   startCheck?: { readonly trusted: number; readonly checked: number };
+}
+
+/** When a complete torrent stops seeding (pausing itself); each absent limit never stops it. */
+export interface SeedLimits {
+  /** Uploaded since the torrent was added ≥ ratio × the wanted bytes. */
+  readonly ratio?: number;
+  /** This long since the torrent became complete (or was started complete). */
+  readonly timeMs?: number;
+  /** This long without uploading a byte while seeding. */
+  readonly idleMs?: number;
 }

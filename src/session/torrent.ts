@@ -27,7 +27,7 @@ import { UNKNOWN_LEFT, startAnnouncers } from './announce.js';
 import { noMetadataError } from './errors.js';
 import { FileSelection, bytesOf, skipFlags } from './file-selection.js';
 import { MAX_BITFIELD_BYTES, MetadataPhase, type HeldConnection } from './metadata-phase.js';
-import type { FoundCounts, TorrentOptions, TorrentState, TorrentStats } from './torrent-types.js';
+import type { FoundCounts, SeedLimits, TorrentOptions, TorrentState, TorrentStats } from './torrent-types.js';
 import { addWebSeeds } from './web-seeds.js';
 
 export class Torrent {
@@ -62,6 +62,11 @@ export class Torrent {
   private applying: Promise<void> = Promise.resolve();
   private startCheck: { trusted: number; checked: number } | undefined;
   private seedingSince: number | undefined;
+  private seedLimits: SeedLimits;
+  /** Transfer totals of the runs before the current one (each resume starts a new swarm). */
+  private earlier = { downloaded: 0, uploaded: 0, webSeed: 0 };
+  /** The upload counter at its last change while seeding, and when (the idle limit). */
+  private lastUpload = { bytes: 0, at: 0 };
   private doneFired = false;
   private stopping: Promise<void> | undefined;
 
@@ -77,6 +82,11 @@ export class Torrent {
     this.client = client;
     this.opts = opts;
     this.clock = opts.clock;
+    this.seedLimits = {
+      ...(opts.seedRatio !== undefined ? { ratio: opts.seedRatio } : {}),
+      ...(opts.seedTimeMs !== undefined ? { timeMs: opts.seedTimeMs } : {}),
+      ...(opts.seedIdleMs !== undefined ? { idleMs: opts.seedIdleMs } : {}),
+    };
     this.identity = { infoHash: this.infoHash, peerId: client.peerId, reserved: makeReserved({ extensionProtocol: true, fast: true, v2: (this.meta?.v2 ?? this.magnet?.infoHashV2) !== undefined }) };
     // The tracker lists us too: never dial our own listening port on this machine.
     for (const host of ['127.0.0.1', '::1']) this.pool.addSelf({ host, port: client.port });
@@ -90,6 +100,8 @@ export class Torrent {
   resume(): void {
     if (this.state !== 'paused') return;
     this.run = new AbortController();
+    // Seeding limits count from each start: a torrent resumed after meeting one seeds again.
+    this.seedingSince = undefined;
     this.pool.retryNow(this.clock.now());
     this.tickTimer = this.clock.setInterval(() => this.tick(), 1000);
     if (this.meta === undefined) {
@@ -174,6 +186,15 @@ export class Torrent {
     });
   }
 
+  /** Replaces the seeding limits; they apply from the next second. */
+  setSeedLimits(limits: SeedLimits): void {
+    this.seedLimits = { ...limits };
+  }
+
+  get currentSeedLimits(): SeedLimits {
+    return this.seedLimits;
+  }
+
   setRateLimits(limits: { readonly download?: number; readonly upload?: number }): void {
     if (limits.download !== undefined) this.opts.downLimit?.setRate(limits.download);
     if (limits.upload !== undefined) this.opts.upLimit?.setRate(limits.upload);
@@ -204,15 +225,15 @@ export class Torrent {
       bytesVerified,
       totalBytes: selection?.wantedBytes ?? info?.length ?? 0,
       sizeBytes: info?.length ?? 0,
-      downloaded: s?.downloaded ?? 0,
-      uploaded: s?.uploaded ?? 0,
+      downloaded: this.earlier.downloaded + (s?.downloaded ?? 0),
+      uploaded: this.earlier.uploaded + (s?.uploaded ?? 0),
       downRate: s?.downRate.rate(now) ?? 0,
       upRate: s?.upRate.rate(now) ?? 0,
       peers: s?.connectedCount ?? this.phase?.connectedCount ?? 0,
       knownPeers: this.pool.size,
       hashFailures: s?.hashFailures ?? 0,
       banned: this.pool.bannedCount,
-      webSeedBytes: s?.sourceBytes ?? 0,
+      webSeedBytes: this.earlier.webSeed + (s?.sourceBytes ?? 0),
       resumedBytes: this.resumedBytes,
       found: { ...this.found },
       ...(this.phase !== undefined ? { metadata: this.phase.progress() } : {}),
@@ -417,7 +438,10 @@ export class Torrent {
       for (const a of this.announcers ?? []) a.complete();
     }
     if (this.state !== 'seeding') return;
-    this.seedingSince ??= this.clock.now();
+    if (this.seedingSince === undefined) {
+      this.seedingSince = this.clock.now();
+      this.lastUpload = { bytes: this.stats().uploaded, at: this.seedingSince };
+    }
     if (!this.doneFired) {
       this.doneFired = true;
       this.opts.events.onDone();
@@ -435,9 +459,12 @@ export class Torrent {
     this.opts.events.onTick();
     if (this.state === 'seeding' && this.seedingSince !== undefined) {
       const st = this.stats();
-      const ratioMet = this.opts.seedRatio !== undefined && st.uploaded >= this.opts.seedRatio * st.totalBytes;
-      const timeMet = this.opts.seedTimeMs !== undefined && now - this.seedingSince >= this.opts.seedTimeMs;
-      if (ratioMet || timeMet) {
+      const { ratio, timeMs, idleMs } = this.seedLimits;
+      if (st.uploaded !== this.lastUpload.bytes) this.lastUpload = { bytes: st.uploaded, at: now };
+      const ratioMet = ratio !== undefined && st.uploaded >= ratio * st.totalBytes;
+      const timeMet = timeMs !== undefined && now - this.seedingSince >= timeMs;
+      const idleMet = idleMs !== undefined && now - this.lastUpload.at >= idleMs;
+      if (ratioMet || timeMet || idleMet) {
         this.opts.events.onSeeded();
         this.pause().catch((err: unknown) => this.fail(err));
       }
@@ -461,6 +488,10 @@ export class Torrent {
     this.announcers = undefined;
     swarm?.stop();
     await Promise.all(announcers.map((a) => a.stop()));
+    if (swarm !== undefined) {
+      const e = this.earlier;
+      this.earlier = { downloaded: e.downloaded + swarm.downloaded, uploaded: e.uploaded + swarm.uploaded, webSeed: e.webSeed + swarm.sourceBytes };
+    }
     this.swarm = undefined;
     const storage = this.storage;
     this.storage = undefined;
@@ -486,8 +517,10 @@ export class Torrent {
       ...(this.opts.udpBaseTimeoutMs !== undefined ? { udpBaseTimeoutMs: this.opts.udpBaseTimeoutMs } : {}),
       ...(this.opts.stopTimeoutMs !== undefined ? { stopTimeoutMs: this.opts.stopTimeoutMs } : {}),
       stats: () => {
+        // A tracker counts from this run's `started`: the current swarm's totals.
         const st = this.stats();
-        return { uploaded: st.uploaded, downloaded: st.downloaded, left: this.meta === undefined ? UNKNOWN_LEFT : st.totalBytes - st.bytesVerified };
+        const run = { uploaded: this.swarm?.uploaded ?? 0, downloaded: this.swarm?.downloaded ?? 0 };
+        return { ...run, left: this.meta === undefined ? UNKNOWN_LEFT : st.totalBytes - st.bytesVerified };
       },
       wantPeers: () => this.wantsPeers() && (this.swarm?.connectedCount ?? this.phase?.connectedCount ?? 0) < 5,
       onPeers: (peers) => this.addPeers(peers, 'tracker'),

@@ -1,6 +1,6 @@
 /**
- * state.json: what is saved comes back; a damaged entry is left out rather than taken for a
- * torrent; concurrent saves end with the latest state on disk and no temporary file left.
+ * state.json: what is saved comes back (seeding limits too); a damaged entry is left out
+ * rather than taken for a torrent; concurrent saves end with the latest state on disk and no temporary file left.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -65,6 +65,19 @@ describe('StateStore', () => {
     const loaded = await store.load();
     assert.deepEqual(loaded.torrents, [good]);
     assert.equal(loaded.nextId, 10);
+  });
+
+  test('seeding limits come back as saved; damaged ones are dropped, keeping the torrent', async () => {
+    const sub = join(dir, 'seed');
+    const store = new StateStore(sub);
+    const seed = { ratioMode: 1 as const, ratio: 0.5, idleMode: 2 as const, idleMinutes: 10 };
+    const session = { ratio: 1.5, ratioLimited: true, idleMinutes: 30, idleLimited: false };
+    await store.save(() => ({ nextId: 3, torrents: [{ ...torrent(1), seed }, { ...torrent(2), seed: { ...seed, ratioMode: 7 } as never }], seed: session }));
+    const loaded = await store.load();
+    assert.deepEqual(loaded.torrents, [{ ...torrent(1), seed }, torrent(2)]);
+    assert.deepEqual(loaded.seed, session);
+    await writeFile(join(sub, 'state.json'), JSON.stringify({ nextId: 1, torrents: [], seed: { ...session, ratio: -1 } }));
+    assert.equal((await store.load()).seed, undefined);
   });
 
   test('a file that is not JSON is an error, not an empty list (it is never overwritten unread)', async () => {

@@ -2,8 +2,8 @@
  * `tessera daemon` driven by the real transmission-remote (Debian's transmission-cli, 3.00)
  * on loopback, with libtorrent seeding through opentracker: a .torrent and a magnet link are
  * added, listed, stopped and started, a file is skipped (-G) and selected again (-g), speed
- * limits are set, both downloads reach 100 % byte-identical, and a torrent is removed with its
- * data.
+ * limits are set, both downloads reach 100 % byte-identical, a seed ratio stops a complete
+ * torrent, and a torrent is removed with its data.
  */
 import assert from 'node:assert/strict';
 import { access, mkdir } from 'node:fs/promises';
@@ -113,6 +113,24 @@ describe('tessera daemon with transmission-remote', { timeout: 600_000 }, () => 
     assert.match(await daemon.remote(['-si']), /Download speed limit: Unlimited/);
     const st = await daemon.rpc('session-stats');
     assert.equal(st.arguments.torrentCount, 2);
+  });
+
+  test('seed ratios: -gsr sets the session default, -sr 0 stops a complete torrent as Finished, -SR lets it seed on', async () => {
+    await daemon.remote(['-gsr', '1.5']);
+    const session = (await daemon.rpc('session-get', { fields: ['seedRatioLimit', 'seedRatioLimited'] })).arguments;
+    assert.deepEqual(session, { seedRatioLimit: 1.5, seedRatioLimited: true });
+    await daemon.remote(['-t', '2', '-sr', '0']);
+    await until('torrent 2 stopped by its ratio', 20_000, 200, async () => (await row(2))?.status === 'Finished');
+    const fields = ['status', 'isFinished', 'seedRatioMode', 'seedRatioLimit'];
+    const seen = async (): Promise<unknown> => (await daemon.rpc('torrent-get', { ids: [2], fields })).arguments.torrents;
+    assert.deepEqual(await seen(), [{ status: 0, isFinished: true, seedRatioMode: 1, seedRatioLimit: 0 }]);
+    await daemon.remote(['-t', '2', '-SR']);
+    await daemon.remote(['-t', '2', '-s']);
+    await until('torrent 2 seeding again', 20_000, 200, async () => /Seeding|Idle/.test((await row(2))?.status ?? ''));
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.match((await row(2))?.status ?? '', /Seeding|Idle/, 'no ratio limit: it seeds on');
+    await daemon.remote(['-GSR']);
+    assert.equal((await daemon.rpc('session-get', { fields: ['seedRatioLimited'] })).arguments.seedRatioLimited, false);
   });
 
   test('--remove-and-delete takes the torrent and its data, nothing else', async () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decode, encode } from '../../src/bencode/index.js';
 import { createTorrent, MetainfoError, parseTorrent, Session, SessionError } from '../../src/index.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 let dir = '';
 let torrentBytes: Buffer;
@@ -145,4 +146,44 @@ describe('Session.add', { timeout: 60_000 }, () => {
       await session.close();
     }
   });
+
+  test('seed limits: idle time and ratio pause a seeding torrent once met; times count anew from each start', async () => {
+    const clock = new FakeClock();
+    const session = new Session({ ...options, clock });
+    try {
+      const h = await session.add(torrentBytes, { path: dir, trackers: false, seedIdleMs: 5000 });
+      await h.whenReady();
+      assert.equal(h.state, 'seeding');
+      let seeded = 0;
+      h.on('seeded', () => seeded++);
+      clock.advance(4000);
+      assert.equal(h.state, 'seeding', 'not idle long enough yet');
+      clock.advance(1000);
+      assert.equal(seeded, 1);
+      await until(() => h.state === 'paused');
+      h.resume();
+      await h.whenReady();
+      clock.advance(4000);
+      assert.equal(h.state, 'seeding', 'the idle time counts from the new start');
+      h.setSeedLimits({ ratio: 0 });
+      assert.deepEqual(h.seedLimits, { ratio: 0 });
+      clock.advance(1000);
+      assert.equal(seeded, 2, 'a ratio of 0 is met at once');
+      await until(() => h.state === 'paused');
+      h.setSeedLimits({});
+      h.resume();
+      await h.whenReady();
+      clock.advance(60_000);
+      assert.equal(h.state, 'seeding', 'no limit: seeds on');
+      assert.throws(() => h.setSeedLimits({ ratio: -1 }), (e: unknown) => e instanceof SessionError && e.code === 'bad-argument');
+      assert.throws(() => h.setSeedLimits({ idleMs: Number.NaN }), SessionError);
+    } finally {
+      await session.close();
+    }
+  });
 });
+
+async function until(test: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !test(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(test(), 'condition not met within 5 s');
+}
