@@ -61,16 +61,25 @@ def parse_spec(spec, count):
     return held
 
 
+def is_pad(fs, i):
+    return bool(fs.file_flags(i) & lt.file_storage.flag_pad_file)
+
+
 def copy_held(ti, held, src, dst):
-    """Create every file at full size (sparse), then copy the byte ranges of held pieces."""
+    """Create every file at full size (sparse), then copy the byte ranges of held pieces.
+    Pad files (BEP 47) are never on disk: libtorrent reads them as zeros."""
     fs = ti.files()
     for i in range(fs.num_files()):
+        if is_pad(fs, i):
+            continue
         path = os.path.join(dst, fs.file_path(i))
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as f:
             f.truncate(fs.file_size(i))
     for piece in sorted(held):
         for sl in ti.map_block(piece, 0, ti.piece_size(piece)):
+            if is_pad(fs, sl.file_index):
+                continue
             rel = fs.file_path(sl.file_index)
             with open(os.path.join(src, rel), "rb") as fi, open(os.path.join(dst, rel), "r+b") as fo:
                 fi.seek(sl.offset)
