@@ -1,6 +1,7 @@
 /**
  * BEP 52: merkle trees, v2-only and hybrid torrents (created, parsed, verified), v2 magnets, and
- * hostile v2 metainfo (bad piece layers, roots, pad files, deep trees, random mutations).
+ * hostile v2 metainfo (bad piece layers, roots, pad files, deep trees, unknown versions, hybrids
+ * whose halves disagree, random mutations).
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -160,6 +161,31 @@ describe('hybrid torrents', () => {
   });
 });
 
+describe('hybrids whose v1 and v2 halves disagree', () => {
+  let good: BDict;
+  before(async () => {
+    good = decode(await createTorrent(path.join(dir, 'd'), { version: 'hybrid', pieceLength: 32768 })) as BDict;
+  });
+  /** The good hybrid with `edit` applied to a deep copy of its v1 `files` list (a.bin, pad, empty, sub/b.bin, pad). */
+  const variant = (edit: (files: BDict[], info: BDict) => void): Buffer => {
+    const root = decode(encode(good)) as BDict;
+    const info = root.get('info') as BDict;
+    edit(info.get('files') as BDict[], info);
+    return encode(root);
+  };
+
+  test('the unedited hybrid loads', () => assert.equal(parseTorrent(variant(() => undefined)).hybrid, true));
+  test('a v1 file of another length', () => rejects(variant((files) => files[0]!.set('length', 99_999)), 'hybrid-inconsistent', /v1 file 1 does not match the v2 tree/));
+  test('v1 files in another order', () => {
+    rejects(variant((files) => files.splice(0, 4, files[3]!, files[1]!, files[2]!, files[0]!)), 'hybrid-inconsistent', /does not match the v2 tree/);
+  });
+  test('a v1 file under another name', () => rejects(variant((files) => files[0]!.set('path', [Buffer.from('A.bin')])), 'hybrid-inconsistent', /v1 file 1 does not match/));
+  test('a v1 pad file missing: the next file is off its piece boundary', () => {
+    rejects(variant((files) => files.splice(1, 1)), 'hybrid-inconsistent', /v1 file 3 does not start on a piece boundary/);
+  });
+  test('v1 piece hashes for another piece count', () => rejects(variant((_f, info) => info.set('pieces', Buffer.alloc(20))), 'pieces', /holds 1 hashes/));
+});
+
 describe('hostile v2 metainfo', () => {
   let good: BDict;
   let layerKey = '';
@@ -215,6 +241,30 @@ describe('hostile v2 metainfo', () => {
       info.set('pieces', Buffer.alloc(4 * 20));
       info.set('files', [new Map<string, Encodable>([['length', 100_000], ['path', [Buffer.from('other')]]]) as unknown as BDict]);
     }), 'hybrid-inconsistent', /v1 lists 1 files but the v2 tree has 3/);
+  });
+  test('a piece layer for a file of one piece (its root is its only hash)', () => {
+    rejects(variant((root, _i, tree) => {
+      const b = ((tree.get('sub') as BDict).get('b.bin') as BDict).get('') as BDict;
+      (root.get('piece layers') as BDict).set(Buffer.from(b.get('pieces root') as Uint8Array).toString('latin1'), Buffer.alloc(32, 3));
+    }), 'piece-layers', /for no multi-piece file/);
+  });
+  test('an unknown meta version', () => rejects(variant((_r, info) => info.set('meta version', 3)), 'meta-version', /unsupported 'meta version' 3/));
+  test("a '..' key in the tree is dropped with a note: nothing lands outside the folder", () => {
+    const meta = parseTorrent(variant((_r, _i, tree) => {
+      tree.set('..', tree.get('a.bin')!);
+      tree.delete('a.bin');
+    }));
+    assert.ok(meta.info.files.every((f) => !f.path.includes('..') && !f.path.includes('.')), JSON.stringify(meta.info.files.map((f) => f.path)));
+    assert.ok(meta.warnings.some((w) => /'\.\.' component dropped/.test(w)), meta.warnings.join('; '));
+  });
+  test('a tree 60 folders deep, inside the decoder limit, loads with its whole path', () => {
+    let node: Encodable = { '': { length: 5, 'pieces root': Buffer.alloc(32, 1) } };
+    for (let i = 0; i < 60; i++) node = { d: node };
+    const meta = parseTorrent(variant((root, info) => {
+      info.set('file tree', decode(encode(node)) as BDict);
+      root.delete('piece layers');
+    }));
+    assert.deepEqual(meta.info.files.map((f) => f.path.length), [60, 2], 'the file, then its pad (.pad/N)');
   });
   test('random single-byte mutations throw only MetainfoError', () => {
     const bytes = variant(() => undefined);

@@ -7,17 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { encode } from '../../src/bencode/index.js';
-import { parseTorrent, type Metainfo } from '../../src/metainfo/index.js';
+import { createTorrent, MetainfoError, parseTorrent, type Metainfo } from '../../src/metainfo/index.js';
 import type { MagnetLink, PeerAddress } from '../../src/metainfo/types.js';
 import { SessionError } from '../../src/session/errors.js';
 import { Session, type AddOptions } from '../../src/session/session.js';
-import { buildTorrentFile } from '../../src/session/torrent-file.js';
+import { buildTorrentFile, metainfoFromInfoBytes } from '../../src/session/torrent-file.js';
 import { toHex } from '../../src/util/bytes.js';
+import { TesseraError } from '../../src/util/errors.js';
 import {
   decodeExtendedHandshake,
   decodeUtMetadata,
@@ -277,5 +278,30 @@ describe('torrent file around received metadata', () => {
     const odd = Buffer.from(`d4:name1:x6:lengthi1e12:piece lengthi16384e6:pieces20:${'a'.repeat(20)}e`);
     const meta = parseTorrent(buildTorrentFile(odd, []));
     assert.equal(meta.infoHashHex, createHash('sha1').update(odd).digest('hex'));
+  });
+
+  test('v2 (BEP 52): checked by SHA-256, whole once its piece layers are spliced in, and nothing else passes', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'tessera-v2-meta-'));
+    try {
+      await writeFile(join(tmp, 'v2.bin'), Buffer.alloc(5 * 16384 + 7, 9));
+      const whole = parseTorrent(await createTorrent(join(tmp, 'v2.bin'), { version: 'v2', pieceLength: 16384 }));
+      const v2Hash = whole.v2!.infoHash;
+      const bare = metainfoFromInfoBytes(whole.infoBytes, [], { v2: v2Hash });
+      assert.equal(bare.meta.v2?.layersComplete, false, 'the info dict alone has no piece layers');
+      const f = whole.v2!.files[0]!;
+      const layers = new Map([[toHex(f.root), f.layer!]]);
+      const full = metainfoFromInfoBytes(whole.infoBytes, [], { v2: v2Hash }, layers);
+      assert.equal(full.meta.v2?.layersComplete, true);
+      assert.deepEqual(full.meta.info.merkle, whole.info.merkle);
+      const mismatch = (f: () => unknown): void => assert.throws(f, (e: unknown) => e instanceof TesseraError && e.code === 'hash-mismatch');
+      mismatch(() => metainfoFromInfoBytes(whole.infoBytes, [], { v2: Buffer.alloc(32, 1) }));
+      mismatch(() => metainfoFromInfoBytes(whole.infoBytes, [], { v1: Buffer.alloc(20, 1), v2: v2Hash }));
+      mismatch(() => metainfoFromInfoBytes(info, [], { v2: createHash('sha256').update(info).digest() }));
+      mismatch(() => metainfoFromInfoBytes(info, [], {}));
+      const forged = new Map([[toHex(f.root), Buffer.alloc(f.layer!.length, 5)]]);
+      assert.throws(() => metainfoFromInfoBytes(whole.infoBytes, [], { v2: v2Hash }, forged), (e: unknown) => e instanceof MetainfoError && e.code === 'piece-layers');
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 });
