@@ -47,6 +47,7 @@ export {
   MetainfoError,
   type CreateOptions,
   type FileEntry,
+  type FileTable,
   type InfoDict,
   type MagnetLink,
   type Metainfo,

@@ -7,7 +7,13 @@
  * Tolerant mode (for .torrent files) accepts the forms mature clients load — unsorted keys,
  * leading zeros, `i-0e`, trailing bytes — and reports each as a warning. Duplicate keys are
  * always an error: two values for one key make the meaning ambiguous.
+ *
+ * A caller may name dictionary values to leave unbuilt (`skip`): they are checked exactly like
+ * the rest (policy, depth, token budget, warnings in byte order) but allocate nothing, and their
+ * byte spans come back in `DecodeResult.skipped` for a specialised reader (a .torrent's `files`
+ * list of 100,000 entries would otherwise become 600,000 objects).
  */
+import { C_0, C_9, C_COLON, C_D, C_E, C_I, C_L, C_MINUS, MAX_SAFE, digitsValue } from './digits.js';
 import { BencodeError } from './errors.js';
 import { BDict, type BValue } from './types.js';
 
@@ -25,6 +31,22 @@ export interface DecodeOptions {
    * error, so one absurd count in a tracker reply does not void the rest (default false).
    */
   saturate?: boolean;
+  /**
+   * Called for each list or dictionary that is a dictionary value, with its key (raw bytes as
+   * latin1) and its depth (the number of containers around it: 1 for a value of the root
+   * dictionary). When it returns true the value is checked but not built: the dictionary gets
+   * no entry for the key, and the span is listed in `DecodeResult.skipped`.
+   */
+  skip?: (key: string, depth: number) => boolean;
+}
+
+/** A dictionary value that was checked but not built (`DecodeOptions.skip`). */
+export interface SkippedValue {
+  readonly parent: BDict;
+  readonly key: string;
+  /** Byte span of the value in the input (end exclusive). */
+  readonly start: number;
+  readonly end: number;
 }
 
 export interface DecodeResult {
@@ -33,24 +55,35 @@ export interface DecodeResult {
   end: number;
   /** Tolerated non-canonical forms (tolerant mode only). */
   warnings: string[];
+  /** Values left unbuilt, in byte order (empty without `skip`). */
+  skipped: SkippedValue[];
 }
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const INT64_MAX = (1n << 63n) - 1n;
 const INT64_MIN = -(1n << 63n);
-const C_0 = 0x30;
-const C_9 = 0x39;
-const C_COLON = 0x3a;
-const C_MINUS = 0x2d;
-const C_D = 0x64;
-const C_E = 0x65;
-const C_I = 0x69;
-const C_L = 0x6c;
 
+// Keys are latin1 strings of the raw bytes, so string order is byte order.
 type Frame =
   | { kind: 'list'; list: BValue[] }
-  // Keys are latin1 strings of the raw bytes, so string order is byte order.
-  | { kind: 'dict'; dict: BDict; key: string | undefined; lastKey: string | undefined };
+  | {
+      kind: 'dict';
+      dict: BDict;
+      key: string | undefined;
+      lastKey: string | undefined;
+      /** Keys of values that were skipped (they are not in `dict`). */
+      skippedKeys: Set<string> | undefined;
+    };
+type DictFrame = Frame & { kind: 'dict' };
+
+/** Compares the bytes `buf[a, aEnd)` and `buf[b, bEnd)` as latin1 strings compare. */
+function compareBytes(buf: Uint8Array, a: number, aEnd: number, b: number, bEnd: number): number {
+  const n = Math.min(aEnd - a, bEnd - b);
+  for (let i = 0; i < n; i++) {
+    const d = buf[a + i]! - buf[b + i]!;
+    if (d !== 0) return d;
+  }
+  return aEnd - a - (bEnd - b);
+}
 
 /** Decode one bencoded value, throwing `BencodeError` on anything out of policy. */
 export function decode(input: Uint8Array, options: DecodeOptions = {}): BValue {
@@ -61,8 +94,10 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
   const strict = options.strict ?? true;
   const maxDepth = options.maxDepth ?? 64;
   const maxTokens = options.maxTokens ?? 3_000_000;
+  const skip = options.skip;
   const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const warnings: string[] = [];
+  const skipped: SkippedValue[] = [];
   const stack: Frame[] = [];
   let pos = 0;
   let tokens = 0;
@@ -74,16 +109,13 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
     if (warnings.length < 100) warnings.push(`${message} at byte ${at}`);
   };
 
-  // The digit span of the number being read (module of readDigits; no object per number).
-  let numNeg = false;
-  let numFrom = 0;
-  let numTo = 0;
-  /** Reads digits from `pos` up to `terminator` into numNeg/numFrom/numTo. */
-  const readDigits = (terminator: number, allowSign: boolean): void => {
+  /** Reads digits from `pos` up to `terminator`; returns where they end, sets `negative`. */
+  let negative = false;
+  const readDigits = (terminator: number, allowSign: boolean): number => {
     let p = pos;
-    numNeg = false;
+    negative = false;
     if (allowSign && buf[p] === C_MINUS) {
-      numNeg = true;
+      negative = true;
       p++;
     }
     const from = p;
@@ -91,13 +123,45 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
     if (p >= buf.length) throw new BencodeError('unexpected-eof', 'unexpected end of input in a number', p);
     if (buf[p] !== terminator) throw new BencodeError('invalid-number', 'invalid character in a number', p);
     if (p === from) throw new BencodeError('invalid-number', 'empty number', p);
-    numFrom = from;
-    numTo = p;
+    return p;
+  };
+
+  /** The integer whose `i` is at `at` (`pos` is just past it); leaves `pos` past its `e`. */
+  const readInteger = (at: number): number | bigint => {
+    const to = readDigits(C_E, true);
+    const from = negative ? at + 2 : at + 1;
+    const digits = to - from;
+    if (digits > 1 && buf[from] === C_0) soft('leading-zero', 'integer with leading zero', at);
+    if (negative && digits === 1 && buf[from] === C_0) soft('negative-zero', 'integer -0', at);
+    pos = to + 1;
+    if (digits > 20) {
+      if (!options.saturate) throw new BencodeError('int-overflow', 'integer out of 64-bit range', at);
+      return negative ? INT64_MIN : INT64_MAX;
+    }
+    const n = digitsValue(buf, from, to);
+    if (n !== Infinity) return negative ? -n : n;
+    let big = BigInt(buf.toString('latin1', from, to));
+    if (negative) big = -big;
+    if (big > INT64_MAX || big < INT64_MIN) {
+      if (!options.saturate) throw new BencodeError('int-overflow', 'integer out of 64-bit range', at);
+      big = big > 0n ? INT64_MAX : INT64_MIN;
+    }
+    return big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big;
+  };
+
+  /** The length of the byte string at `pos`; leaves `pos` at its first byte. */
+  const readLength = (at: number): number => {
+    const to = readDigits(C_COLON, false);
+    if (to - at > 1 && buf[at] === C_0) soft('leading-zero', 'string length with leading zero', at);
+    const len = digitsValue(buf, at, to);
+    if (len > buf.length - (to + 1)) throw new BencodeError('string-past-end', 'string length runs past the end of input', at);
+    pos = to + 1;
+    return len;
   };
 
   /** A dictionary key, read straight into a latin1 string without a byte view. */
-  const pushKey = (top: Frame & { kind: 'dict' }, key: string, at: number): void => {
-    if (top.dict.has(key)) throw new BencodeError('duplicate-key', 'duplicate dictionary key', at);
+  const pushKey = (top: DictFrame, key: string, at: number): void => {
+    if (top.dict.has(key) || top.skippedKeys?.has(key) === true) throw new BencodeError('duplicate-key', 'duplicate dictionary key', at);
     if (top.lastKey !== undefined && top.lastKey > key) soft('unsorted-keys', 'dictionary keys are not sorted', at);
     top.key = key;
   };
@@ -118,6 +182,106 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
     }
   };
 
+  // Per open container of a skipped value, by nesting level: list or dictionary; for a
+  // dictionary, whether a key comes next, the previous key's span, and where its keys start in
+  // `keySpans` (the spans of the open dictionaries' keys, while each came sorted) or, once one
+  // came unsorted, its keys as a set of strings.
+  const isDict: boolean[] = [];
+  const wantKey: boolean[] = [];
+  const lastKeyFrom: number[] = [];
+  const lastKeyTo: number[] = [];
+  const keyBase: number[] = [];
+  const keySets: (Set<string> | undefined)[] = [];
+  const keySpans: number[] = [];
+
+  /** Where the run of digits from `at` ends. */
+  const digitsEnd = (at: number): number => {
+    let p = at;
+    while (p < buf.length && buf[p]! >= C_0 && buf[p]! <= C_9) p++;
+    return p;
+  };
+
+  /** Checks the key `buf[from, to)` (its prefix at `at`) of the skipped dictionary at `level`. */
+  const checkKey = (level: number, from: number, to: number, at: number): void => {
+    const lastFrom = lastKeyFrom[level]!;
+    const lastTo = lastKeyTo[level]!;
+    let set = keySets[level];
+    // While the keys come sorted, one above the previous is new.
+    if (set === undefined && lastFrom >= 0 && compareBytes(buf, from, to, lastFrom, lastTo) <= 0) {
+      set = new Set<string>();
+      for (let k = keyBase[level]!; k < keySpans.length; k += 2) set.add(buf.toString('latin1', keySpans[k], keySpans[k + 1]));
+      keySets[level] = set;
+    }
+    if (set === undefined) keySpans.push(from, to);
+    else {
+      const key = buf.toString('latin1', from, to);
+      if (set.has(key)) throw new BencodeError('duplicate-key', 'duplicate dictionary key', at);
+      set.add(key);
+    }
+    if (lastFrom >= 0 && compareBytes(buf, lastFrom, lastTo, from, to) > 0) soft('unsorted-keys', 'dictionary keys are not sorted', at);
+    lastKeyFrom[level] = from;
+    lastKeyTo[level] = to;
+  };
+
+  /**
+   * Checks the list or dictionary at `pos` exactly as the main loop would decode it (same
+   * errors at the same offsets, same warnings, same token and depth budget) without building
+   * it; leaves `pos` just past it.
+   */
+  const scanValue = (): void => {
+    const outer = stack.length;
+    let level = -1;
+    do {
+      if (pos >= buf.length) throw new BencodeError('unexpected-eof', 'unexpected end of input', pos);
+      if (++tokens > maxTokens) throw new BencodeError('too-many-tokens', `more than ${maxTokens} values`, pos);
+      const c = buf[pos]!;
+      const at = pos;
+      const key = level >= 0 && isDict[level]! && wantKey[level]!;
+      if (c === C_I) {
+        // Canonical non-negative integers below 10^15 are the common case; the rest take the full path.
+        const to = digitsEnd(at + 1);
+        const digits = to - at - 1;
+        if (buf[to] === C_E && digits > 0 && digits <= 15 && (digits === 1 || buf[at + 1] !== C_0)) pos = to + 1;
+        else {
+          pos++;
+          readInteger(at);
+        }
+        if (key) throw new BencodeError('invalid-key', 'dictionary key is not a byte string', at);
+        if (level >= 0) wantKey[level] = true;
+      } else if (c >= C_0 && c <= C_9) {
+        // Likewise canonical lengths that fit the input.
+        const to = digitsEnd(at);
+        const digits = to - at;
+        let len = digitsValue(buf, at, to);
+        if (buf[to] === C_COLON && digits <= 15 && (digits === 1 || buf[at] !== C_0) && len <= buf.length - to - 1) pos = to + 1;
+        else len = readLength(at);
+        if (key) checkKey(level, pos, pos + len, at);
+        if (level >= 0) wantKey[level] = !key;
+        pos += len;
+      } else if (c === C_L || c === C_D) {
+        if (outer + level + 1 >= maxDepth) throw new BencodeError('too-deep', `nesting deeper than ${maxDepth}`, at);
+        if (key) throw new BencodeError('invalid-key', 'dictionary key is not a byte string', at);
+        pos++;
+        level++;
+        isDict[level] = c === C_D;
+        wantKey[level] = true;
+        lastKeyFrom[level] = -1;
+        lastKeyTo[level] = -1;
+        keyBase[level] = keySpans.length;
+        keySets[level] = undefined;
+      } else if (c === C_E) {
+        if (level < 0) throw new BencodeError('unexpected-end', 'unexpected end marker', at);
+        if (isDict[level] && !wantKey[level]) throw new BencodeError('missing-value', 'dictionary key without a value', at);
+        keySpans.length = keyBase[level]!;
+        pos++;
+        level--;
+        if (level >= 0) wantKey[level] = true;
+      } else {
+        throw new BencodeError('invalid-token', `unexpected byte 0x${c.toString(16).padStart(2, '0')}`, at);
+      }
+    } while (level >= 0);
+  };
+
   while (!done) {
     if (pos >= buf.length) throw new BencodeError('unexpected-eof', 'unexpected end of input', pos);
     if (++tokens > maxTokens) throw new BencodeError('too-many-tokens', `more than ${maxTokens} values`, pos);
@@ -125,43 +289,9 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
     const at = pos;
     if (c === C_I) {
       pos++;
-      readDigits(C_E, true);
-      const from = numFrom;
-      const to = numTo;
-      const digits = to - from;
-      if (digits > 1 && buf[from] === C_0) soft('leading-zero', 'integer with leading zero', at);
-      if (numNeg && digits === 1 && buf[from] === C_0) soft('negative-zero', 'integer -0', at);
-      pos = to + 1;
-      if (digits > 20) {
-        if (!options.saturate) throw new BencodeError('int-overflow', 'integer out of 64-bit range', at);
-        push(numNeg ? INT64_MIN : INT64_MAX, at);
-        continue;
-      }
-      if (digits <= 15) {
-        // Below 10^15 a double is exact: skip the BigInt.
-        let n = 0;
-        for (let i = from; i < to; i++) n = n * 10 + (buf[i]! - C_0);
-        push(numNeg ? -n : n, at);
-      } else {
-        let big = BigInt(buf.toString('latin1', from, to));
-        if (numNeg) big = -big;
-        if (big > INT64_MAX || big < INT64_MIN) {
-          if (!options.saturate) throw new BencodeError('int-overflow', 'integer out of 64-bit range', at);
-          big = big > 0n ? INT64_MAX : INT64_MIN;
-        }
-        push(big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big, at);
-      }
+      push(readInteger(at), at);
     } else if (c >= C_0 && c <= C_9) {
-      readDigits(C_COLON, false);
-      const from = numFrom;
-      const to = numTo;
-      const digits = to - from;
-      if (digits > 1 && buf[from] === C_0) soft('leading-zero', 'string length with leading zero', at);
-      // Count digits first so a huge prefix never becomes an imprecise number.
-      let len = digits > 15 ? Infinity : 0;
-      for (let i = from; i < to && len !== Infinity; i++) len = len * 10 + (buf[i]! - C_0);
-      if (len > buf.length - (to + 1)) throw new BencodeError('string-past-end', 'string length runs past the end of input', at);
-      pos = to + 1;
+      const len = readLength(at);
       const top = stack[stack.length - 1];
       if (top !== undefined && top.kind === 'dict' && top.key === undefined) pushKey(top, buf.toString('latin1', pos, pos + len), at);
       else push(buf.subarray(pos, pos + len), at);
@@ -172,13 +302,23 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
       if (top !== undefined && top.kind === 'dict' && top.key === undefined) {
         throw new BencodeError('invalid-key', 'dictionary key is not a byte string', at);
       }
+      if (top?.kind === 'dict' && skip?.(top.key!, stack.length) === true) {
+        // The token count was taken for this container already; scanValue counts it again.
+        tokens--;
+        scanValue();
+        skipped.push({ parent: top.dict, key: top.key!, start: at, end: pos });
+        (top.skippedKeys ??= new Set()).add(top.key!);
+        top.lastKey = top.key;
+        top.key = undefined;
+        continue;
+      }
       pos++;
       if (c === C_L) {
         stack.push({ kind: 'list', list: [] });
       } else {
         const dict = new BDict();
         dict.start = at;
-        stack.push({ kind: 'dict', dict, key: undefined, lastKey: undefined });
+        stack.push({ kind: 'dict', dict, key: undefined, lastKey: undefined, skippedKeys: undefined });
       }
     } else if (c === C_E) {
       const top = stack.pop();
@@ -197,5 +337,5 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
   }
 
   if (pos < buf.length && !options.allowTrailing) soft('trailing-bytes', `${buf.length - pos} bytes after the root value`, pos);
-  return { value: root as BValue, end: pos, warnings };
+  return { value: root as BValue, end: pos, warnings, skipped };
 }

@@ -3,7 +3,8 @@
  * each dictionary's byte span, and a canonical encoder. Pure functions over bytes; this layer
  * imports nothing but `util`.
  */
-export { decode, decodeDetailed, type DecodeOptions, type DecodeResult } from './decode.js';
+export { decode, decodeDetailed, type DecodeOptions, type DecodeResult, type SkippedValue } from './decode.js';
+export { BencodeCursor, type TokenKind } from './cursor.js';
 export { encode } from './encode.js';
 export { BencodeError } from './errors.js';
 export { BDict, type BValue, type Encodable } from './types.js';

@@ -79,7 +79,7 @@ export function truncateUtf8(s: string, max = MAX_COMPONENT_BYTES): string {
  * the entry for messages (`files[2].path[0]`); `notes` collects one warning per change.
  */
 export function sanitizeComponent(raw: Uint8Array, where: string, notes: string[]): string | undefined {
-  if (isPlainAscii(raw)) {
+  if (isPlainAscii(raw, 0, raw.length)) {
     const text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1');
     if (!RESERVED.test(text)) return text;
   }
@@ -117,16 +117,34 @@ const C_COLON = 0x3a;
  * 255 bytes, not `.`, `..` or a drive prefix, and no trailing dot or space. Such a component
  * needs no change (the caller still checks reserved device names).
  */
-function isPlainAscii(raw: Uint8Array): boolean {
-  const n = raw.length;
+function isPlainAscii(buf: Uint8Array, from: number, to: number): boolean {
+  const n = to - from;
   if (n === 0 || n > MAX_COMPONENT_BYTES) return false;
-  for (let i = 0; i < n; i++) {
-    const c = raw[i]!;
+  for (let i = from; i < to; i++) {
+    const c = buf[i]!;
     if (c < 0x20 || c > 0x7e || c === 0x2f || c === 0x5c) return false;
   }
-  const last = raw[n - 1]!;
+  const last = buf[to - 1]!;
   if (last === C_DOT || last === C_SPACE) return false;
-  return !(n >= 2 && raw[1] === C_COLON && isAsciiLetter(raw[0]!));
+  return !(n >= 2 && buf[from + 1] === C_COLON && isAsciiLetter(buf[from]!));
+}
+
+/**
+ * True when the component `buf[from, to)` passes `sanitizeComponent` unchanged, decided on the
+ * bytes: plain ASCII (above) and not a reserved device name, whose stem (the part before the
+ * first dot) is `con`, `prn`, `aux`, `nul`, or `com`/`lpt` and a digit, in any case.
+ */
+export function isPlainComponent(buf: Uint8Array, from: number, to: number): boolean {
+  if (!isPlainAscii(buf, from, to)) return false;
+  let stem = from;
+  while (stem < to && buf[stem] !== C_DOT) stem++;
+  const n = stem - from;
+  if (n !== 3 && n !== 4) return true;
+  // ASCII letters to lower case; the other bytes then match no name.
+  const word = String.fromCharCode(buf[from]! | 0x20, buf[from + 1]! | 0x20, buf[from + 2]! | 0x20);
+  if (n === 3) return word !== 'con' && word !== 'prn' && word !== 'aux' && word !== 'nul';
+  const digit = buf[from + 3]!;
+  return !((word === 'com' || word === 'lpt') && digit >= 0x30 && digit <= 0x39);
 }
 
 function isAsciiLetter(c: number): boolean {
@@ -148,65 +166,4 @@ export function sanitizePath(raw: readonly Uint8Array[], where: string, notes: s
     out.push('_');
   }
   return out;
-}
-
-/** Insert `.n` before the extension: `bar.txt` -> `bar.1.txt`, `bar` -> `bar.1`. */
-function withSuffix(name: string, n: number): string {
-  const dot = name.lastIndexOf('.');
-  const base = dot > 0 ? name.slice(0, dot) : name;
-  const ext = dot > 0 ? name.slice(dot) : '';
-  const suffix = `.${n}${ext}`;
-  return truncateUtf8(base, MAX_COMPONENT_BYTES - Buffer.byteLength(suffix)) + suffix;
-}
-
-/**
- * Claims sanitized paths for the files of one torrent, renaming duplicates within the budget.
- * Keys are components joined by `/`, which sanitized components never contain.
- */
-export class PathRegistry {
-  private readonly files = new Set<string>();
-  private readonly dirs = new Set<string>();
-  private readonly nextSuffix = new Map<string, number>();
-  private spent = 0;
-
-  constructor(private readonly budget = MAX_RENAME_BUDGET) {}
-
-  claim(path: readonly string[], where: string, notes: string[]): string[] {
-    const out = [...path];
-    let prefix = '';
-    for (let i = 0; i < out.length - 1; i++) {
-      prefix = i === 0 ? out[0]! : `${prefix}/${out[i]!}`;
-      if (this.files.has(prefix)) {
-        throw new MetainfoError('path-conflict', `${where}: directory ${quote(prefix)} is also a file of the torrent`);
-      }
-    }
-    const dir = out.slice(0, -1).join('/');
-    const last = out[out.length - 1]!;
-    const key = dir === '' ? last : `${dir}/${last}`;
-    if (this.files.has(key) || this.dirs.has(key)) {
-      let n = this.nextSuffix.get(key) ?? 1;
-      let candidate: string;
-      for (;;) {
-        this.spent += n;
-        if (this.spent > this.budget) {
-          throw new MetainfoError('too-many-duplicates', `${where}: too many duplicate file names (rename budget ${this.budget} spent)`);
-        }
-        candidate = withSuffix(last, n);
-        const candidateKey = dir === '' ? candidate : `${dir}/${candidate}`;
-        n++;
-        if (!this.files.has(candidateKey) && !this.dirs.has(candidateKey)) break;
-      }
-      this.nextSuffix.set(key, n);
-      notes.push(`${where}: duplicate path ${quote(key)} renamed to ${quote(candidate)}`);
-      out[out.length - 1] = candidate;
-    }
-    const finalKey = out.join('/');
-    this.files.add(finalKey);
-    prefix = '';
-    for (let i = 0; i < out.length - 1; i++) {
-      prefix = i === 0 ? out[0]! : `${prefix}/${out[i]!}`;
-      this.dirs.add(prefix);
-    }
-    return out;
-  }
 }

@@ -9,33 +9,31 @@
  */
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { BencodeError, asBytes, asDict, asInt, asList, decodeDetailed, type BDict, type BValue, type DecodeResult } from '../bencode/index.js';
+import { BencodeError, asBytes, asDict, asInt, decodeDetailed, type BDict, type DecodeResult } from '../bencode/index.js';
 import { toHex } from '../util/bytes.js';
 import { parseTrackers, parseWebSeeds } from './announce.js';
 import { MetainfoError, quote } from './errors.js';
 import { walkFileTree } from './file-tree.js';
-import { checkHybrid, type RawFile } from './hybrid.js';
-import { decodeUtf8Strict, PathRegistry, sanitizeComponent, sanitizePath } from './safe-path.js';
-import type { FileEntry, InfoDict, Metainfo } from './types.js';
+import { lengthField, MAX_FILES, readFileList, type ParsedFiles } from './file-list.js';
+import { FileTable } from './file-table.js';
+import { checkHybrid } from './hybrid.js';
+import { decodeUtf8Strict, sanitizeComponent } from './safe-path.js';
+import type { InfoDict, Metainfo } from './types.js';
 import { checkV2PieceLength, merklePieces, pieceLayersOf, v2Entries, v2Files } from './v2.js';
 
 export const MAX_TORRENT_FILE_BYTES = 10 * 1024 * 1024;
 export const MAX_PIECE_LENGTH = 2 ** 29;
 export const MAX_PIECES = 2 ** 21;
-export const MAX_FILES = 1_000_000;
 /** v1 nests at most 6 levels; hybrid file trees need more, but not 1,000 (v2_deep_recursion). */
 const MAX_DEPTH = 100;
 const MAX_WARNINGS = 50;
-
-/** BitComet-era pad files flagged only by name (libtorrent pad_file.torrent). */
-const LEGACY_PAD = /^_____padding_file_/;
 
 function fail(code: string, message: string): never {
   throw new MetainfoError(code, message);
 }
 
-function latin1(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+function buffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function utf8(b: Uint8Array): string {
@@ -49,78 +47,6 @@ function textField(dict: BDict, key: string): string | undefined {
   if (altText !== undefined) return altText;
   const b = asBytes(dict.get(key));
   return b === undefined ? undefined : utf8(b);
-}
-
-/** A length field: a non-negative safe integer, else a typed error naming `where`. */
-function lengthField(v: BValue | undefined, where: string): number {
-  if (typeof v === 'bigint') fail('invalid-length', `${where} ${v} is too large`);
-  if (typeof v !== 'number') fail('invalid-length', `missing or invalid ${where}`);
-  if (v < 0) fail('invalid-length', `${where} is negative (${v})`);
-  return v;
-}
-
-/** Path components as raw bytes, preferring a fully valid `path.utf-8` list. */
-function rawPath(entry: BDict, where: string): Uint8Array[] | undefined {
-  const pick = (key: string): Uint8Array[] | undefined => {
-    const list = asList(entry.get(key));
-    if (list === undefined) return undefined;
-    return list.map((c, i) => asBytes(c) ?? fail('invalid-path', `${where}.${key}[${i}] is not a string`));
-  };
-  const alt = asList(entry.get('path.utf-8'));
-  if (alt !== undefined && alt.length > 0 && alt.every((c) => c instanceof Uint8Array && decodeUtf8Strict(c) !== undefined)) {
-    return alt as Uint8Array[];
-  }
-  if (entry.has('path') && asList(entry.get('path')) === undefined) fail('invalid-path', `${where}.path is not a list`);
-  return pick('path');
-}
-
-interface ParsedFiles {
-  readonly raw: RawFile[];
-  readonly entries: FileEntry[];
-  readonly total: number;
-}
-
-function parseFileList(list: BValue[], notes: string[]): ParsedFiles {
-  if (list.length === 0) fail('no-files', "'files' is empty");
-  if (list.length > MAX_FILES) fail('too-many-files', `'files' has ${list.length} entries (limit ${MAX_FILES})`);
-  const registry = new PathRegistry();
-  const raw: RawFile[] = [];
-  const entries: FileEntry[] = [];
-  let total = 0;
-  for (let i = 0; i < list.length; i++) {
-    const where = `files[${i}]`;
-    const entry = asDict(list[i]) ?? fail('invalid-file', `${where} is not a dictionary`);
-    const attrBytes = asBytes(entry.get('attr'));
-    const attr = attrBytes === undefined ? '' : latin1(attrBytes).replace(/[^a-z]/g, '');
-    const symlink = attr.includes('l');
-    // BEP 47: a symlink's length is meaningless (it is 0 in piece space); it may be absent.
-    const declared = symlink && !entry.has('length') ? 0 : lengthField(entry.get('length'), `${where}.length`);
-    const length = symlink ? 0 : declared;
-    let path = rawPath(entry, where);
-    // An empty list names no file at all, so there is nothing to sanitize into a name.
-    if (path?.length === 0) fail('invalid-path', `${where}.path is an empty list`);
-    const pad =
-      attr.includes('p') ||
-      (path !== undefined && (latin1(path[0]!) === '.pad' || LEGACY_PAD.test(latin1(path[path.length - 1]!))));
-    if (path === undefined) {
-      if (!pad) fail('missing-path', `${where} has no 'path'`);
-      path = [Buffer.from('.pad'), Buffer.from(String(length))];
-    }
-    let clean = sanitizePath(path, `${where}.path`, notes);
-    // Pad files are never written, so they take no part in collision handling.
-    if (!pad) clean = registry.claim(clean, `${where}.path`, notes);
-    let symlinkPath: string[] | undefined;
-    if (symlink) {
-      const target = asList(entry.get('symlink path')) ?? fail('invalid-symlink', `${where} has no valid 'symlink path'`);
-      const targetRaw = target.map((c, j) => asBytes(c) ?? fail('invalid-symlink', `${where}.symlink path[${j}] is not a string`));
-      symlinkPath = sanitizePath(targetRaw, `${where}.symlink path`, notes);
-    }
-    if (total + length > Number.MAX_SAFE_INTEGER) fail('invalid-length', `total length exceeds 2^53 at ${where}`);
-    entries.push({ path: clean, length, offset: total, pad, attr, ...(symlinkPath === undefined ? {} : { symlinkPath }) });
-    raw.push({ path, length, pad });
-    total += length;
-  }
-  return { raw, entries, total };
 }
 
 function parseName(info: BDict, infoHashHex: string, notes: string[]): { name: string; raw: Uint8Array } {
@@ -150,7 +76,8 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
   }
   let decoded: DecodeResult;
   try {
-    decoded = decodeDetailed(bytes, { strict: false, maxDepth: MAX_DEPTH });
+    // The v1 file list is read in place by readFileList: building it would cost ~6 objects a file.
+    decoded = decodeDetailed(bytes, { strict: false, maxDepth: MAX_DEPTH, skip: (key, depth) => depth === 2 && key === 'files' });
   } catch (err) {
     if (err instanceof BencodeError) throw new MetainfoError('bencode', `invalid torrent file: ${err.message}`, { cause: err });
     throw err;
@@ -181,22 +108,25 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
 
   const { name, raw: rawName } = parseName(info, toHex(swarmHash), notes);
   const tree = isV2 ? walkFileTree(asDict(info.get('file tree')) ?? fail('file-tree', "missing or invalid 'file tree'"), MAX_FILES) : undefined;
+  const fileSpan = decoded.skipped.find((s) => s.parent === info && s.key === 'files');
   const fileList = info.get('files');
   let parsed: ParsedFiles;
   let twins: number[] = [];
-  let multiFile = fileList !== undefined;
+  let multiFile = fileList !== undefined || fileSpan !== undefined;
   if (tree !== undefined && !hybrid) {
     const v2 = v2Entries(tree, pieceLength, notes);
-    parsed = { raw: [], entries: v2.entries, total: v2.total };
+    parsed = { raw: () => [], table: FileTable.fromEntries(v2.entries), total: v2.total };
     twins = v2.twins;
     multiFile = tree.length > 1 || tree[0]!.path.length > 1;
+  } else if (fileSpan !== undefined) {
+    parsed = readFileList(buffer(bytes), fileSpan.start, fileSpan.end, notes);
   } else if (multiFile) {
-    parsed = parseFileList(asList(fileList) ?? fail('invalid-files', "'files' is not a list"), notes);
+    fail('invalid-files', "'files' is not a list");
   } else {
     const length = lengthField(info.get('length'), "'length'");
     parsed = {
-      raw: [{ path: [rawName], length, pad: false }],
-      entries: [{ path: [name], length, offset: 0, pad: false, attr: '' }],
+      raw: () => [{ path: [rawName], length, pad: false }],
+      table: FileTable.fromEntries([{ path: [name], length, offset: 0, pad: false, attr: '' }]),
       total: length,
     };
   }
@@ -207,8 +137,9 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
   if ((!isV2 || hybrid) && pieces.length !== pieceCount * 20) {
     fail('pieces', `'pieces' holds ${pieces.length / 20} hashes but ${total} bytes need ${pieceCount} pieces`);
   }
-  if (tree !== undefined && hybrid) twins = checkHybrid(tree, parsed.raw, pieceLength);
-  const v2Half = tree === undefined ? undefined : v2Files(tree, parsed.entries, twins, pieceLength, pieceLayersOf(root));
+  if (tree !== undefined && hybrid) twins = checkHybrid(tree, parsed.raw(), pieceLength);
+  const table = parsed.table;
+  const v2Half = tree === undefined ? undefined : v2Files(tree, table, twins, pieceLength, pieceLayersOf(root));
 
   const source = asBytes(info.get('source'));
   const infoDict: InfoDict = {
@@ -217,7 +148,11 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
     pieces,
     pieceCount,
     length: total,
-    files: parsed.entries,
+    // Objects for every file only when someone reads the list whole.
+    get files() {
+      return table.toArray();
+    },
+    fileTable: table,
     multiFile,
     ...(v2Half !== undefined && !hybrid ? { merkle: merklePieces(v2Half.files, pieceLength, pieceCount) } : {}),
     private: info.get('private') === 1,

@@ -3,6 +3,8 @@
  * parser: lengths are safe integers, paths are sanitized components that cannot escape
  * the download folder, and `pieces` holds exactly `pieceCount` SHA-1 digests.
  */
+import type { FileTable } from './file-table.js';
+
 export interface FileEntry {
   /** Sanitized path components below the torrent's top folder (single-file: `[name]`). */
   readonly path: readonly string[];
@@ -28,8 +30,13 @@ export interface InfoDict {
   readonly pieceCount: number;
   /** Sum of all file lengths, padding included. */
   readonly length: number;
-  /** Files in piece-space order. For a single-file torrent, one entry whose path is `[name]`. */
+  /**
+   * Files in piece-space order. For a single-file torrent, one entry whose path is `[name]`.
+   * Made from `fileTable` when first read: code that walks many files reads the table instead.
+   */
   readonly files: readonly FileEntry[];
+  /** The same files, compact: lengths, offsets and paths by index, with no object per file. */
+  readonly fileTable: FileTable;
   readonly multiFile: boolean;
   readonly private: boolean;
   readonly source?: string;

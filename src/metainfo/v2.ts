@@ -7,9 +7,11 @@
 import { asBytes, asDict, type BDict } from '../bencode/index.js';
 import { toHex } from '../util/bytes.js';
 import { MetainfoError } from './errors.js';
+import type { FileTable } from './file-table.js';
 import type { TreeFile } from './file-tree.js';
 import { HASH_SIZE, pieceLeaves, rootFromLayer } from './merkle.js';
-import { PathRegistry, sanitizePath } from './safe-path.js';
+import { PathRegistry } from './path-registry.js';
+import { sanitizePath } from './safe-path.js';
 import type { FileEntry, MerklePieces, V2File } from './types.js';
 
 function fail(code: string, message: string): never {
@@ -61,7 +63,7 @@ export function v2Entries(tree: readonly TreeFile[], pieceLength: number, notes:
  */
 export function v2Files(
   tree: readonly TreeFile[],
-  entries: readonly FileEntry[],
+  table: FileTable,
   twins: readonly number[],
   pieceLength: number,
   layersValue: BDict | undefined,
@@ -77,7 +79,6 @@ export function v2Files(
   let layersComplete = true;
   for (const [i, f] of tree.entries()) {
     if (f.root === undefined) continue;
-    const entry = entries[twins[i]!]!;
     const pieceCount = Math.ceil(f.length / pieceLength);
     const key = toHex(f.root);
     let layer: Uint8Array | undefined;
@@ -92,7 +93,7 @@ export function v2Files(
         if (!rootFromLayer(layer, pieceLength).equals(f.root)) fail('piece-layers', `the piece layer of file ${i + 1} does not hash to its 'pieces root'`);
       }
     }
-    files.push({ fileIndex: twins[i]!, length: f.length, firstPiece: entry.offset / pieceLength, pieceCount, root: f.root, layer });
+    files.push({ fileIndex: twins[i]!, length: f.length, firstPiece: table.offset(twins[i]!) / pieceLength, pieceCount, root: f.root, layer });
   }
   for (const key of layers.keys()) {
     if (!used.has(key)) fail('piece-layers', `'piece layers' has an entry for no multi-piece file (${key.slice(0, 16)}...)`);

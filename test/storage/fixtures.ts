@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { FileTable } from '../../src/metainfo/file-table.js';
 import type { FileEntry, InfoDict } from '../../src/metainfo/types.js';
 
 /** Test torrents with deterministic content, and temp folders. Not a test file. */
@@ -60,6 +61,7 @@ export function makeTorrent(specs: readonly FileSpec[], pieceLength: number, opt
     pieceCount,
     length: space.length,
     files,
+    fileTable: FileTable.fromEntries(files),
     multiFile: !single,
     private: false,
   };

@@ -15,6 +15,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { FileTable } from '../../src/metainfo/file-table.js';
 import type { InfoDict } from '../../src/metainfo/types.js';
 import { BLOCK_SIZE, TorrentStorage } from '../../src/storage/index.js';
 import { bytes } from './fixtures.js';
@@ -57,13 +58,15 @@ async function main(): Promise<void> {
     pieceData(base, i, scratch);
     createHash('sha1').update(scratch).digest().copy(pieces, i * 20);
   }
+  const files = [{ path: ['big.bin'], length: mib * PIECE, offset: 0, pad: false, attr: '' }];
   const info: InfoDict = {
     name: 'big.bin',
     pieceLength: PIECE,
     pieces,
     pieceCount: mib,
     length: mib * PIECE,
-    files: [{ path: ['big.bin'], length: mib * PIECE, offset: 0, pad: false, attr: '' }],
+    files,
+    fileTable: FileTable.fromEntries(files),
     multiFile: false,
     private: false,
   };

@@ -1,0 +1,44 @@
+// Start-up on a many-file torrent (run after `npm run build`, from the project folder):
+//   node bench/many-files.mjs [FILES] [RUNS]         (TESSERA_CLI=/path/main.js: another build)
+// Writes a torrent of FILES files (default 100,000) in 100 folders with the project's own encoder,
+// then runs `tessera info` on it RUNS times (default 5) under /usr/bin/time and prints wall
+// seconds, user+sys CPU seconds and peak RSS per run.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encode } from '../dist/src/bencode/index.js';
+
+const count = Number(process.argv[2] ?? 100_000);
+const runs = Number(process.argv[3] ?? 5);
+const dir = mkdtempSync(join(tmpdir(), 'tessera-many-'));
+try {
+  const pieceLength = 262_144;
+  const files = [];
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const length = 1000 + ((i * 7919) % 50_000);
+    total += length;
+    files.push({ length, path: [`folder-${String(i % 100).padStart(3, '0')}`, `file-${String(i).padStart(6, '0')}.bin`] });
+  }
+  const pieceCount = Math.ceil(total / pieceLength);
+  const pieces = Buffer.alloc(pieceCount * 20);
+  for (let p = 0; p < pieceCount; p++) createHash('sha1').update(String(p)).digest().copy(pieces, p * 20);
+  const torrent = encode({ announce: 'http://127.0.0.1:6969/announce', info: { files, name: 'many', 'piece length': pieceLength, pieces } });
+  const file = join(dir, 'many.torrent');
+  writeFileSync(file, torrent);
+  console.log(`${count} files, ${torrent.length} bytes of .torrent, ${pieceCount} pieces`);
+  const cli = process.env.TESSERA_CLI ?? join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
+  for (let r = 0; r < runs; r++) {
+    const timeFile = join(dir, 'time.txt');
+    const res = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, process.execPath, cli, 'info', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (res.status !== 0) throw new Error(`tessera info failed: ${res.stderr}`);
+    const [wall, user, sys, rssKb] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).map(Number);
+    console.log(`run ${r + 1}: wall ${wall.toFixed(2)} s, cpu ${(user + sys).toFixed(2)} s, peak RSS ${Math.round(rssKb / 1024)} MiB`);
+  }
+  const load = execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim();
+  console.log(`load average: ${load}`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,105 @@
+/**
+ * A reader over bencode that `decode` has already accepted, typically a span from
+ * `DecodeResult.skipped`: it walks values in place and builds nothing the caller does not ask
+ * for. It trusts the structure it was given, yet still checks bounds, so bytes that were never
+ * checked throw `BencodeError` instead of being read past their end.
+ */
+import { bigDigits, C_0, C_9, C_COLON, C_D, C_E, C_I, C_L, C_MINUS, digitsValue } from './digits.js';
+import { BencodeError } from './errors.js';
+
+export type TokenKind = 'int' | 'bytes' | 'list' | 'dict' | 'end';
+
+export class BencodeCursor {
+  /** Span of the byte string read last by `bytes()`. */
+  from = 0;
+  to = 0;
+
+  constructor(
+    readonly buf: Buffer,
+    public pos: number,
+    readonly end: number,
+  ) {}
+
+  /** The kind of the token at `pos` (`end` for the end marker of a list or dictionary). */
+  kind(): TokenKind {
+    const c = this.byte(this.pos);
+    if (c === C_I) return 'int';
+    if (c === C_L) return 'list';
+    if (c === C_D) return 'dict';
+    if (c === C_E) return 'end';
+    if (c >= C_0 && c <= C_9) return 'bytes';
+    throw new BencodeError('invalid-token', `unexpected byte 0x${c.toString(16).padStart(2, '0')}`, this.pos);
+  }
+
+  /** Steps into the list or dictionary at `pos`. */
+  enter(): void {
+    this.pos++;
+  }
+
+  /** At the end marker of the current list or dictionary: steps past it and returns true. */
+  leave(): boolean {
+    if (this.byte(this.pos) !== C_E) return false;
+    this.pos++;
+    return true;
+  }
+
+  /** Reads the byte string at `pos` into `from`/`to`. */
+  bytes(): void {
+    const colon = this.digitsEnd(this.pos, C_COLON);
+    const len = digitsValue(this.buf, this.pos, colon);
+    if (len > this.end - colon - 1) throw new BencodeError('string-past-end', 'string length runs past the end of input', this.pos);
+    this.from = colon + 1;
+    this.to = this.from + len;
+    this.pos = this.to;
+  }
+
+  /** Reads the byte string at `pos` as a latin1 string (dictionary keys). */
+  key(): string {
+    this.bytes();
+    return this.buf.toString('latin1', this.from, this.to);
+  }
+
+  /** Reads the integer at `pos`: a number when it is a safe integer, else a bigint. */
+  int(): number | bigint {
+    const neg = this.byte(this.pos + 1) === C_MINUS;
+    const from = this.pos + (neg ? 2 : 1);
+    const to = this.digitsEnd(from, C_E);
+    this.pos = to + 1;
+    const n = digitsValue(this.buf, from, to);
+    if (n !== Infinity) return neg ? -n : n;
+    return bigDigits(this.buf, from, to, neg);
+  }
+
+  /** Steps over the value at `pos`, whatever it holds. */
+  skip(): void {
+    let depth = 0;
+    do {
+      const kind = this.kind();
+      if (kind === 'bytes') this.bytes();
+      else if (kind === 'int') this.int();
+      else if (kind === 'end') {
+        this.pos++;
+        depth--;
+      } else {
+        this.pos++;
+        depth++;
+      }
+    } while (depth > 0);
+  }
+
+  private byte(at: number): number {
+    if (at >= this.end) throw new BencodeError('unexpected-eof', 'unexpected end of input', at);
+    return this.buf[at]!;
+  }
+
+  /** Where the digits from `at` end, at `terminator`. */
+  private digitsEnd(at: number, terminator: number): number {
+    const buf = this.buf;
+    const end = this.end;
+    let p = at;
+    while (p < end && buf[p]! >= C_0 && buf[p]! <= C_9) p++;
+    if (p >= end) throw new BencodeError('unexpected-eof', 'unexpected end of input in a number', p);
+    if (buf[p] !== terminator) throw new BencodeError('invalid-number', 'invalid character in a number', p);
+    return p;
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * The v1 `files` list (BEP 3, with BEP 47 pad files, attributes and symlinks), read straight
+ * from the .torrent bytes into a `FileTable`. The bencode decoder has already checked the span
+ * (`DecodeOptions.skip`); this reader applies the metainfo rules to it without building a
+ * dictionary, list or byte view per file. Anything out of the ordinary (a `path.utf-8` list,
+ * attributes, symlinks, a component that sanitizing changes) takes the same steps as an
+ * ordinary decoded value would, so the warnings and errors are the same either way.
+ */
+import { asBytes, asList, BencodeCursor, decode, type BValue } from '../bencode/index.js';
+import { MetainfoError } from './errors.js';
+import { FileTable, NO_LIST } from './file-table.js';
+import type { RawFile } from './hybrid.js';
+import { PathRegistry } from './path-registry.js';
+import { decodeUtf8Strict, isPlainComponent, MAX_PATH_COMPONENTS, sanitizePath } from './safe-path.js';
+
+export const MAX_FILES = 1_000_000;
+
+/** BitComet-era pad files flagged only by name (libtorrent pad_file.torrent). */
+const LEGACY_PAD = Buffer.from('_____padding_file_');
+const PAD_DIR = Buffer.from('.pad');
+const C_I = 0x69;
+
+function fail(code: string, message: string): never {
+  throw new MetainfoError(code, message);
+}
+
+/** A length field: a non-negative safe integer, else a typed error naming `where`. */
+export function lengthField(v: BValue | undefined, where: string): number {
+  if (typeof v === 'bigint') fail('invalid-length', `${where} ${v} is too large`);
+  if (typeof v !== 'number') fail('invalid-length', `missing or invalid ${where}`);
+  if (v < 0) fail('invalid-length', `${where} is negative (${v})`);
+  return v;
+}
+
+export interface ParsedFiles {
+  readonly table: FileTable;
+  readonly total: number;
+  /** The files before sanitizing, for the hybrid check (made on demand). */
+  readonly raw: () => RawFile[];
+}
+
+/** Where the values of one file dictionary's known keys start (-1: absent). */
+interface EntryKeys {
+  length: number;
+  path: number;
+  pathUtf8: number;
+  attr: number;
+  symlink: number;
+}
+
+/**
+ * Reads the `files` value at `source[start, end)`, which the decoder has accepted.
+ * `notes` collects one warning line per sanitized name.
+ */
+export function readFileList(source: Buffer, start: number, end: number, notes: string[]): ParsedFiles {
+  const cur = new BencodeCursor(source, start, end);
+  if (cur.kind() !== 'list') fail('invalid-files', "'files' is not a list");
+  cur.enter();
+  const first = cur.pos;
+  let count = 0;
+  while (!cur.leave()) {
+    cur.skip();
+    count++;
+  }
+  if (count === 0) fail('no-files', "'files' is empty");
+  if (count > MAX_FILES) fail('too-many-files', `'files' has ${count} entries (limit ${MAX_FILES})`);
+  cur.pos = first;
+
+  const lengths = new Float64Array(count);
+  const offsets = new Float64Array(count);
+  const pad = new Uint8Array(count);
+  const listAt = new Uint32Array(count).fill(NO_LIST);
+  // The raw path's list (path or path.utf-8), for the hybrid check; NO_LIST for a made-up pad path.
+  const rawAt = new Uint32Array(count).fill(NO_LIST);
+  const paths = new Map<number, readonly string[]>();
+  const attrs = new Map<number, string>();
+  const symlinks = new Map<number, readonly string[]>();
+  const registry = new PathRegistry(undefined, count);
+  const keys: EntryKeys = { length: -1, path: -1, pathUtf8: -1, attr: -1, symlink: -1 };
+  // Spans of the current path's components: from, to, from, to, ...
+  const spans: number[] = [];
+  /** The value at `at` as a decoded value, for the rare keys read the ordinary way. */
+  const valueAt = (at: number): BValue => {
+    const c = new BencodeCursor(source, at, end);
+    c.skip();
+    return decode(source.subarray(at, c.pos), { strict: false, maxDepth: Number.MAX_SAFE_INTEGER });
+  };
+  /** The value at `at`, read in place when it is an integer (a file's `length`). */
+  const intAt = (at: number): BValue => {
+    if (source[at] !== C_I) return valueAt(at);
+    const back = cur.pos;
+    cur.pos = at;
+    const v = cur.int();
+    cur.pos = back;
+    return v;
+  };
+  let total = 0;
+
+  for (let i = 0; i < count; i++) {
+    const where = `files[${i}]`;
+    if (cur.kind() !== 'dict') fail('invalid-file', `${where} is not a dictionary`);
+    readKeys(cur, keys);
+    const next = cur.pos;
+    const attrValue = keys.attr < 0 ? undefined : asBytes(valueAt(keys.attr));
+    const attr = attrValue === undefined ? '' : Buffer.from(attrValue).toString('latin1').replace(/[^a-z]/g, '');
+    const symlink = attr.includes('l');
+    // BEP 47: a symlink's length is meaningless (it is 0 in piece space); it may be absent.
+    const declared = symlink && keys.length < 0 ? 0 : lengthField(keys.length < 0 ? undefined : intAt(keys.length), `${where}.length`);
+    const length = symlink ? 0 : declared;
+
+    // The raw path: a fully valid `path.utf-8` list is preferred (as decoded values), else `path` (as spans).
+    let alt: Uint8Array[] | undefined;
+    if (keys.pathUtf8 >= 0) {
+      const list = asList(valueAt(keys.pathUtf8));
+      if (list !== undefined && list.length > 0 && list.every((c) => c instanceof Uint8Array && decodeUtf8Strict(c) !== undefined)) {
+        alt = list as Uint8Array[];
+        rawAt[i] = keys.pathUtf8;
+      }
+    }
+    spans.length = 0;
+    if (alt === undefined && keys.path >= 0) {
+      cur.pos = keys.path;
+      if (cur.kind() !== 'list') fail('invalid-path', `${where}.path is not a list`);
+      cur.enter();
+      for (let j = 0; !cur.leave(); j++) {
+        if (cur.kind() !== 'bytes') fail('invalid-path', `${where}.path[${j}] is not a string`);
+        cur.bytes();
+        spans.push(cur.from, cur.to);
+      }
+      rawAt[i] = keys.path;
+    }
+    const parts = alt?.length ?? spans.length / 2;
+    const hasPath = alt !== undefined || keys.path >= 0;
+    // An empty list names no file at all, so there is nothing to sanitize into a name.
+    if (hasPath && parts === 0) fail('invalid-path', `${where}.path is an empty list`);
+    const isPad = attr.includes('p') || (hasPath && padByName(source, alt, spans));
+    if (!hasPath && !isPad) fail('missing-path', `${where} has no 'path'`);
+
+    if (alt === undefined && hasPath && parts <= MAX_PATH_COMPONENTS && allPlain(source, spans)) {
+      // Sanitizing changes nothing: keep the list's offset, and claim the strings unless a pad.
+      if (isPad) listAt[i] = keys.path;
+      else {
+        const renamed = registry.claimSpans(source, keys.path + 1, spans, `${where}.path`, notes);
+        if (renamed === undefined) listAt[i] = keys.path;
+        else paths.set(i, [...componentStrings(source, spans).slice(0, -1), renamed]);
+      }
+    } else {
+      const raw = hasPath ? (alt ?? spanViews(source, spans)) : [Buffer.from('.pad'), Buffer.from(String(length))];
+      const clean = sanitizePath(raw, `${where}.path`, notes);
+      // Pad files are never written, so they take no part in collision handling.
+      paths.set(i, isPad ? clean : registry.claim(clean, `${where}.path`, notes));
+    }
+    if (symlink) {
+      const target = (keys.symlink < 0 ? undefined : asList(valueAt(keys.symlink))) ?? fail('invalid-symlink', `${where} has no valid 'symlink path'`);
+      const targetRaw = target.map((c, j) => asBytes(c) ?? fail('invalid-symlink', `${where}.symlink path[${j}] is not a string`));
+      symlinks.set(i, sanitizePath(targetRaw, `${where}.symlink path`, notes));
+    }
+    if (total + length > Number.MAX_SAFE_INTEGER) fail('invalid-length', `total length exceeds 2^53 at ${where}`);
+    lengths[i] = length;
+    offsets[i] = total;
+    pad[i] = isPad ? 1 : 0;
+    if (attr !== '') attrs.set(i, attr);
+    total += length;
+    cur.pos = next;
+  }
+
+  const table = new FileTable({ source, lengths, offsets, pad, listAt, paths, attrs, symlinks });
+  const raw = (): RawFile[] =>
+    Array.from({ length: count }, (_, i) => ({
+      path: rawAt[i] === NO_LIST ? [Buffer.from('.pad'), Buffer.from(String(lengths[i]))] : listViews(source, rawAt[i]!, end),
+      length: lengths[i]!,
+      pad: pad[i] === 1,
+    }));
+  return { table, total, raw };
+}
+
+const K_LENGTH = Buffer.from('length');
+const K_PATH = Buffer.from('path');
+const K_PATH_UTF8 = Buffer.from('path.utf-8');
+const K_ATTR = Buffer.from('attr');
+const K_SYMLINK = Buffer.from('symlink path');
+
+/** Reads one file dictionary at `cur.pos`, noting where its known keys' values start. */
+function readKeys(cur: BencodeCursor, keys: EntryKeys): void {
+  keys.length = keys.path = keys.pathUtf8 = keys.attr = keys.symlink = -1;
+  const buf = cur.buf;
+  cur.enter();
+  while (!cur.leave()) {
+    cur.bytes();
+    const { from, to } = cur;
+    const at = cur.pos;
+    if (startsWith(buf, from, to, K_LENGTH, true)) keys.length = at;
+    else if (startsWith(buf, from, to, K_PATH, true)) keys.path = at;
+    else if (startsWith(buf, from, to, K_PATH_UTF8, true)) keys.pathUtf8 = at;
+    else if (startsWith(buf, from, to, K_ATTR, true)) keys.attr = at;
+    else if (startsWith(buf, from, to, K_SYMLINK, true)) keys.symlink = at;
+    cur.skip();
+  }
+}
+
+function allPlain(source: Buffer, spans: readonly number[]): boolean {
+  for (let k = 0; k < spans.length; k += 2) if (!isPlainComponent(source, spans[k]!, spans[k + 1]!)) return false;
+  return true;
+}
+
+function componentStrings(source: Buffer, spans: readonly number[]): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < spans.length; k += 2) out.push(source.toString('latin1', spans[k], spans[k + 1]));
+  return out;
+}
+
+function spanViews(source: Buffer, spans: readonly number[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let k = 0; k < spans.length; k += 2) out.push(source.subarray(spans[k], spans[k + 1]));
+  return out;
+}
+
+/** The byte strings of the list at `at` (already checked to hold only byte strings). */
+function listViews(source: Buffer, at: number, end: number): Uint8Array[] {
+  const cur = new BencodeCursor(source, at + 1, end);
+  const out: Uint8Array[] = [];
+  while (!cur.leave()) {
+    cur.bytes();
+    out.push(source.subarray(cur.from, cur.to));
+  }
+  return out;
+}
+
+/** A pad file by its path: first component `.pad`, or a last one named as BitComet named them. */
+function padByName(source: Buffer, alt: readonly Uint8Array[] | undefined, spans: readonly number[]): boolean {
+  if (alt !== undefined) return startsWith(alt[0]!, 0, alt[0]!.length, PAD_DIR, true) || startsWith(alt.at(-1)!, 0, alt.at(-1)!.length, LEGACY_PAD, false);
+  const n = spans.length;
+  return startsWith(source, spans[0]!, spans[1]!, PAD_DIR, true) || startsWith(source, spans[n - 2]!, spans[n - 1]!, LEGACY_PAD, false);
+}
+
+/** Whether `bytes[from, to)` starts with `prefix` (or, with `whole`, equals it). */
+function startsWith(bytes: Uint8Array, from: number, to: number, prefix: Buffer, whole: boolean): boolean {
+  const n = prefix.length;
+  if (whole ? to - from !== n : to - from < n) return false;
+  for (let k = 0; k < n; k++) if (bytes[from + k] !== prefix[k]) return false;
+  return true;
+}
