@@ -18,7 +18,7 @@ class FakeTorrent implements StreamTorrent {
   files() {
     return [
       { path: 't/a.bin', length: 2500, offset: 0 },
-      { path: 't/b.mp4', length: 7500, offset: 2500 },
+      { path: 't/b.mp4', length: 7500, offset: 2500, priority: 'skip' },
     ];
   }
   hasPiece(i: number): boolean {
@@ -47,7 +47,10 @@ test('a read waits for its pieces, asks for them first, and returns the bytes', 
     await writeFile(path.join(dir, 't', 'b.mp4'), content.subarray(2500));
     const t = new FakeTorrent();
     const src = new TorrentStreamSource(t, dir, { readAheadBytes: 3000 });
-    assert.deepEqual(src.files(), [{ path: 't/a.bin', length: 2500 }, { path: 't/b.mp4', length: 7500 }]);
+    assert.deepEqual(src.files(), [
+      { path: 't/a.bin', length: 2500, skipped: false },
+      { path: 't/b.mp4', length: 7500, skipped: true },
+    ]);
 
     // File 1 bytes 4000..4999 are torrent bytes 6500..7499: pieces 6 and 7; read-ahead to 8.
     let got: Uint8Array | undefined;

@@ -1,7 +1,7 @@
 /**
  * The stream server over an in-memory source whose bytes "arrive" later: Range, Content-Length,
  * Content-Type and Accept-Ranges; a read waits for missing bytes instead of failing; 416 past
- * the end; HEAD; foreign Host headers refused.
+ * the end; HEAD; foreign Host headers refused; a skipped file not served.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +24,7 @@ class SlowSource implements StreamSource {
       { path: 'dir/movie.mp4', length: video.length },
       { path: 'dir/notes.txt', length: notes.length },
       { path: 'dir/empty.bin', length: 0 },
+      { path: 'dir/extra.iso', length: 10, skipped: true },
     ];
   }
 
@@ -80,10 +81,12 @@ after(async () => {
   await server.close();
 });
 
-test('one URL per file on 127.0.0.1, named after the file', () => {
+test('one URL per file on 127.0.0.1, named after the file; a skipped file has none and is 404', async () => {
   assert.equal(urls.length, 3);
   assert.match(urls[0]!, /^http:\/\/127\.0\.0\.1:\d+\/0\/movie\.mp4$/);
   assert.match(urls[1]!, /\/1\/notes\.txt$/);
+  assert.equal((await get(urls[0]!.replace(/\/0\/movie\.mp4$/, '/3/extra.iso'))).status, 404);
+  assert.ok(!source.reads.some((r) => r.index === 3), 'never read');
 });
 
 test('a range read waits for its bytes, then returns exactly them', async () => {
