@@ -28,7 +28,7 @@ export interface SwarmTrace {
 
 const MIB = 1 << 20;
 
-/** `trace: 41.4 MiB/s buffers free 0, pieces 63 (55 spilled, 1.7 MiB to write) | :51020 4.3 MiB/s q 497/500 ...` */
+/** `trace: 41.4 MiB/s, buffers free 0, pieces 63 (55 spilled, 1.7 MiB to write), wasted 0.3 MiB, endgame | :51020 4.3 q 497/500 ...` */
 export function formatTrace(t: SwarmTrace): string {
   const peers = t.peers.map((p) => `:${p.port} ${(p.rate / MIB).toFixed(1)} q ${p.outstanding}/${p.depth}${p.choked ? ' choked' : ''}`);
   return (
