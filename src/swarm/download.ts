@@ -235,10 +235,14 @@ export class Download {
     return peerRequestDepth({ rate, maxOutstanding: p.maxOutstanding, snubbed: p.snubbed, endgame: this.host.picker.endgame });
   }
 
-  /** Ms until the peer has sent all we asked of it, at its current rate (endgame's order). */
+  /**
+   * Ms until the peer has sent all we asked of it, at its current rate (endgame's order). A
+   * source that is not a peer (a web seed) has no such rate: its blocks are always worth
+   * asking of a peer too.
+   */
   private readonly holderWait = (key: number): number => {
     const p = this.host.peers.get(key);
-    if (p === undefined) return 0;
+    if (p === undefined) return Number.MAX_SAFE_INTEGER;
     const now = this.host.clock.now();
     return (this.host.picker.outstanding(key) * BLOCK_SIZE * 1000) / Math.max(BLOCK_SIZE, p.down.rate(now));
   };
