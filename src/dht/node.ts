@@ -6,9 +6,9 @@
  * the node cannot be steered into flooding anyone, and hostile packets only cost a decode.
  */
 import { randomBytes } from 'node:crypto';
-import { type Socket, createSocket } from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import type { DatagramChannel } from '../util/datagram.js';
 import { ipFamily } from '../util/ip.js';
 import type { PeerAddress } from '../metainfo/types.js';
 import { NODE_ID_LENGTH, type NodeContact, isIpv4 } from './compact.js';
@@ -30,6 +30,7 @@ import { KeyedRateLimiter, type RateOptions, TokenBucket } from './rate-limit.js
 import { answerQuery } from './responder.js';
 import { K, RoutingTable } from './routing-table.js';
 import { loadState, saveState } from './state-file.js';
+import { bindDhtSocket, sharedDhtSocket, type DhtSocket } from './socket.js';
 import { TokenIssuer } from './token.js';
 
 /** The public routers most clients bootstrap from. Never used unless passed explicitly. */
@@ -47,6 +48,11 @@ export interface BootstrapAddress {
 export interface DhtNodeOptions {
   /** UDP port; 0 or absent picks a free one. */
   readonly port?: number;
+  /**
+   * A socket the owner bound and demultiplexes (the DHT's share of it: datagrams that start
+   * with 'd'); then `port` and `host` are not used and closing the node leaves it open.
+   */
+  readonly channel?: DatagramChannel;
   /** Address to bind, default '0.0.0.0', or '::' for family 6. */
   readonly host?: string;
   /**
@@ -119,7 +125,7 @@ function usable(host: string, port: number, family: 4 | 6): boolean {
 export class DhtNode {
   readonly id: Uint8Array;
   readonly family: 4 | 6;
-  private readonly socket: Socket;
+  private readonly socket: DhtSocket;
   private readonly now: () => number;
   private readonly random: RandomBytes;
   private readonly allow: (host: string) => boolean;
@@ -139,7 +145,7 @@ export class DhtNode {
   private closed = false;
 
   private constructor(
-    socket: Socket,
+    socket: DhtSocket,
     id: Uint8Array,
     private readonly options: DhtNodeOptions,
     savedNodes: readonly NodeContact[],
@@ -156,11 +162,7 @@ export class DhtNode {
     this.incoming = new KeyedRateLimiter(options.incomingRate ?? { perSecond: 20, burst: 50 }, this.now);
     this.outgoing = new TokenBucket(options.outgoingRate ?? { perSecond: 250, burst: 250 }, this.now);
     this.seeds = savedNodes.filter((n) => this.acceptable(n.host, n.port));
-    socket.on('message', (msg, rinfo) => this.onPacket(msg, rinfo.address, rinfo.port, rinfo.family));
-    // A socket 'error' without a listener would kill the process; count it and carry on.
-    socket.on('error', () => {
-      this.counters.dropped++;
-    });
+    socket.listen((msg, host, port) => this.onPacket(msg, host, port));
     const interval = options.maintenanceIntervalMs ?? 60_000;
     this.maintenance = setInterval(() => this.maintain(), interval);
     this.maintenance.unref();
@@ -173,23 +175,12 @@ export class DhtNode {
     const id = options.nodeId ?? saved?.id ?? random(NODE_ID_LENGTH);
     if (id.length !== NODE_ID_LENGTH) throw new DhtError('bad-node-id', `node id must be ${NODE_ID_LENGTH} bytes`);
     const family = familyOf(options);
-    const socket = createSocket(family === 6 ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(new DhtError('bind-failed', `cannot bind DHT socket: ${err.message}`, { cause: err }));
-      socket.once('error', onError);
-      socket.bind(options.port ?? 0, options.host ?? (family === 6 ? '::' : '0.0.0.0'), () => {
-        socket.off('error', onError);
-        resolve();
-      });
-    }).catch((err: unknown) => {
-      socket.close();
-      throw err;
-    });
+    const socket = options.channel !== undefined ? sharedDhtSocket(options.channel) : await bindDhtSocket(family, options.port ?? 0, options.host ?? (family === 6 ? '::' : '0.0.0.0'));
     return new DhtNode(socket, new Uint8Array(id), options, saved?.nodes ?? []);
   }
 
   get port(): number {
-    return this.socket.address().port;
+    return this.socket.port;
   }
 
   nodeCount(): number {
@@ -244,7 +235,7 @@ export class DhtNode {
       p.reject(new DhtError('closed', 'DHT node closed'));
     }
     this.pending.clear();
-    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+    await this.socket.close();
   }
 
   /** Sends one query and waits for its answer (or a timeout, error reply, or close). */
@@ -315,10 +306,10 @@ export class DhtNode {
     this.drainTimer.unref();
   }
 
-  private onPacket(packet: Buffer, host: string, port: number, family: string): void {
+  private onPacket(packet: Buffer, host: string, port: number): void {
     if (this.closed) return;
     this.counters.received++;
-    if (family !== (this.family === 6 ? 'IPv6' : 'IPv4') || !this.acceptable(host, port) || packet.length > MAX_KRPC_PACKET) {
+    if (ipFamily(host) !== this.family || !this.acceptable(host, port) || packet.length > MAX_KRPC_PACKET) {
       this.counters.dropped++;
       return;
     }

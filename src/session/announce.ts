@@ -3,7 +3,7 @@
  * hash and its truncated v2 hash), each started at once and all reporting the same counters.
  */
 import type { PeerAddress } from '../metainfo/types.js';
-import { Announcer, type AnnouncerOptions } from '../tracker/index.js';
+import { Announcer, type AnnouncerOptions, type UdpTrackerClient } from '../tracker/index.js';
 import type { Clock } from '../util/clock.js';
 
 /** The size is unknown before the metadata arrives; trackers need some `left` > 0 (a leecher). */
@@ -15,6 +15,8 @@ export interface AnnounceWiring {
   readonly clock: Clock;
   /** UDP tracker retransmission base (BEP 15's 15 s); default 5 s. */
   readonly udpBaseTimeoutMs?: number;
+  /** A UDP tracker client to share (its own timeouts apply); absent, each announce makes one. */
+  readonly udp?: UdpTrackerClient;
   readonly stopTimeoutMs?: number;
   readonly stats: AnnouncerOptions['stats'];
   /** Few peers: ask again sooner, as far as the tracker's min interval allows. */
@@ -37,7 +39,7 @@ export function startAnnouncers(tiers: readonly (readonly string[])[], infoHashe
         onPeers: w.onPeers,
         onError: (url, err) => w.warn(`${url}: ${err.message}`),
         onWarning: (url, warning) => w.warn(`${url}: tracker warning: ${warning}`),
-        tracker: { udpBaseTimeoutMs: w.udpBaseTimeoutMs ?? 5000, udpMaxRetries: 2, timeoutMs: 15_000 },
+        tracker: { udpBaseTimeoutMs: w.udpBaseTimeoutMs ?? 5000, udpMaxRetries: 2, timeoutMs: 15_000, ...(w.udp !== undefined ? { udp: w.udp } : {}) },
         clock: w.clock,
         ...(w.stopTimeoutMs !== undefined ? { stopTimeoutMs: w.stopTimeoutMs } : {}),
       }),

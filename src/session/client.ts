@@ -4,7 +4,8 @@
  * or, for an encrypted (MSE) handshake, by its obfuscated info hash, HASH('req2', info hash).
  *
  * With uTP on, the UDP port of the same number carries uTP connections both ways, and an
- * outgoing connection races uTP against TCP and keeps the one that connects first.
+ * outgoing connection races uTP against TCP and keeps the one that connects first. The DHT
+ * and the UDP trackers share that socket (`datagramChannel`), as libtorrent's do.
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -16,6 +17,7 @@ import type { PeerAddress } from '../metainfo/types.js';
 import { UtpEndpoint } from '../utp/index.js';
 import { fromHex, toHex } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
+import type { DatagramChannel } from '../util/datagram.js';
 import { generatePeerId } from '../util/peer-id.js';
 
 export interface Routable {
@@ -97,6 +99,14 @@ export class Client implements Transport {
   /** Whether uTP is listening (it may be off, or its UDP port taken). */
   get utpPort(): number | undefined {
     return this.utp?.port;
+  }
+
+  /**
+   * The DHT's or the UDP trackers' share of the listen port's UDP socket, which uTP owns;
+   * undefined while uTP does not listen.
+   */
+  datagramChannel(kind: 'dht' | 'other'): DatagramChannel | undefined {
+    return this.utp?.channel(kind);
   }
 
   async close(): Promise<void> {

@@ -6,8 +6,9 @@
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DhtNode, type BootstrapAddress } from '../dht/index.js';
+import { DhtNode, type BootstrapAddress, type DhtNodeOptions } from '../dht/index.js';
 import type { PeerAddress } from '../metainfo/types.js';
+import type { DatagramChannel } from '../util/datagram.js';
 
 export interface DhtDiscoveryOptions {
   readonly bootstrap: readonly BootstrapAddress[];
@@ -19,6 +20,8 @@ export interface DhtDiscoveryOptions {
   readonly family?: 4 | 6;
   /** Bind loopback and send only there. Default: when every bootstrap address is loopback. */
   readonly loopbackOnly?: boolean;
+  /** Run on this shared socket (the listen port's) instead of binding one; `port` is then unused. */
+  readonly channel?: DatagramChannel;
 }
 
 export interface TrackOptions {
@@ -66,12 +69,7 @@ export class DhtDiscovery {
       ...(loopback ? { allowAddress: (h: string) => isLoopbackHost(h) } : {}),
       ...(opts.stateFile !== undefined ? { stateFile: opts.stateFile } : {}),
     };
-    let node: DhtNode;
-    try {
-      node = await DhtNode.start({ ...base, port: opts.port ?? 0 });
-    } catch {
-      node = await DhtNode.start({ ...base, port: 0 });
-    }
+    const node = opts.channel !== undefined ? await DhtNode.start({ ...base, channel: opts.channel }) : await bindNode(base, opts.port ?? 0);
     const d = new DhtDiscovery(node, opts.stateFile);
     node.bootstrap().catch(() => undefined);
     return d;
@@ -121,6 +119,15 @@ export class DhtDiscovery {
         .catch(() => undefined);
     }
     await this.node.close();
+  }
+}
+
+/** On `port` if it is free, else on any. */
+async function bindNode(options: DhtNodeOptions, port: number): Promise<DhtNode> {
+  try {
+    return await DhtNode.start({ ...options, port });
+  } catch {
+    return DhtNode.start({ ...options, port: 0 });
   }
 }
 

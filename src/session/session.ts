@@ -17,6 +17,7 @@ import type { PeerAddress } from '../metainfo/types.js';
 import type { EncryptionPolicy, MismatchNote } from '../mse/index.js';
 import { PortMapper, type PortMapEvent } from '../portmap/index.js';
 import { BandwidthLimit } from '../swarm/bandwidth.js';
+import { UdpTrackerClient } from '../tracker/index.js';
 import { toHex } from '../util/bytes.js';
 import { ipFamily } from '../util/ip.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -135,6 +136,8 @@ export class Session {
   /** The IPv6 DHT (BEP 32), beside the IPv4 one, when bootstrap addresses for it exist. */
   private dht6: DhtDiscovery | undefined;
   private portMapper: PortMapper | undefined;
+  /** Every torrent's UDP tracker exchanges, on the listen port's socket when uTP holds it. */
+  private udpTrackers: UdpTrackerClient | undefined;
   private lsd: LocalDiscovery | undefined;
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -268,6 +271,7 @@ export class Session {
       ...(options.metadataTimeoutMs !== undefined ? { metadataTimeoutMs: options.metadataTimeoutMs } : {}),
       ...(this.opts.stopTimeoutMs !== undefined ? { stopTimeoutMs: this.opts.stopTimeoutMs } : {}),
       ...(this.opts.udpTrackerTimeoutMs !== undefined ? { udpBaseTimeoutMs: this.opts.udpTrackerTimeoutMs } : {}),
+      ...(this.udpTrackers !== undefined ? { udpTrackers: this.udpTrackers } : {}),
       ...(this.opts.resumeDir !== undefined ? { resumeDir: this.opts.resumeDir } : {}),
       ...(this.opts.resumeIntervalMs !== undefined ? { resumeIntervalMs: this.opts.resumeIntervalMs } : {}),
       ...(options.recheck === true ? { recheck: true } : {}),
@@ -311,6 +315,7 @@ export class Session {
       await this.portMapper?.close();
       await this.dht?.close();
       await this.dht6?.close();
+      this.udpTrackers?.close();
       await this.client.close();
     })();
     return this.closing;
@@ -318,16 +323,26 @@ export class Session {
 
   private async start(): Promise<void> {
     await this.client.listen();
+    const trackerChannel = this.client.datagramChannel('other');
+    this.udpTrackers = new UdpTrackerClient({
+      baseTimeoutMs: this.opts.udpTrackerTimeoutMs ?? 5000,
+      maxRetries: 2,
+      clock: this.clock,
+      ...(trackerChannel !== undefined ? { channel: trackerChannel } : {}),
+    });
     const dht = this.opts.dht;
     if (dht !== false) {
       // IPv4 literals and names bootstrap the BEP 5 DHT; IPv6 literals and names the BEP 32 one.
       const bootstrap = dht?.bootstrap ?? DEFAULT_BOOTSTRAP;
       // A network bootstrapped only from loopback stays on loopback, in both families.
       const loopbackOnly = bootstrap.length > 0 && bootstrap.every((b) => isLoopbackHost(b.host));
+      // On the listen port's socket, shared with uTP, unless another port was asked for.
+      const channel = dht?.port === undefined || dht.port === this.client.port ? this.client.datagramChannel('dht') : undefined;
       this.dht = await DhtDiscovery.start({
         loopbackOnly,
         bootstrap: bootstrap.filter((b) => ipFamily(b.host) !== 6),
         port: dht?.port ?? this.client.port,
+        ...(channel !== undefined ? { channel } : {}),
         ...(dht?.stateFile !== undefined ? { stateFile: dht.stateFile } : {}),
       });
       const six = bootstrap.filter((b) => ipFamily(b.host) !== 4);

@@ -7,6 +7,7 @@ import type { BandwidthLimit } from '../swarm/bandwidth.js';
 import type { PeerSource } from '../swarm/peer-pool.js';
 import type { Clock } from '../util/clock.js';
 import type { MetadataProgress } from './metadata-phase.js';
+import type { UdpTrackerClient } from '../tracker/index.js';
 
 export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'stopped' | 'error';
 
@@ -49,6 +50,8 @@ export interface TorrentOptions {
   readonly trackers?: boolean;
   /** UDP tracker retransmission base (BEP 15's 15 s); shortened only by tests. */
   readonly udpBaseTimeoutMs?: number;
+  /** The session's UDP tracker client (on the listen port's socket); absent, each announce has its own. */
+  readonly udpTrackers?: UdpTrackerClient;
   readonly maxConnections?: number;
   /** Connections one IP may hold (default 3); raised where several peers share an address, as on loopback. */
   readonly maxPeersPerIp?: number;

@@ -515,6 +515,7 @@ export class Torrent {
       port: this.client.port,
       clock: this.clock,
       ...(this.opts.udpBaseTimeoutMs !== undefined ? { udpBaseTimeoutMs: this.opts.udpBaseTimeoutMs } : {}),
+      ...(this.opts.udpTrackers !== undefined ? { udp: this.opts.udpTrackers } : {}),
       ...(this.opts.stopTimeoutMs !== undefined ? { stopTimeoutMs: this.opts.stopTimeoutMs } : {}),
       stats: () => {
         // A tracker counts from this run's `started`: the current swarm's totals.

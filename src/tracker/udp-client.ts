@@ -1,7 +1,8 @@
 /**
  * The BEP 15 client: the socket edge around `udp-codec.ts`. One socket per address family
- * serves every UDP tracker this client talks to; replies are routed by transaction id and
- * accepted only from the address the request went to.
+ * serves every UDP tracker this client talks to (for IPv4, optionally the listen port's
+ * socket, shared with uTP and the DHT); replies are routed by transaction id and accepted
+ * only from the address the request went to.
  *
  * Each exchange follows BEP 15: get a connection id (cached per tracker for 60 s), send the
  * request, and when nothing comes back within `base · 2^n` retransmit with n + 1, up to
@@ -12,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { toHex } from '../util/bytes.js';
+import type { DatagramChannel } from '../util/datagram.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { TrackerError } from './errors.js';
 import { clampInterval, dedupePeers, normalizeIp, type PeerFamily } from './peers.js';
@@ -39,6 +41,16 @@ export interface UdpClientOptions {
   readonly clock?: Clock;
   /** Source of transaction ids and the announce key. */
   readonly randomU32?: () => number;
+  /**
+   * IPv4 exchanges go through this socket, which the owner binds and demultiplexes (its
+   * datagrams that are neither uTP nor the DHT's); closing the client leaves it open.
+   */
+  readonly channel?: DatagramChannel;
+}
+
+/** Where an exchange sends its request. */
+interface Sender {
+  send(msg: Uint8Array, port: number, host: string, callback: (err: Error | null) => void): void;
 }
 
 interface Target {
@@ -61,6 +73,8 @@ export class UdpTrackerClient {
   private readonly randomU32: () => number;
   private readonly key: number;
   private readonly sockets = new Map<PeerFamily, Socket>();
+  private readonly channel: DatagramChannel | undefined;
+  private stopListening: (() => void) | undefined;
   private readonly pending = new Map<number, Pending>();
   private readonly connections = new Map<string, { id: bigint; at: number }>();
   private closed = false;
@@ -71,6 +85,7 @@ export class UdpTrackerClient {
     this.clock = opts.clock ?? systemClock;
     this.randomU32 = opts.randomU32 ?? (() => randomBytes(4).readUInt32BE(0));
     this.key = this.randomU32();
+    this.channel = opts.channel;
   }
 
   async announce(url: string, params: AnnounceParams): Promise<AnnounceResult> {
@@ -120,6 +135,8 @@ export class UdpTrackerClient {
     for (const p of [...this.pending.values()]) p.fail(new TrackerError('tracker-aborted', 'udp tracker client closed'));
     for (const s of this.sockets.values()) s.close();
     this.sockets.clear();
+    this.stopListening?.();
+    this.stopListening = undefined;
     this.connections.clear();
   }
 
@@ -176,7 +193,7 @@ export class UdpTrackerClient {
   ): Promise<{ value: T } | { malformed?: TrackerError }> {
     if (this.closed) return Promise.reject(new TrackerError('tracker-aborted', 'udp tracker client is closed'));
     if (signal?.aborted === true) return Promise.reject(new TrackerError('tracker-aborted', 'announce aborted'));
-    const socket = this.socket(target.family);
+    const socket = this.sender(target.family);
     return new Promise<{ value: T } | { malformed?: TrackerError }>((resolve, reject) => {
       let malformed: TrackerError | undefined;
       const finish = (): void => {
@@ -220,7 +237,11 @@ export class UdpTrackerClient {
     });
   }
 
-  private socket(family: PeerFamily): Socket {
+  private sender(family: PeerFamily): Sender {
+    if (family === 4 && this.channel !== undefined) {
+      this.stopListening ??= this.channel.listen((msg, address, port) => this.onMessage(msg, address, port));
+      return this.channel;
+    }
     let s = this.sockets.get(family);
     if (s !== undefined) return s;
     s = createSocket({ type: family === 4 ? 'udp4' : 'udp6' });

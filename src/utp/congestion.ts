@@ -110,7 +110,8 @@ export class Ledbat {
       this.slowStart = false;
     }
     const windowFactor = acked / Math.max(this.cwnd, inFlight, acked);
-    const gain = MAX_CWND_INCREASE_BYTES_PER_RTT * Math.max(-1, offTarget) * windowFactor;
+    // Unclamped below (BEP 29's formula, as libtorrent has it): twice the target sheds twice as fast.
+    const gain = MAX_CWND_INCREASE_BYTES_PER_RTT * offTarget * windowFactor;
     if (gain > 0 && !windowLimited) return;
     this.cwnd = Math.min(this.maxWindow, Math.max(this.minWindow, this.cwnd + gain));
   }

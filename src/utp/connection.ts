@@ -127,6 +127,8 @@ export class UtpConnection {
   private finSent = false;
   /** Close once our FIN is acknowledged, without waiting for the peer's (the stream was destroyed). */
   private closeOnFinAck = false;
+  /** `end` was called while half-open after accepting: send the FIN once connected. */
+  private endWhenConnected = false;
   private readonly reorder = new Map<number, Uint8Array>();
   private reorderBytes = 0;
   private eofSeq: number | undefined;
@@ -222,7 +224,9 @@ export class UtpConnection {
     if (this.state === 'closed') return;
     if (discardInput) this.closeOnFinAck = true;
     if (this.finQueued) return this.closeIfDone();
-    if (this.halfOpen) return this.destroy();
+    if (this.state === 'syn-sent') return this.destroy();
+    // Accepted, and the initiator has not spoken since its SYN: the FIN follows once it has.
+    if (this.state === 'syn-recv') return void (this.endWhenConnected = true);
     this.finQueued = true;
     this.state = 'closing';
     this.lingerUntil = this.opts.now() + LINGER_MS;
@@ -286,6 +290,7 @@ export class UtpConnection {
     if (this.state === 'syn-recv') {
       this.state = 'connected';
       this.hooks.onConnect();
+      if (this.endWhenConnected) this.end();
     }
     if (p.type === ST_DATA || p.type === ST_FIN) this.receiveData(p);
     // trySend and closeIfDone do nothing if a hook closed the connection meanwhile.

@@ -21,6 +21,11 @@ export interface UtpManagerOptions {
   clock?: Clock;
   /** Incoming connections that have not yet sent anything after their SYN. Default 32. */
   maxHalfOpen?: number;
+  /**
+   * Of those, from one address. Default 8: a stranger's SYN flood fills its own share, not
+   * the whole cap, and peers elsewhere still get in.
+   */
+  maxHalfOpenPerHost?: number;
   /** Connections in all. Default 500. */
   maxConnections?: number;
   /** Told of each accepted connection; absent, incoming SYNs are reset. */
@@ -114,7 +119,12 @@ export class UtpManager {
     const existing = this.conns.get(k);
     if (existing !== undefined) return existing.conn.resendSynAck();
     const onAccept = this.opts.onAccept;
-    if (onAccept === undefined || this.conns.size >= (this.opts.maxConnections ?? 500) || this.halfOpen() >= (this.opts.maxHalfOpen ?? 32)) {
+    if (
+      onAccept === undefined ||
+      this.conns.size >= (this.opts.maxConnections ?? 500) ||
+      this.halfOpen() >= (this.opts.maxHalfOpen ?? 32) ||
+      this.halfOpen(host) >= (this.opts.maxHalfOpenPerHost ?? 8)
+    ) {
       this.strays++;
       return this.reset(syn, host, port);
     }
@@ -139,9 +149,10 @@ export class UtpManager {
     }
   }
 
-  private halfOpen(): number {
+  /** Incoming connections still half-open, in all or from `host`. */
+  private halfOpen(host?: string): number {
     let n = 0;
-    for (const e of this.conns.values()) if (e.conn.state === 'syn-recv') n++;
+    for (const e of this.conns.values()) if (e.conn.state === 'syn-recv' && (host === undefined || e.stream.remoteAddress === host)) n++;
     return n;
   }
 

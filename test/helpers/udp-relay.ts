@@ -38,6 +38,8 @@ export interface UdpRelay {
   /** The relay's UDP port on 127.0.0.1 (free for TCP too, so a TCP dial to it is refused). */
   readonly port: number;
   readonly stats: Readonly<UdpRelayStats>;
+  /** `host:port` of every client seen, in order of arrival. */
+  readonly clients: readonly string[];
   close(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export async function startUdpRelay(target: { host: string; port: number }, opts
   const stats: UdpRelayStats = { forwarded: 0, dropped: 0, reordered: 0, overflow: 0, bytesToTarget: 0, bytesFromTarget: 0 };
   const timers = new Set<NodeJS.Timeout>();
   const backs = new Map<string, Socket>();
+  const clients: string[] = [];
   let closed = false;
 
   const front = createSocket('udp4');
@@ -111,6 +114,7 @@ export async function startUdpRelay(target: { host: string; port: number }, opts
       socket.on('message', (reply) => pass(dir, reply, (m) => front.send(m, rinfo.port, rinfo.address)));
       socket.bind(0, '127.0.0.1');
       backs.set(client, socket);
+      clients.push(client);
       back = socket;
     }
     const out = back;
@@ -120,6 +124,7 @@ export async function startUdpRelay(target: { host: string; port: number }, opts
   return {
     port,
     stats,
+    clients,
     close: async () => {
       closed = true;
       for (const t of timers) clearTimeout(t);

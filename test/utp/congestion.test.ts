@@ -35,13 +35,19 @@ describe('LEDBAT window', () => {
     assert.equal(steady.cwnd, before, 'congestion avoidance');
   });
 
-  it('shrinks above the target delay whatever limits the flight, by about 3000 bytes a window', () => {
-    const cc = withDelay(300, 40 * MSS);
-    cc.onLoss();
-    const start = cc.cwnd;
-    // One window's worth of ACKs, with little in flight: the decrease still applies.
-    for (let acked = 0; acked < start; acked += MSS) cc.onAck(MSS, 5 * MSS);
-    assert.ok(cc.cwnd < start && start - cc.cwnd <= 3300, `${start} -> ${cc.cwnd}`);
+  it('shrinks above the target delay whatever limits the flight, in proportion to the excess', () => {
+    for (const [delayMs, expected] of [
+      [150, 1500],
+      [300, 6000],
+    ] as const) {
+      const cc = withDelay(delayMs, 60 * MSS);
+      cc.onLoss();
+      const start = cc.cwnd;
+      // One window's worth of ACKs, with little in flight: the decrease still applies.
+      for (let acked = 0; acked < start; acked += MSS) cc.onAck(MSS, 5 * MSS);
+      const shed = start - cc.cwnd;
+      assert.ok(shed > expected * 0.9 && shed < expected * 1.3, `${delayMs} ms: ${start} -> ${cc.cwnd}`);
+    }
   });
 
   it('grows towards the target below it, by about 3000 bytes a window', () => {

@@ -162,6 +162,23 @@ describe('uTP connection', () => {
     assert.ok(ms < 400, `recovered in ${ms} ms of simulated time, before any RTO`);
   });
 
+  it('an accepted connection ended before the initiator spoke sends its data and FIN once it has', () => {
+    const sim = new UtpSim({ delayMs: 2 });
+    sim.connect();
+    sim.run(10);
+    const b = sim.b.conn!;
+    assert.equal(b.state, 'syn-recv');
+    b.write(Buffer.from('bye'));
+    b.end();
+    sim.run(10);
+    assert.equal(sim.a.closed, 'no', 'not reset');
+    sim.a.conn!.write(Buffer.from('hi'));
+    sim.run(100);
+    assert.equal(concat(sim.b).toString(), 'hi');
+    assert.equal(concat(sim.a).toString(), 'bye');
+    assert.equal(sim.a.ended, true);
+  });
+
   it('gives up a SYN nobody answers after three tries', () => {
     const sim = new UtpSim({ tamper: () => undefined });
     sim.connect();
