@@ -32,12 +32,13 @@ function describeRelay(relay: UdpRelay): string {
 
 /**
  * The content crossed the relay, which really dropped and reordered (else the test proved
- * nothing): libtorrent learns the seed's listen port from its extended handshake and could
- * otherwise finish over a direct connection.
+ * nothing). Each side learns the other's listen port from the extended handshake, so a
+ * connection lost on the bad path may be replaced by a direct one near the end (seen once under
+ * load: 99 % of the bytes had crossed); nine tenths of the content must have crossed it.
  */
 function assertBadPath(relay: UdpRelay, contentBytes: number): void {
   const s = relay.stats;
-  assert.ok(s.bytesFromTarget >= contentBytes, `the content went through the relay\n${describeRelay(relay)}`);
+  assert.ok(s.bytesFromTarget >= 0.9 * contentBytes, `the content went through the relay\n${describeRelay(relay)}`);
   assert.ok(s.dropped > 0 && s.reordered > 0, describeRelay(relay));
   assert.equal(s.overflow, 0, describeRelay(relay));
 }
