@@ -16,15 +16,8 @@ CLI=${TESSERA_CLI:-$REPO/dist/src/cli/main.js}
 B=${BENCH_DIR:-/tmp/tessera-mse-bench}
 SIZE=${SIZE:-1073741824}
 RUNS=${RUNS:-2}
-[ -f "$CLI" ] || (cd "$REPO" && npx tsc -p tsconfig.json)
-mkdir -p "$B/data"
-if [ "$(stat -c %s "$B/data/big.bin" 2>/dev/null || echo 0)" != "$SIZE" ]; then
-  head -c "$SIZE" /dev/urandom > "$B/data/big.bin"
-  rm -f "$B/big.torrent"
-fi
-[ -f "$B/big.torrent" ] || node "$CLI" create "$B/data/big.bin" -o "$B/big.torrent" > /dev/null
-
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+# shellcheck source=bench/lib/one-file.sh
+source "$REPO/bench/lib/one-file.sh"
 
 printf 'mode\trun\tdownload_wall_s\tdownload_cpu_s\tseed_cpu_s\n'
 for run in $(seq "$RUNS"); do

@@ -11,7 +11,9 @@
                          local peer class)
   --partial              seed: the data holds only some pieces; seed those, never download
                          (upload mode), "ready" once checked
-DHT, LSD, PEX, UPnP, NAT-PMP and uTP are off; listens on 127.0.0.1 only; connects out in plaintext.
+  --utp-only             uTP in and out, TCP off both ways (uTP is otherwise off)
+  --connect HOST:PORT    leech: dial this peer (besides what the trackers give)
+DHT, LSD, PEX, UPnP and NAT-PMP are off; listens on 127.0.0.1 only; connects out in plaintext.
 SIGUSR1 makes a seeder re-announce at once. Run with /usr/bin/python3.
 """
 import argparse, signal, sys, time
@@ -26,6 +28,8 @@ ap.add_argument("--profile", default="default", choices=["default", "hp"])
 ap.add_argument("--timeout", type=float, default=600)
 ap.add_argument("--up-limit", type=int, default=0)
 ap.add_argument("--partial", action="store_true")
+ap.add_argument("--utp-only", action="store_true")
+ap.add_argument("--connect")
 a = ap.parse_args()
 
 settings = lt.high_performance_seed() if a.profile == "hp" else {}
@@ -33,7 +37,8 @@ settings.update({
     "listen_interfaces": "127.0.0.1:%d" % a.port,
     "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
     "dht_bootstrap_nodes": "",
-    "enable_outgoing_utp": False, "enable_incoming_utp": False,
+    "enable_outgoing_utp": a.utp_only, "enable_incoming_utp": a.utp_only,
+    "enable_outgoing_tcp": not a.utp_only, "enable_incoming_tcp": not a.utp_only,
     "allow_multiple_connections_per_ip": True,   # every bench peer is 127.0.0.1
     # connect out in plaintext; accept both (aria2 may open with an obfuscated handshake)
     "out_enc_policy": int(lt.enc_policy.disabled), "in_enc_policy": int(lt.enc_policy.enabled),
@@ -102,6 +107,9 @@ if a.mode == "seed":
     sys.exit(0)
 
 h = handles[0]
+if a.connect:
+    host, _, port = a.connect.rpartition(":")
+    h.connect_peer((host, int(port)))
 rc = 1
 while not stop:
     if h.status().is_seeding:
