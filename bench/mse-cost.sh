@@ -26,15 +26,15 @@ for run in $(seq "$RUNS"); do
     rm -rf "$B/out" "$B/seed.log"
     /usr/bin/time -f '%U %S' -o "$B/seed.time" node "$CLI" seed "$B/big.torrent" "$B/data" --port "$port" --encryption "$mode" --quiet > "$B/seed.log" 2>&1 &
     timer=$!
-    for _ in $(seq 600); do grep -q '^complete:' "$B/seed.log" && break; sleep 0.5; done
-    grep -q '^complete:' "$B/seed.log" || { echo "seed not ready: $(tail -3 "$B/seed.log")" >&2; kill "$(pgrep -P "$timer")"; exit 1; }
+    for _ in $(seq 600); do grep -q 'listening on port' "$B/seed.log" && break; sleep 0.5; done
+    grep -q 'listening on port' "$B/seed.log" || { echo "seed not ready: $(tail -3 "$B/seed.log")" >&2; kill "$(pgrep -P "$timer")"; exit 1; }
     /usr/bin/time -f '%e %U %S' -o "$B/download.time" \
       node "$CLI" download "$B/big.torrent" -o "$B/out" --peer "127.0.0.1:$port" --no-dht --port 0 --encryption "$mode" --quiet > /dev/null
     cmp "$B/data/big.bin" "$B/out/big.bin"
     kill -INT "$(pgrep -P "$timer")"
-    wait "$timer"
+    wait "$timer" || true   # the seed exits 130 on Ctrl-C
     read -r dwall duser dsys < "$B/download.time"
-    read -r suser ssys < "$B/seed.time"
+    read -r suser ssys < <(tail -n 1 "$B/seed.time")   # after a "Command exited with non-zero status" line
     printf '%s\t%s\t%s\t%.2f\t%.2f\n' "$mode" "$run" "$dwall" "$(echo "$duser + $dsys" | bc)" "$(echo "$suser + $ssys" | bc)"
   done
 done
