@@ -1,5 +1,7 @@
 /**
- * One peer connection: the socket edge of the wire protocol.
+ * One peer connection: the socket edge of the wire protocol. Just over 500 lines: the
+ * handshake steps (plaintext, MSE, the plaintext retry) share the socket and its buffers; the
+ * codecs are in src/wire and src/mse.
  *
  * State transitions (nothing else is allowed):
  *   connecting  -> handshaking   the stream connected (outgoing); incoming streams start here

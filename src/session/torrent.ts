@@ -1,7 +1,10 @@
 /**
  * One torrent in a session: metadata, storage, the swarm and the tracker schedule,
  * orchestrated. It decides nothing about pieces or peers itself; it moves between states
- * and hands its connections from one phase to the next.
+ * and hands its connections from one phase to the next. Its bookkeeping lives apart
+ * (torrent-types.ts, file-selection.ts, announce.ts, web-seeds.ts, the metadata phase); what
+ * stays is the state machine, slightly over 500 lines, kept whole so every transition reads
+ * in one place.
  *
  * State machine (each arrow is one method; nothing else changes `state`):
  *   metadata    -> checking              metadata verified (magnet): the same connections carry on

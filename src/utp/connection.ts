@@ -1,6 +1,9 @@
 /**
  * One uTP connection (BEP 29), sans I/O: packets in through `receive`, packets out through
- * the `send` hook, time from the injected clock and the owner's periodic `tick`.
+ * the `send` hook, time from the injected clock and the owner's periodic `tick`. Over 500
+ * lines on purpose: send window, receive window and timers share the sequence state below,
+ * and the codec (packet.ts), congestion control (congestion.ts) and demultiplexing (mux.ts)
+ * already live apart.
  *
  * State transitions (nothing else is allowed):
  *   syn-sent  -> connected   the peer's ST_STATE answered our SYN (outgoing)
