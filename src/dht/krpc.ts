@@ -4,6 +4,8 @@
  * becomes a `KrpcError`, never another exception. Unknown keys are ignored, because later
  * BEPs (`v`, `ip`, `ro`, ...) add keys that a BEP 5 node may safely skip. BEP 32's IPv6 keys
  * are read: `nodes6` (38-byte nodes), 18-byte peers in `values`, and `want` (`n4`, `n6`).
+ * BEP 42's `ip` (the requester's address as the responder saw it) is read from responses and
+ * written into ours; a malformed one is a hint lost, not an error.
  */
 import { BencodeError, BDict, type BValue, asBytes, asDict, asList, decode, encode } from '../bencode/index.js';
 import type { PeerAddress } from '../metainfo/types.js';
@@ -57,7 +59,14 @@ export interface KrpcResponseBody {
 
 export type KrpcMessage =
   | { readonly type: 'query'; readonly t: Uint8Array; readonly query: KrpcQuery; readonly version?: Uint8Array }
-  | { readonly type: 'response'; readonly t: Uint8Array; readonly response: KrpcResponseBody; readonly version?: Uint8Array }
+  | {
+      readonly type: 'response';
+      readonly t: Uint8Array;
+      readonly response: KrpcResponseBody;
+      readonly version?: Uint8Array;
+      /** BEP 42: the querier's address and port as the responder saw them (compact, top level). */
+      readonly ip?: PeerAddress;
+    }
   | { readonly type: 'error'; readonly t: Uint8Array; readonly code: number; readonly message: string; readonly version?: Uint8Array };
 
 const QUERY_METHODS: ReadonlySet<string> = new Set<KrpcMethod>(['ping', 'find_node', 'get_peers', 'announce_peer']);
@@ -96,9 +105,18 @@ export function decodeKrpc(packet: Uint8Array): KrpcMessage {
   const y = asBytes(dict.get('y'));
   const kind = y === undefined ? undefined : latin1(y);
   if (kind === 'q') return { type: 'query', t: copy(t), query: decodeQuery(dict, t), ...extra };
-  if (kind === 'r') return { type: 'response', t: copy(t), response: decodeResponse(dict), ...extra };
+  if (kind === 'r') {
+    const ip = requesterAddress(dict);
+    return { type: 'response', t: copy(t), response: decodeResponse(dict), ...extra, ...(ip !== undefined ? { ip } : {}) };
+  }
   if (kind === 'e') return { type: 'error', t: copy(t), ...decodeError(dict), ...extra };
   throw new KrpcError('bad-message-type', 'missing or unknown message type "y"');
+}
+
+/** BEP 42 `ip`: 6 bytes (IPv4 and port) or 18 (IPv6 and port); anything else is ignored. */
+function requesterAddress(dict: BDict): PeerAddress | undefined {
+  const ip = asBytes(dict.get('ip'));
+  return ip === undefined || (ip.length !== 6 && ip.length !== 18) ? undefined : decodePeer(ip);
 }
 
 function fixedBytes(args: BDict, key: string, length: number, context: { transactionId?: Uint8Array; wasQuery?: boolean }): Uint8Array {
@@ -231,6 +249,7 @@ export function encodeKrpc(msg: KrpcMessage): Uint8Array {
     case 'response':
       root.set('y', bytes('r'));
       root.set('r', responseBody(msg.response));
+      if (msg.ip !== undefined) root.set('ip', encodePeer(msg.ip));
       break;
     case 'error':
       root.set('y', bytes('e'));

@@ -1,9 +1,15 @@
 /**
- * A BEP 5 DHT node on one UDP socket: the only file of the DHT layer that does I/O. It sends
- * the queries that `Lookup` asks for, answers other nodes through `answerQuery`, and keeps
- * the routing table alive. Every outgoing packet passes `allowAddress` and a global rate
- * limit; every incoming query passes a per-IP rate limit; answers are bounded in size. So
- * the node cannot be steered into flooding anyone, and hostile packets only cost a decode.
+ * A BEP 5 DHT node on one UDP socket. It sends the queries that `Lookup` asks for, answers
+ * other nodes through `answerQuery`, and keeps the routing table alive; its traffic passes
+ * `KrpcTransport` (transport.ts), where the address filter and the rate limits sit, and
+ * answers are bounded in size. So the node cannot be steered into flooding anyone, and
+ * hostile packets only cost a decode.
+ *
+ * BEP 42: answers tell us our address as others see it (`onExternalAddress`), and once the
+ * owner settles on an external address, `adoptExternalAddress` gives the node an id that
+ * conforms to it and rejoins the network under that id, as libtorrent does when its external
+ * address changes. Other nodes' ids are not checked against their addresses (nor does
+ * libtorrent by default).
  */
 import { randomBytes } from 'node:crypto';
 import { lookup as dnsLookup } from 'node:dns/promises';
@@ -12,26 +18,21 @@ import type { DatagramChannel } from '../util/datagram.js';
 import { ipFamily } from '../util/ip.js';
 import type { PeerAddress } from '../metainfo/types.js';
 import { NODE_ID_LENGTH, type NodeContact, isIpv4 } from './compact.js';
-import { DhtError, KrpcError } from './errors.js';
-import {
-  KRPC_METHOD_UNKNOWN,
-  KRPC_PROTOCOL_ERROR,
-  MAX_KRPC_PACKET,
-  type KrpcMessage,
-  type KrpcQuery,
-  type KrpcResponseBody,
-  decodeKrpc,
-  encodeKrpc,
-} from './krpc.js';
+import { bep42NodeId, conformsToBep42 } from './bep42.js';
+import { DhtError } from './errors.js';
+import type { KrpcQuery, KrpcResponseBody } from './krpc.js';
 import { Lookup, type LookupResult, type SeedContact } from './lookup.js';
 import type { RandomBytes } from './node-id.js';
 import { PeerStore } from './peer-store.js';
-import { KeyedRateLimiter, type RateOptions, TokenBucket } from './rate-limit.js';
+import type { RateOptions } from './rate-limit.js';
 import { answerQuery } from './responder.js';
 import { K, RoutingTable } from './routing-table.js';
 import { loadState, saveState } from './state-file.js';
 import { bindDhtSocket, sharedDhtSocket, type DhtSocket } from './socket.js';
 import { TokenIssuer } from './token.js';
+import { type DhtStats, type KrpcAnswer, KrpcTransport } from './transport.js';
+
+export type { DhtStats } from './transport.js';
 
 /** The public routers most clients bootstrap from. Never used unless passed explicitly. */
 export const DEFAULT_BOOTSTRAP: readonly BootstrapAddress[] = [
@@ -76,6 +77,11 @@ export interface DhtNodeOptions {
   /** Everything we send (default 250/s, burst 250). */
   readonly outgoingRate?: RateOptions;
   readonly maintenanceIntervalMs?: number;
+  /**
+   * Told, for each answer that carries BEP 42's `ip`, our address as `voter` saw it (of this
+   * node's family). Only a hint: any node may say anything.
+   */
+  readonly onExternalAddress?: (address: string, voter: string) => void;
 }
 
 export interface GetPeersOptions {
@@ -86,25 +92,6 @@ export interface GetPeersOptions {
   readonly announcePort?: number;
 }
 
-export interface DhtStats {
-  received: number;
-  sent: number;
-  malformed: number;
-  rateLimited: number;
-  dropped: number;
-}
-
-interface Pending {
-  readonly host: string;
-  readonly port: number;
-  readonly expectedId: Uint8Array | undefined;
-  readonly resolve: (body: KrpcResponseBody) => void;
-  readonly reject: (err: Error) => void;
-  readonly timer: NodeJS.Timeout;
-}
-
-const MAX_PENDING = 1024;
-const MAX_SEND_QUEUE = 256;
 /** Unverified queriers pinged at once before they may enter the table. */
 const MAX_VERIFYING = 16;
 const MAX_REFRESH_PER_TICK = 3;
@@ -123,24 +110,18 @@ function usable(host: string, port: number, family: 4 | 6): boolean {
 }
 
 export class DhtNode {
-  readonly id: Uint8Array;
   readonly family: 4 | 6;
-  private readonly socket: DhtSocket;
+  private ownId: Uint8Array;
+  private readonly transport: KrpcTransport;
   private readonly now: () => number;
   private readonly random: RandomBytes;
   private readonly allow: (host: string) => boolean;
-  private readonly table: RoutingTable;
+  private table: RoutingTable;
   private readonly tokens: TokenIssuer;
   private readonly peers: PeerStore;
-  private readonly incoming: KeyedRateLimiter;
-  private readonly outgoing: TokenBucket;
-  private readonly pending = new Map<string, Pending>();
-  private readonly sendQueue: { bytes: Uint8Array; host: string; port: number }[] = [];
   private readonly verifying = new Set<string>();
   private readonly lookups = new Set<() => void>();
-  private readonly counters: DhtStats = { received: 0, sent: 0, malformed: 0, rateLimited: 0, dropped: 0 };
   private seeds: SeedContact[] = [];
-  private drainTimer: NodeJS.Timeout | undefined;
   private maintenance: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -150,19 +131,26 @@ export class DhtNode {
     private readonly options: DhtNodeOptions,
     savedNodes: readonly NodeContact[],
   ) {
-    this.socket = socket;
     this.family = familyOf(options);
-    this.id = id;
+    this.ownId = id;
     this.now = options.clock ?? Date.now;
     this.random = options.random ?? ((n) => new Uint8Array(randomBytes(n)));
     this.allow = options.allowAddress ?? (() => true);
     this.table = new RoutingTable(id, { now: this.now });
     this.tokens = new TokenIssuer({ now: this.now, random: this.random });
     this.peers = new PeerStore({ now: this.now });
-    this.incoming = new KeyedRateLimiter(options.incomingRate ?? { perSecond: 20, burst: 50 }, this.now);
-    this.outgoing = new TokenBucket(options.outgoingRate ?? { perSecond: 250, burst: 250 }, this.now);
+    this.transport = new KrpcTransport({
+      socket,
+      family: this.family,
+      now: this.now,
+      random: this.random,
+      acceptable: (host, port) => this.acceptable(host, port),
+      incomingRate: options.incomingRate ?? { perSecond: 20, burst: 50 },
+      outgoingRate: options.outgoingRate ?? { perSecond: 250, burst: 250 },
+      queryTimeoutMs: options.queryTimeoutMs ?? 2000,
+      onQuery: (t, query, host, port) => this.onQuery(t, query, host, port),
+    });
     this.seeds = savedNodes.filter((n) => this.acceptable(n.host, n.port));
-    socket.listen((msg, host, port) => this.onPacket(msg, host, port));
     const interval = options.maintenanceIntervalMs ?? 60_000;
     this.maintenance = setInterval(() => this.maintain(), interval);
     this.maintenance.unref();
@@ -179,8 +167,13 @@ export class DhtNode {
     return new DhtNode(socket, new Uint8Array(id), options, saved?.nodes ?? []);
   }
 
+  /** Our node id; it changes when `adoptExternalAddress` takes a BEP 42 one. */
+  get id(): Uint8Array {
+    return this.ownId;
+  }
+
   get port(): number {
-    return this.socket.port;
+    return this.transport.port;
   }
 
   nodeCount(): number {
@@ -188,7 +181,23 @@ export class DhtNode {
   }
 
   stats(): DhtStats {
-    return { ...this.counters };
+    return this.transport.stats();
+  }
+
+  /**
+   * BEP 42: `address` is our external address (of this node's family). When our id does not
+   * conform to it, take a fresh one that does, start a new routing table, and rejoin through
+   * the nodes we knew (a lookup of the new id). Returns whether the id changed. Peers stored
+   * for others and our tokens stay: neither depends on our id.
+   */
+  adoptExternalAddress(address: string): boolean {
+    if (this.closed || ipFamily(address) !== this.family || conformsToBep42(this.ownId, address)) return false;
+    const known: SeedContact[] = this.table.contacts().map((c) => ({ host: c.host, port: c.port }));
+    this.ownId = bep42NodeId(address, this.random);
+    this.table = new RoutingTable(this.ownId, { now: this.now });
+    this.seeds = [...known, ...this.seeds].slice(0, 64);
+    void this.lookup('find_node', this.ownId, {}).catch(() => undefined);
+    return true;
   }
 
   /** Resolves the bootstrap hosts and looks up our own id to fill the table (BEP 5). */
@@ -227,134 +236,40 @@ export class DhtNode {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.maintenance);
-    clearTimeout(this.drainTimer);
-    this.sendQueue.length = 0;
     for (const finish of [...this.lookups]) finish();
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new DhtError('closed', 'DHT node closed'));
-    }
-    this.pending.clear();
-    await this.socket.close();
+    await this.transport.close();
   }
 
-  /** Sends one query and waits for its answer (or a timeout, error reply, or close). */
-  private query(host: string, port: number, query: KrpcQuery, expectedId?: Uint8Array): Promise<KrpcResponseBody> {
-    return new Promise((resolve, reject) => {
-      if (this.closed) return reject(new DhtError('closed', 'DHT node closed'));
-      if (this.pending.size >= MAX_PENDING) return reject(new DhtError('busy', 'too many queries in flight'));
-      let t = this.random(4);
-      for (let i = 0; i < 8 && this.pending.has(key(t)); i++) t = this.random(4);
-      const tk = key(t);
-      if (this.pending.has(tk)) return reject(new DhtError('busy', 'no free transaction id'));
-      const timer = setTimeout(() => {
-        this.pending.delete(tk);
-        if (expectedId !== undefined) this.table.noteFailure(expectedId);
-        reject(new DhtError('timeout', `no answer from ${host}:${port}`));
-      }, this.options.queryTimeoutMs ?? 2000);
-      timer.unref();
-      this.pending.set(tk, { host, port, expectedId, resolve, reject, timer });
-      if (!this.send({ type: 'query', t, query }, host, port)) {
-        clearTimeout(timer);
-        this.pending.delete(tk);
-        reject(new DhtError('not-sent', `query to ${host}:${port} refused or rate-limited`));
-      }
-    });
-  }
-
-  /** Queues one message through the address filter and the outgoing rate limit. */
-  private send(msg: KrpcMessage, host: string, port: number): boolean {
-    if (this.closed || !this.acceptable(host, port)) return false;
-    let bytes: Uint8Array;
+  /**
+   * One query through the transport. An answer lets its sender into the table and may carry
+   * our address as the sender saw it (BEP 42); a silence counts against the node we expected.
+   */
+  private async query(host: string, port: number, query: KrpcQuery, expectedId?: Uint8Array): Promise<KrpcResponseBody> {
+    let answer: KrpcAnswer;
     try {
-      bytes = encodeKrpc(msg);
-    } catch {
-      // Only an answer echoing hostile input could fail to encode; dropping it is the answer.
-      this.counters.dropped++;
-      return false;
-    }
-    if (this.outgoing.take()) {
-      this.transmit(bytes, host, port);
-      return true;
-    }
-    if (this.sendQueue.length >= MAX_SEND_QUEUE) {
-      this.counters.dropped++;
-      return false;
-    }
-    this.sendQueue.push({ bytes, host, port });
-    this.scheduleDrain();
-    return true;
-  }
-
-  private transmit(bytes: Uint8Array, host: string, port: number): void {
-    this.counters.sent++;
-    this.socket.send(bytes, port, host, (err) => {
-      if (err) this.counters.dropped++;
-    });
-  }
-
-  private scheduleDrain(): void {
-    if (this.drainTimer !== undefined || this.closed) return;
-    this.drainTimer = setTimeout(() => {
-      this.drainTimer = undefined;
-      while (this.sendQueue.length > 0 && this.outgoing.take()) {
-        const next = this.sendQueue.shift()!;
-        this.transmit(next.bytes, next.host, next.port);
-      }
-      if (this.sendQueue.length > 0) this.scheduleDrain();
-    }, Math.max(1, this.outgoing.waitMs()));
-    this.drainTimer.unref();
-  }
-
-  private onPacket(packet: Buffer, host: string, port: number): void {
-    if (this.closed) return;
-    this.counters.received++;
-    if (ipFamily(host) !== this.family || !this.acceptable(host, port) || packet.length > MAX_KRPC_PACKET) {
-      this.counters.dropped++;
-      return;
-    }
-    let msg: KrpcMessage;
-    try {
-      msg = decodeKrpc(packet);
+      answer = await this.transport.query(host, port, query);
     } catch (err) {
-      this.counters.malformed++;
-      if (err instanceof KrpcError && err.wasQuery && err.transactionId !== undefined && this.incoming.allow(host)) {
-        const code = err.code === 'unknown-method' ? KRPC_METHOD_UNKNOWN : KRPC_PROTOCOL_ERROR;
-        this.send({ type: 'error', t: err.transactionId, code, message: err.message }, host, port);
+      if (expectedId !== undefined && err instanceof DhtError && err.code === 'timeout') this.table.noteFailure(expectedId);
+      throw err;
+    }
+    const r = answer.body;
+    this.learn({ id: r.id, host, port });
+    if (answer.ip !== undefined && ipFamily(answer.ip.host) === this.family) {
+      try {
+        this.options.onExternalAddress?.(answer.ip.host, host);
+      } catch {
+        // an observer's failure is not the node's
       }
-      return;
     }
-    if (msg.type === 'query') {
-      this.onQuery(msg.t, msg.query, host, port);
-      return;
-    }
-    const tk = key(msg.t);
-    const p = this.pending.get(tk);
-    // Only the address we asked may answer: a guessed transaction id from elsewhere is ignored.
-    if (p === undefined || p.host !== host || p.port !== port) {
-      this.counters.dropped++;
-      return;
-    }
-    this.pending.delete(tk);
-    clearTimeout(p.timer);
-    if (msg.type === 'error') {
-      p.reject(new DhtError('remote-error', `${host}:${port} answered error ${msg.code}: ${printable(msg.message)}`));
-      return;
-    }
-    this.learn({ id: msg.response.id, host, port });
     // The IPv6 network's contacts arrive in `nodes6`; the lookup reads one list, the node's own.
-    const r = msg.response;
-    p.resolve(this.family === 6 ? { id: r.id, ...(r.nodes6 !== undefined ? { nodes: r.nodes6 } : {}), ...(r.values !== undefined ? { values: r.values } : {}), ...(r.token !== undefined ? { token: r.token } : {}) } : r);
+    return this.family === 6 ? { id: r.id, ...(r.nodes6 !== undefined ? { nodes: r.nodes6 } : {}), ...(r.values !== undefined ? { values: r.values } : {}), ...(r.token !== undefined ? { token: r.token } : {}) } : r;
   }
 
   private onQuery(t: Uint8Array, query: KrpcQuery, host: string, port: number): void {
-    if (!this.incoming.allow(host)) {
-      this.counters.rateLimited++;
-      return;
-    }
     const answer = answerQuery({ ownId: this.id, table: this.table, tokens: this.tokens, peers: this.peers, family: this.family }, query, { host, port });
-    if (answer.kind === 'response') this.send({ type: 'response', t, response: answer.body }, host, port);
-    else this.send({ type: 'error', t, code: answer.code, message: answer.message }, host, port);
+    // BEP 42: every answer tells the querier its address as we see it.
+    if (answer.kind === 'response') this.transport.send({ type: 'response', t, response: answer.body, ip: { host, port } }, host, port);
+    else this.transport.send({ type: 'error', t, code: answer.code, message: answer.message }, host, port);
     this.table.noteQuery(query.id);
     // A querier is unverified; BEP 5 admits nodes that answer us, so ping it first.
     if (this.table.wouldAccept(query.id)) void this.verify({ id: query.id, host, port }, 1);
@@ -479,15 +394,6 @@ function familyOf(options: DhtNodeOptions): 4 | 6 {
   return options.family ?? (options.host !== undefined && ipFamily(options.host) === 6 ? 6 : 4);
 }
 
-function key(t: Uint8Array): string {
-  return Buffer.from(t).toString('latin1');
-}
-
 function checkHash(infoHash: Uint8Array): void {
   if (infoHash.length !== NODE_ID_LENGTH) throw new DhtError('bad-info-hash', `info hash must be ${NODE_ID_LENGTH} bytes`);
-}
-
-/** Remote text reaches logs and terminals: keep it short and free of control characters. */
-function printable(text: string): string {
-  return text.replace(/[\p{Cc}\p{Cf}]/gu, '?').slice(0, 200);
 }

@@ -122,6 +122,20 @@ describe('KRPC encoding', () => {
     assert.ok(msg.version !== undefined && Buffer.from(msg.version).equals(b('TS01')));
   });
 
+  it("BEP 42's `ip` of a response: the querier's compact address, read and written at the top level; a malformed one is ignored", () => {
+    const text = 'd2:ip6:\x7f\x00\x00\x01\x1a\xe11:rd2:id20:mnopqrstuvwxyz123456e1:t2:aa1:y1:re';
+    const msg = decodeKrpc(b(text));
+    assert.ok(msg.type === 'response');
+    assert.deepEqual(msg.ip, { host: '127.0.0.1', port: 6881 });
+    assert.equal(Buffer.from(encodeKrpc(msg)).toString('latin1'), text);
+    const six = encodeKrpc({ type: 'response', t: b('aa'), response: { id: ID_M }, ip: { host: '2001:db8::7', port: 443 } });
+    const back = decodeKrpc(six);
+    assert.ok(back.type === 'response');
+    assert.deepEqual(back.ip, { host: '2001:db8::7', port: 443 });
+    const odd = decodeKrpc(b('d2:ip5:abcde1:rd2:id20:mnopqrstuvwxyz123456e1:t2:aa1:y1:re'));
+    assert.ok(odd.type === 'response' && odd.ip === undefined);
+  });
+
   it('refuses to encode a message larger than one datagram', () => {
     const values = Array.from({ length: 200 }, (_, i) => ({ host: '10.0.0.1', port: i + 1 }));
     assert.throws(() => encodeKrpc({ type: 'response', t: b('aa'), response: { id: ID_A, values } }), (e: unknown) => e instanceof KrpcError && e.code === 'too-large');
