@@ -23,7 +23,8 @@ const SLOW_START_LIMIT = 256 * 1024;
 export class RttEstimator {
   rtt = 0;
   rttVar = 0;
-  private sampled = false;
+  /** Whether any sample came in (before, `rtt` means nothing). */
+  sampled = false;
   private backoff = 1;
 
   get rto(): number {
@@ -54,6 +55,9 @@ export class RttEstimator {
 /** LEDBAT congestion window, in bytes. */
 export class Ledbat {
   cwnd: number;
+  /** Halvings on loss and collapses on timeout so far, for tests and traces. */
+  halvings = 0;
+  collapses = 0;
   private slowStart = true;
   /** Slow start ends here at the latest: past it, bursts overrun socket buffers long before delay builds up on a fast link. */
   private ssthresh = SLOW_START_LIMIT;
@@ -118,6 +122,7 @@ export class Ledbat {
 
   /** A packet was lost (three duplicate ACKs or selective ACKs past it): halve, once per window. */
   onLoss(): void {
+    this.halvings++;
     this.cwnd = Math.max(this.minWindow, this.cwnd / 2);
     this.ssthresh = this.cwnd;
     this.slowStart = false;
@@ -125,6 +130,7 @@ export class Ledbat {
 
   /** The retransmission timer fired: one packet in flight, then slow start up to half the old window. */
   onTimeout(): void {
+    this.collapses++;
     this.ssthresh = Math.max(this.minWindow, this.cwnd / 2);
     this.cwnd = this.minWindow;
     this.slowStart = true;

@@ -1,9 +1,9 @@
 /**
  * One uTP connection (BEP 29), sans I/O: packets in through `receive`, packets out through
- * the `send` hook, time from the injected clock and the owner's periodic `tick`. Over 500
- * lines on purpose: send window, receive window and timers share the sequence state below,
- * and the codec (packet.ts), congestion control (congestion.ts) and demultiplexing (mux.ts)
- * already live apart.
+ * the `send` hook, time from the injected clock and the owner's periodic `tick`. The bytes
+ * written, the packets sent and loss detection live in send-queue.ts, the packets received
+ * ahead of a gap and our selective ACKs in reorder-buffer.ts, the RTT and congestion window
+ * in congestion.ts, the codec in packet.ts.
  *
  * State transitions (nothing else is allowed):
  *   syn-sent  -> connected   the peer's ST_STATE answered our SYN (outgoing)
@@ -11,20 +11,20 @@
  *   connected -> closing     we queued our FIN; data still flows in until the peer's FIN
  *   any       -> closed      both FINs acknowledged, ST_RESET, timeout, or `destroy`
  *
- * Sequence and ACK numbers are 16-bit and wrap. Sent packets stay in `out` (contiguous
- * sequence numbers from `outSeq`) until acknowledged, cumulatively or by a selective ACK;
- * one is resent on three duplicate ACKs, on three selective ACKs past it, or when the RTO
- * fires (which also collapses the window to one packet). Received packets ahead of a gap
- * wait in a reorder buffer bounded by our advertised window. Nothing a peer sends can make
- * us allocate past these bounds: ACKs of data never sent, sequence numbers outside the
- * window and a second FIN are dropped, a huge advertised window is capped by our send
- * buffer and the congestion window.
+ * Sequence and ACK numbers are 16-bit and wrap. Sent packets stay in the send queue until
+ * acknowledged, cumulatively or by a selective ACK. One is resent at once when the queue finds
+ * it lost (three packets sent after it acknowledged, and out for longer than reordering
+ * explains), and the window halves once per window of data; when the RTO fires, everything
+ * unacknowledged goes again, the RTO backs off and the window (only then) collapses to one
+ * packet. Received packets ahead of a gap wait in a reorder buffer bounded by our advertised
+ * window. Nothing a peer sends can make us allocate past these bounds: ACKs of data never
+ * sent, sequence numbers outside the window and a second FIN are dropped, a huge advertised
+ * window is capped by our send buffer and the congestion window.
  */
 import { Ledbat, RttEstimator } from './congestion.js';
 import { utpError, type UtpError } from './errors.js';
 import {
   HEADER_BYTES,
-  MAX_SACK_BYTES,
   ST_DATA,
   ST_FIN,
   ST_RESET,
@@ -37,6 +37,8 @@ import {
   type PacketType,
   type UtpPacket,
 } from './packet.js';
+import { MAX_REORDER_PACKETS, ReorderBuffer } from './reorder-buffer.js';
+import { SendQueue, WriteBuffer, type OutPacket } from './send-queue.js';
 
 export type UtpState = 'syn-sent' | 'syn-recv' | 'connected' | 'closing' | 'closed';
 
@@ -53,8 +55,6 @@ export const SEND_BUFFER = 1 << 20;
  * few hundred in flight a single loss stalled it for good in tests. 64 keeps loopback fast.
  */
 const MAX_IN_FLIGHT_PACKETS = 64;
-/** Packets ahead of the next expected one that we are willing to hold. */
-const MAX_REORDER_PACKETS = MAX_SACK_BYTES * 8;
 const MAX_CWND = 2 << 20;
 const SYN_RETRY_MS = 1000;
 /** SYNs sent before the connection attempt fails (libtorrent gives up after about 3 s as well). */
@@ -81,6 +81,22 @@ export interface UtpHooks {
   readBuffered(): number;
 }
 
+export interface UtpConnectionStats {
+  inFlight: number;
+  cwnd: number;
+  peerWindow: number;
+  rto: number;
+  reorderBytes: number;
+  pendingBytes: number;
+  unacked: number;
+  /** Times the congestion window was halved for a loss. */
+  halvings: number;
+  /** Retransmission timeouts that collapsed the window to one packet. */
+  timeouts: number;
+  /** Retransmissions that turned out needless (the first copy had arrived). */
+  spurious: number;
+}
+
 export interface UtpConnectionOptions {
   /** Milliseconds (timeouts, RTT). */
   now: () => number;
@@ -90,19 +106,6 @@ export interface UtpConnectionOptions {
   random16: () => number;
 }
 
-interface OutPacket {
-  buf: Buffer;
-  /** Payload bytes (0 for a FIN). */
-  size: number;
-  sentAt: number;
-  transmissions: number;
-  acked: boolean;
-  /** Waiting to be sent again (lost). */
-  resend: boolean;
-  /** Already resent by the fast path once; further losses wait for the RTO. */
-  fastResent: boolean;
-}
-
 export class UtpConnection {
   state: UtpState;
   /** The id on packets we receive; the mux routes by it. */
@@ -110,21 +113,13 @@ export class UtpConnection {
   readonly sendId: number;
   private seqNr: number;
   private ackNr = 0;
-  private readonly out: OutPacket[] = [];
-  private outHead = 0;
-  /** The sequence number of `out[outHead]`. */
-  private outSeq: number;
-  private inFlight = 0;
   /**
-   * Bytes of every packet not yet cumulatively acknowledged, selectively acknowledged ones
-   * included: they sit in the peer's reorder buffer, which its advertised window covers.
-   * New data goes out only while this stays within that window (libtorrent drops, and never
-   * acknowledges, packets past it, the missing one included).
+   * Sent, unacknowledged packets. New data goes out only while its `outstanding` bytes stay
+   * within the peer's window (libtorrent drops, and never acknowledges, packets past it, the
+   * missing one included).
    */
-  private outstanding = 0;
-  private readonly pending: Uint8Array[] = [];
-  private pendingOffset = 0;
-  private pendingBytes = 0;
+  private readonly sendq: SendQueue;
+  private readonly pending = new WriteBuffer();
   private writeBlocked = false;
   private finQueued = false;
   private finSent = false;
@@ -132,13 +127,11 @@ export class UtpConnection {
   private closeOnFinAck = false;
   /** `end` was called while half-open after accepting: send the FIN once connected. */
   private endWhenConnected = false;
-  private readonly reorder = new Map<number, Uint8Array>();
-  private reorderBytes = 0;
+  private readonly reorder = new ReorderBuffer();
   private eofSeq: number | undefined;
   private ended = false;
   private peerWnd = PACKET_BYTES;
   private replyMicro = 0;
-  private dupAcks = 0;
   /** Halve the window at most once per window of data: not again until this seq is acked. */
   private recoverySeq: number | undefined;
   private ackDue = false;
@@ -158,7 +151,7 @@ export class UtpConnection {
     this.recvId = recvId & 0xffff;
     this.sendId = sendId & 0xffff;
     this.seqNr = seq & 0xffff;
-    this.outSeq = this.seqNr;
+    this.sendq = new SendQueue(this.seqNr, this.rtt);
     this.deadline = opts.now() + SYN_RETRY_MS;
   }
 
@@ -189,32 +182,33 @@ export class UtpConnection {
   }
 
   /** Counters for tests and traces. */
-  stats(): { inFlight: number; cwnd: number; peerWindow: number; rto: number; reorderBytes: number; pendingBytes: number; unacked: number } {
+  stats(): UtpConnectionStats {
+    const q = this.sendq;
     return {
-      inFlight: this.inFlight,
+      inFlight: q.inFlight,
       cwnd: Math.round(this.cc.cwnd),
       peerWindow: this.peerWnd,
       rto: this.rtt.rto,
-      reorderBytes: this.reorderBytes,
-      pendingBytes: this.pendingBytes,
-      unacked: this.out.length - this.outHead,
+      reorderBytes: this.reorder.bytes,
+      pendingBytes: this.pending.bytes,
+      unacked: q.count,
+      halvings: this.cc.halvings,
+      timeouts: this.cc.collapses,
+      spurious: q.spurious,
     };
   }
 
   /** Bytes written and not yet acknowledged. */
   get bufferedBytes(): number {
-    return this.pendingBytes + this.inFlight;
+    return this.pending.bytes + this.sendq.inFlight;
   }
 
   /** Queue bytes to send (kept by reference, not copied); false once the send buffer is full. */
   write(chunk: Uint8Array): boolean {
     if (this.state === 'closed' || this.finQueued) return false;
-    if (chunk.length > 0) {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
-    }
+    this.pending.push(chunk);
     this.trySend();
-    const ok = this.pendingBytes < SEND_BUFFER;
+    const ok = this.pending.bytes < SEND_BUFFER;
     if (!ok) this.writeBlocked = true;
     return ok;
   }
@@ -259,6 +253,8 @@ export class UtpConnection {
     const now = this.opts.now();
     if (this.state === 'closed') return;
     if (this.lingerUntil !== undefined && now >= this.lingerUntil) return this.finish(undefined);
+    // Loss detection is also a matter of time: a hole may become a loss between ACKs.
+    if (this.state === 'connected' || this.state === 'closing') this.resendLost(now);
     if (now < this.deadline) return;
     if (this.state === 'syn-sent') {
       if (this.synAttempts >= SYN_ATTEMPTS) return this.finish(utpError('connect-timeout', 'no answer to the uTP SYN'));
@@ -312,118 +308,55 @@ export class UtpConnection {
    * unacknowledged packet (reordered, old) carries no news but its data is still good.
    */
   private ackAcceptable(p: UtpPacket): boolean {
-    const d = seqDistance((this.outSeq - 1) & 0xffff, p.ack);
-    return d <= this.out.length - this.outHead || d >= 0x8000;
+    return this.sendq.acceptable(p.ack);
   }
 
-  /** Cumulative and selective ACK. */
+  /** Cumulative and selective ACK, then whatever they show lost goes again. */
   private processAck(p: UtpPacket): void {
-    const count = this.out.length - this.outHead;
-    const d = seqDistance((this.outSeq - 1) & 0xffff, p.ack);
-    if (d > count) return;
     const now = this.opts.now();
-    const before = this.inFlight;
-    let acked = 0;
-    let rttSample: number | undefined;
-    for (let i = 0; i < d; i++) {
-      const pkt = this.out[this.outHead]!;
-      this.out[this.outHead++] = undefined as unknown as OutPacket;
-      this.outstanding -= pkt.buf.length;
-      if (!pkt.acked) {
-        acked += pkt.buf.length;
-        if (!pkt.resend) this.inFlight -= pkt.buf.length;
-        if (pkt.transmissions === 1) rttSample = now - pkt.sentAt;
-      }
-    }
-    this.outSeq = (this.outSeq + d) & 0xffff;
-    if (this.outHead > 1024 && this.outHead * 2 > this.out.length) {
-      this.out.splice(0, this.outHead);
-      this.outHead = 0;
-    }
-    if (p.sack !== undefined) {
-      const r = this.processSack(p.ack, p.sack, now);
-      acked += r.acked;
-      if (r.rtt !== undefined) rttSample ??= r.rtt;
-    }
-    if (rttSample !== undefined) this.rtt.sample(rttSample);
-    if (this.recoverySeq !== undefined && seqDistance(this.outSeq, this.recoverySeq) >= 0x8000) this.recoverySeq = undefined;
-    if (d > 0) {
-      this.dupAcks = 0;
+    const before = this.sendq.inFlight;
+    const r = this.sendq.ack(p.ack, p.sack, p.type === ST_STATE, now);
+    if (this.recoverySeq !== undefined && seqDistance(this.sendq.seq, this.recoverySeq) >= 0x8000) this.recoverySeq = undefined;
+    if (r.advanced > 0) {
       this.timeouts = 0;
       this.deadline = now + this.rtt.rto;
-    } else if (count > 0 && p.type === ST_STATE && p.sack === undefined) {
-      if (++this.dupAcks === 3) this.lost(this.outHead);
     }
-    if (acked > 0) this.cc.onAck(acked, before);
+    if (r.acked > 0) this.cc.onAck(r.acked, before);
+    this.resendLost(now);
   }
 
-  /** Bit i of the mask acknowledges ack + 2 + i. A hole with three selective ACKs past it is lost. */
-  private processSack(ack: number, mask: Uint8Array, now: number): { acked: number; rtt: number | undefined } {
-    const count = this.out.length - this.outHead;
-    let acked = 0;
-    let rtt: number | undefined;
-    let highest = -1;
-    for (let i = 0; i < mask.length * 8; i++) {
-      if ((mask[i >> 3]! & (1 << (i & 7))) === 0) continue;
-      const idx = seqDistance(this.outSeq, (ack + 2 + i) & 0xffff);
-      if (idx >= count) break;
-      const pkt = this.out[this.outHead + idx]!;
-      highest = idx;
-      if (pkt.acked) continue;
-      pkt.acked = true;
-      acked += pkt.buf.length;
-      if (!pkt.resend) this.inFlight -= pkt.buf.length;
-      pkt.resend = false;
-      if (pkt.transmissions === 1) rtt = now - pkt.sentAt;
-    }
-    let after = 0;
-    for (let idx = highest; idx >= 0; idx--) {
-      const pkt = this.out[this.outHead + idx]!;
-      if (pkt.acked) after++;
-      else if (after >= 3 && !pkt.fastResent) this.lost(this.outHead + idx);
-    }
-    return { acked, rtt };
-  }
-
-  /** Fast retransmit of `out[index]`, and the window halves (once per window). */
-  private lost(index: number): void {
-    const pkt = this.out[index];
-    if (pkt === undefined || pkt.acked || pkt.fastResent) return;
-    pkt.fastResent = true;
-    if (pkt.resend) {
-      pkt.resend = false;
-      this.inFlight += pkt.buf.length;
-    }
+  /** Fast retransmit of every packet the send queue finds lost; the window halves once per window of data. */
+  private resendLost(now: number): void {
+    const lost = this.sendq.detectLoss(now);
+    if (lost.length === 0) return;
     if (this.recoverySeq === undefined) {
       this.cc.onLoss();
       this.recoverySeq = (this.seqNr - 1) & 0xffff;
     }
-    this.transmit(pkt);
+    // At once, whatever the window (as libtorrent does): the hole holds up everything behind it.
+    for (const pkt of lost) this.transmit(pkt);
   }
 
   private onTimeout(now: number): void {
-    const count = this.out.length - this.outHead;
-    if (count === 0 && this.pendingBytes === 0 && !this.finQueued) {
+    const count = this.sendq.count;
+    if (count === 0 && this.pending.bytes === 0 && !this.finQueued) {
       this.deadline = now + this.rtt.rto;
       return;
     }
     if (++this.timeouts > MAX_TIMEOUTS) return this.finish(utpError('timeout', 'uTP peer stopped acknowledging'));
     this.rtt.backOff();
-    this.cc.onTimeout();
     this.deadline = now + this.rtt.rto;
     if (count === 0) {
-      // Probe a closed window: one packet may go even though the peer advertised none.
+      // Nothing in flight, so nothing was lost: probe a closed window (one packet may go even
+      // though the peer advertised none) and keep the congestion window.
       if (this.peerWnd < PACKET_BYTES) this.peerWnd = PACKET_BYTES;
       this.trySend();
       return;
     }
-    for (let i = this.outHead; i < this.out.length; i++) {
-      const pkt = this.out[i]!;
-      if (!pkt.acked && !pkt.resend) {
-        pkt.resend = true;
-        this.inFlight -= pkt.buf.length;
-      }
-    }
+    this.cc.onTimeout();
+    this.sendq.markAllLost();
+    // What was sent before the timeout was lost with it: no further halving for those.
+    this.recoverySeq = (this.seqNr - 1) & 0xffff;
     this.trySend();
   }
 
@@ -432,30 +365,26 @@ export class UtpConnection {
     if (this.state !== 'connected' && this.state !== 'closing') return;
     const now = this.opts.now();
     const window = Math.min(this.cc.cwnd, this.peerWnd);
-    for (let i = this.outHead; i < this.out.length; i++) {
-      const pkt = this.out[i]!;
-      if (!pkt.resend) continue;
-      if (this.inFlight > 0 && this.inFlight + pkt.buf.length > window) return;
-      pkt.resend = false;
-      this.inFlight += pkt.buf.length;
+    const q = this.sendq;
+    for (const pkt of q.resends()) {
+      if (q.inFlight > 0 && q.inFlight + pkt.buf.length > window) return;
       this.transmit(pkt);
     }
-    while (this.pendingBytes > 0) {
-      const size = Math.min(MAX_PAYLOAD, this.pendingBytes);
-      const inFlightPackets = this.out.length - this.outHead;
+    while (this.pending.bytes > 0) {
+      const size = Math.min(MAX_PAYLOAD, this.pending.bytes);
       // Nagle: a short packet waits while others are in flight; more bytes may join it.
-      if (size < MAX_PAYLOAD && inFlightPackets > 0 && !this.finQueued) break;
-      if (this.inFlight > 0 && this.inFlight + size + HEADER_BYTES > window) break;
-      if (this.outstanding > 0 && this.outstanding + size + HEADER_BYTES > this.peerWnd) break;
-      if (this.inFlight === 0 && this.peerWnd === 0) break;
-      if (inFlightPackets >= MAX_IN_FLIGHT_PACKETS) break;
+      if (size < MAX_PAYLOAD && q.count > 0 && !this.finQueued) break;
+      if (q.inFlight > 0 && q.inFlight + size + HEADER_BYTES > window) break;
+      if (q.outstanding > 0 && q.outstanding + size + HEADER_BYTES > this.peerWnd) break;
+      if (q.inFlight === 0 && this.peerWnd === 0) break;
+      if (q.count >= MAX_IN_FLIGHT_PACKETS) break;
       this.sendNew(ST_DATA, size, now);
     }
-    if (this.finQueued && this.pendingBytes === 0 && !this.finSent && this.out.length - this.outHead < MAX_REORDER_PACKETS) {
+    if (this.finQueued && this.pending.bytes === 0 && !this.finSent && q.count < MAX_REORDER_PACKETS) {
       this.finSent = true;
       this.sendNew(ST_FIN, 0, now);
     }
-    if (this.writeBlocked && this.pendingBytes < SEND_BUFFER) {
+    if (this.writeBlocked && this.pending.bytes < SEND_BUFFER) {
       this.writeBlocked = false;
       this.hooks.onWritable();
     }
@@ -465,31 +394,15 @@ export class UtpConnection {
   private sendNew(type: PacketType, size: number, now: number): void {
     const buf = Buffer.allocUnsafe(HEADER_BYTES + size);
     writeHeader(buf, this.header(type, this.seqNr));
-    let at = HEADER_BYTES;
-    while (at < buf.length) {
-      const chunk = this.pending[0]!;
-      const take = Math.min(chunk.length - this.pendingOffset, buf.length - at);
-      buf.set(chunk.subarray(this.pendingOffset, this.pendingOffset + take), at);
-      at += take;
-      this.pendingOffset += take;
-      if (this.pendingOffset === chunk.length) {
-        this.pending.shift();
-        this.pendingOffset = 0;
-      }
-    }
-    this.pendingBytes -= size;
-    if (this.out.length === this.outHead) this.deadline = now + this.rtt.rto;
-    const pkt: OutPacket = { buf, size, sentAt: now, transmissions: 0, acked: false, resend: false, fastResent: false };
-    this.out.push(pkt);
+    this.pending.take(buf, HEADER_BYTES);
+    if (this.sendq.count === 0) this.deadline = now + this.rtt.rto;
+    const pkt = this.sendq.push(buf, size);
     this.seqNr = (this.seqNr + 1) & 0xffff;
-    this.inFlight += buf.length;
-    this.outstanding += buf.length;
     this.transmit(pkt);
   }
 
   private transmit(pkt: OutPacket): void {
-    pkt.sentAt = this.opts.now();
-    pkt.transmissions++;
+    this.sendq.sent(pkt, this.opts.now());
     restamp(pkt.buf, this.opts.micros(), this.replyMicro, this.window(), this.ackNr);
     this.ackDue = false;
     this.lastAdvertised = this.window();
@@ -508,20 +421,12 @@ export class UtpConnection {
       if (this.eofSeq !== undefined && this.eofSeq !== p.seq) return;
       this.eofSeq = p.seq;
     }
-    if (d > 1) {
-      if (this.reorder.has(p.seq)) return;
-      if (this.reorderBytes + p.payload.length > this.window()) return;
-      this.reorder.set(p.seq, p.payload);
-      this.reorderBytes += p.payload.length;
-      return;
-    }
+    if (d > 1) return this.reorder.hold(p.seq, p.payload, this.window());
     this.deliver(p.seq, p.payload);
     for (;;) {
       const next = (this.ackNr + 1) & 0xffff;
-      const payload = this.reorder.get(next);
+      const payload = this.reorder.take(next);
       if (payload === undefined) break;
-      this.reorder.delete(next);
-      this.reorderBytes -= payload.length;
       this.deliver(next, payload);
       if (this.state === 'closed') return;
     }
@@ -531,7 +436,6 @@ export class UtpConnection {
     this.ackNr = seq;
     if (seq === this.eofSeq) {
       this.reorder.clear();
-      this.reorderBytes = 0;
       if (!this.ended) {
         this.ended = true;
         this.hooks.onEnd();
@@ -543,7 +447,7 @@ export class UtpConnection {
 
   /** Our FIN acknowledged and the peer's received (or no longer wanted): done. */
   private closeIfDone(): void {
-    if (this.state !== 'closing' || !this.finSent || this.out.length > this.outHead) return;
+    if (this.state !== 'closing' || !this.finSent || this.sendq.count > 0) return;
     if (!this.ended && !this.closeOnFinAck) return;
     if (this.ackDue) this.sendState();
     this.finish(undefined);
@@ -551,7 +455,7 @@ export class UtpConnection {
 
   /** Our advertised receive window: what the reader and the reorder buffer leave free. */
   private window(): number {
-    return Math.max(0, RECV_WINDOW - this.hooks.readBuffered() - this.reorderBytes);
+    return Math.max(0, RECV_WINDOW - this.hooks.readBuffered() - this.reorder.bytes);
   }
 
   private header(type: PacketType, seq: number): { type: PacketType; connectionId: number; timestamp: number; timestampDiff: number; wndSize: number; seq: number; ack: number } {
@@ -566,7 +470,7 @@ export class UtpConnection {
     this.hooks.send(encodePacket({ ...h, connectionId: this.recvId, timestampDiff: 0 }));
     if (this.synAttempts === 1) {
       this.seqNr = (this.seqNr + 1) & 0xffff;
-      this.outSeq = this.seqNr;
+      this.sendq.restart(this.seqNr);
     }
   }
 
@@ -577,34 +481,15 @@ export class UtpConnection {
   private sendControl(type: typeof ST_STATE | typeof ST_RESET): void {
     this.ackDue = false;
     this.lastAdvertised = this.window();
-    this.hooks.send(encodePacket(this.header(type, this.seqNr), undefined, type === ST_STATE ? this.sackMask() : undefined));
-  }
-
-  /** The selective ACK of what waits in the reorder buffer, or undefined when nothing does. */
-  private sackMask(): Uint8Array | undefined {
-    if (this.reorder.size === 0) return undefined;
-    let maxBit = 0;
-    for (const seq of this.reorder.keys()) maxBit = Math.max(maxBit, seqDistance(this.ackNr, seq) - 2);
-    const bytes = Math.min(MAX_SACK_BYTES, (Math.floor(maxBit / 32) + 1) * 4);
-    const mask = new Uint8Array(bytes);
-    for (const seq of this.reorder.keys()) {
-      const bit = seqDistance(this.ackNr, seq) - 2;
-      if (bit >= 0 && bit < bytes * 8) mask[bit >> 3]! |= 1 << (bit & 7);
-    }
-    return mask;
+    this.hooks.send(encodePacket(this.header(type, this.seqNr), undefined, type === ST_STATE ? this.reorder.sackMask(this.ackNr) : undefined));
   }
 
   private finish(error: UtpError | undefined): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.out.length = 0;
-    this.outHead = 0;
-    this.pending.length = 0;
-    this.pendingBytes = 0;
-    this.inFlight = 0;
-    this.outstanding = 0;
+    this.sendq.clear();
+    this.pending.clear();
     this.reorder.clear();
-    this.reorderBytes = 0;
     this.hooks.onClose(error);
   }
 }

@@ -15,6 +15,8 @@ export interface LinkOptions {
   seed?: number;
   /** Return undefined to drop, or other bytes to deliver instead. */
   tamper?: (packet: Buffer, from: 'a' | 'b') => Buffer | undefined;
+  /** Milliseconds this packet is held on top of the delay and jitter (it may be overtaken). */
+  extraDelay?: (packet: Buffer, from: 'a' | 'b') => number;
 }
 
 export interface Side {
@@ -83,7 +85,7 @@ export class UtpSim {
     const tampered = this.link.tamper === undefined ? bytes : this.link.tamper(bytes, from);
     if (tampered === undefined) return;
     if (this.link.loss !== undefined && this.rand() < this.link.loss) return;
-    const delay = (this.link.delayMs ?? 1) + (this.link.jitterMs ?? 0) * this.rand();
+    const delay = (this.link.delayMs ?? 1) + (this.link.jitterMs ?? 0) * this.rand() + (this.link.extraDelay?.(tampered, from) ?? 0);
     this.queue.push({ at: this.clock.now() + delay, to, bytes: tampered });
   }
 
