@@ -24,6 +24,7 @@ export {
   type FilePriority,
   type AddOptions,
   type DhtOptions,
+  type PortMappingOptions,
   type SessionOptions,
   type SessionErrorCode,
   type MetadataProgress,

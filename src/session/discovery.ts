@@ -22,6 +22,8 @@ export interface DhtDiscoveryOptions {
   readonly loopbackOnly?: boolean;
   /** Run on this shared socket (the listen port's) instead of binding one; `port` is then unused. */
   readonly channel?: DatagramChannel;
+  /** Told our address as each answering node saw it (BEP 42 `ip`): votes for the external address. */
+  readonly onExternalAddress?: (address: string, voter: string) => void;
 }
 
 export interface TrackOptions {
@@ -68,6 +70,7 @@ export class DhtDiscovery {
       host: six ? (loopback ? '::1' : '::') : loopback ? '127.0.0.1' : '0.0.0.0',
       ...(loopback ? { allowAddress: (h: string) => isLoopbackHost(h) } : {}),
       ...(opts.stateFile !== undefined ? { stateFile: opts.stateFile } : {}),
+      ...(opts.onExternalAddress !== undefined ? { onExternalAddress: opts.onExternalAddress } : {}),
     };
     const node = opts.channel !== undefined ? await DhtNode.start({ ...base, channel: opts.channel }) : await bindNode(base, opts.port ?? 0);
     const d = new DhtDiscovery(node, opts.stateFile);

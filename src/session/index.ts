@@ -4,7 +4,7 @@
  * below (wire, peer, swarm, storage, tracker, dht) is reached only from here and never
  * imports this layer.
  */
-export { Session, type AddOptions, type DhtOptions, type SessionOptions } from './session.js';
+export { Session, type AddOptions, type DhtOptions, type PortMappingOptions, type SessionOptions } from './session.js';
 export {
   TorrentHandle,
   FILE_PRIORITIES,

@@ -15,7 +15,7 @@
 import { DEFAULT_BOOTSTRAP, type BootstrapAddress } from '../dht/index.js';
 import type { PeerAddress } from '../metainfo/types.js';
 import type { EncryptionPolicy, MismatchNote } from '../mse/index.js';
-import { PortMapper, type PortMapEvent } from '../portmap/index.js';
+import { PortMapper, type PortMapEvent, type PortMapperOptions } from '../portmap/index.js';
 import { BandwidthLimit } from '../swarm/bandwidth.js';
 import { UdpTrackerClient } from '../tracker/index.js';
 import { toHex } from '../util/bytes.js';
@@ -24,6 +24,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { Client } from './client.js';
 import { DhtDiscovery, isLoopbackHost } from './discovery.js';
 import { SessionError } from './errors.js';
+import { ExternalAddressStore } from './external-address.js';
 import { TorrentHandle, type HandleOwner } from './handle.js';
 import { LocalDiscovery } from './lsd.js';
 import { resolveSource, type TorrentSource } from './source.js';
@@ -89,7 +90,12 @@ export interface SessionOptions {
    * `close()` (waiting at most 2 s). Default false: a library sends nothing to the LAN unasked
    * (the CLI turns it on).
    */
-  readonly portMapping?: boolean | { readonly onEvent?: (event: PortMapEvent) => void };
+  readonly portMapping?: boolean | PortMappingOptions;
+}
+
+/** Port mapping with an observer, or at a router other than the default gateway (as in tests). */
+export interface PortMappingOptions extends Partial<Pick<PortMapperOptions, 'gateway' | 'natPmpPort' | 'ssdpTarget' | 'methods'>> {
+  readonly onEvent?: (event: PortMapEvent) => void;
 }
 
 export interface AddOptions {
@@ -144,10 +150,16 @@ export class Session {
   private readonly owner: HandleOwner = { detach: (h) => this.detach(h) };
   private readonly downLimit: BandwidthLimit;
   private readonly upLimit: BandwidthLimit;
+  /**
+   * Our external address: the router's answer, else what enough DHT nodes and peers say. It
+   * gives the DHT nodes their BEP 42 ids.
+   */
+  private readonly external: ExternalAddressStore;
 
   constructor(options: SessionOptions = {}) {
     this.opts = options;
     this.clock = options.clock ?? systemClock;
+    this.external = new ExternalAddressStore({ clock: this.clock, onChange: (family, address) => this.adoptExternalAddress(family, address) });
     const max = options.maxConnections ?? 200;
     this.downLimit = new BandwidthLimit(options.maxDownloadRate ?? 0, this.clock);
     this.upLimit = new BandwidthLimit(options.maxUploadRate ?? 0, this.clock);
@@ -189,9 +201,17 @@ export class Session {
     return this.dht?.port;
   }
 
-  /** The router's external address, once port mapping learned it. */
+  /**
+   * Our external address (IPv4 first): the router's answer once port mapping learned it, else
+   * the one enough DHT nodes and peers agree they see.
+   */
   get externalAddress(): string | undefined {
-    return this.portMapper?.externalAddress;
+    return this.external.address(4) ?? this.external.address(6);
+  }
+
+  /** The IPv4 DHT node's id (BEP 42: it follows the external address), when the DHT runs. */
+  get dhtNodeId(): Uint8Array | undefined {
+    return this.dht?.node.id;
   }
 
   get torrents(): TorrentHandle[] {
@@ -279,6 +299,7 @@ export class Session {
       ...(options.webSeeds !== undefined ? { webSeeds: options.webSeeds } : {}),
       ...(options.torrentWebSeeds === false ? { torrentWebSeeds: false } : {}),
       ...(this.opts.webSeedCa !== undefined ? { webSeedCa: this.opts.webSeedCa } : {}),
+      onExternalVote: (address, voter) => this.external.vote(address, voter),
     });
     handle.bind(torrent);
     const entry = { handle, torrent, untrack: undefined as (() => void) | undefined };
@@ -338,25 +359,36 @@ export class Session {
       const loopbackOnly = bootstrap.length > 0 && bootstrap.every((b) => isLoopbackHost(b.host));
       // On the listen port's socket, shared with uTP, unless another port was asked for.
       const channel = dht?.port === undefined || dht.port === this.client.port ? this.client.datagramChannel('dht') : undefined;
+      const onExternalAddress = (address: string, voter: string): void => this.external.vote(address, voter);
       this.dht = await DhtDiscovery.start({
         loopbackOnly,
         bootstrap: bootstrap.filter((b) => ipFamily(b.host) !== 6),
         port: dht?.port ?? this.client.port,
         ...(channel !== undefined ? { channel } : {}),
         ...(dht?.stateFile !== undefined ? { stateFile: dht.stateFile } : {}),
+        onExternalAddress,
       });
       const six = bootstrap.filter((b) => ipFamily(b.host) !== 4);
       // A host without IPv6 runs the IPv4 DHT alone.
-      if (six.length > 0) this.dht6 = await DhtDiscovery.start({ bootstrap: six, port: dht?.port ?? this.client.port, family: 6, loopbackOnly }).catch(() => undefined);
+      if (six.length > 0) this.dht6 = await DhtDiscovery.start({ bootstrap: six, port: dht?.port ?? this.client.port, family: 6, loopbackOnly, onExternalAddress }).catch(() => undefined);
+      for (const family of [4, 6] as const) {
+        const known = this.external.address(family);
+        if (known !== undefined) this.adoptExternalAddress(family, known);
+      }
     }
     const mapping = this.opts.portMapping;
     if (mapping !== undefined && mapping !== false) {
       // In the background: a LAN without an answering router costs a few seconds, once.
+      const { onEvent, ...where } = mapping === true ? {} : mapping;
       this.portMapper = new PortMapper({
         tcpPort: this.client.port,
         ...(this.dht !== undefined ? { udpPort: this.dht.port } : {}),
         clock: this.clock,
-        ...(mapping !== true && mapping.onEvent !== undefined ? { onEvent: mapping.onEvent } : {}),
+        ...where,
+        onEvent: (event) => {
+          if (event.kind === 'external-address') this.external.fromRouter(event.address);
+          onEvent?.(event);
+        },
       });
       void this.portMapper.start();
     }
@@ -364,6 +396,11 @@ export class Session {
     if (this.opts.lsd === true) {
       this.lsd = await LocalDiscovery.start({ port: this.client.port, onPeer: (hex, peer) => this.handles.get(hex)?.torrent.addPeers([peer], 'lsd') }).catch(() => undefined);
     }
+  }
+
+  /** BEP 42: the DHT node of that family takes an id that fits the address, and rejoins. */
+  private adoptExternalAddress(family: 4 | 6, address: string): void {
+    (family === 4 ? this.dht : this.dht6)?.node.adoptExternalAddress(address);
   }
 
   /** DHT lookups and LSD announces for a torrent not known to be private. */

@@ -80,6 +80,8 @@ export interface TorrentOptions {
   readonly torrentWebSeeds?: boolean;
   /** Certificate authorities trusted for HTTPS web seeds, besides the system's. */
   readonly webSeedCa?: string | Buffer | readonly (string | Buffer)[];
+  /** Told when a peer says which address it sees us at (BEP 10 `yourip`). */
+  readonly onExternalVote?: (address: string, voter: string) => void;
 }
 
 export type FoundCounts = Record<PeerSource, number>;

@@ -405,6 +405,7 @@ export class Torrent {
         onPeerBanned: (peer, reason) => ev.onWarning({ code: 'peer-banned', message: reason, peer }),
         onPeerConnected: (a, outgoing) => ev.onPeerConnected(a, outgoing),
         onPeerDisconnected: (a, reason) => ev.onPeerDisconnected(a, reason),
+        onYourIp: (address, from) => this.opts.onExternalVote?.(address, from),
         ...(this.opts.trace === true ? { onTrace: (line: string) => ev.onTrace(line) } : {}),
       },
     });

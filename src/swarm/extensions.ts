@@ -18,6 +18,7 @@ import {
   metadataPieceCount,
   type ExtendedHandshake,
 } from '../wire/index.js';
+import { ipFamily } from '../util/ip.js';
 import { TokenBucket } from './peer-limits.js';
 import { peerKey } from './peer-pool.js';
 import type { SwarmPeer } from './swarm-peer.js';
@@ -65,7 +66,13 @@ export class Extensions {
 
   constructor(
     private readonly host: ExtensionHost,
-    private readonly opts: { pex: boolean; infoBytes: Uint8Array | undefined; listenPort: number | undefined; now: () => number },
+    private readonly opts: {
+      pex: boolean;
+      infoBytes: Uint8Array | undefined;
+      listenPort: number | undefined;
+      now: () => number;
+      onYourIp?: ((address: string, from: string) => void) | undefined;
+    },
   ) {}
 
   sendHandshake(p: SwarmPeer): void {
@@ -76,6 +83,8 @@ export class Extensions {
       m,
       v: CLIENT_NAME,
       reqq: OUR_REQQ,
+      // BEP 10: tell the peer the address we see it at; it may learn its external address so.
+      ...(ipFamily(p.conn.address.host) !== undefined ? { yourip: unmapped(p.conn.address.host) } : {}),
       ...(this.opts.listenPort !== undefined ? { p: this.opts.listenPort } : {}),
       ...(this.opts.infoBytes !== undefined ? { metadataSize: this.opts.infoBytes.length } : {}),
     };
@@ -96,6 +105,7 @@ export class Extensions {
       if (h.reqq !== undefined) this.host.setPeerRequestLimit(p, h.reqq);
       // An incoming peer's address has an ephemeral port; `p` is where it can be reached (for PEX).
       if (h.p !== undefined && h.p > 0) p.listenPort = h.p;
+      if (h.yourip !== undefined) this.opts.onYourIp?.(unmapped(h.yourip), unmapped(p.conn.address.host));
       return;
     }
     const st = this.state.get(p);
@@ -162,4 +172,10 @@ function parseKey(key: string): PeerAddress {
   const i = key.lastIndexOf(':');
   const host = key.slice(0, i).replace(/^\[|\]$/g, '');
   return { host, port: Number(key.slice(i + 1)) };
+}
+
+/** An IPv4 peer reached through a dual-stack socket shows as ::ffff:a.b.c.d; say it as IPv4. */
+function unmapped(host: string): string {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
+  return m === null ? host : m[1]!;
 }

@@ -42,6 +42,8 @@ export interface SwarmEvents {
   onTrace?(line: string): void;
   onPeerConnected?(address: PeerAddress, outgoing: boolean): void;
   onPeerDisconnected?(address: PeerAddress, reason: string): void;
+  /** A peer's extension handshake said it sees us at `address` (BEP 10 `yourip`): a vote, not a fact. */
+  onYourIp?(address: string, from: string): void;
 }
 
 export interface SwarmOptions {

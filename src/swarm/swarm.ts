@@ -86,7 +86,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
       ...(opts.upLimit !== undefined ? { limit: opts.upLimit } : {}),
     });
     this.choking = new Choking(this.peers, this.upload, () => this.have.complete);
-    this.extensions = new Extensions(this, { pex: opts.pex ?? true, infoBytes: opts.infoBytes, listenPort: opts.listenPort, now: () => this.clock.now() });
+    this.extensions = new Extensions(this, { pex: opts.pex ?? true, infoBytes: opts.infoBytes, listenPort: opts.listenPort, now: () => this.clock.now(), onYourIp: opts.events?.onYourIp });
     const host = { storage: opts.storage, picker: this.picker, have: this.have, peers: this.peers, isStopped: () => this.stopped, refillAll: () => this.refillAll() };
     this.completion = new PieceCompletion({
       ...host,

@@ -12,7 +12,7 @@ import { Extensions, LOCAL_METADATA_ID } from '../../src/swarm/extensions.js';
 import { SwarmPeer } from '../../src/swarm/swarm-peer.js';
 import { MAX_CHOKED_REQUESTS, Uploader } from '../../src/swarm/upload.js';
 import { Bitfield } from '../../src/util/bitfield.js';
-import { encodeExtendedHandshake, encodeUtMetadata, decodeUtMetadata, type Message } from '../../src/wire/index.js';
+import { decodeExtendedHandshake, encodeExtendedHandshake, encodeUtMetadata, decodeUtMetadata, type Message } from '../../src/wire/index.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 const PIECES = 8;
@@ -123,5 +123,24 @@ describe('hostile input, fuzzed', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('BEP 10 yourip', () => {
+  test("our handshake tells the peer the address we see it at; the peer's yourip is a vote that names the peer as its source", () => {
+    const votes: string[] = [];
+    const ext = new Extensions(
+      { pieceCount: 1, setPeerRequestLimit: () => undefined, addPexPeers: () => undefined, connectedAddresses: () => [] },
+      { pex: false, infoBytes: undefined, listenPort: 6881, now: () => 0, onYourIp: (address, from) => votes.push(`${address} from ${from}`) },
+    );
+    const { conn, sent } = fakeConn();
+    const p = new SwarmPeer(1, conn, 1, 0);
+    ext.sendHandshake(p);
+    const ours = sent[0];
+    assert.ok(ours?.type === 'extended');
+    assert.equal(decodeExtendedHandshake(ours.payload).yourip, '10.1.2.3');
+    ext.onMessage(p, 0, encodeExtendedHandshake({ m: new Map(), yourip: '::ffff:203.0.113.7' }));
+    ext.onMessage(p, 0, encodeExtendedHandshake({ m: new Map() }));
+    assert.deepEqual(votes, ['203.0.113.7 from 10.1.2.3']);
   });
 });
