@@ -123,6 +123,24 @@ export function decodePcpReply(packet: Uint8Array): PcpReply {
   };
 }
 
+/** One response's epoch: the server's (seconds) and ours when it arrived (seconds, fractions allowed). */
+export interface PcpEpochSample {
+  readonly server: number;
+  readonly client: number;
+}
+
+/**
+ * RFC 6887 §8.5: did the server lose its state (restart) between two responses? Yes when its
+ * epoch went back by more than a second, or when its epoch and our clock advanced by amounts
+ * that differ by more than 2 s plus a sixteenth (the clocks' allowed drift).
+ */
+export function pcpServerLostState(prev: PcpEpochSample, curr: PcpEpochSample): boolean {
+  if (curr.server < prev.server - 1) return true;
+  const clientDelta = curr.client - prev.client;
+  const serverDelta = curr.server - prev.server;
+  return clientDelta + 2 < serverDelta - serverDelta / 16 || serverDelta + 2 < clientDelta - clientDelta / 16;
+}
+
 function checkPort(port: number, what: string): void {
   if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw new PortMapError('bad-pcp', `${what} port out of range: ${port}`);
 }

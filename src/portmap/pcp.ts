@@ -2,14 +2,24 @@
  * A PCP client (RFC 6887), MAP only, on one UDP socket connected to the default gateway's port
  * 5351, so that only the gateway's replies reach it. Requests go one at a time; each mapping
  * keeps its nonce for renewals and the deletion (§11.1, §15). Retransmission follows §8.1.1
- * (3 s, doubling) without the random factor, for a bounded number of sends. Time comes from the
- * injected clock.
+ * (3 s, doubling) without the random factor, for a bounded number of sends. Every response's
+ * epoch is checked against the previous one (§8.5): a server that restarted has lost our
+ * mappings, and `onServerReset` says so. Time comes from the injected clock.
  */
 import { randomBytes } from 'node:crypto';
 import { type Socket, createSocket } from 'node:dgram';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { PortMapError } from './errors.js';
-import { PCP_NONCE_BYTES, PCP_PORT, PCP_RESULTS, type PcpReply, decodePcpReply, encodePcpMapRequest } from './pcp-codec.js';
+import {
+  PCP_NONCE_BYTES,
+  PCP_PORT,
+  PCP_RESULTS,
+  type PcpEpochSample,
+  type PcpReply,
+  decodePcpReply,
+  encodePcpMapRequest,
+  pcpServerLostState,
+} from './pcp-codec.js';
 
 export interface PcpClientOptions {
   readonly gateway: string;
@@ -18,6 +28,8 @@ export interface PcpClientOptions {
   readonly clock: Clock;
   /** Sends per request (3 s, then doubling): 3 gives up after 21 s. */
   readonly attempts?: number;
+  /** The server's epoch shows it restarted (RFC 6887 §8.5): every mapping must be made again. */
+  readonly onServerReset?: () => void;
 }
 
 export interface PcpGrant {
@@ -33,7 +45,9 @@ export class PcpClient {
   private readonly socket: Socket;
   private readonly ready: Promise<string>;
   private readonly nonces = new Map<string, Uint8Array>();
-  private waiting: ((reply: PcpReply) => void) | undefined;
+  /** The request in flight: where a matching reply goes, and how `close()` ends it. */
+  private waiting: { readonly onReply: (reply: PcpReply) => void; readonly fail: (err: PortMapError) => void } | undefined;
+  private lastEpoch: PcpEpochSample | undefined;
   private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -47,7 +61,7 @@ export class PcpClient {
       } catch {
         return;
       }
-      this.waiting?.(reply);
+      this.waiting?.onReply(reply);
     });
     // Connected: the kernel drops datagrams from anyone but the gateway's port, and the local
     // address it picked is the client address the request must carry (§8.1).
@@ -76,6 +90,7 @@ export class PcpClient {
       });
       const packet = encodePcpMapRequest({ protocol, internalPort, suggestedExternalPort, lifetime, clientAddress, nonce });
       const reply = await this.exchange(packet, (r) => r.kind !== 'map' || (r.protocol === protocol && r.internalPort === internalPort && Buffer.from(r.nonce).equals(nonce)));
+      if (reply.kind !== 'natpmp-only') this.noteEpoch(reply.epoch);
       if (reply.kind === 'natpmp-only' || (reply.kind === 'header' && reply.result === 1)) {
         throw new PortMapError('pcp-unsupported', `the gateway ${this.opts.gateway} does not speak PCP`);
       }
@@ -91,8 +106,16 @@ export class PcpClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.waiting?.({ kind: 'header', version: 0, result: -1, lifetime: 0, epoch: 0 });
+    this.waiting?.fail(new PortMapError('closed', 'PCP client closed'));
     this.socket.close();
+  }
+
+  /** §8.5: compare this response's epoch with the previous one's. */
+  private noteEpoch(server: number): void {
+    const curr = { server, client: this.opts.clock.now() / 1000 };
+    const prev = this.lastEpoch;
+    this.lastEpoch = curr;
+    if (prev !== undefined && pcpServerLostState(prev, curr)) this.opts.onServerReset?.();
   }
 
   /** Sends `packet` until a reply that `matches` arrives or the sends run out. */
@@ -106,14 +129,16 @@ export class PcpClient {
         timer?.cancel();
         this.waiting = undefined;
       };
-      this.waiting = (reply) => {
-        if (this.closed) {
+      this.waiting = {
+        onReply: (reply) => {
+          if (!matches(reply)) return;
           done();
-          return reject(new PortMapError('closed', 'PCP client closed'));
-        }
-        if (!matches(reply)) return;
-        done();
-        resolve(reply);
+          resolve(reply);
+        },
+        fail: (err) => {
+          done();
+          reject(err);
+        },
       };
       const send = (): void => {
         if (this.closed) return;

@@ -6,7 +6,9 @@
  * without an answering router costs a few packets and a few seconds, once.
  *
  * States of one method (PCP/NAT-PMP or UPnP): idle -> mapping -> mapped (renewing) -> closed,
- * or idle -> failed. The two methods are independent; either one mapping is enough.
+ * or idle -> failed. The two methods are independent; either one mapping is enough. A PCP
+ * server whose epoch shows a restart (RFC 6887 §8.5) has forgotten our mappings: all of them
+ * are made again at once rather than each at its next renewal.
  */
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { PortMapError } from './errors.js';
@@ -69,7 +71,8 @@ const RETRY_MS = 60_000;
 
 export class PortMapper {
   private readonly held: PortMapping[] = [];
-  private readonly timers = new Set<TimerHandle>();
+  /** The renewal timer of each held mapping, by `mappingKey`. */
+  private readonly timers = new Map<string, TimerHandle>();
   private natpmp: NatPmpClient | undefined;
   private pcp: PcpClient | undefined;
   private upnp: UpnpClient | undefined;
@@ -108,7 +111,7 @@ export class PortMapper {
    */
   close(timeoutMs = 2000): Promise<void> {
     this.closing ??= (async () => {
-      for (const t of this.timers) t.cancel();
+      for (const t of this.timers.values()) t.cancel();
       this.timers.clear();
       const removals = this.held.splice(0).map((m) => this.unmap(m).then(() => this.emit({ kind: 'removed', mapping: m }), () => undefined));
       let timer: TimerHandle | undefined;
@@ -138,7 +141,7 @@ export class PortMapper {
 
   /** PCP, or NAT-PMP when the gateway says it knows only that (RFC 6887 Appendix A). */
   private async startPcp(gateway: string): Promise<void> {
-    const client = new PcpClient(this.clientOptions(gateway, this.opts.pcpAttempts));
+    const client = new PcpClient({ ...this.clientOptions(gateway, this.opts.pcpAttempts), onServerReset: () => this.refreshPcp() });
     this.pcp = client;
     if (this.closing !== undefined) return client.close();
     for (const [protocol, port] of this.protocols()) {
@@ -223,7 +226,7 @@ export class PortMapper {
       void this.unmap(mapping).catch(() => undefined);
       return;
     }
-    const i = this.held.findIndex((m) => m.method === mapping.method && m.protocol === mapping.protocol && m.internalPort === mapping.internalPort);
+    const i = this.held.findIndex((m) => mappingKey(m) === mappingKey(mapping));
     if (i === -1) this.held.push(mapping);
     else this.held[i] = mapping;
     this.emit({ kind, mapping });
@@ -231,14 +234,32 @@ export class PortMapper {
   }
 
   private schedule(mapping: PortMapping, ms: number): void {
+    const key = mappingKey(mapping);
+    this.timers.get(key)?.cancel();
     const t = this.opts.clock.setTimeout(() => {
-      this.timers.delete(t);
-      this.renew(mapping).catch((err: unknown) => {
-        this.emit({ kind: 'failed', method: mapping.method, message: `renewal: ${err instanceof Error ? err.message : String(err)}` });
-        if (this.closing === undefined) this.schedule(mapping, Math.min(RETRY_MS, (mapping.lifetime * 1000) / 2));
-      });
+      this.timers.delete(key);
+      this.renewNow(mapping);
     }, ms);
-    this.timers.add(t);
+    this.timers.set(key, t);
+  }
+
+  private renewNow(mapping: PortMapping): void {
+    this.renew(mapping).catch((err: unknown) => {
+      this.emit({ kind: 'failed', method: mapping.method, message: `renewal: ${err instanceof Error ? err.message : String(err)}` });
+      if (this.closing === undefined) this.schedule(mapping, Math.min(RETRY_MS, (mapping.lifetime * 1000) / 2));
+    });
+  }
+
+  /** The PCP server restarted: make every PCP mapping again now (the client sends them one by one). */
+  private refreshPcp(): void {
+    if (this.closing !== undefined) return;
+    for (const m of this.held) {
+      if (m.method !== 'pcp') continue;
+      const key = mappingKey(m);
+      this.timers.get(key)?.cancel();
+      this.timers.delete(key);
+      this.renewNow(m);
+    }
   }
 
   private async renew(m: PortMapping): Promise<void> {
@@ -267,4 +288,8 @@ export class PortMapper {
       // an observer's failure is not the mapper's
     }
   }
+}
+
+function mappingKey(m: PortMapping): string {
+  return `${m.method} ${m.protocol} ${m.internalPort}`;
 }

@@ -36,6 +36,8 @@ export interface IgdResponder {
   mappings(): ResponderMapping[];
   /** Every action received, in order: 'AddPortMapping TCP 6881 3600', 'natpmp map UDP 6881 7200', … */
   readonly log: string[];
+  /** Forget every mapping and start the epoch from 0 again, as a router that rebooted. */
+  restart(): void;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,8 @@ export interface IgdResponderOptions {
   readonly onlyPermanent?: boolean;
   /** Speak PCP on the NAT-PMP port too; otherwise a PCP request gets NAT-PMP's "unsupported version". */
   readonly pcp?: boolean;
+  /** PCP grants at most this many seconds for the protocol (RFC 6887 §15 lets the server shorten a lifetime). */
+  readonly pcpMaxLifetime?: Partial<Record<'TCP' | 'UDP', number>>;
 }
 
 const SERVICE = 'urn:schemas-upnp-org:service:WANIPConnection:1';
@@ -102,7 +106,7 @@ export async function startIgdResponder(opts: IgdResponderOptions): Promise<IgdR
   const external = opts.externalAddress ?? '192.0.2.7';
   const table = new Map<string, ResponderMapping>();
   const log: string[] = [];
-  const start = opts.clock.now();
+  let start = opts.clock.now();
   const live = (): ResponderMapping[] => {
     for (const [k, m] of table) if (m.expires !== undefined && m.expires <= opts.clock.now()) table.delete(k);
     return [...table.values()];
@@ -263,7 +267,7 @@ export async function startIgdResponder(opts: IgdResponderOptions): Promise<IgdR
     const protocol = msg[36] === 6 ? 'TCP' : msg[36] === 17 ? 'UDP' : undefined;
     if (protocol === undefined) return answer(9);
     const internalPort = msg.readUInt16BE(40);
-    const lifetime = msg.readUInt32BE(4);
+    const lifetime = Math.min(msg.readUInt32BE(4), opts.pcpMaxLifetime?.[protocol] ?? Infinity);
     const nonce = msg.subarray(24, 36).toString('hex');
     const key = `${protocol} pcp ${internalPort}`;
     log.push(`pcp map ${protocol} ${internalPort} ${lifetime}`);
@@ -292,6 +296,11 @@ export async function startIgdResponder(opts: IgdResponderOptions): Promise<IgdR
     descriptionUrl,
     mappings: live,
     log,
+    restart: () => {
+      table.clear();
+      nonces.clear();
+      start = opts.clock.now();
+    },
     close: async () => {
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();

@@ -12,7 +12,7 @@ import { PortMapError } from '../../src/portmap/errors.js';
 import { parseDefaultGateway } from '../../src/portmap/gateway.js';
 import { addPortMappingRequest, deletePortMappingRequest, parseDescription, parseSoapReply } from '../../src/portmap/igd-xml.js';
 import { decodeNatPmpReply, encodeExternalAddressRequest, encodeMapRequest } from '../../src/portmap/natpmp-codec.js';
-import { decodePcpReply, encodePcpMapRequest } from '../../src/portmap/pcp-codec.js';
+import { decodePcpReply, encodePcpMapRequest, pcpServerLostState } from '../../src/portmap/pcp-codec.js';
 import { encodeMSearch, parseSsdpReply } from '../../src/portmap/ssdp.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -286,6 +286,18 @@ describe('PCP (RFC 6887)', () => {
   ] as const) {
     it(`rejects ${what}`, () => assert.throws(() => decodePcpReply(Uint8Array.from(bytes)), (e: unknown) => e instanceof PortMapError && e.code === 'bad-pcp'));
   }
+
+  it('RFC 6887 §8.5: the epoch tells a restarted server (gone back, or out of step with our clock) from a running one', () => {
+    const at = (server: number, client: number): { server: number; client: number } => ({ server, client });
+    assert.equal(pcpServerLostState(at(1000, 50), at(1300, 350)), false, 'both advanced 300 s');
+    assert.equal(pcpServerLostState(at(1000, 50), at(999, 50.5)), false, 'one second back is tolerated');
+    assert.equal(pcpServerLostState(at(1000, 50), at(998, 51)), true, 'two seconds back: restarted');
+    assert.equal(pcpServerLostState(at(1000, 50), at(1100, 350)), true, 'the server counted 100 s of our 300: it restarted in between');
+    assert.equal(pcpServerLostState(at(1000, 50), at(1600, 350)), true, 'the server counted 600 s of our 300');
+    assert.equal(pcpServerLostState(at(1000, 50), at(1280, 350)), false, '300 s against 280: within 2 s and a sixteenth');
+    assert.equal(pcpServerLostState(at(1000, 50), at(1278, 350)), true, '300 s against 278: past 2 s and a sixteenth');
+    assert.equal(pcpServerLostState(at(0, 0), at(30, 60)), true, 'a router that restarted 30 s into a minute');
+  });
 
   it('fuzz: random and mutated packets only throw PortMapError', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 1200 }), (bytes) => onlyPortMapErrors(() => decodePcpReply(bytes))), { numRuns: 3000 });

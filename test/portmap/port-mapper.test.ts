@@ -103,6 +103,47 @@ describe('PortMapper against the loopback IGD and NAT-PMP responder', () => {
     assert.equal(clock.pending, 0, 'no timer left behind');
   });
 
+  it('a PCP router that restarts (its epoch starts again) gets every mapping back at once, not each at its next renewal (RFC 6887 §8.5)', async () => {
+    const clock = new FakeClock();
+    // UDP leases are cut to 120 s, so its renewal (at 60 s) comes long before TCP's (at 300 s).
+    const r = await startIgdResponder({ clock, externalAddress: '198.51.100.9', pcp: true, pcpMaxLifetime: { UDP: 120 } });
+    open.push(r);
+    const events: PortMapEvent[] = [];
+    const mapper = mapperFor(r, clock, events, { methods: ['pcp'] });
+    await mapper.start();
+    assert.deepEqual(r.log, ['pcp map TCP 46881 600', 'pcp map UDP 46882 120']);
+    clock.advance(30_000);
+    r.restart();
+    assert.deepEqual(r.mappings(), [], 'the reboot lost both');
+    // At 60 s the UDP renewal's answer says epoch 30: the router restarted, so TCP is made again too.
+    clock.advance(30_000);
+    await until('both mappings back', () => r.mappings().length === 2);
+    assert.deepEqual(r.log.slice(2, 3), ['pcp map UDP 46882 120']);
+    assert.ok(r.log.slice(3).includes('pcp map TCP 46881 600'), r.log.join('\n'));
+    await until('the renewals reported', () => events.filter((e) => e.kind === 'renewed' && e.mapping.protocol === 'TCP').length === 1);
+    // TCP's renewal was moved, not doubled: nothing more until UDP's next half lease.
+    const sent = r.log.length;
+    clock.advance(59_000);
+    assert.equal(r.log.length, sent);
+    await mapper.close();
+    assert.deepEqual(r.mappings(), []);
+    assert.equal(events.filter((e) => e.kind === 'failed').length, 0, JSON.stringify(events));
+    assert.equal(clock.pending, 0, 'no timer left behind');
+  });
+
+  it('a running PCP router (epoch in step with our clock) is not refreshed early', async () => {
+    const clock = new FakeClock();
+    const r = await startIgdResponder({ clock, pcp: true, pcpMaxLifetime: { UDP: 120 } });
+    open.push(r);
+    const mapper = mapperFor(r, clock, [], { methods: ['pcp'] });
+    await mapper.start();
+    clock.advance(60_000);
+    await until('the UDP renewal', () => r.log.length === 3);
+    await sleep(50);
+    assert.deepEqual(r.log, ['pcp map TCP 46881 600', 'pcp map UDP 46882 120', 'pcp map UDP 46882 120']);
+    await mapper.close();
+  });
+
   it('a router that allows only permanent leases (725) gets lease 0, which is not renewed', async () => {
     const clock = new FakeClock();
     const r = await startIgdResponder({ clock, onlyPermanent: true });
