@@ -29,6 +29,7 @@ import { TorrentHandle, type HandleOwner } from './handle.js';
 import { LocalDiscovery } from './lsd.js';
 import { resolveSource, type TorrentSource } from './source.js';
 import { Torrent } from './torrent.js';
+import { WorkerPool } from '../storage/worker-pool.js';
 
 export interface DhtOptions {
   /** Nodes to join through. Default: the public routers. */
@@ -91,6 +92,11 @@ export interface SessionOptions {
    * (the CLI turns it on).
    */
   readonly portMapping?: boolean | PortMappingOptions;
+  /**
+   * Threads that hash and write for every torrent of the session (one pool, shared fairly).
+   * Default: one per core, at least 2 and at most 8.
+   */
+  readonly storageWorkers?: number;
 }
 
 /** Port mapping with an observer, or at a router other than the default gateway (as in tests). */
@@ -155,6 +161,9 @@ export class Session {
    * gives the DHT nodes their BEP 42 ids.
    */
   private readonly external: ExternalAddressStore;
+  /** Started with the first torrent that opens its files, stopped by `close`. */
+  private storagePool: WorkerPool | undefined;
+  private readonly sharedStorage = (): WorkerPool => (this.storagePool ??= new WorkerPool(this.opts.storageWorkers));
 
   constructor(options: SessionOptions = {}) {
     this.opts = options;
@@ -300,6 +309,7 @@ export class Session {
       ...(options.torrentWebSeeds === false ? { torrentWebSeeds: false } : {}),
       ...(this.opts.webSeedCa !== undefined ? { webSeedCa: this.opts.webSeedCa } : {}),
       onExternalVote: (address, voter) => this.external.vote(address, voter),
+      storagePool: this.sharedStorage,
     });
     handle.bind(torrent);
     const entry = { handle, torrent, untrack: undefined as (() => void) | undefined };
@@ -338,6 +348,7 @@ export class Session {
       await this.dht6?.close();
       this.udpTrackers?.close();
       await this.client.close();
+      await this.storagePool?.terminate();
     })();
     return this.closing;
   }

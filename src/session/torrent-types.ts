@@ -8,6 +8,7 @@ import type { PeerSource } from '../swarm/peer-pool.js';
 import type { Clock } from '../util/clock.js';
 import type { MetadataProgress } from './metadata-phase.js';
 import type { UdpTrackerClient } from '../tracker/index.js';
+import type { WorkerPool } from '../storage/worker-pool.js';
 
 export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'stopped' | 'error';
 
@@ -82,6 +83,8 @@ export interface TorrentOptions {
   readonly webSeedCa?: string | Buffer | readonly (string | Buffer)[];
   /** Told when a peer says which address it sees us at (BEP 10 `yourip`). */
   readonly onExternalVote?: (address: string, voter: string) => void;
+  /** The session's storage workers (started on first use); without it the storage starts its own. */
+  readonly storagePool?: () => WorkerPool;
 }
 
 export type FoundCounts = Record<PeerSource, number>;

@@ -326,6 +326,7 @@ export class Torrent {
         poolBytes: 8 << 20,
         skip: skipFlags(info, this.selection),
         partFile: partFileName(meta.infoHashHex),
+        ...(this.opts.storagePool !== undefined ? { pool: this.opts.storagePool() } : {}),
         ...this.resumeOptions(),
       });
       if (this.have !== undefined && this.opts.resumeDir === undefined) {

@@ -8,9 +8,10 @@ import { TesseraError } from '../util/errors.js';
  * - `invalid-argument`: a caller bug (bad piece index, foreign buffer, range past the piece);
  * - `closed`: the storage was used after `close()`;
  * - `aborted`: a recheck was cancelled through its `AbortSignal`;
- * - `worker`: a hashing/writing worker thread died.
+ * - `worker`: a hashing/writing worker thread died;
+ * - `overloaded`: a torrent queued more storage tasks than its bound.
  */
-export type StorageErrorCode = 'disk' | 'unsafe-path' | 'invalid-argument' | 'closed' | 'aborted' | 'worker';
+export type StorageErrorCode = 'disk' | 'unsafe-path' | 'invalid-argument' | 'closed' | 'aborted' | 'worker' | 'overloaded';
 
 export class StorageError extends TesseraError {
   override readonly code: StorageErrorCode;
@@ -21,5 +22,5 @@ export class StorageError extends TesseraError {
 }
 
 export function isStorageErrorCode(code: string): code is StorageErrorCode {
-  return ['disk', 'unsafe-path', 'invalid-argument', 'closed', 'aborted', 'worker'].includes(code);
+  return ['disk', 'unsafe-path', 'invalid-argument', 'closed', 'aborted', 'worker', 'overloaded'].includes(code);
 }

@@ -1,4 +1,4 @@
-import { WorkerPool } from './worker-pool.js';
+import { WorkerPool, type WorkerClient } from './worker-pool.js';
 
 /**
  * SHA-1 of whole pieces on worker threads, for `tessera create` and anything else that
@@ -9,22 +9,25 @@ import { WorkerPool } from './worker-pool.js';
  */
 export class PieceHasher {
   private readonly pool: WorkerPool;
+  private readonly client: WorkerClient;
 
   constructor(workers = 2) {
     this.pool = new WorkerPool(workers);
+    this.client = this.pool.client();
   }
 
   /** The 20-byte SHA-1 digest of `data`. */
   hash(data: Uint8Array): Promise<Uint8Array> {
-    if (data.buffer instanceof SharedArrayBuffer) return this.pool.run({ type: 'hash', data });
+    if (data.buffer instanceof SharedArrayBuffer) return this.client.run({ type: 'hash', data });
     const copy = new Uint8Array(data);
-    return this.pool.run({ type: 'hash', data: copy }, undefined, [copy.buffer]);
+    return this.client.run({ type: 'hash', data: copy }, undefined, [copy.buffer]);
   }
 
   /** Waits for hashes in flight, then stops the workers. */
   async close(): Promise<void> {
     try {
-      await this.pool.runOnAll({ type: 'close' });
+      await this.client.drain();
+      await this.client.close();
     } finally {
       await this.pool.terminate();
     }

@@ -1,41 +1,47 @@
 import { createHash } from 'node:crypto';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { StorageError } from './errors.js';
 import { SyncFiles } from './sync-files.js';
 import { PieceVerifier, verifyPiece, type PieceCheck } from './verify.js';
-import type { CommitResult, StorageWorkerData, TaskResults, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import type { CommitResult, StorageWorkerData, TaskResults, WorkerControl, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 /**
- * A worker thread: hashes piece buffers shared with the main thread (no copy), writes
- * verified pieces with one positional write per file extent, and verifies data already
- * on disk. Started without `workerData` it only hashes (`PieceHasher`).
+ * A worker thread of a session's pool: hashes piece buffers moved from the main thread (no
+ * copy), writes verified pieces with one positional write per file extent, and verifies data
+ * already on disk, for every torrent registered with it (`open`). A task of a torrent that
+ * is not registered can only hash (`PieceHasher`).
  */
 
 /** Recheck reads this much per syscall: large enough for kernel read-ahead, small enough for RSS. */
 const READ_CHUNK = 4 << 20;
 
-const data = workerData as StorageWorkerData | undefined;
-const files = data === undefined ? undefined : new SyncFiles(data);
+interface Torrent {
+  readonly files: SyncFiles;
+  readonly data: StorageWorkerData;
+}
+
+const torrents = new Map<number, Torrent>();
+/** Shared by every torrent's recheck: one task runs at a time. */
 let readBuf: Buffer | undefined;
 
 function sha1(bytes: Uint8Array): Buffer {
   return createHash('sha1').update(bytes).digest();
 }
 
-function storage(): { files: SyncFiles; data: StorageWorkerData } {
-  if (files === undefined || data === undefined) throw new StorageError('invalid-argument', 'this worker only hashes');
-  return { files, data };
+function storage(torrent: number): Torrent {
+  const t = torrents.get(torrent);
+  if (t === undefined) throw new StorageError('invalid-argument', 'no files are registered for this task');
+  return t;
 }
 
-function commit(index: number, piece: Uint8Array, check: PieceCheck): CommitResult {
+function commit(t: Torrent, index: number, piece: Uint8Array, check: PieceCheck): CommitResult {
   if (!verifyPiece(piece, check)) return 'hash-mismatch';
-  writeSpan(index * storage().data.pieceLength, piece);
+  writeSpan(t, index * t.data.pieceLength, piece);
   return 'ok';
 }
 
 /** Writes `bytes` at `offset` of piece space, unhashed (the piece is verified on disk later). */
-function writeSpan(offset: number, bytes: Uint8Array): void {
-  const { files } = storage();
+function writeSpan({ files }: Torrent, offset: number, bytes: Uint8Array): void {
   for (const e of files.parts.place(offset, bytes.length, (i) => files.writesToPart(i))) {
     const src = bytes.subarray(e.at, e.at + e.length);
     if (e.part !== undefined) files.write(files.partIndex, src, e.part);
@@ -48,8 +54,7 @@ function writeSpan(offset: number, bytes: Uint8Array): void {
  * Returns the ranges of `dst` (start, end pairs) that are missing on disk because a file
  * is missing or short; usually none.
  */
-function readSpan(offset: number, dst: Buffer): number[] {
-  const { files } = storage();
+function readSpan({ files }: Torrent, offset: number, dst: Buffer): number[] {
   const missing: number[] = [];
   // A file that is not on disk may have its shared pieces' bytes in the part file.
   for (const e of files.parts.place(offset, dst.length, (i) => !files.exists(i))) {
@@ -64,8 +69,7 @@ function readSpan(offset: number, dst: Buffer): number[] {
 }
 
 /** Copies `file`'s bytes of verified shared pieces out of the part file, now that the file is wanted. */
-function exportFile(file: number, pieces: readonly number[]): void {
-  const { files, data } = storage();
+function exportFile({ files, data }: Torrent, file: number, pieces: readonly number[]): void {
   // A file already on disk was written in place: the part file holds nothing of it.
   if (files.exists(file)) return;
   for (const p of pieces) {
@@ -87,8 +91,8 @@ function overlaps(ranges: readonly number[], from: number, to: number): boolean 
  * Verifies a run of pieces, streaming through one fixed buffer so that memory does not
  * depend on the piece size, and reading many small pieces with one syscall.
  */
-function check(first: number, count: number, checks: readonly PieceCheck[]): Uint8Array {
-  const { data } = storage();
+function check(t: Torrent, first: number, count: number, checks: readonly PieceCheck[]): Uint8Array {
+  const { data } = t;
   readBuf ??= Buffer.allocUnsafe(READ_CHUNK);
   const result = new Uint8Array(count);
   const start = first * data.pieceLength;
@@ -100,7 +104,7 @@ function check(first: number, count: number, checks: readonly PieceCheck[]): Uin
   for (let pos = start; pos < end; ) {
     const n = Math.min(READ_CHUNK, end - pos);
     const chunk = readBuf.subarray(0, n);
-    const missing = readSpan(pos, chunk);
+    const missing = readSpan(t, pos, chunk);
     for (let cur = pos; cur < pos + n; ) {
       const segEnd = Math.min(pieceEnd, pos + n);
       complete &&= !overlaps(missing, cur - pos, segEnd - pos);
@@ -124,27 +128,34 @@ function run(req: WorkerRequest): TaskResults[keyof TaskResults] {
     case 'hash':
       return new Uint8Array(sha1(req.data));
     case 'commit':
-      return { result: commit(req.index, req.data, req.check), buffer: req.data.buffer as ArrayBuffer };
+      return { result: commit(storage(req.torrent), req.index, req.data, req.check), buffer: req.data.buffer as ArrayBuffer };
     case 'verify':
       return { result: verifyPiece(req.data, req.check) ? 'ok' : 'hash-mismatch', buffer: req.data.buffer as ArrayBuffer };
     case 'check':
-      return check(req.first, req.count, req.checks);
-    case 'write':
-      writeSpan(req.index * storage().data.pieceLength + req.begin, req.data);
+      return check(storage(req.torrent), req.first, req.count, req.checks);
+    case 'write': {
+      const t = storage(req.torrent);
+      writeSpan(t, req.index * t.data.pieceLength + req.begin, req.data);
       return req.data.buffer as ArrayBuffer;
+    }
     case 'skip':
-      storage().files.skipped = req.skipped;
+      storage(req.torrent).files.skipped = req.skipped;
       return null;
     case 'export':
-      exportFile(req.file, req.pieces);
+      exportFile(storage(req.torrent), req.file, req.pieces);
       return null;
     case 'close':
-      files?.closeAll();
+      torrents.get(req.torrent)?.files.closeAll();
+      torrents.delete(req.torrent);
       return null;
   }
 }
 
-parentPort!.on('message', (req: WorkerRequest) => {
+parentPort!.on('message', (req: WorkerRequest | WorkerControl) => {
+  if (req.type === 'open') {
+    torrents.set(req.torrent, { files: new SyncFiles(req.data), data: req.data });
+    return;
+  }
   let reply: WorkerReply;
   try {
     reply = { id: req.id, ok: true, value: run(req) };

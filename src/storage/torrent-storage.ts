@@ -11,7 +11,7 @@ import { ResumeJournal, type ResumeOptions } from './resume.js';
 import { DEFAULT_POOL_BYTES, DEFAULT_WORKERS, checkReadRange, torrentMaps } from './store.js';
 import { pieceCheck } from './verify.js';
 import type { PieceStore, StoreOptions } from './store.js';
-import { WorkerPool } from './worker-pool.js';
+import { WorkerPool, type WorkerClient } from './worker-pool.js';
 import type { CommitResult, WorkerFile } from './worker-protocol.js';
 
 /**
@@ -34,6 +34,11 @@ export interface TorrentStorageOptions extends StoreOptions {
   readonly skip?: readonly boolean[];
   /** Name of the part file in the output folder; must start with a dot. Default: from the piece hashes. */
   readonly partFile?: string;
+  /**
+   * The session's storage workers, shared with its other torrents; without it the storage
+   * starts `workers` threads of its own and stops them on close.
+   */
+  readonly pool?: WorkerPool;
 }
 
 /** What `verifyExisting` found, and how. */
@@ -62,7 +67,9 @@ const OPEN_CONCURRENCY = 16;
 export class TorrentStorage extends PooledStore implements PieceStore {
   /** Every file was absent or empty at open: nothing on disk to recheck. */
   fresh = false;
-  private readonly workers: WorkerPool;
+  private readonly workers: WorkerClient;
+  /** Threads started for this storage alone (no session pool given): stopped on close. */
+  private readonly ownPool: WorkerPool | undefined;
   private readonly files: AsyncFiles;
   private readonly inFlight = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
@@ -75,12 +82,13 @@ export class TorrentStorage extends PooledStore implements PieceStore {
   private constructor(
     info: InfoDict,
     pool: PieceBufferPool,
-    workers: WorkerPool,
+    workers: { client: WorkerClient; own: WorkerPool | undefined },
     where: { realRoot: string; files: AsyncFiles; part: readonly string[]; skipped: Uint8Array },
     journal: ResumeJournal | undefined,
   ) {
     super(info, pool);
-    this.workers = workers;
+    this.workers = workers.client;
+    this.ownPool = workers.own;
     this.files = where.files;
     this.realRoot = where.realRoot;
     this.partComponents = where.part;
@@ -134,7 +142,8 @@ export class TorrentStorage extends PooledStore implements PieceStore {
       length: f.length,
       pad: f.pad,
     }));
-    const workers = new WorkerPool(opts.workers ?? DEFAULT_WORKERS, {
+    const own = opts.pool === undefined ? new WorkerPool(opts.workers ?? DEFAULT_WORKERS) : undefined;
+    const client = (opts.pool ?? own)!.client({
       root: realRoot,
       files: workerFiles,
       pieceLength: info.pieceLength,
@@ -142,6 +151,7 @@ export class TorrentStorage extends PooledStore implements PieceStore {
       partFile: part,
       skipped,
     });
+    const workers = { client, own };
     const journal = opts.resume === undefined ? undefined : new ResumeJournal(opts.resume, { root: realRoot, info, geometry, layout, components });
     const files = new AsyncFiles(realRoot, [...components, part]);
     const storage = new TorrentStorage(info, pool, workers, { realRoot, files, part, skipped }, journal);
@@ -153,11 +163,12 @@ export class TorrentStorage extends PooledStore implements PieceStore {
    * The worker that commits a piece: the one owning the file where the piece starts. Two
    * threads writing one file contend on its inode lock, and the kernel spins the waiter:
    * profiled at 15 % of the CPU when page-cache copies were slow. One writer per file avoids it.
-   * Hashing is the larger cost and needs no lock: see `storePiece`.
+   * Hashing is the larger cost and needs no lock: see `storePiece`. The torrent's id shifts
+   * the choice, so the single files of several torrents have different writers.
    */
   private writerFor(index: number): number {
     const first = this.layout.extents(this.geometry.pieceOffset(index), this.geometry.pieceSize(index)).find((e) => !e.pad);
-    return (first?.fileIndex ?? 0) % this.workers.size;
+    return ((first?.fileIndex ?? 0) + this.workers.id) % this.workers.size;
   }
 
   /**
@@ -177,15 +188,14 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     const data = new Uint8Array(lent, 0, length);
     const check = pieceCheck(this.info, index);
     const writer = this.writerFor(index);
-    const hasher = this.workers.leastBusyIndex(writer);
     try {
-      if (hasher === writer) {
+      if (this.workers.idle(writer)) {
         const { result, buffer } = await this.workers.run({ type: 'commit', index, data, check }, writer, [lent]);
         this.pool.returned(lent, buffer);
         if (result === 'ok') this.journal?.pieceWritten(index);
         return result;
       }
-      const verified = await this.workers.run({ type: 'verify', data, check }, hasher, [lent]);
+      const verified = await this.workers.run({ type: 'verify', data, check }, undefined, [lent]);
       let back = verified.buffer;
       if (verified.result === 'ok') {
         const piece = new Uint8Array(back, 0, length);
@@ -376,9 +386,9 @@ export class TorrentStorage extends PooledStore implements PieceStore {
       this.spill.drop();
       await Promise.allSettled([...this.inFlight]);
       try {
-        await this.workers.runOnAll({ type: 'close' });
+        await this.workers.close();
       } finally {
-        await this.workers.terminate();
+        await this.ownPool?.terminate();
         await this.files.closeAll();
         // Last: every write has returned, so the final record may list every verified piece.
         await this.journal?.close();

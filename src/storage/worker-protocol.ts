@@ -1,6 +1,8 @@
 /**
  * Messages between the main thread and the storage workers. A piece to commit travels in an
  * `ArrayBuffer` moved with the message (a transfer, not a copy) and comes back the same way.
+ * The workers serve every torrent of a session: each task names its torrent, registered
+ * first with an `open` message; a `close` task closes its files and forgets it.
  */
 import type { PieceCheck } from './verify.js';
 
@@ -38,7 +40,15 @@ export type WorkerTask =
   | { readonly type: 'skip'; readonly skipped: Uint8Array }
   /** Copies `file`'s bytes of these verified shared pieces from the part file into the file. */
   | { readonly type: 'export'; readonly file: number; readonly pieces: readonly number[] }
+  /** Close the torrent's files and forget it. */
   | { readonly type: 'close' };
+
+/** Registers a torrent's files with a worker (no answer). */
+export interface WorkerControl {
+  readonly type: 'open';
+  readonly torrent: number;
+  readonly data: StorageWorkerData;
+}
 
 export type CommitResult = 'ok' | 'hash-mismatch';
 
@@ -56,7 +66,7 @@ export interface TaskResults {
   close: null;
 }
 
-export type WorkerRequest = WorkerTask & { readonly id: number };
+export type WorkerRequest = WorkerTask & { readonly id: number; readonly torrent: number };
 
 export type WorkerReply =
   | { readonly id: number; readonly ok: true; readonly value: TaskResults[keyof TaskResults] }

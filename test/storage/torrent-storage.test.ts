@@ -188,7 +188,7 @@ describe('TorrentStorage on disk', () => {
           }),
         );
         assert.deepEqual(results, results.map((_, i) => (i === bad ? 'hash-mismatch' : 'ok')));
-        const done = store['workers'].completed;
+        const done = store['ownPool']!.completed;
         assert.ok(done.every((n) => n > 0), `every worker took tasks: ${done.join(', ')}`);
         const data = await fs.readFile(filePath(root, t.info, 0));
         for (let i = 0; i < 12; i++) {
