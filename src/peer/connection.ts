@@ -54,6 +54,9 @@ import { dialTcp, readAccepted, type Dialer } from './transport.js';
 
 export type PeerState = 'connecting' | 'handshaking' | 'active' | 'closed';
 
+/** Why reading from a peer is paused: the download limit, or storage that has not caught up. */
+export type ReadHold = 'limit' | 'storage';
+
 export interface PeerHandler {
   /** The remote handshake arrived; return false to refuse it (e.g. our own peer id). */
   onHandshake(conn: PeerConnection, peerId: Uint8Array, reserved: Uint8Array): boolean;
@@ -151,8 +154,8 @@ export class PeerConnection {
   private redialed = false;
   /** Reading stopped because too much output waits for the peer (see the header). */
   private outputBlocked = false;
-  /** Reading stopped by `pause` (download limit). */
-  private readPaused = false;
+  /** Why `pause` stopped reading: a download limit in debt, storage behind with its writes. */
+  private readonly readHolds = new Set<ReadHold>();
   private stallTimer: TimerHandle | undefined;
 
   private constructor(address: PeerAddress, outgoing: boolean, maxBitfield: number, clock: Clock) {
@@ -289,15 +292,23 @@ export class PeerConnection {
     this.stream!.once('drain', cb);
   }
 
-  /** Stop reading the stream (a download limit in debt); independent of the output bound. */
-  pause(): void {
-    this.readPaused = true;
+  /**
+   * Stop reading the stream (TCP then slows the sender) until `resume` with the same reason;
+   * independent of the output bound and of the other reason.
+   */
+  pause(reason: ReadHold = 'limit'): void {
+    this.readHolds.add(reason);
     this.stream!.pause();
   }
 
-  resume(): void {
-    this.readPaused = false;
-    if (!this.outputBlocked) this.stream!.resume();
+  resume(reason: ReadHold = 'limit'): void {
+    this.readHolds.delete(reason);
+    if (this.readHolds.size === 0 && !this.outputBlocked) this.stream!.resume();
+  }
+
+  /** Whether `pause` holds reading for `reason`. */
+  readHeld(reason: ReadHold): boolean {
+    return this.readHolds.has(reason);
   }
 
   /** Whether reading is stopped until the peer reads what waits for it. */
@@ -424,7 +435,7 @@ export class PeerConnection {
       this.stallTimer?.cancel();
       this.stallTimer = undefined;
       this.outputBlocked = false;
-      if (!this.readPaused) stream.resume();
+      if (this.readHolds.size === 0) stream.resume();
       this.decode(false);
     });
   }

@@ -64,6 +64,14 @@ export abstract class PooledStore {
     return this.spill.backlog;
   }
 
+  get writeQueueFull(): boolean {
+    return this.spill.full;
+  }
+
+  onWriteQueueDrained(cb: () => void): () => void {
+    return this.spill.onDrained(cb);
+  }
+
   writeBlock(index: number, begin: number, data: Uint8Array): void {
     this.checkOpen();
     checkReadRange(this.geometry, index, begin, data.length);

@@ -13,6 +13,14 @@
 
 /** Bytes staged per run before it is written. */
 export const SPILL_RUN_BYTES = 256 << 10;
+/**
+ * Backlog at which the writer is `full` (the engine stops reading from peers, so TCP slows
+ * them down), and below which it drains again. Requests already made keep blocks coming after
+ * the engine stops starting new spilled pieces (at 16 MiB, download.ts): with many peers each
+ * holding seconds of requests, only this bound keeps the backlog from growing with them.
+ */
+export const SPILL_HIGH_WATER = 32 << 20;
+export const SPILL_LOW_WATER = 16 << 20;
 
 interface Run {
   readonly begin: number;
@@ -37,8 +45,21 @@ export class SpillWriter {
   private readonly writes = new Map<number, Promise<void>[]>();
   private readonly failed = new Map<number, unknown>();
   private readonly free: ArrayBuffer[] = [];
+  private readonly drainedListeners = new Set<() => void>();
+  private isFull = false;
 
   constructor(private readonly write: SpillWrite) {}
+
+  /** The backlog passed `SPILL_HIGH_WATER` and has not fallen below `SPILL_LOW_WATER` since. */
+  get full(): boolean {
+    return this.isFull;
+  }
+
+  /** Calls `cb` each time the writer stops being `full`; returns an unsubscribe function. */
+  onDrained(cb: () => void): () => void {
+    this.drainedListeners.add(cb);
+    return () => this.drainedListeners.delete(cb);
+  }
 
   /** Stages a block (copied) of piece `index` at `begin`. */
   add(index: number, begin: number, data: Uint8Array): void {
@@ -55,6 +76,7 @@ export class SpillWriter {
     run.bytes.set(data, run.length);
     run.length += data.length;
     this.backlog += data.length;
+    if (this.backlog >= SPILL_HIGH_WATER) this.isFull = true;
     if (run.length === run.bytes.length) this.flush(index, run);
   }
 
@@ -79,16 +101,23 @@ export class SpillWriter {
     this.free.length = 0;
   }
 
+  private written(n: number): void {
+    this.backlog -= n;
+    if (!this.isFull || this.backlog >= SPILL_LOW_WATER) return;
+    this.isFull = false;
+    for (const cb of [...this.drainedListeners]) cb();
+  }
+
   private flush(index: number, run: Run): void {
     this.runs.delete(index);
     const n = run.length;
     const done = this.write(index, run.begin, run.bytes.subarray(0, n)).then(
       (buffer) => {
-        this.backlog -= n;
+        this.written(n);
         if (buffer.byteLength === SPILL_RUN_BYTES && this.free.length < MAX_FREE_RUNS) this.free.push(buffer);
       },
       (err: unknown) => {
-        this.backlog -= n;
+        this.written(n);
         if (!this.failed.has(index)) this.failed.set(index, err);
       },
     );

@@ -38,6 +38,13 @@ export interface PieceStore {
   writeBlock(index: number, begin: number, data: Uint8Array): void;
   /** Bytes handed to `writeBlock` that are not written yet. */
   readonly spillBacklog: number;
+  /**
+   * The blocks waiting to be written passed the store's bound: the engine stops reading from
+   * peers (backpressure to TCP) until `onWriteQueueDrained` calls back.
+   */
+  readonly writeQueueFull: boolean;
+  /** Calls `cb` each time the write queue stops being full; returns an unsubscribe function. */
+  onWriteQueueDrained(cb: () => void): () => void;
   /** Writes what is staged for a spilled piece, then hashes it as stored. */
   verifyStored(index: number): Promise<CommitResult>;
   /** Bytes of a stored piece, for seeding; BEP 47 pad ranges read as zeros. */

@@ -64,16 +64,25 @@ export class Download {
   private waiting = 0;
   /** New pieces were held back because the spill backlog was full: refill everyone once it drains. */
   private starved = false;
+  /** Peers not read from until the storage's write queue drains. */
+  private readonly heldForStorage = new Set<SwarmPeer>();
 
   constructor(host: DownloadHost) {
     this.host = host;
+    host.storage.onWriteQueueDrained(() => this.releaseReads());
   }
 
   onPiece(p: SwarmPeer, index: number, begin: number, block: Uint8Array): void {
     const now = this.host.clock.now();
     const len = block.length;
     p.bytesDown += len;
-    if (!this.acceptBlock(p.key, index, begin, block, p.ip)) {
+    const accepted = this.acceptBlock(p.key, index, begin, block, p.ip);
+    // Storage is behind: stop reading this peer, so TCP slows it down, until the writes catch up.
+    if (this.host.storage.writeQueueFull && !this.heldForStorage.has(p)) {
+      this.heldForStorage.add(p);
+      p.conn.pause('storage');
+    }
+    if (!accepted) {
       // A peer that keeps sending blocks nobody asked for is wasting our bandwidth.
       if (++p.unrequested > 2000) p.conn.close('too many unrequested blocks');
       return;
@@ -120,6 +129,11 @@ export class Download {
       this.host.refillAll();
     }
     return true;
+  }
+
+  private releaseReads(): void {
+    for (const p of this.heldForStorage) if (p.conn.state !== 'closed') p.conn.resume('storage');
+    this.heldForStorage.clear();
   }
 
   updateInterest(p: SwarmPeer): void {

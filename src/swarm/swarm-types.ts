@@ -23,6 +23,9 @@ export interface SwarmStorage {
   writeBlock(index: number, begin: number, data: Uint8Array): void;
   /** Bytes given to writeBlock and not written yet. */
   readonly spillBacklog: number;
+  /** Too many blocks wait to be written: stop reading from peers until `onWriteQueueDrained`. */
+  readonly writeQueueFull: boolean;
+  onWriteQueueDrained(cb: () => void): unknown;
   /** Writes a spilled piece's staged blocks, then hashes it as stored. */
   verifyStored(index: number): Promise<'ok' | 'hash-mismatch'>;
   readBlock(index: number, begin: number, length: number): Promise<Buffer>;

@@ -71,6 +71,15 @@ export class MemoryStorage implements SwarmStorage {
     return this.canDownload ? 0 : Infinity;
   }
 
+  /** Writes are instant here: the queue never fills. */
+  get writeQueueFull(): boolean {
+    return false;
+  }
+
+  onWriteQueueDrained(_cb: () => void): void {
+    // Never full, so never drained.
+  }
+
   writeBlock(index: number, begin: number, data: Uint8Array): void {
     this.written.set(data, index * this.t.pieceLength + begin);
   }

@@ -74,18 +74,23 @@ async function until(cond: () => boolean, what: string, ms = 5000): Promise<void
   }
 }
 
+/** A swarm on `storage` and a scripted peer that has every piece, unchoked, asked for all eight blocks. */
+async function seederOfAll(storage: MemoryStorage): Promise<{ s: RunningSwarm; p: WirePeer }> {
+  const s = await startMemorySwarm(t, { complete: false, clock: new FakeClock(), pex: false, storage });
+  running = s;
+  const p = WirePeer.connect(s.port, { infoHash: t.infoHash, reserved: makeReserved({}) });
+  peer = p;
+  await p.handshaken(5000);
+  p.send({ type: 'bitfield', bytes: Uint8Array.of(0xf0) });
+  p.send({ type: 'unchoke' });
+  await until(() => requests(p).length === 8, 'all eight blocks are requested');
+  return { s, p };
+}
+
 describe('piece buffers', { timeout: 30_000 }, () => {
   test('a piece takes a buffer when its first block arrives, not when it is requested', async () => {
-    const clock = new FakeClock();
     const storage = new RecordingStorage(t, false);
-    const s = await startMemorySwarm(t, { complete: false, clock, pex: false, storage });
-    running = s;
-    const p = WirePeer.connect(s.port, { infoHash: t.infoHash, reserved: makeReserved({}) });
-    peer = p;
-    await p.handshaken(5000);
-    p.send({ type: 'bitfield', bytes: Uint8Array.of(0xf0) });
-    p.send({ type: 'unchoke' });
-    await until(() => requests(p).length === 8, 'all eight blocks are requested');
+    const { s, p } = await seederOfAll(storage);
     assert.deepEqual(storage.acquired, [], 'no buffer is taken for requests alone');
 
     const first = requests(p)[0]!;
@@ -101,6 +106,75 @@ describe('piece buffers', { timeout: 30_000 }, () => {
     }
     await until(() => s.swarm.finished, 'every piece verifies');
     assert.deepEqual([...storage.acquired].sort(), [0, 1, 2, 3], 'each piece took one buffer');
+    assert.ok(storage.written.equals(t.data));
+  });
+});
+
+/**
+ * Storage whose writes wait until the test lets them through: every piece spills (no buffers),
+ * and two staged blocks fill its write queue.
+ */
+class SlowStorage extends MemoryStorage {
+  readonly staged: { index: number; begin: number; data: Buffer }[] = [];
+  private slow = true;
+  private readonly drained: (() => void)[] = [];
+  private readonly verifying: (() => void)[] = [];
+  override get freeBuffers(): number {
+    return 0;
+  }
+  override acquirePieceBuffer(): Buffer | undefined {
+    return undefined;
+  }
+  override get spillBacklog(): number {
+    return 0;
+  }
+  override get writeQueueFull(): boolean {
+    return this.staged.length >= 2;
+  }
+  override onWriteQueueDrained(cb: () => void): void {
+    this.drained.push(cb);
+  }
+  override writeBlock(index: number, begin: number, data: Uint8Array): void {
+    if (this.slow) this.staged.push({ index, begin, data: Buffer.from(data) });
+    else super.writeBlock(index, begin, data);
+  }
+  /** As on disk, a spilled piece is hashed once its staged blocks are written. */
+  override async verifyStored(index: number): Promise<'ok' | 'hash-mismatch'> {
+    if (this.slow) await new Promise<void>((resolve) => this.verifying.push(resolve));
+    return super.verifyStored(index);
+  }
+  /** The disk catches up: what waited is written, and writes are immediate from now on. */
+  drain(): void {
+    this.slow = false;
+    for (const s of this.staged.splice(0)) super.writeBlock(s.index, s.begin, s.data);
+    for (const cb of this.drained) cb();
+    for (const resolve of this.verifying.splice(0)) resolve();
+  }
+}
+
+describe('backpressure from storage', { timeout: 30_000 }, () => {
+  test('a full write queue stops reading from the peer; reading resumes once it drains', async () => {
+    const storage = new SlowStorage(t, false);
+    const { s, p } = await seederOfAll(storage);
+    const sendBlock = (r: Extract<IncomingMessage, { type: 'request' }>): void => {
+      const at = r.index * t.pieceLength + r.begin;
+      p.send({ type: 'piece', index: r.index, begin: r.begin, block: t.data.subarray(at, at + r.length) });
+    };
+    const [first, second, ...rest] = requests(p);
+    sendBlock(first!);
+    sendBlock(second!);
+    await until(() => storage.staged.length === 2, 'two blocks wait to be written');
+    const conn = [...s.swarm.peers.values()][0]!.conn;
+    assert.ok(conn.readHeld('storage'), 'reading stops while the write queue is full');
+
+    for (const r of rest) sendBlock(r);
+    await sleep(100);
+    assert.equal(storage.staged.length, 2, 'the blocks sent meanwhile stay unread in the socket');
+    assert.equal(s.swarm.finished, false);
+
+    storage.drain();
+    assert.equal(conn.readHeld('storage'), false, 'reading resumes once the queue drains');
+    await until(() => s.swarm.finished, 'every piece verifies');
     assert.ok(storage.written.equals(t.data));
   });
 });
