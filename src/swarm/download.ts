@@ -4,7 +4,8 @@
  * Per block: socket chunk -> FrameReader view -> picker.onBlock -> one copy into the piece's
  * shared buffer -> (piece complete) piece-completion.ts, where storage hashes and writes it
  * off the event loop. Requests are refilled in batches and written with one socket write, up
- * to a depth sized by each peer's measured rate (bandwidth-delay product).
+ * to a depth sized by each peer's measured rate, with a slow-start ramp while it is unknown
+ * and a cap near the end (request-queue.ts).
  *
  * A piece takes a buffer from the pool when its first block arrives, not when it is
  * requested: a peer answers in order, so of the several pieces queued with it only the one
@@ -19,22 +20,13 @@ import type { Clock } from '../util/clock.js';
 import { BLOCK_SIZE, type Picker } from './picker.js';
 import type { BlockRequest } from './picker-types.js';
 import type { PieceCompletion } from './piece-completion.js';
-import { RateMeter, requestQueueDepth } from './rate.js';
+import { RateMeter } from './rate.js';
 import type { SwarmPeer } from './swarm-peer.js';
 import type { SwarmStorage } from './swarm-types.js';
 import { formatTrace, type PeerTrace } from './trace.js';
 
 /** No new piece is spilled while the storage has this many bytes of spilled blocks to write. */
 const SPILL_BACKLOG_BYTES = 16 << 20;
-/**
- * Requests kept with a peer whose rate is not measured yet: 1 MiB. A rate-capped seeder
- * (libtorrent hands out upload quota in 0.5 s rounds) then sends 2 MiB/s from the first
- * round, and the depth grows with the measured rate from there.
- */
-const MIN_REQUEST_DEPTH = 64;
-/** Endgame: a peer keeps a fifth of a second of its rate requested, and at least a few blocks. */
-const ENDGAME_QUEUE_MS = 200;
-const ENDGAME_MIN_DEPTH = 4;
 
 /** What the download path needs from the swarm. */
 export interface DownloadHost {
@@ -57,6 +49,12 @@ export class Download {
   downloaded = 0;
   wasted = 0;
   readonly rate = new RateMeter({ windowMs: 5000, bucketMs: 250 });
+  /** The last second's rate, for the trace: how soon the download reaches full speed. */
+  private readonly recent = new RateMeter({ windowMs: 1000, bucketMs: 250 });
+  /** Sum of the sending peers' rates at the last tick (0: none measured), for each one's share. */
+  private swarmRate = 0;
+  /** When the first peer unchoked us (undefined: none yet). */
+  private firstUnchokeAt: number | undefined;
   private readonly host: DownloadHost;
   /** Started pieces: their buffer, 'spilled' (blocks go to disk) or 'waiting' for their first block. */
   private readonly inflight = new Map<number, Slot>();
@@ -92,7 +90,29 @@ export class Download {
     p.lastDataAt = now;
     p.snubbed = false;
     p.down.add(len, now);
+    p.queue.onBlock();
     this.refill(p);
+  }
+
+  /** The peer unchoked us: ask it for blocks. */
+  onUnchoke(p: SwarmPeer): void {
+    this.firstUnchokeAt ??= this.host.clock.now();
+    this.refill(p);
+  }
+
+  /**
+   * Once a second: each sending peer's rate ends or continues its slow start, and the sum of
+   * their rates gives each its share near the end (request-queue.ts).
+   */
+  tick(now: number): void {
+    let sum = 0;
+    for (const p of this.host.peers.values()) {
+      if (!p.registered || p.conn.peerChoking || !p.conn.amInterested) continue;
+      const rate = p.down.rate(now);
+      sum += rate;
+      if (this.host.picker.outstanding(p.key) > 0) p.queue.onTick(rate, p.maxOutstanding);
+    }
+    this.swarmRate = sum;
   }
 
   /**
@@ -117,7 +137,9 @@ export class Download {
     if (slot === 'spilled') storage.writeBlock(index, begin, block);
     else slot.set(block, begin);
     completion.blockReceived(index, begin, from);
-    this.rate.add(len, this.host.clock.now());
+    const now = this.host.clock.now();
+    this.rate.add(len, now);
+    this.recent.add(len, now);
     this.downloaded += len;
     for (const other of r.cancelFrom) peers.get(other)?.conn.send({ type: 'cancel', index, begin, length: len });
     if (r.pieceComplete) {
@@ -240,13 +262,16 @@ export class Download {
     for (const p of this.host.peers.values()) {
       if (!p.registered) continue;
       const rate = p.down.rate(now);
-      peers.push({ port: p.conn.address.port, rate, outstanding: picker.outstanding(p.key), depth: this.requestDepth(p, rate), choked: p.conn.peerChoking });
+      peers.push({ port: p.conn.address.port, rate, outstanding: picker.outstanding(p.key), depth: this.requestDepth(p, rate), choked: p.conn.peerChoking, slowStart: p.queue.slowStart });
     }
-    return formatTrace({ rate: this.rate.rate(now), freeBuffers: storage.freeBuffers, pieces: this.inflight.size, spilled, backlog: storage.spillBacklog, wasted: this.wasted, endgame: picker.endgame, peers });
+    const since = this.firstUnchokeAt === undefined ? {} : { sinceUnchokeMs: now - this.firstUnchokeAt, lastSecond: this.recent.rate(now) };
+    return formatTrace({ ...since, rate: this.rate.rate(now), freeBuffers: storage.freeBuffers, pieces: this.inflight.size, spilled, backlog: storage.spillBacklog, wasted: this.wasted, endgame: picker.endgame, peers });
   }
 
   private requestDepth(p: SwarmPeer, rate: number): number {
-    return peerRequestDepth({ rate, maxOutstanding: p.maxOutstanding, snubbed: p.snubbed, endgame: this.host.picker.endgame });
+    const { picker, blocksPerPiece } = this.host;
+    const share = this.swarmRate > 0 ? { share: Math.min(1, rate / this.swarmRate) } : {};
+    return p.queue.depth({ rate, maxOutstanding: p.maxOutstanding, snubbed: p.snubbed, endgame: picker.endgame, blocksLeft: picker.remaining * blocksPerPiece, ...share });
   }
 
   /**
@@ -260,17 +285,4 @@ export class Download {
     const now = this.host.clock.now();
     return (this.host.picker.outstanding(key) * BLOCK_SIZE * 1000) / Math.max(BLOCK_SIZE, p.down.rate(now));
   };
-}
-
-/**
- * Requests to keep outstanding with a peer: its bandwidth-delay product (rate.ts), at least
- * `MIN_REQUEST_DEPTH` and at most what it accepts (BEP 10 `reqq`). A snubbed peer gets one
- * at a time until it proves itself again. In endgame every block is asked of several peers,
- * so a peer keeps only `ENDGAME_QUEUE_MS` of its rate: enough to stay busy, while more
- * would arrive twice.
- */
-export function peerRequestDepth(s: { rate: number; maxOutstanding: number; snubbed: boolean; endgame: boolean }): number {
-  if (s.snubbed) return 1;
-  const depth = Math.min(s.maxOutstanding, requestQueueDepth(s.rate, { min: MIN_REQUEST_DEPTH }));
-  return s.endgame ? Math.min(depth, requestQueueDepth(s.rate, { queueTimeMs: ENDGAME_QUEUE_MS, min: ENDGAME_MIN_DEPTH })) : depth;
 }

@@ -5,6 +5,7 @@
 import { Bitfield } from '../util/bitfield.js';
 import type { PeerConnection } from '../peer/connection.js';
 import { RateMeter } from './rate.js';
+import { RequestQueue } from './request-queue.js';
 import { ipKey } from './peer-limits.js';
 
 export class SwarmPeer {
@@ -16,6 +17,8 @@ export class SwarmPeer {
   registered = false;
   readonly down = new RateMeter();
   readonly up = new RateMeter();
+  /** How many requests to keep outstanding with it (slow start, then its rate). */
+  readonly queue = new RequestQueue();
   readonly connectedAt: number;
   /** When the last block we asked for arrived (0: never). Only a block moves it. */
   lastBlockAt = 0;

@@ -328,7 +328,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
         return;
       case 'unchoke':
         conn.peerChoking = false;
-        this.download.refill(p);
+        this.download.onUnchoke(p);
         return;
       case 'interested':
         conn.peerInterested = true;
@@ -466,6 +466,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     }
     this.extensions.tick(now);
     this.download.spillStranded();
+    this.download.tick(now);
     if (this.opts.events?.onTrace !== undefined) this.opts.events.onTrace(this.download.traceLine(now));
     this.refillAll();
     this.dial();

@@ -3,7 +3,9 @@
  * of many peers — each peer's receive rate, its outstanding requests against the depth its
  * rate calls for, whether it chokes us, and how the piece buffers are used (free buffers,
  * pieces started, spilled pieces and bytes of spilled blocks not yet written), the bytes
- * received twice or unasked so far, and whether the picker is in endgame.
+ * received twice or unasked so far, and whether the picker is in endgame. Once a peer has
+ * unchoked us the line starts with the time since that first unchoke and the rate of the last
+ * second alone (how soon the download reaches full speed); `ss` marks a peer in slow start.
  */
 
 export interface PeerTrace {
@@ -13,9 +15,14 @@ export interface PeerTrace {
   readonly outstanding: number;
   readonly depth: number;
   readonly choked: boolean;
+  readonly slowStart?: boolean;
 }
 
 export interface SwarmTrace {
+  /** Ms since the first unchoke (absent before it). */
+  readonly sinceUnchokeMs?: number;
+  /** Bytes per second over the last second alone (with `sinceUnchokeMs`). */
+  readonly lastSecond?: number;
   readonly rate: number;
   readonly freeBuffers: number;
   readonly pieces: number;
@@ -28,11 +35,13 @@ export interface SwarmTrace {
 
 const MIB = 1 << 20;
 
-/** `trace: 41.4 MiB/s, buffers free 0, pieces 63 (55 spilled, 1.7 MiB to write), wasted 0.3 MiB, endgame | :51020 4.3 q 497/500 ...` */
+/** `trace +2.0 s: 41.4 MiB/s (last s 60.2), buffers free 0, pieces 63 (55 spilled, 1.7 MiB to write), wasted 0.3 MiB, endgame | :51020 4.3 q 497/500 ...` */
 export function formatTrace(t: SwarmTrace): string {
-  const peers = t.peers.map((p) => `:${p.port} ${(p.rate / MIB).toFixed(1)} q ${p.outstanding}/${p.depth}${p.choked ? ' choked' : ''}`);
+  const peers = t.peers.map((p) => `:${p.port} ${(p.rate / MIB).toFixed(1)} q ${p.outstanding}/${p.depth}${p.slowStart === true ? ' ss' : ''}${p.choked ? ' choked' : ''}`);
+  const since = t.sinceUnchokeMs === undefined ? '' : ` +${(t.sinceUnchokeMs / 1000).toFixed(1)} s`;
+  const last = t.lastSecond === undefined ? '' : ` (last s ${(t.lastSecond / MIB).toFixed(1)})`;
   return (
-    `trace: ${(t.rate / MIB).toFixed(1)} MiB/s, buffers free ${t.freeBuffers}, pieces ${t.pieces} ` +
+    `trace${since}: ${(t.rate / MIB).toFixed(1)} MiB/s${last}, buffers free ${t.freeBuffers}, pieces ${t.pieces} ` +
     `(${t.spilled} spilled, ${(t.backlog / MIB).toFixed(1)} MiB to write), wasted ${(t.wasted / MIB).toFixed(1)} MiB${t.endgame ? ', endgame' : ''}` +
     peers.map((p) => ` | ${p}`).join('')
   );

@@ -1,44 +1,17 @@
 /**
- * The download path's queue sizing and piece buffers: how many requests a peer is given
- * (pure), and, on a fake clock with a scripted peer over loopback, that a piece takes a pool
- * buffer only when its first block arrives.
+ * The download path's piece buffers: on a fake clock with a scripted peer over loopback,
+ * a piece takes a pool buffer only when its first block arrives.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { peerRequestDepth } from '../../src/swarm/download.js';
 import { makeReserved, type IncomingMessage } from '../../src/wire/index.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { MemoryStorage, memoryTorrent, startMemorySwarm, type RunningSwarm } from '../session/memory-swarm.js';
 import { WirePeer } from '../session/wire-peer.js';
 
-const MiB = 1 << 20;
 const BLOCK = 16 * 1024;
-
-describe('peerRequestDepth', () => {
-  const base = { rate: 0, maxOutstanding: 250, snubbed: false, endgame: false };
-
-  test('a peer not measured yet gets 64 requests (1 MiB)', () => {
-    assert.equal(peerRequestDepth(base), 64);
-  });
-
-  test('three seconds of the measured rate, up to what the peer accepts', () => {
-    assert.equal(peerRequestDepth({ ...base, rate: 1 * MiB }), 192);
-    assert.equal(peerRequestDepth({ ...base, rate: 8 * MiB }), 250);
-    assert.equal(peerRequestDepth({ ...base, rate: 8 * MiB, maxOutstanding: 2000 }), 500);
-  });
-
-  test('in endgame a fifth of a second of the rate, at least four', () => {
-    assert.equal(peerRequestDepth({ ...base, rate: 8 * MiB, maxOutstanding: 2000, endgame: true }), 103);
-    assert.equal(peerRequestDepth({ ...base, rate: 1 * MiB, endgame: true }), 13);
-    assert.equal(peerRequestDepth({ ...base, endgame: true }), 4);
-  });
-
-  test('a snubbed peer gets one', () => {
-    assert.equal(peerRequestDepth({ ...base, rate: 8 * MiB, snubbed: true }), 1);
-  });
-});
 
 /** Four pieces of two blocks: the first round of requests asks for all eight blocks. */
 const t = memoryTorrent(randomBytes(4 * 2 * BLOCK), 2 * BLOCK, 'download.bin');

@@ -30,3 +30,19 @@ test('the trace line without peers', () => {
     'trace: 0.0 MiB/s, buffers free 8, pieces 0 (0 spilled, 0.0 MiB to write), wasted 0.0 MiB',
   );
 });
+
+test('after the first unchoke: the time since it, the last second alone, and peers in slow start', () => {
+  const line = formatTrace({
+    sinceUnchokeMs: 1040,
+    lastSecond: 60.25 * MiB,
+    rate: 41.4 * MiB,
+    freeBuffers: 2,
+    pieces: 9,
+    spilled: 0,
+    backlog: 0,
+    wasted: 0,
+    endgame: false,
+    peers: [{ port: 51020, rate: 2 * MiB, outstanding: 120, depth: 130, choked: false, slowStart: true }],
+  });
+  assert.equal(line, 'trace +1.0 s: 41.4 MiB/s (last s 60.3), buffers free 2, pieces 9 (0 spilled, 0.0 MiB to write), wasted 0.0 MiB | :51020 2.0 q 120/130 ss');
+});
