@@ -37,9 +37,11 @@ export interface PickOptions {
    */
   readonly near?: number;
   /**
-   * Endgame: how long (ms, any scale) a peer will take to deliver what is asked of it. Blocks
-   * held by the slowest peers are duplicated first, so a slow peer never holds the last ones,
-   * and only those of peers slower than the one picking.
+   * How long (ms, any scale) a peer will take to deliver what is asked of it;
+   * `Number.MAX_SAFE_INTEGER` for a source without a rate (a web seed). Step 4 takes blocks
+   * of a piece another peer fills only while the picking peer is no slower than that one.
+   * Endgame: blocks held by the slowest peers are duplicated first, so a slow peer never
+   * holds the last ones, and only those of peers slower than the one picking.
    */
   readonly holderWait?: (peer: PeerKey) => number;
 }

@@ -26,8 +26,10 @@
       p = this.sequential ? this.sequentialCandidate(e, level) : this.ours.count < this.randomFirst ? this.randomCandidate(e, level) : this.rarestCandidate(e, level);
     }
  *  4. still-needed blocks of pieces other peers are filling, taken from the top end so the
- *     two peers do not interleave (not a piece that failed its hash: its retry comes from one
- *     peer, so a second failure has one culprit; neither in step 5);
+ *     two peers do not interleave, and only by a peer that will deliver them no later than
+ *     the piece's filler (`holderWait`; piece affinity: a fast peer keeps whole pieces, a slow
+ *     one never holds the last blocks others wait for). Not a piece that failed its hash: its
+ *     retry comes from one peer, so a second failure has one culprit; neither in step 5;
  *  5. endgame (every needed block is requested): blocks already requested from others, at
  *     most `maxRequestersPerBlock` peers per block, least-duplicated first, then those of the
  *     slowest holder (`holderWait`; only holders slower than this peer), then the last
@@ -288,7 +290,7 @@ export class Picker {
     for (const p of this.open) {
       if (out.length >= max) return out;
       const d = this.active.get(p)!;
-      if (this.peerHas(e, p) && !d.exclusive) this.takeDown(e, d, out, max);
+      if (this.peerHas(e, p) && !d.exclusive) this.takeDown(e, d, out, max, opts?.holderWait);
     }
     if (this.endgame) this.duplicate(e, out, max, opts?.holderWait);
     return out;
@@ -590,9 +592,22 @@ export class Picker {
     this.sync(d);
   }
 
-  /** Step 4: someone else's piece, from the top end. */
-  private takeDown(e: PeerEntry, d: Download, out: BlockRequest[], max: number): void {
-    for (let b = d.blocks - 1; b >= d.cursor && out.length < max && d.need > 0; b--) {
+  /**
+   * Step 4: someone else's piece, from the top end. With `wait`, only while this peer will
+   * have sent what it is asked no later than the piece's filler will (piece affinity): a
+   * slower peer never takes the last blocks of a piece a faster one is filling, which would
+   * then wait for it. A source whose wait is unknown (a web seed) helps as before.
+   */
+  private takeDown(e: PeerEntry, d: Download, out: BlockRequest[], max: number, wait: ((peer: PeerKey) => number) | undefined): void {
+    const filler = d.owner;
+    const inTime =
+      wait === undefined || filler === NONE
+        ? (): boolean => true
+        : (): boolean => {
+            const own = wait(e.key);
+            return own <= wait(filler) || own === Number.MAX_SAFE_INTEGER;
+          };
+    for (let b = d.blocks - 1; b >= d.cursor && out.length < max && d.need > 0 && inTime(); b--) {
       if (d.state[b] === NEED) this.request(e, d, b, out);
     }
     this.sync(d);

@@ -131,6 +131,41 @@ describe('picker back-pressure and sharing', () => {
   });
 });
 
+describe('picker piece affinity', () => {
+  // Peer 0 fills a piece it has not fully asked for yet; no new piece may start (back-pressure).
+  const started = (): { p: Picker; x: number } => {
+    const p = setup({ have: '0000', avail: ['1111', '1111'], blocks: 8 });
+    const x = p.pick(0, 2)[0]!.piece;
+    return { p, x };
+  };
+
+  it('a fast peer keeps whole pieces: a slower one takes none of its blocks', () => {
+    const { p, x } = started();
+    // Peer 0 drains its queue in 20 ms, peer 1 (slow, with a backlog) in 900 ms.
+    const wait = new Map([[0, 20], [1, 900]]);
+    assert.deepEqual(p.pick(1, 10, { newPieces: false, holderWait: (k) => wait.get(k)! }), []);
+    assert.deepEqual(labels(p.pick(0, 6, { newPieces: false })), [2, 3, 4, 5, 6, 7].map((b) => `${x}/${b}`), 'the fast peer fetches its piece whole');
+  });
+
+  it('a slow peer never holds the last blocks of a piece others wait for; a faster one helps from the top', () => {
+    const { p, x } = started();
+    // Peer 1's wait grows with what it is asked: 100 ms now, 50 ms more per block.
+    const wait = (k: number): number => (k === 0 ? 240 : 100 + 50 * p.outstanding(1));
+    assert.deepEqual(labels(p.pick(1, 10, { newPieces: false, holderWait: wait })), [`${x}/7`, `${x}/6`, `${x}/5`], 'only while it will deliver them before peer 0 would');
+    assert.deepEqual(p.pick(1, 10, { newPieces: false, holderWait: wait }), []);
+  });
+
+  it('a piece nobody fills, or help from a source without a rate, is not held back', () => {
+    const { p } = started();
+    const slow = (k: number): number => (k === 0 ? 10 : 5000);
+    p.releaseAll(0);
+    assert.equal(labels(p.pick(1, 10, { newPieces: false, holderWait: slow })).length, 8, 'an orphan goes to whoever asks');
+    const q = started();
+    const webSeed = (k: number): number => (k === 0 ? 10 : Number.MAX_SAFE_INTEGER);
+    assert.equal(q.p.pick(1, 10, { newPieces: false, holderWait: webSeed }).length, 6);
+  });
+});
+
 describe('picker endgame', () => {
   it('duplicates requested blocks, bounded per block, and names whom to cancel', () => {
     const p = setup({ have: '00', avail: ['11', '11', '11', '11'], blocks: 2, maxRequestersPerBlock: 3 });
