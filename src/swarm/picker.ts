@@ -18,13 +18,9 @@
  *  2. a started piece nobody is filling (released by a choke, timeout or hash failure):
  *     finishing partial pieces first bounds the number of pieces held in memory
  *     (BEP 3 "strict priority", libtorrent `prioritize_partials`);
- *  3. a new piece: at random while we have fewer than `randomFirst` verified pieces, so that
- *     we soon have something to trade (BEP 3 "random first piece"); after that rarest first,
-    if (p === NONE && near !== undefined && near < this.pieceCount && this.rarity.contains(near) && this.isWanted(near) && this.peerHas(e, near)) p = near;
-    for (let i = 0; p === NONE && i < this.levels.length; i++) {
-      const level = this.levels[i]!;
-      p = this.sequential ? this.sequentialCandidate(e, level) : this.ours.count < this.randomFirst ? this.randomCandidate(e, level) : this.rarestCandidate(e, level);
-    }
+ *  3. a new piece, in the order of piece-order.ts: urgent, then by priority level rarest
+ *     first (random first, or sequential). Skipped when `newPieces` is false (the caller is
+ *     out of piece buffers);
  *  4. still-needed blocks of pieces other peers are filling, taken from the top end so the
  *     two peers do not interleave, and only by a peer that will deliver them no later than
  *     the piece's filler (`holderWait`; piece affinity: a fast peer keeps whole pieces, a slow
@@ -47,10 +43,12 @@
  *
  * Over 500 lines because `checkInvariants`, used by the tests, must read every private index,
  * and the priority counts (`setPriorities`) must stay in step with the same indices; types and
- * per-piece records live in picker-types.ts and picker-state.ts, levels in piece-priority.ts.
+ * per-piece records live in picker-types.ts and picker-state.ts, levels in piece-priority.ts,
+ * the order of new pieces in piece-order.ts.
  */
 import { Bitfield } from '../util/bitfield.js';
 import { NORMAL, SKIP } from './piece-priority.js';
+import { MAX_URGENT, PieceOrder } from './piece-order.js';
 import { RarityOrder } from './rarity.js';
 import { Download, forEachSet, NEED, NONE, RECEIVED, REQUESTED, type PeerEntry } from './picker-state.js';
 import {
@@ -66,8 +64,7 @@ import {
 
 export * from './picker-types.js';
 
-/** Bound on `setUrgent`'s list: a stream needs the pieces of a few seconds ahead, not thousands. */
-export const MAX_URGENT = 256;
+export { MAX_URGENT };
 
 export class Picker {
   readonly pieceCount: number;
@@ -75,8 +72,6 @@ export class Picker {
   readonly totalLength: number;
   private readonly blocksPerPiece: number;
   private readonly lastPieceLength: number;
-  private readonly rng: () => number;
-  private readonly randomFirst: number;
   private readonly maxRequesters: number;
   private readonly ours: Bitfield;
   private readonly rarity: RarityOrder;
@@ -89,15 +84,9 @@ export class Picker {
   private readonly orphans = new Set<number>();
   /** Requesters beyond `Download.who`, by global block id (endgame only). */
   private readonly extra = new Map<number, PeerKey[]>();
-  /** Pieces to start before any other, most urgent first (`setUrgent`). */
-  private urgent: number[] = [];
-  private sequential = false;
-  /** Below this index every piece is verified (sequential scans start here). */
-  private sequentialFrom = 0;
+  private readonly order: PieceOrder;
   /** Level of each piece (piece-priority.ts); undefined while every piece is normal. */
   private prio: Uint8Array | undefined;
-  /** Levels that some piece has, highest first, skip excluded: new pieces start in this order. */
-  private levels: number[] = [NORMAL];
   /** Wanted pieces not verified yet. */
   private wantedLeft: number;
   /** Wanted pieces among the started ones. */
@@ -117,12 +106,12 @@ export class Picker {
     this.totalLength = totalLength;
     this.blocksPerPiece = Math.ceil(pieceLength / BLOCK_SIZE);
     this.lastPieceLength = totalLength - (pieceCount - 1) * pieceLength;
-    this.rng = opts.rng ?? Math.random;
-    this.randomFirst = opts.randomFirst ?? 4;
+    const rng = opts.rng ?? Math.random;
     this.maxRequesters = opts.maxRequestersPerBlock ?? 3;
     if (!(this.maxRequesters >= 1)) throw new PickerError('picker-options', 'maxRequestersPerBlock must be >= 1');
     this.ours = new Bitfield(pieceCount, have.bytes);
-    this.rarity = new RarityOrder(pieceCount, (p) => !this.ours.has(p), this.rng);
+    this.rarity = new RarityOrder(pieceCount, (p) => !this.ours.has(p), rng);
+    this.order = new PieceOrder(pieceCount, this.rarity, this.ours, rng, opts.randomFirst ?? 4);
     this.wantedLeft = pieceCount - this.ours.count;
   }
 
@@ -158,7 +147,7 @@ export class Picker {
    * the previous list; indices out of range are ignored, and at most `MAX_URGENT` are kept.
    */
   setUrgent(pieces: readonly number[]): void {
-    this.urgent = pieces.filter((p) => Number.isSafeInteger(p) && p >= 0 && p < this.pieceCount).slice(0, MAX_URGENT);
+    this.order.setUrgent(pieces);
     // A peer found to have nothing new may have an urgent piece now that was not a candidate before.
     for (const e of this.peers.values()) e.stale = false;
   }
@@ -176,7 +165,7 @@ export class Picker {
     const present = new Set<number>();
     if (levels === undefined) present.add(NORMAL);
     else for (const l of levels) if (l !== SKIP) present.add(l);
-    this.levels = [...present].sort((a, b) => b - a);
+    this.order.setLevels(this.prio, [...present].sort((a, b) => b - a));
     this.wantedLeft = 0;
     for (let p = 0; p < this.pieceCount; p++) if (!this.ours.has(p) && this.isWanted(p)) this.wantedLeft++;
     this.activeWanted = 0;
@@ -191,7 +180,7 @@ export class Picker {
 
   /** `--sequential`: start new pieces in index order instead of rarest first. */
   setSequential(on: boolean): void {
-    this.sequential = on;
+    this.order.setSequential(on);
   }
 
   // ---- peers and availability ----
@@ -530,12 +519,7 @@ export class Picker {
 
   private startNew(e: PeerEntry, near: number | undefined): Download | undefined {
     if (e.stale) return undefined;
-    let p = this.urgentCandidate(e);
-    if (p === NONE && near !== undefined && near < this.pieceCount && this.rarity.contains(near) && this.isWanted(near) && this.peerHas(e, near)) p = near;
-    for (let i = 0; p === NONE && i < this.levels.length; i++) {
-      const level = this.levels[i]!;
-      p = this.sequential ? this.sequentialCandidate(e, level) : this.ours.count < this.randomFirst ? this.randomCandidate(e, level) : this.rarestCandidate(e, level);
-    }
+    const p = this.order.next({ seed: e.seed, has: (q) => this.peerHas(e, q) }, near, (q) => this.isWanted(q));
     if (p === NONE) {
       e.stale = true;
       return undefined;
@@ -545,42 +529,6 @@ export class Picker {
     const d = new Download(p, p === this.pieceCount - 1 ? Math.ceil(this.lastPieceLength / BLOCK_SIZE) : this.blocksPerPiece);
     this.active.set(p, d);
     return d;
-  }
-
-  private urgentCandidate(e: PeerEntry): number {
-    for (const p of this.urgent) if (this.rarity.contains(p) && this.isWanted(p) && this.peerHas(e, p)) return p;
-    return NONE;
-  }
-
-  /** A piece of priority `level` (always true without priorities: every piece is normal). */
-  private atLevel(p: number, level: number): boolean {
-    return this.prio === undefined || this.prio[p] === level;
-  }
-
-  private sequentialCandidate(e: PeerEntry, level: number): number {
-    while (this.sequentialFrom < this.pieceCount && this.ours.has(this.sequentialFrom)) this.sequentialFrom++;
-    for (let p = this.sequentialFrom; p < this.pieceCount; p++) if (this.rarity.contains(p) && this.atLevel(p, level) && this.peerHas(e, p)) return p;
-    return NONE;
-  }
-
-  private rarestCandidate(e: PeerEntry, level: number): number {
-    const n = this.rarity.size;
-    // A piece a non-seed peer has counts that peer, so its availability is at least 1.
-    for (let i = this.rarity.firstWithAvailability(e.seed ? 0 : 1); i < n; i++) {
-      const p = this.rarity.at(i);
-      if (this.atLevel(p, level) && this.peerHas(e, p)) return p;
-    }
-    return NONE;
-  }
-
-  private randomCandidate(e: PeerEntry, level: number): number {
-    const n = this.pieceCount;
-    const from = Math.min(n - 1, Math.floor(this.rng() * n));
-    for (let k = 0; k < n; k++) {
-      const p = (from + k) % n;
-      if (this.rarity.contains(p) && this.atLevel(p, level) && this.peerHas(e, p)) return p;
-    }
-    return NONE;
   }
 
   /** Step 1: this peer's own piece, ascending. */
