@@ -20,6 +20,7 @@
 #   BIG_SIZE=1073741824  MULTI_FILES=200  MULTI_SIZE=268435456
 #   TESSERA_CLI=path/to/main.js (default dist/src/cli/main.js; built with tsc if missing)
 #   TESSERA_ARGS="--verbose"   more leecher options (--verbose writes the once-a-second trace to the run's log)
+#   TESSERA_CLI_B=other/build/src/cli/main.js   leecher `tessera-b`: a second build in the same rotation (A/B)
 #   BUILD_DIR=/tmp/x   build the repo with `tsc --outDir /tmp/x` first and use that build
 #   BENCH_DIR=/tmp/tessera-bench (data, logs, results)   WT_DIR=/tmp/tessera-bench-wt (webtorrent-cli)
 #   NETNS=tessera-bench   RESULTS=$BENCH_DIR/results-<batch>.tsv   KEEP_FAILED=0
@@ -270,6 +271,8 @@ leecher_cmd() { # leecher torrent outdir port -> CMD array
   # 3 of MODE=swarm's 8 seeders.
   # shellcheck disable=SC2086
   tessera) CMD=(node "$TESSERA_CLI" download "$t" -o "$out" --quiet --port "$p" --no-dht --max-peers-per-ip 100 ${TESSERA_ARGS:-}) ;;
+  # shellcheck disable=SC2086
+  tessera-b) CMD=(node "${TESSERA_CLI_B:?tessera-b needs TESSERA_CLI_B}" download "$t" -o "$out" --quiet --port "$p" --no-dht --max-peers-per-ip 100 ${TESSERA_ARGS:-}) ;;
   lt)      CMD=("$PY" "$HERE/lib/lt.py" leech --profile default --port "$p" --save "$out" --timeout "$TIMEOUT" "$t") ;;
   lt-hp)   CMD=("$PY" "$HERE/lib/lt.py" leech --profile hp --port "$p" --save "$out" --timeout "$TIMEOUT" "$t") ;;
   aria2)   CMD=(aria2c --no-conf --dir="$out" --seed-time=0 --enable-dht=false --enable-dht6=false --bt-enable-lpd=false

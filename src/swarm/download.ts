@@ -269,9 +269,9 @@ export class Download {
   }
 
   private requestDepth(p: SwarmPeer, rate: number): number {
-    const { picker, blocksPerPiece } = this.host;
+    const { picker } = this.host;
     const share = this.swarmRate > 0 ? { share: Math.min(1, rate / this.swarmRate) } : {};
-    return p.queue.depth({ rate, maxOutstanding: p.maxOutstanding, snubbed: p.snubbed, endgame: picker.endgame, blocksLeft: picker.remaining * blocksPerPiece, ...share });
+    return p.queue.depth({ rate, maxOutstanding: p.maxOutstanding, snubbed: p.snubbed, endgame: picker.endgame, blocksLeft: picker.blocksLeft, ...share });
   }
 
   /**

@@ -91,6 +91,8 @@ export class Picker {
   private wantedLeft: number;
   /** Wanted pieces among the started ones. */
   private activeWanted = 0;
+  /** Blocks received of started pieces (not verified yet). */
+  private receivedBlocks = 0;
 
   constructor(opts: PickerOptions) {
     const { pieceCount, pieceLength, totalLength, have } = opts;
@@ -128,6 +130,11 @@ export class Picker {
   /** Wanted pieces not verified yet. */
   get remaining(): number {
     return this.wantedLeft;
+  }
+
+  /** About how many blocks are still to arrive: of the wanted pieces not verified, those not received. */
+  get blocksLeft(): number {
+    return Math.max(0, this.wantedLeft * this.blocksPerPiece - this.receivedBlocks);
   }
 
   /** The piece's priority is not `skip`. */
@@ -304,6 +311,7 @@ export class Picker {
     d.state[b] = RECEIVED;
     d.who[b] = peer;
     d.received++;
+    this.receivedBlocks++;
     return { accepted: true, pieceComplete: d.received === d.blocks, cancelFrom };
   }
 
@@ -340,6 +348,7 @@ export class Picker {
     const d = this.active.get(piece);
     if (d !== undefined) {
       if (d.received !== d.blocks) throw new PickerError('picker-state', `piece ${piece} verified before all blocks arrived`);
+      this.receivedBlocks -= d.received;
       this.disown(d);
       this.active.delete(piece);
       this.open.delete(piece);
@@ -377,6 +386,7 @@ export class Picker {
     d.state.fill(NEED);
     d.who.fill(NONE);
     d.need = d.blocks;
+    this.receivedBlocks -= d.received;
     d.received = 0;
     d.cursor = 0;
     d.exclusive = true;
@@ -449,6 +459,9 @@ export class Picker {
       if (this.orphans.has(d.piece) !== (need > 0 && d.owner === NONE)) fail(`piece ${d.piece}: orphan set disagrees`);
       if (d.owner !== NONE && this.peers.get(d.owner)?.current !== d.piece) fail(`piece ${d.piece}: owner ${d.owner} does not fill it`);
     }
+    let receivedBlocks = 0;
+    for (const d of this.active.values()) receivedBlocks += d.received;
+    if (receivedBlocks !== this.receivedBlocks) fail(`received blocks ${this.receivedBlocks}, counted ${receivedBlocks}`);
     for (const p of this.open) if (!this.active.has(p)) fail(`open piece ${p} not started`);
     let left = 0;
     for (let p = 0; p < this.pieceCount; p++) if (!this.ours.has(p) && this.isWanted(p)) left++;

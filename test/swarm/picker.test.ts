@@ -166,6 +166,22 @@ describe('picker piece affinity', () => {
   });
 });
 
+describe('picker blocks left', () => {
+  it('counts the blocks of unverified wanted pieces not received yet', () => {
+    const p = setup({ have: '100', avail: ['111'], blocks: 4 });
+    assert.equal(p.blocksLeft, 8);
+    const a = p.pick(0, 4);
+    deliver(p, 0, a.slice(0, 3));
+    assert.equal(p.blocksLeft, 5);
+    deliver(p, 0, a.slice(3));
+    p.pieceFailed(a[0]!.piece);
+    assert.equal(p.blocksLeft, 8, 'a failed piece is to fetch again');
+    deliver(p, 0, p.pick(0, 4));
+    p.pieceVerified(a[0]!.piece);
+    assert.equal(p.blocksLeft, 4);
+  });
+});
+
 describe('picker endgame', () => {
   it('duplicates requested blocks, bounded per block, and names whom to cancel', () => {
     const p = setup({ have: '00', avail: ['11', '11', '11', '11'], blocks: 2, maxRequestersPerBlock: 3 });
