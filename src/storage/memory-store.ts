@@ -85,12 +85,14 @@ export class MemoryStore extends PooledStore implements PieceStore {
     return data !== undefined && verifyPiece(data, pieceCheck(this.info, index)) ? 'ok' : 'hash-mismatch';
   }
 
-  async readBlock(index: number, begin: number, length: number): Promise<Buffer> {
+  async readBlock(index: number, begin: number, length: number, into?: Buffer): Promise<Buffer> {
     this.checkOpen();
     checkReadRange(this.geometry, index, begin, length);
     const out = this.readSpan(this.geometry.pieceOffset(index) + begin, length);
     if (out === undefined) throw new StorageError('disk', `block ${index}:${begin}+${length} is not stored`);
-    return out;
+    if (into === undefined) return out;
+    out.copy(into);
+    return into.subarray(0, length);
   }
 
   async recheck(onProgress?: (checked: number, total: number) => void, signal?: AbortSignal): Promise<Bitfield> {

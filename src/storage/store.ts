@@ -47,8 +47,11 @@ export interface PieceStore {
   onWriteQueueDrained(cb: () => void): () => void;
   /** Writes what is staged for a spilled piece, then hashes it as stored. */
   verifyStored(index: number): Promise<CommitResult>;
-  /** Bytes of a stored piece, for seeding; BEP 47 pad ranges read as zeros. */
-  readBlock(index: number, begin: number, length: number): Promise<Buffer>;
+  /**
+   * Bytes of a stored piece, for seeding; BEP 47 pad ranges read as zeros. With `into` (at
+   * least `length` bytes), the bytes go there and a view of it is returned: no allocation.
+   */
+  readBlock(index: number, begin: number, length: number, into?: Buffer): Promise<Buffer>;
   /** Verifies what is already stored: the set bits are the pieces that hash correctly. */
   recheck(onProgress?: (checked: number, total: number) => void, signal?: AbortSignal): Promise<Bitfield>;
   /** Calls `cb` whenever a buffer returns to the pool; returns an unsubscribe function. */

@@ -226,10 +226,10 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     return ok[0] === 1 ? 'ok' : 'hash-mismatch';
   }
 
-  async readBlock(index: number, begin: number, length: number): Promise<Buffer> {
+  async readBlock(index: number, begin: number, length: number, into?: Buffer): Promise<Buffer> {
     this.checkOpen();
     checkReadRange(this.geometry, index, begin, length);
-    const out = Buffer.allocUnsafe(length);
+    const out = into === undefined ? Buffer.allocUnsafe(length) : into.subarray(0, length);
     const read = async (): Promise<Buffer> => {
       const parts: Promise<void>[] = [];
       for (const e of this.parts.place(this.geometry.pieceOffset(index) + begin, length, (i) => this.skipped[i] === 1)) {

@@ -28,7 +28,7 @@ export interface SwarmStorage {
   onWriteQueueDrained(cb: () => void): unknown;
   /** Writes a spilled piece's staged blocks, then hashes it as stored. */
   verifyStored(index: number): Promise<'ok' | 'hash-mismatch'>;
-  readBlock(index: number, begin: number, length: number): Promise<Buffer>;
+  readBlock(index: number, begin: number, length: number, into?: Buffer): Promise<Buffer>;
   onPoolAvailable(cb: () => void): unknown;
 }
 

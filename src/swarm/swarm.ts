@@ -80,7 +80,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
       pieceCount: opts.pieceCount,
       have: opts.have,
       pieceSize: (p) => this.pieceSize(p),
-      read: (p) => opts.storage.readBlock(p, 0, this.pieceSize(p)),
+      read: (p, into) => opts.storage.readBlock(p, 0, this.pieceSize(p), into),
       onDiskError: (err) => this.opts.events?.onDiskError?.(err),
       clock: this.clock,
       ...(opts.upLimit !== undefined ? { limit: opts.upLimit } : {}),
@@ -381,6 +381,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     this.peers.delete(p.key);
     if (p.registered) this.picker.removePeer(p.key);
     this.extensions.forget(p);
+    this.upload.onPeerGone(p, this.peers.size);
     if (p.registered) this.opts.events?.onPeerDisconnected?.(conn.address, reason);
     if (!this.pool.isBanned(conn.address)) this.pool.disconnected(conn.address, p.registered && reason !== 'handshake refused', this.clock.now());
     if (!this.stopped) {

@@ -20,8 +20,11 @@ const UPLOAD_HIGH_WATER = 1 << 20;
 const ALLOWED_FAST_COUNT = 10;
 /** Distinct pieces read ahead of the one a peer waits for. */
 const READ_AHEAD_PIECES = 4;
-/** Pieces kept for uploading, in bytes. */
-const CACHE_BYTES = 32 << 20;
+/**
+ * Piece buffers kept for uploading, in bytes (at least two pieces, for large pieces). A
+ * leecher served at full speed keeps about its read-ahead busy; more did not serve faster.
+ */
+const CACHE_BYTES = 16 << 20;
 /** Requests a choked peer may send before it is dropped (libtorrent disconnects after 300). */
 export const MAX_CHOKED_REQUESTS = 300;
 /** Requests that arrive this soon after a choke were in flight when it was sent: not counted. */
@@ -32,8 +35,8 @@ export interface UploadHost {
   readonly pieceCount: number;
   readonly have: Bitfield;
   pieceSize(index: number): number;
-  /** A whole verified piece from storage. */
-  read(index: number): Promise<Buffer>;
+  /** A whole verified piece from storage, read into `into` (a view of it is returned). */
+  read(index: number, into: Buffer): Promise<Buffer>;
   onDiskError(err: unknown): void;
   /** The swarm's clock: upload rates, and waiting out the upload limit. */
   readonly clock: Clock;
@@ -47,11 +50,26 @@ export class Uploader {
   private readonly cache: PieceCache;
 
   constructor(private readonly host: UploadHost) {
-    this.cache = new PieceCache((p) => host.read(p), CACHE_BYTES, (p) => host.pieceSize(p));
+    const largest = host.pieceSize(0);
+    this.cache = new PieceCache((p, into) => host.read(p, into), Math.max(CACHE_BYTES, 2 * largest), largest);
+  }
+
+  /** Bytes of piece buffers held for uploading. */
+  get cachedBytes(): number {
+    return this.cache.bytes;
   }
 
   clear(): void {
     this.cache.clear();
+  }
+
+  /**
+   * The peer is gone: its queue is dropped (the bytes its socket still held are released as
+   * the socket lets them go), and with nobody left to serve, the piece buffers go too.
+   */
+  onPeerGone(p: SwarmPeer, remaining: number): void {
+    p.uploadQueue.length = 0;
+    if (remaining === 0) this.cache.trim();
   }
 
   /** We choked the peer: requests for allowed-fast pieces survive (BEP 6); the rest are dropped. */
@@ -145,7 +163,7 @@ export class Uploader {
             break;
           }
           p.uploadQueue.shift();
-          conn.sendPiece(r.index, r.begin, data.subarray(r.begin, r.begin + r.length));
+          conn.sendPiece(r.index, r.begin, data.subarray(r.begin, r.begin + r.length), this.cache.pin(r.index));
           this.host.limit?.consume(r.length);
           sent += r.length;
         }

@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { PeerConnection } from '../../src/peer/connection.js';
+import { BLOCK_SIZE } from '../../src/swarm/picker.js';
+import { SwarmPeer } from '../../src/swarm/swarm-peer.js';
+import { Uploader } from '../../src/swarm/upload.js';
+import { Bitfield } from '../../src/util/bitfield.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+
+const PIECE = 1 << 20;
+const PIECES = 64;
+const CACHE_BOUND = 16 << 20;
+const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * The part of a connection the uploader uses, over a socket that holds what it is given until
+ * the test lets it go (`flush`), calling each write's callback then, as a socket does.
+ */
+class HeldSocket {
+  state: PeerConnection['state'] = 'active';
+  amChoking = false;
+  readonly address = { host: '10.0.0.1', port: 6881 };
+  writableLength = 0;
+  blocks: { index: number; begin: number; first: number }[] = [];
+  private pending: (() => void)[] = [];
+  private drains: (() => void)[] = [];
+
+  sendPiece(index: number, begin: number, block: Uint8Array, done?: () => void): boolean {
+    this.blocks.push({ index, begin, first: block[0]! });
+    this.writableLength += block.length;
+    if (done !== undefined) this.pending.push(done);
+    return true;
+  }
+  batch(fn: () => void): void {
+    fn();
+  }
+  onDrain(cb: () => void): void {
+    this.drains.push(cb);
+  }
+  send(): boolean {
+    return true;
+  }
+  close(): void {
+    this.state = 'closed';
+    this.flush();
+  }
+  /** The peer read everything: write callbacks run, then 'drain'. */
+  flush(): void {
+    const pending = this.pending;
+    const drains = this.drains;
+    this.pending = [];
+    this.drains = [];
+    this.writableLength = 0;
+    for (const done of pending) done();
+    if (this.state === 'active') for (const cb of drains) cb();
+  }
+}
+
+function setUp(): { up: Uploader; sock: HeldSocket; peer: SwarmPeer; reads: number[] } {
+  const clock = new FakeClock();
+  const have = new Bitfield(PIECES);
+  for (let i = 0; i < PIECES; i++) have.set(i);
+  const reads: number[] = [];
+  const up = new Uploader({
+    infoHash: new Uint8Array(20),
+    pieceCount: PIECES,
+    have,
+    pieceSize: () => PIECE,
+    read: async (index, into) => {
+      reads.push(index);
+      return into.fill(index).subarray(0, PIECE);
+    },
+    onDiskError: (err) => assert.fail(String(err)),
+    clock,
+  });
+  const sock = new HeldSocket();
+  // The uploader touches only HeldSocket's members of the connection.
+  const peer = new SwarmPeer(1, sock as unknown as PeerConnection, PIECES, clock.now());
+  return { up, sock, peer, reads };
+}
+
+test('a peer that requests every block: the piece buffers stay within the bound while every block goes out, in order and intact', async () => {
+  const { up, sock, peer, reads } = setUp();
+  for (let i = 0; i < PIECES; i++) for (let b = 0; b < PIECE; b += BLOCK_SIZE) up.onRequest(peer, i, b, BLOCK_SIZE);
+  const total = 2000; // the queue refuses what passes its bound
+  let maxCached = 0;
+  for (let round = 0; round < 10_000 && sock.blocks.length < total; round++) {
+    await settle();
+    maxCached = Math.max(maxCached, up.cachedBytes);
+    sock.flush();
+  }
+  assert.equal(sock.blocks.length, total);
+  assert.ok(maxCached <= CACHE_BOUND, `piece buffers stayed within ${CACHE_BOUND} bytes (${maxCached})`);
+  sock.blocks.forEach((b, i) => {
+    const index = Math.floor(i / (PIECE / BLOCK_SIZE));
+    assert.deepEqual(b, { index, begin: (i % (PIECE / BLOCK_SIZE)) * BLOCK_SIZE, first: index & 0xff });
+  });
+  assert.deepEqual(reads, [...new Set(reads)], 'each piece read once');
+});
+
+test('when the last peer leaves, the piece buffers are let go as its socket releases them', async () => {
+  const { up, sock, peer } = setUp();
+  for (let b = 0; b < 4 * PIECE; b += BLOCK_SIZE) up.onRequest(peer, Math.floor(b / PIECE), b % PIECE, BLOCK_SIZE);
+  for (let i = 0; i < 20 && sock.blocks.length === 0; i++) await settle();
+  assert.ok(sock.blocks.length > 0);
+  assert.ok(up.cachedBytes > 0);
+  up.onPeerGone(peer, 0); // the socket still holds blocks: those pieces stay until it lets go
+  assert.ok(up.cachedBytes > 0);
+  sock.close();
+  await settle();
+  assert.equal(up.cachedBytes, 0);
+  assert.equal(peer.uploadQueue.length, 0);
+});
