@@ -1,7 +1,7 @@
 /**
- * One peer connection: the socket edge of the wire protocol. Just over 500 lines: the
- * handshake steps (plaintext, MSE, the plaintext retry) share the socket and its buffers; the
- * codecs are in src/wire and src/mse.
+ * One peer connection: the socket edge of the wire protocol. The handshake steps (plaintext,
+ * MSE, the plaintext retry) share the socket and its buffers; the codecs are in src/wire and
+ * src/mse, the sending half (counting, encryption, batching writes) in writer.ts.
  *
  * State transitions (nothing else is allowed):
  *   connecting  -> handshaking   the stream connected (outgoing); incoming streams start here
@@ -16,11 +16,10 @@
  *
  * The connection owns the four choke/interest flags and the framing; it reports decoded
  * messages to its owner (the swarm) through the narrow `PeerHandler` interface and never
- * reaches into the torrent. Every byte it sends goes through `write`, which keeps the
- * counters the choker and the trackers need, and bounds what may wait for the peer: past
- * `MAX_UNSENT_BYTES` we stop reading (and decoding) what it sends, since every request it
- * makes asks for an answer, until it has read; a peer that does not read within
- * `outputStallMs`, or lets twice the bound pile up, is dropped.
+ * reaches into the torrent. It bounds what may wait for the peer: past `MAX_UNSENT_BYTES` we
+ * stop reading (and decoding) what it sends, since every request it makes asks for an
+ * answer, until it has read; a peer that does not read within `outputStallMs`, or lets twice
+ * the bound pile up, is dropped.
  */
 import type { Duplex } from 'node:stream';
 import type { PeerAddress } from '../metainfo/types.js';
@@ -45,12 +44,15 @@ import {
   decodeHandshakeHead,
   encodeHandshake,
   encodeMessage,
-  encodePieceHeader,
   isHandshakePrefix,
   type IncomingMessage,
   type Message,
 } from '../wire/index.js';
 import { dialTcp, readAccepted, type Dialer } from './transport.js';
+import { PeerWriter } from './writer.js';
+import { DEFAULT_TIMEOUTS, type ConnectionTimeouts, type ConnectOptions, type IncomingEncryption, type LocalIdentity } from './options.js';
+
+export { DEFAULT_TIMEOUTS, type ConnectionTimeouts, type ConnectOptions, type EncryptionOptions, type IncomingEncryption, type LocalIdentity } from './options.js';
 
 export type PeerState = 'connecting' | 'handshaking' | 'active' | 'closed';
 
@@ -64,13 +66,6 @@ export interface PeerHandler {
   onClose(conn: PeerConnection, reason: string): void;
 }
 
-export interface ConnectionTimeouts {
-  connectMs: number;
-  handshakeMs: number;
-  /** How long unsent output may stay above `MAX_UNSENT_BYTES` before the peer is dropped. */
-  outputStallMs?: number;
-}
-
 /**
  * Unsent bytes past which we stop reading from a peer: the upload pipeline (upload.ts sends
  * while less than 1 MiB waits, so a piece or two more) plus 1 MiB for everything else.
@@ -78,37 +73,8 @@ export interface ConnectionTimeouts {
 export const MAX_UNSENT_BYTES = 2 << 20;
 const OUTPUT_STALL_MS = 30_000;
 
-export const DEFAULT_TIMEOUTS: ConnectionTimeouts = { connectMs: 15_000, handshakeMs: 10_000 };
-
-export interface EncryptionOptions {
-  /** Default 'off' here (the plain BitTorrent handshake); the session chooses 'prefer'. */
-  policy: EncryptionPolicy;
-  /** Told about peers whose policy did not meet ours. */
-  report?: EncryptionReport;
-}
-
-export interface IncomingEncryption extends EncryptionOptions {
-  /** The info hash whose HASH('req2', info hash) is `req2`, among the torrents we serve. */
-  findInfoHash(req2: Uint8Array): Uint8Array | undefined;
-}
-
-export interface ConnectOptions {
-  timeouts?: ConnectionTimeouts;
-  maxBitfield: number;
-  clock?: Clock;
-  encryption?: EncryptionOptions;
-  /** How to open the stream; TCP by default. */
-  dial?: Dialer;
-}
-
 /** Enough bytes to tell a plaintext handshake ("\x13BitTorrent protocol") from MSE's Ya. */
 const SNIFF_BYTES = 20;
-
-export interface LocalIdentity {
-  infoHash: Uint8Array;
-  peerId: Uint8Array;
-  reserved: Uint8Array;
-}
 
 export class PeerConnection {
   state: PeerState;
@@ -120,11 +86,9 @@ export class PeerConnection {
   peerInterested = false;
   remotePeerId: Uint8Array | undefined;
   remoteReserved: Uint8Array | undefined;
-  /** Wall-clock ms of the last byte received and sent, for idle and keep-alive checks. */
+  /** Wall-clock ms of the last byte received, for idle checks. */
   lastReceived: number;
-  lastSent: number;
   bytesReceived = 0;
-  bytesSent = 0;
   closeReason: string | undefined;
 
   /** How the connection was finally made, once known: plaintext, or MSE with RC4 or plaintext. */
@@ -149,8 +113,9 @@ export class PeerConnection {
   private incoming: IncomingEncryption | undefined;
   /** The info hash an incoming MSE handshake was for; the BitTorrent handshake must match. */
   private mseInfoHash: Uint8Array | undefined;
-  private encrypt: Rc4 | undefined;
   private decrypt: Rc4 | undefined;
+  /** Everything we send, counted and batched (writer.ts). */
+  private readonly out: PeerWriter;
   private redialed = false;
   /** Reading stopped because too much output waits for the peer (see the header). */
   private outputBlocked = false;
@@ -166,11 +131,22 @@ export class PeerConnection {
     // The swarm copies every block into its piece buffer at once (see onData).
     this.reader = new FrameReader({ maxBitfield }, { reuseBlockBuffer: true });
     this.lastReceived = clock.now();
-    this.lastSent = this.lastReceived;
+    this.out = new PeerWriter(clock, (stream) => {
+      if (stream.writableLength > MAX_UNSENT_BYTES) this.outputFull();
+    });
+  }
+
+  /** Bytes handed to the stream, and when the last ones were (keep-alive checks). */
+  get bytesSent(): number {
+    return this.out.bytesSent;
+  }
+  get lastSent(): number {
+    return this.out.lastSent;
   }
 
   private attach(stream: Duplex): void {
     this.stream = stream;
+    this.out.use(stream);
     const mine = (): boolean => this.stream === stream;
     stream.on('error', (err) => mine() && this.lost(`socket error: ${err.message}`));
     stream.on('close', () => mine() && this.lost('connection closed by peer'));
@@ -206,7 +182,7 @@ export class PeerConnection {
       }
       const initiator = new MseInitiator({ infoHash: this.identity!.infoHash, provide: provideOf(this.policy) });
       this.mse = initiator;
-      this.rawWrite(initiator.start());
+      this.out.writeClear(initiator.start());
     });
   }
 
@@ -249,43 +225,28 @@ export class PeerConnection {
     return this.write(encodeMessage(msg));
   }
 
-  /** Send pre-encoded bytes (e.g. a batch of requests built at once). */
+  /** Send pre-encoded bytes; what is sent in one tick leaves in one socket write at its end. */
   write(bytes: Uint8Array): boolean {
     if (this.state === 'closed') return false;
-    // Encrypt a copy: callers share their buffers (cached blocks, the bitfield).
-    return this.rawWrite(this.encrypt === undefined ? bytes : this.encrypt.processCopy(bytes));
+    return this.out.write(bytes);
   }
 
-  private rawWrite(bytes: Uint8Array): boolean {
-    this.bytesSent += bytes.length;
-    this.lastSent = this.clock.now();
-    const ok = this.stream!.write(bytes);
-    if (this.stream!.writableLength > MAX_UNSENT_BYTES) this.outputFull();
-    return ok;
-  }
-
-  /** A piece message written as header + block, without concatenating the block. */
-  sendPiece(index: number, begin: number, block: Uint8Array): boolean {
-    if (this.state === 'closed') return false;
-    this.stream!.cork();
-    this.write(encodePieceHeader(index, begin, block.length));
-    const ok = this.write(block);
-    this.stream!.uncork();
-    return ok;
+  /** A piece message, header + block; `done` runs once the socket has let go of the block. */
+  sendPiece(index: number, begin: number, block: Uint8Array, done?: () => void): boolean {
+    if (this.state === 'closed') {
+      done?.();
+      return false;
+    }
+    return this.out.sendPiece(index, begin, block, done);
   }
 
   /** Run `fn` with the socket corked, so everything it sends leaves in one write. */
   batch(fn: () => void): void {
-    this.stream!.cork();
-    try {
-      fn();
-    } finally {
-      this.stream!.uncork();
-    }
+    this.out.batch(fn);
   }
 
   get writableLength(): number {
-    return this.stream!.writableLength;
+    return this.out.writableLength;
   }
 
   onDrain(cb: () => void): void {
@@ -348,6 +309,7 @@ export class PeerConnection {
     this.mse = undefined;
     const old = this.stream;
     this.stream = undefined;
+    this.out.use(undefined);
     old?.destroy();
     this.bytesReceived = 0;
     this.state = 'connecting';
@@ -476,11 +438,11 @@ export class PeerConnection {
   }
 
   private advance(step: MseStep): Uint8Array | undefined {
-    for (const bytes of step.send) this.rawWrite(bytes);
+    for (const bytes of step.send) this.out.writeClear(bytes);
     const done = step.done;
     if (done === undefined) return undefined;
     this.mse = undefined;
-    this.encrypt = done.encrypt;
+    this.out.encrypt = done.encrypt;
     this.decrypt = done.decrypt;
     this.encryption = done.method === 'rc4' ? 'mse-rc4' : 'mse-plaintext';
     if (this.outgoing) this.sendHandshake();

@@ -1,9 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_TIMEOUTS, MAX_UNSENT_BYTES, PeerConnection, type PeerHandler } from '../../src/peer/connection.js';
-import { encodeHandshake, makeReserved, type IncomingMessage } from '../../src/wire/index.js';
+import { encodeHandshake, encodeMessage, makeReserved, type IncomingMessage } from '../../src/wire/index.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 const infoHash = Buffer.alloc(20, 0xab);
@@ -196,5 +197,43 @@ describe('PeerConnection', () => {
     assert.equal(await rec.closed, 'peer does not read what it asked for');
     client.destroy();
     server.close();
+  });
+});
+
+describe('PeerConnection writes', () => {
+  test('messages sent in one tick leave in one socket write', async () => {
+    const writes: Buffer[][] = [];
+    const stream = new Duplex({
+      read: () => undefined,
+      writev: (chunks, cb) => {
+        writes.push(chunks.map((c) => Buffer.from(c.chunk as Uint8Array)));
+        cb();
+      },
+    });
+    const rec = recorder();
+    const conn = PeerConnection.accept(stream, { host: '127.0.0.1', port: 6881 }, () => ({ identity: ours, handler: rec.handler, maxBitfield: 4 }));
+    stream.push(encodeHandshake({ reserved: makeReserved({}), infoHash, peerId: theirId }));
+    for (let i = 0; i < 100 && conn.state !== 'active'; i++) await sleep(1);
+    assert.equal(conn.state, 'active');
+    await new Promise((r) => setImmediate(r));
+    const before = writes.length;
+    const cancels = [0, 1, 2, 3, 4].map((i) => ({ type: 'cancel' as const, index: 7, begin: i * 16384, length: 16384 }));
+    for (const c of cancels) conn.send(c);
+    conn.send({ type: 'have', index: 3 });
+    assert.equal(writes.length, before, 'nothing leaves before the tick ends');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(writes.length, before + 1, 'one write for the six messages');
+    assert.deepEqual(Buffer.concat(writes.at(-1)!), Buffer.concat([...cancels.map((c) => encodeMessage(c)), encodeMessage({ type: 'have', index: 3 })]));
+    assert.equal(conn.bytesSent, 68 + 5 * 17 + 9);
+    conn.close('done');
+  });
+
+  test('a block sent to a connection that is gone is released at once', () => {
+    const stream = new Duplex({ read: () => undefined, write: (_c, _e, cb) => cb() });
+    const conn = PeerConnection.accept(stream, { host: '127.0.0.1', port: 6881 }, () => undefined);
+    conn.close('done');
+    let released = 0;
+    assert.equal(conn.sendPiece(0, 0, Buffer.alloc(16), () => released++), false);
+    assert.equal(released, 1);
   });
 });
