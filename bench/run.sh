@@ -10,6 +10,8 @@
 #   BIG_SIZE=268435456 RUNS=1 bash bench/run.sh    # quick
 #   SEEDER=aria2 bash bench/run.sh                 # aria2 seeds instead of libtorrent (hp profile)
 #   MODE=seed bash bench/run.sh                    # libtorrent leecher: from `tessera seed` vs from libtorrent
+#   MODE=seed SEED_RSS_LEECHERS=50 bash bench/run.sh   # then 50 libtorrent leechers one after another
+#                                                  # from `tessera seed`: its RSS after each (rss-*.tsv)
 #   MODE=recheck bash bench/run.sh                 # `tessera download` on complete data (recheck speed)
 #   MODE=swarm bash bench/run.sh                   # 8 upload-capped libtorrent seeders (see lib/swarm-mode.sh)
 #
@@ -25,6 +27,7 @@
 #   BENCH_DIR=/tmp/tessera-bench (data, logs, results)   WT_DIR=/tmp/tessera-bench-wt (webtorrent-cli)
 #   NETNS=tessera-bench   RESULTS=$BENCH_DIR/results-<batch>.tsv   KEEP_FAILED=0
 #   TESSERA_SEED_CMD='node {cli} seed {torrent} {datadir} --port {port} --quiet'  (MODE=seed)
+#   SEED_RSS_LEECHERS=0 (MODE=seed: sequential leechers for the seeder's RSS, on the first torrent)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -330,6 +333,29 @@ one_run() { # mode seeder torrent-name torrent-file leecher run
   [ $ok = OK ] || log "  failed run: log in $rd/log"
   sync; sleep 1   # flush, and let the seeder see the disconnect before the next run
 }
+proc_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+seed_rss() { # torrent-name count: libtorrent leechers one after another from `tessera seed`, its RSS after each
+  local t=$1 n=$2 pid=${BG_PID[seed-tessera-0]} i
+  local out=$B/rss-$BATCH.tsv
+  printf 'leecher\twall_s\trc\tverified\tseeder_rss_mib\tseeder_hwm_mib\tseeder_cpu_s\n' > "$out"
+  log "seeder RSS: $n libtorrent leechers one after another from tessera seed (pid $pid), $t; before: $(($(proc_kib "$pid" VmRSS) / 1024)) MiB"
+  for i in $(seq "$n"); do
+    local port rd t0 t1 rc=0 ok=FAIL
+    port=$(next_port); rd=$B/runs/$BATCH/rss-$i; rm -rf "$rd"; mkdir -p "$rd/out"
+    leecher_cmd "$SEED_LEECHER" "$B/torrents/$t.torrent" "$rd/out" "$port"
+    t0=$(date +%s.%N)
+    ip netns exec "$NETNS" timeout -k 5 "$TIMEOUT" "${CMD[@]}" > "$rd/log" 2>&1 < /dev/null & LEECH_PID=$!
+    wait "$LEECH_PID" || rc=$?
+    LEECH_PID=""; t1=$(date +%s.%N)
+    verify "${t%-b}" "$rd/out" && ok=OK
+    [ $ok = OK ] && rm -rf "$rd"
+    sleep 1   # the seeder sees the disconnect and lets the leecher's buffers go
+    printf '%d\t%s\t%d\t%s\t%d\t%d\t%s\n' "$i" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b - a}')" "$rc" "$ok" \
+      "$(($(proc_kib "$pid" VmRSS) / 1024))" "$(($(proc_kib "$pid" VmHWM) / 1024))" "$(proc_cpu "$pid")" >> "$out"
+  done
+  log "seeder RSS after each leecher (MiB): $(cut -f5 "$out" | tail -n +2 | xargs)"
+  log "seeder peak RSS (VmHWM): $(tail -1 "$out" | cut -f6) MiB; failed leechers: $(awk -F'\t' 'NR > 1 && ($3 != 0 || $4 != "OK")' "$out" | wc -l); table: $out"
+}
 rotate() { # k words... -> the words rotated left by k
   local k=$1; shift; local a=("$@") n=$#
   local i; for ((i = 0; i < n; i++)); do echo "${a[$(((i + k) % n))]}"; done
@@ -375,7 +401,8 @@ seed)
       [ $have_tessera = 1 ] && one_run seed tessera "$t" "$B/torrents/$t-b.torrent" "$SEED_LEECHER" "$r"
       one_run seed "$SEEDER" "$t" "$B/torrents/$t.torrent" "$SEED_LEECHER" "$r"
     done
-  done ;;
+  done
+  [ $have_tessera = 1 ] && [ "${SEED_RSS_LEECHERS:-0}" -gt 0 ] && seed_rss "${tb[0]}" "$SEED_RSS_LEECHERS" ;;
 swarm)
   run_swarm_mode ;;
 recheck)
