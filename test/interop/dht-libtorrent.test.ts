@@ -8,80 +8,33 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DhtNode, type DhtNodeOptions } from '../../src/dht/index.js';
-import { downloadMagnetByDht, findLibtorrentPort } from '../helpers/dht-interop.js';
-import { freePort } from '../helpers/ports.js';
-import { type Proc, startProc, stopAll } from '../helpers/proc.js';
+import { DhtNode } from '../../src/dht/index.js';
+import { type LtDhtNetwork, downloadMagnetByDht, findLibtorrentPort, startLtDhtNetwork } from '../helpers/dht-interop.js';
+import { stopAll } from '../helpers/proc.js';
 import { memoryTorrent } from '../session/memory-swarm.js';
 
 const NODES = 8;
 const MiB = 1024 * 1024;
-const PYTHON = '/usr/bin/python3';
 const t = memoryTorrent(randomBytes(2 * MiB), 64 * 1024, 'dht-lt.bin');
-const loopbackOnly = (host: string): boolean => host.startsWith('127.');
-// Every node shares 127.0.0.1, so the per-IP query limit is raised for the test network.
-const rate = { perSecond: 5000, burst: 5000 };
-
-/** The helper is not compiled into the build output: it is found in the source tree. */
-function ltHelper(): string {
-  const path = resolve('test/helpers/lt-dht-node.py');
-  assert.ok(existsSync(path), `${path} not found: run the tests from the repository root`);
-  assert.ok(existsSync(PYTHON), `${PYTHON} not found: install python3 and python3-libtorrent`);
-  return path;
-}
-
-function nodeOptions(bootstrapPort: number | undefined): DhtNodeOptions {
-  return {
-    host: '127.0.0.1',
-    bootstrap: bootstrapPort === undefined ? [] : [{ host: '127.0.0.1', port: bootstrapPort }],
-    allowAddress: loopbackOnly,
-    incomingRate: rate,
-    queryTimeoutMs: 1000,
-    lookupTimeoutMs: 10_000,
-  };
-}
 
 describe('libtorrent joins our loopback DHT and is found', { timeout: 180_000 }, () => {
-  const nodes: DhtNode[] = [];
-  let dir: string;
-  let lt: Proc;
-  let ltPort: number;
+  // Set by before(); a failure there fails every test.
+  let net: LtDhtNetwork | undefined;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tessera-dht-lt-'));
-    const first = await DhtNode.start(nodeOptions(undefined));
-    nodes.push(first);
-    for (let i = 1; i < NODES; i++) nodes.push(await DhtNode.start(nodeOptions(first.port)));
-    for (const n of nodes.slice(1)) await n.bootstrap();
-    await nodes[0]!.bootstrap();
-    assert.ok(nodes.every((n) => n.nodeCount() >= 3), `every node knows others: ${nodes.map((n) => n.nodeCount()).join(',')}`);
-
-    const save = join(dir, 'lt');
-    await mkdir(save);
-    await writeFile(join(save, 'dht-lt.bin'), t.data);
-    const torrentPath = join(dir, 'dht-lt.torrent');
-    await writeFile(torrentPath, t.torrent);
-    ltPort = await freePort();
-    const args = [ltHelper(), torrentPath, '--port', String(ltPort), '--bootstrap', `127.0.0.1:${nodes[0]!.port}`, '--save', save, '--parent-pid', String(process.pid)];
-    lt = startProc('lt-dht-node', PYTHON, args);
-    await lt.waitForLine(/^ready$/, 30_000);
-    // libtorrent's routing table holds our nodes once its bootstrap lookup got answers.
-    await lt.waitForLine(/^dht-nodes [1-9]/, 30_000);
-    await lt.waitForLine(/^announcing$/, 10_000);
+    net = await startLtDhtNetwork({ family: 4, count: NODES, minKnown: 3, torrent: t, fileName: 'dht-lt.bin' });
   });
 
   after(async () => {
     await stopAll();
-    await Promise.all(nodes.map((n) => n.close()));
-    await rm(dir, { recursive: true, force: true });
+    await net?.close();
   });
 
   test("a node knowing only its bootstrap finds libtorrent's port with get_peers", async () => {
+    const { nodes, nodeOptions, ltPort, lt } = net!;
     const searcher = await DhtNode.start(nodeOptions(nodes[NODES - 1]!.port));
     nodes.push(searcher);
     await searcher.bootstrap();
@@ -89,6 +42,7 @@ describe('libtorrent joins our loopback DHT and is found', { timeout: 180_000 },
   });
 
   test("libtorrent answers our queries and its answers lead into our network", async () => {
+    const { nodes, nodeOptions, ltPort, lt } = net!;
     const observer = await DhtNode.start(nodeOptions(ltPort));
     nodes.push(observer);
     await observer.bootstrap();
@@ -99,8 +53,9 @@ describe('libtorrent joins our loopback DHT and is found', { timeout: 180_000 },
   });
 
   test('tessera download of the magnet finds libtorrent through the DHT and completes', async () => {
+    const { nodes, dir, lt, endpoint } = net!;
     const out = join(dir, 'out');
-    await downloadMagnetByDht(t.infoHash, `127.0.0.1:${nodes[1]!.port}`, dir, out, lt);
+    await downloadMagnetByDht(t.infoHash, endpoint(nodes[1]!.port), dir, out, lt);
     assert.ok((await readFile(join(out, 'dht-lt.bin'))).equals(t.data), 'byte for byte');
   });
 });
