@@ -24,6 +24,7 @@ export interface AnnounceWiring {
   readonly onPeers: (peers: PeerAddress[]) => void;
   /** A tracker's error or warning: one line for the user. */
   readonly warn: (message: string) => void;
+  readonly externalAddresses?: AnnouncerOptions['externalAddresses'];
 }
 
 export function startAnnouncers(tiers: readonly (readonly string[])[], infoHashes: readonly Uint8Array[], w: AnnounceWiring): Announcer[] {
@@ -42,6 +43,7 @@ export function startAnnouncers(tiers: readonly (readonly string[])[], infoHashe
         tracker: { udpBaseTimeoutMs: w.udpBaseTimeoutMs ?? 5000, udpMaxRetries: 2, timeoutMs: 15_000, ...(w.udp !== undefined ? { udp: w.udp } : {}) },
         clock: w.clock,
         ...(w.stopTimeoutMs !== undefined ? { stopTimeoutMs: w.stopTimeoutMs } : {}),
+        ...(w.externalAddresses !== undefined ? { externalAddresses: w.externalAddresses } : {}),
       }),
   );
   for (const a of announcers) a.start();

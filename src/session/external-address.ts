@@ -72,6 +72,16 @@ export class ExternalAddressStore {
     this.settle(a.family);
   }
 
+  /**
+   * What trackers are told (BEP 7 `ipv4=`/`ipv6=`): only public addresses; a local one would
+   * send the tracker's other peers nowhere.
+   */
+  forTrackers(): { ipv4?: string; ipv6?: string } {
+    const v4 = this.current.get(4);
+    const v6 = this.current.get(6);
+    return { ...(v4 !== undefined && isPublic(v4) ? { ipv4: v4 } : {}), ...(v6 !== undefined && isPublic(v6) ? { ipv6: v6 } : {}) };
+  }
+
   /** Number of sources remembered (for tests of the bound). */
   get voterCount(): number {
     return this.votes.size;

@@ -308,8 +308,8 @@ export class Session {
       ...(options.webSeeds !== undefined ? { webSeeds: options.webSeeds } : {}),
       ...(options.torrentWebSeeds === false ? { torrentWebSeeds: false } : {}),
       ...(this.opts.webSeedCa !== undefined ? { webSeedCa: this.opts.webSeedCa } : {}),
-      onExternalVote: (address, voter) => this.external.vote(address, voter),
       storagePool: this.sharedStorage,
+      externalAddress: { vote: (address, voter) => this.external.vote(address, voter), forTrackers: () => this.external.forTrackers() },
     });
     handle.bind(torrent);
     const entry = { handle, torrent, untrack: undefined as (() => void) | undefined };

@@ -81,10 +81,17 @@ export interface TorrentOptions {
   readonly torrentWebSeeds?: boolean;
   /** Certificate authorities trusted for HTTPS web seeds, besides the system's. */
   readonly webSeedCa?: string | Buffer | readonly (string | Buffer)[];
-  /** Told when a peer says which address it sees us at (BEP 10 `yourip`). */
-  readonly onExternalVote?: (address: string, voter: string) => void;
   /** The session's storage workers (started on first use); without it the storage starts its own. */
   readonly storagePool?: () => WorkerPool;
+  /** The session's external-address store: peers' `yourip` go in as votes, trackers are told what it settled on. */
+  readonly externalAddress?: ExternalAddressLink;
+}
+
+export interface ExternalAddressLink {
+  /** A peer says it sees us at `address` (BEP 10 `yourip`). */
+  vote(address: string, voter: string): void;
+  /** Our public addresses, for trackers (BEP 7). */
+  forTrackers(): { readonly ipv4?: string; readonly ipv6?: string };
 }
 
 export type FoundCounts = Record<PeerSource, number>;

@@ -406,7 +406,7 @@ export class Torrent {
         onPeerBanned: (peer, reason) => ev.onWarning({ code: 'peer-banned', message: reason, peer }),
         onPeerConnected: (a, outgoing) => ev.onPeerConnected(a, outgoing),
         onPeerDisconnected: (a, reason) => ev.onPeerDisconnected(a, reason),
-        onYourIp: (address, from) => this.opts.onExternalVote?.(address, from),
+        onYourIp: (address, from) => this.opts.externalAddress?.vote(address, from),
         ...(this.opts.trace === true ? { onTrace: (line: string) => ev.onTrace(line) } : {}),
       },
     });
@@ -531,6 +531,7 @@ export class Torrent {
       wantPeers: () => this.wantsPeers() && (this.swarm?.connectedCount ?? this.phase?.connectedCount ?? 0) < 5,
       onPeers: (peers) => this.addPeers(peers, 'tracker'),
       warn: (message) => this.opts.events.onWarning({ code: 'tracker', message }),
+      ...(this.opts.externalAddress !== undefined ? { externalAddresses: () => this.opts.externalAddress!.forTrackers() } : {}),
     });
   }
 

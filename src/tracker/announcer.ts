@@ -52,6 +52,8 @@ export interface AnnouncerOptions {
   readonly stopTimeoutMs?: number;
   /** Peers asked for in each announce (default 200). */
   readonly numWant?: number;
+  /** Our public addresses to announce (BEP 7 `ipv4=`/`ipv6=`), read at each announce. */
+  externalAddresses?(): { readonly ipv4?: string; readonly ipv6?: string };
 }
 
 export interface TrackerStatus {
@@ -206,6 +208,7 @@ export class Announcer {
 
   private params(): Omit<AnnounceParams, 'event' | 'signal'> {
     const s = this.opts.stats();
-    return { infoHash: this.opts.infoHash, peerId: this.opts.peerId, port: this.opts.port, uploaded: s.uploaded, downloaded: s.downloaded, left: s.left };
+    const ours = this.opts.externalAddresses?.() ?? {};
+    return { infoHash: this.opts.infoHash, peerId: this.opts.peerId, port: this.opts.port, uploaded: s.uploaded, downloaded: s.downloaded, left: s.left, ...ours };
   }
 }

@@ -47,6 +47,10 @@ export function buildAnnounceUrl(announceUrl: string, p: AnnounceParams): string
   if (p.numWant !== undefined) q.push(`numwant=${p.numWant}`);
   if (p.key !== undefined) q.push(`key=${(p.key >>> 0).toString(16).padStart(8, '0')}`);
   if (p.trackerId !== undefined) q.push(`trackerid=${percentEncodeBytes(Buffer.from(p.trackerId, 'latin1'))}`);
+  // BEP 7. No BEP 3 `ip=`: the tracker takes our source address, which is the external address of
+  // that family already, and trackers honour `ip=` only from sources they trust.
+  if (p.ipv4 !== undefined && isIP(p.ipv4) === 4) q.push(`ipv4=${p.ipv4}`);
+  if (p.ipv6 !== undefined && isIP(p.ipv6) === 6) q.push(`ipv6=${encodeURIComponent(p.ipv6)}`);
   return withQuery(announceUrl, q.join('&'));
 }
 

@@ -18,6 +18,12 @@ export interface AnnounceParams {
   readonly key?: number;
   /** The `tracker id` this tracker gave on an earlier announce (HTTP only). */
   readonly trackerId?: string;
+  /**
+   * BEP 7 `ipv4=` / `ipv6=` (HTTP only): our public addresses, so that a tracker reached over
+   * one family also learns the address of the other, which it cannot see.
+   */
+  readonly ipv4?: string;
+  readonly ipv6?: string;
   readonly signal?: AbortSignal;
 }
 

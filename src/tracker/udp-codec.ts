@@ -89,7 +89,8 @@ export function encodeAnnounceRequest(r: UdpAnnounceRequest): Buffer {
   b.writeBigUInt64BE(u64(r.left), 64);
   b.writeBigUInt64BE(u64(r.uploaded), 72);
   b.writeUInt32BE(EVENT_CODE[r.event ?? 'none'], 80);
-  // 84: IP address 0 = "use the sender's address"
+  // 84: IP address 0 = "use the sender's address": behind a NAT that is the external address
+  // already, and the field has no room for BEP 7's other family, so the learned address is not sent.
   b.writeUInt32BE(r.key >>> 0, 88);
   b.writeInt32BE(r.numWant, 92);
   b.writeUInt16BE(r.port, 96);

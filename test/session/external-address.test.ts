@@ -76,6 +76,16 @@ describe('ExternalAddressStore', () => {
     assert.equal(loop.store.address(4), '127.0.0.1', 'a loopback network agrees on loopback');
   });
 
+  it('trackers are told public addresses only', () => {
+    const { store } = setup();
+    assert.deepEqual(store.forTrackers(), {});
+    store.fromRouter('10.0.0.138');
+    for (const v of ['2001:db8::1', '2001:db8::2', '2001:db8::3']) store.vote('2001:db8:aa::7', v);
+    assert.deepEqual(store.forTrackers(), { ipv6: '2001:db8:aa::7' }, 'a router behind another NAT reports a private address: not for trackers');
+    store.fromRouter('203.0.113.7');
+    assert.deepEqual(store.forTrackers(), { ipv4: '203.0.113.7', ipv6: '2001:db8:aa::7' });
+  });
+
   it('families are apart: a voter speaks only of its own family; nonsense and multicast are ignored', () => {
     const { store } = setup();
     for (const v of ['2001:db8::1', '2001:db8::2', '2001:db8::3']) store.vote('203.0.113.7', v);

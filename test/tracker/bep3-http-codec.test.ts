@@ -28,6 +28,14 @@ test('info hash and peer id are percent-encoded byte by byte (unreserved bytes s
   );
 });
 
+test("BEP 7: our public addresses go as ipv4= and ipv6=; anything that is not an address of that family is left out", () => {
+  const base = { infoHash: new Uint8Array(20), peerId: new Uint8Array(20), port: 6881, uploaded: 0, downloaded: 0, left: 0 };
+  const url = buildAnnounceUrl('http://t.example/announce', { ...base, ipv4: '203.0.113.7', ipv6: '2001:db8::7' });
+  assert.ok(url.endsWith('&compact=1&ipv4=203.0.113.7&ipv6=2001%3Adb8%3A%3A7'), url);
+  const odd = buildAnnounceUrl('http://t.example/announce', { ...base, ipv4: '2001:db8::7', ipv6: '203.0.113.7&x=1' });
+  assert.ok(odd.endsWith('&compact=1'), odd);
+});
+
 test('query bytes decode back to the exact raw bytes', () => {
   fc.assert(
     fc.property(fc.uint8Array({ minLength: 20, maxLength: 20 }), (bytes) => {
