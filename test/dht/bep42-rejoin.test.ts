@@ -72,6 +72,17 @@ describe('BEP 42 at the DHT node', () => {
     await waitFor('the known node back in the new table', () => node.nodeCount() === 1);
   });
 
+  it('the IPv6 node (BEP 32) takes an id for its IPv6 address, by the IPv6 mask, and ignores an IPv4 one', async () => {
+    const node = await DhtNode.start({ host: '::1', family: 6, bootstrap: [], allowAddress: (h) => h === '::1' });
+    open.push(() => node.close());
+    assert.equal(node.adoptExternalAddress('203.0.113.7'), false);
+    assert.equal(node.adoptExternalAddress('::1'), false, 'loopback is exempt');
+    assert.equal(node.adoptExternalAddress('2001:db8:1234:5678::9'), true);
+    assert.ok(conformsToBep42(node.id, '2001:db8:1234:5678::9'));
+    assert.ok(conformsToBep42(node.id, '2001:db8:1234:5678::abcd'), 'only the first 64 bits count');
+    assert.equal(node.adoptExternalAddress('2001:db8:1234:5678::abcd'), false, 'same /64: the id still fits');
+  });
+
   it('answers a query with the querier’s address in `ip`', async () => {
     const node = await DhtNode.start({ host: '127.0.0.1', bootstrap: [], allowAddress: (h) => h === '127.0.0.1' });
     open.push(() => node.close());
