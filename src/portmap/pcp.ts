@@ -28,8 +28,11 @@ export interface PcpClientOptions {
   readonly clock: Clock;
   /** Sends per request (3 s, then doubling): 3 gives up after 21 s. */
   readonly attempts?: number;
-  /** The server's epoch shows it restarted (RFC 6887 §8.5): every mapping must be made again. */
-  readonly onServerReset?: () => void;
+  /**
+   * The server's epoch shows it restarted (RFC 6887 §8.5): every mapping must be made again,
+   * except `answered`, whose request the restarted server has just granted.
+   */
+  readonly onServerReset?: (answered: { readonly protocol: 'TCP' | 'UDP'; readonly internalPort: number }) => void;
 }
 
 export interface PcpGrant {
@@ -90,7 +93,7 @@ export class PcpClient {
       });
       const packet = encodePcpMapRequest({ protocol, internalPort, suggestedExternalPort, lifetime, clientAddress, nonce });
       const reply = await this.exchange(packet, (r) => r.kind !== 'map' || (r.protocol === protocol && r.internalPort === internalPort && Buffer.from(r.nonce).equals(nonce)));
-      if (reply.kind !== 'natpmp-only') this.noteEpoch(reply.epoch);
+      if (reply.kind !== 'natpmp-only') this.noteEpoch(reply.epoch, { protocol, internalPort });
       if (reply.kind === 'natpmp-only' || (reply.kind === 'header' && reply.result === 1)) {
         throw new PortMapError('pcp-unsupported', `the gateway ${this.opts.gateway} does not speak PCP`);
       }
@@ -111,11 +114,11 @@ export class PcpClient {
   }
 
   /** §8.5: compare this response's epoch with the previous one's. */
-  private noteEpoch(server: number): void {
+  private noteEpoch(server: number, answered: { protocol: 'TCP' | 'UDP'; internalPort: number }): void {
     const curr = { server, client: this.opts.clock.now() / 1000 };
     const prev = this.lastEpoch;
     this.lastEpoch = curr;
-    if (prev !== undefined && pcpServerLostState(prev, curr)) this.opts.onServerReset?.();
+    if (prev !== undefined && pcpServerLostState(prev, curr)) this.opts.onServerReset?.(answered);
   }
 
   /** Sends `packet` until a reply that `matches` arrives or the sends run out. */

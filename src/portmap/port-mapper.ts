@@ -141,7 +141,7 @@ export class PortMapper {
 
   /** PCP, or NAT-PMP when the gateway says it knows only that (RFC 6887 Appendix A). */
   private async startPcp(gateway: string): Promise<void> {
-    const client = new PcpClient({ ...this.clientOptions(gateway, this.opts.pcpAttempts), onServerReset: () => this.refreshPcp() });
+    const client = new PcpClient({ ...this.clientOptions(gateway, this.opts.pcpAttempts), onServerReset: (answered) => this.refreshPcp(answered) });
     this.pcp = client;
     if (this.closing !== undefined) return client.close();
     for (const [protocol, port] of this.protocols()) {
@@ -250,11 +250,11 @@ export class PortMapper {
     });
   }
 
-  /** The PCP server restarted: make every PCP mapping again now (the client sends them one by one). */
-  private refreshPcp(): void {
+  /** The PCP server restarted: make every other PCP mapping again now (the client sends them one by one). */
+  private refreshPcp(answered: { protocol: Protocol; internalPort: number }): void {
     if (this.closing !== undefined) return;
     for (const m of this.held) {
-      if (m.method !== 'pcp') continue;
+      if (m.method !== 'pcp' || (m.protocol === answered.protocol && m.internalPort === answered.internalPort)) continue;
       const key = mappingKey(m);
       this.timers.get(key)?.cancel();
       this.timers.delete(key);
