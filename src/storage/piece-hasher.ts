@@ -20,7 +20,7 @@ export class PieceHasher {
   hash(data: Uint8Array): Promise<Uint8Array> {
     if (data.buffer instanceof SharedArrayBuffer) return this.client.run({ type: 'hash', data });
     const copy = new Uint8Array(data);
-    return this.client.run({ type: 'hash', data: copy }, undefined, [copy.buffer]);
+    return this.client.run({ type: 'hash', data: copy }, { transfer: [copy.buffer] });
   }
 
   /** Waits for hashes in flight, then stops the workers. */

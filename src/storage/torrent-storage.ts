@@ -190,16 +190,16 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     const writer = this.writerFor(index);
     try {
       if (this.workers.idle(writer)) {
-        const { result, buffer } = await this.workers.run({ type: 'commit', index, data, check }, writer, [lent]);
+        const { result, buffer } = await this.workers.run({ type: 'commit', index, data, check }, { worker: writer, transfer: [lent], urgent: true });
         this.pool.returned(lent, buffer);
         if (result === 'ok') this.journal?.pieceWritten(index);
         return result;
       }
-      const verified = await this.workers.run({ type: 'verify', data, check }, undefined, [lent]);
+      const verified = await this.workers.run({ type: 'verify', data, check }, { transfer: [lent], urgent: true });
       let back = verified.buffer;
       if (verified.result === 'ok') {
         const piece = new Uint8Array(back, 0, length);
-        back = await this.workers.run({ type: 'write', index, begin: 0, data: piece }, writer, [back]);
+        back = await this.workers.run({ type: 'write', index, begin: 0, data: piece }, { worker: writer, transfer: [back], urgent: true });
         this.journal?.pieceWritten(index);
       }
       this.pool.returned(lent, back);
@@ -213,7 +213,7 @@ export class TorrentStorage extends PooledStore implements PieceStore {
   protected async storeBlock(index: number, begin: number, data: Uint8Array): Promise<ArrayBuffer> {
     // Any worker, not the file's writer: in a swarm the spilled runs are most of the writes,
     // and one thread behind a busy CPU let them pile up (tens of MiB waiting to be written).
-    const buffer = await this.track(this.workers.run({ type: 'write', index, begin, data }, undefined, [data.buffer as ArrayBuffer]));
+    const buffer = await this.track(this.workers.run({ type: 'write', index, begin, data }, { transfer: [data.buffer as ArrayBuffer] }));
     this.journal?.filesWritten(index);
     return buffer;
   }

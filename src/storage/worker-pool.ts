@@ -26,6 +26,8 @@ interface Job {
   /** The worker that must run it (a file's writer), or undefined for any. */
   readonly worker: number | undefined;
   readonly transfer: ArrayBuffer[];
+  /** Goes ahead of the client's other tasks (a piece buffer the download waits for). */
+  readonly urgent: boolean;
   resolve(value: TaskResults[keyof TaskResults]): void;
   reject(err: Error): void;
 }
@@ -125,7 +127,7 @@ export class WorkerPool {
     if (this.terminated || this.failure !== undefined) return Promise.resolve();
     const each = this.slots.map(
       (slot, i) =>
-        new Promise<unknown>((resolve, reject) => this.start(slot, { client, task: { type: 'close' }, worker: i, transfer: [], resolve, reject })),
+        new Promise<unknown>((resolve, reject) => this.start(slot, { client, task: { type: 'close' }, worker: i, transfer: [], urgent: true, resolve, reject })),
     );
     return Promise.all(each).then(
       () => undefined,
@@ -145,13 +147,15 @@ export class WorkerPool {
     }
   }
 
-  /** The oldest task of the next client in turn that worker `index` may run. */
+  /** The oldest task (urgent ones first) of the next client in turn that worker `index` may run. */
   private nextJobFor(index: number): Job | undefined {
     const n = this.clients.length;
     for (let k = 0; k < n; k++) {
       const at = (this.turn + k) % n;
       const queue = this.clients[at]!.queue;
-      const j = queue.findIndex((job) => job.worker === undefined || job.worker === index);
+      const fits = (job: Job): boolean => job.worker === undefined || job.worker === index;
+      let j = queue.findIndex((job) => job.urgent && fits(job));
+      if (j < 0) j = queue.findIndex(fits);
       if (j < 0) continue;
       this.turn = (at + 1) % n;
       return queue.splice(j, 1)[0];
@@ -238,6 +242,15 @@ export class WorkerPool {
   }
 }
 
+export interface RunOptions {
+  /** The worker that must run the task (a file's writer); default: the first free one. */
+  readonly worker?: number;
+  /** Buffers moved (not copied) to the worker with the task. */
+  readonly transfer?: ArrayBuffer[];
+  /** Ahead of the client's other queued tasks. */
+  readonly urgent?: boolean;
+}
+
 /**
  * One torrent's share of a `WorkerPool`: its task queue (bounded), its files registered with
  * every worker, and `close`, which lets what runs finish and drops what waits.
@@ -267,22 +280,25 @@ export class WorkerClient {
   }
 
   /**
-   * Runs `task` on worker `worker` (undefined: the first free one). `transfer` lists buffers
-   * to move (not copy) to the worker; they become unusable here.
+   * Runs `task` on `opts.worker` (undefined: the first free one). `transfer` lists buffers to
+   * move (not copy) to the worker; they become unusable here. An `urgent` task goes ahead of
+   * this client's other queued tasks: a committed piece's buffer, which the download waits for,
+   * must not queue behind the writes of spilled blocks (each late buffer makes another piece spill).
    */
-  run<T extends WorkerTask>(task: T, worker?: number, transfer: ArrayBuffer[] = []): Promise<TaskResults[T['type']]> {
+  run<T extends WorkerTask>(task: T, opts: RunOptions = {}): Promise<TaskResults[T['type']]> {
     if (this.closed !== undefined) return Promise.reject(new StorageError('closed', 'storage is closed'));
     if (this.queue.length >= MAX_QUEUED_PER_TORRENT) {
       return Promise.reject(new StorageError('overloaded', `${this.queue.length} storage tasks already wait for this torrent`));
     }
     return new Promise<TaskResults[T['type']]>((resolve, reject) => {
-      this.pool.enqueue({ client: this, task, worker, transfer, resolve: resolve as Job['resolve'], reject });
+      const job = { client: this, task, worker: opts.worker, transfer: opts.transfer ?? [], urgent: opts.urgent === true };
+      this.pool.enqueue({ ...job, resolve: resolve as Job['resolve'], reject });
     });
   }
 
   /** Runs `task` once on every worker (e.g. new skip flags). */
   runOnAll<T extends WorkerTask>(task: T): Promise<TaskResults[T['type']][]> {
-    return Promise.all(Array.from({ length: this.pool.size }, (_, i) => this.run(task, i)));
+    return Promise.all(Array.from({ length: this.pool.size }, (_, i) => this.run(task, { worker: i })));
   }
 
   /** Whether worker `index` has nothing to do (any torrent's). */

@@ -11,9 +11,9 @@ const isCode = (code: string) => (e: unknown) => e instanceof StorageError && e.
 const sha1 = (b: Uint8Array): Buffer => createHash('sha1').update(b).digest();
 
 /** A hash task of `data` (copied, and the copy moved to the worker). */
-function hash(client: WorkerClient, data: Uint8Array, worker?: number): Promise<Uint8Array> {
+function hash(client: WorkerClient, data: Uint8Array, urgent = false): Promise<Uint8Array> {
   const copy = new Uint8Array(data);
-  return client.run({ type: 'hash', data: copy }, worker, [copy.buffer]);
+  return client.run({ type: 'hash', data: copy }, { transfer: [copy.buffer], urgent });
 }
 
 /** The worker thread behind slot `i`, to kill it as a crash would. */
@@ -40,6 +40,22 @@ describe('WorkerPool (shared by the torrents of a session)', () => {
       assert.ok(lastB >= 0 && lastB < 6, `b's tasks interleave with a's, not after them: ${order.join(' ')}`);
       // Each torrent's own tasks stay in order.
       assert.deepEqual(order.filter((o) => o.startsWith('a')), Array.from({ length: 20 }, (_, i) => `a${i}`));
+    } finally {
+      await pool.terminate();
+    }
+  });
+
+  it("runs a torrent's urgent task before its queued ones", async () => {
+    const pool = new WorkerPool(1);
+    try {
+      const c = pool.client();
+      const order: string[] = [];
+      const data = bytes(64 << 10, 5);
+      const jobs = Array.from({ length: 6 }, (_, i) => hash(c, data).then(() => order.push(`n${i}`)));
+      jobs.push(hash(c, data, true).then(() => order.push('urgent')));
+      await Promise.all(jobs);
+      // n0 and n1 were already posted to the worker; the urgent task passes the four still queued.
+      assert.deepEqual(order, ['n0', 'n1', 'urgent', 'n2', 'n3', 'n4', 'n5']);
     } finally {
       await pool.terminate();
     }
