@@ -21,10 +21,10 @@ const ALLOWED_FAST_COUNT = 10;
 /** Distinct pieces read ahead of the one a peer waits for. */
 const READ_AHEAD_PIECES = 4;
 /**
- * Piece buffers kept for uploading, in bytes (at least two pieces, for large pieces). A
- * leecher served at full speed keeps about its read-ahead busy; more did not serve faster.
+ * Piece buffers kept for uploading, in bytes (at least two pieces, for large pieces): a
+ * leecher served at full speed keeps its read-ahead and a piece or two in its socket busy.
  */
-const CACHE_BYTES = 16 << 20;
+export const UPLOAD_CACHE_BYTES = 8 << 20;
 /** Requests a choked peer may send before it is dropped (libtorrent disconnects after 300). */
 export const MAX_CHOKED_REQUESTS = 300;
 /** Requests that arrive this soon after a choke were in flight when it was sent: not counted. */
@@ -51,7 +51,7 @@ export class Uploader {
 
   constructor(private readonly host: UploadHost) {
     const largest = host.pieceSize(0);
-    this.cache = new PieceCache((p, into) => host.read(p, into), Math.max(CACHE_BYTES, 2 * largest), largest);
+    this.cache = new PieceCache((p, into) => host.read(p, into), Math.max(UPLOAD_CACHE_BYTES, 2 * largest), largest);
   }
 
   /** Bytes of piece buffers held for uploading. */

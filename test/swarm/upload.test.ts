@@ -3,13 +3,12 @@ import assert from 'node:assert/strict';
 import type { PeerConnection } from '../../src/peer/connection.js';
 import { BLOCK_SIZE } from '../../src/swarm/picker.js';
 import { SwarmPeer } from '../../src/swarm/swarm-peer.js';
-import { Uploader } from '../../src/swarm/upload.js';
+import { UPLOAD_CACHE_BYTES as CACHE_BOUND, Uploader } from '../../src/swarm/upload.js';
 import { Bitfield } from '../../src/util/bitfield.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 const PIECE = 1 << 20;
 const PIECES = 64;
-const CACHE_BOUND = 16 << 20;
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /**
