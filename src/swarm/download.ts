@@ -97,6 +97,7 @@ export class Download {
   /** The peer unchoked us: ask it for blocks. */
   onUnchoke(p: SwarmPeer): void {
     this.firstUnchokeAt ??= this.host.clock.now();
+    p.queue.restart();
     this.refill(p);
   }
 

@@ -10,7 +10,8 @@
  * block received: it doubles every round trip, as a TCP window does, and a fast peer is kept
  * full within its first second. Slow start ends at the first tick whose rate is no more than
  * a tenth above the tick before (the rate stopped growing: the queue is deep enough) or when
- * the queue reached its bound; from then on the rate alone sizes the queue.
+ * the queue reached its bound; from then on the rate alone sizes the queue. Every unchoke
+ * starts it again.
  *
  * Near the end a peer keeps no more than its share of what is left, in proportion to its
  * rate (`blocksLeft` × `share`): each then finishes when the swarm does, where a slow peer
@@ -59,6 +60,16 @@ export class RequestQueue {
   /** The peer is still in slow start. */
   get slowStart(): boolean {
     return this.slow;
+  }
+
+  /**
+   * The peer unchoked us (again): its rate from before says little about now, and a peer
+   * idle long enough to measure near zero would otherwise start from its share near the end.
+   */
+  restart(): void {
+    this.slow = true;
+    this.ramp = MIN_REQUEST_DEPTH;
+    this.lastRate = -1;
   }
 
   /** A block we asked for arrived. */

@@ -150,4 +150,12 @@ describe('request queue: slow start on the fake clock', () => {
     assert.equal(q.slowStart, false);
     assert.equal(q.depth({ ...base, rate: 0.5 * MiB, maxOutstanding: 2000 }), 96, 'the ramp no longer counts');
   });
+
+  test('an unchoke starts slow start again: a peer idle since is not held to its share of a near-zero rate', () => {
+    const q = steady();
+    assert.equal(q.depth({ ...base, rate: 0, blocksLeft: 5000, share: 0 }), 4);
+    q.restart();
+    assert.equal(q.slowStart, true);
+    assert.equal(q.depth({ ...base, rate: 0, blocksLeft: 5000, share: 0 }), MIN_REQUEST_DEPTH);
+  });
 });
