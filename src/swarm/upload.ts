@@ -18,8 +18,8 @@ const MAX_UPLOAD_QUEUE = 2000;
 const UPLOAD_HIGH_WATER = 1 << 20;
 /** BEP 6 suggests 10 allowed-fast pieces. */
 const ALLOWED_FAST_COUNT = 10;
-/** Distinct pieces read ahead of the one a peer waits for. */
-const READ_AHEAD_PIECES = 4;
+/** Bytes of distinct pieces a peer asked for that are read ahead of the one it is sent (at least one piece). */
+const READ_AHEAD_BYTES = 4 << 20;
 /**
  * Piece buffers kept for uploading, in bytes (at least two pieces, for large pieces): a
  * leecher served at full speed keeps its read-ahead and a piece or two in its socket busy.
@@ -122,15 +122,19 @@ export class Uploader {
     if (i >= 0) q.splice(i, 1);
   }
 
-  /** Start reading the next few distinct pieces the peer asked for, so reads overlap sends. */
+  /**
+   * Start reading the next distinct pieces the peer asked for, so reads overlap sends: after
+   * every batch, not only when a piece is missing, so the disk keeps ahead of the socket.
+   */
   private readAhead(p: SwarmPeer): void {
-    let started = 0;
+    let ahead = 0;
     let last = -1;
     for (const r of p.uploadQueue) {
       if (r.index === last) continue;
       last = r.index;
       if (this.cache.peek(r.index) === undefined) void this.cache.get(r.index).catch(() => undefined);
-      if (++started >= READ_AHEAD_PIECES) break;
+      ahead += this.host.pieceSize(r.index);
+      if (ahead >= READ_AHEAD_BYTES) break;
     }
   }
 
@@ -177,6 +181,7 @@ export class Uploader {
         }
       });
       if (loading) return;
+      if (p.uploadQueue.length > 0) this.readAhead(p);
       if (limited > 0 && p.uploadQueue.length > 0 && conn.state === 'active') this.host.clock.setTimeout(step, limited);
       else if (p.uploadQueue.length > 0 && conn.state === 'active') conn.onDrain(step);
       else p.serving = false;
