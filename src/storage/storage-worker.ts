@@ -163,7 +163,9 @@ parentPort!.on('message', (req: WorkerRequest | WorkerControl) => {
     const code = err instanceof StorageError ? err.code : 'disk';
     reply = { id: req.id, ok: false, code, message: err instanceof Error ? err.message : String(err) };
   }
-  // A commit's piece buffer and a write's run go back to the main thread, moved like they came.
-  const moved = reply.ok && (req.type === 'commit' || req.type === 'write') ? [req.data.buffer as ArrayBuffer] : [];
+  // A piece buffer (commit, verify) and a write's run go back to the main thread, moved like they
+  // came: posted without the transfer, a verified piece came back as a copy (1 MiB cloned and
+  // left for the collector in both threads, per piece).
+  const moved = reply.ok && (req.type === 'commit' || req.type === 'verify' || req.type === 'write') ? [req.data.buffer as ArrayBuffer] : [];
   parentPort!.postMessage(reply, moved);
 });
