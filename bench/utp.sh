@@ -48,7 +48,7 @@ start_path() {
   rm -f "$B/relay.log"   # the redirect below truncates it only once the child runs: no stale port
   node "$REPO/bench/lib/udp-relay.mjs" "$1" "$min" "$max" "$loss" "$2" > "$B/relay.log" 2>&1 &
   relay=$!
-  for _ in $(seq 100); do grep -q '^relay on port' "$B/relay.log" && break; sleep 0.1; done
+  for _ in $(seq 100); do grep -qs '^relay on port' "$B/relay.log" && break; sleep 0.1; done
   port=$(awk '/^relay on port/ { print $4 }' "$B/relay.log")
   [ -n "$port" ] || { echo "relay did not start: $(cat "$B/relay.log")" >&2; exit 1; }
 }
@@ -64,7 +64,7 @@ for run in $(seq "$RUNS"); do
       rm -f "$B/tseed.log"
       /usr/bin/time -f '%U %S %M' -o "$B/tseed.time" node "$CLI" seed "$B/big.torrent" "$B/data" --port "$tport" --quiet > "$B/tseed.log" 2>&1 &
       tseed=$!
-      for _ in $(seq 600); do grep -q 'listening on port' "$B/tseed.log" && break; sleep 0.5; done
+      for _ in $(seq 600); do grep -qs 'listening on port' "$B/tseed.log" && break; sleep 0.5; done
       grep -q 'listening on port' "$B/tseed.log" || { echo "tessera seed not ready: $(tail -3 "$B/tseed.log")" >&2; exit 1; }
       start_path "$tport" "$run"
     else
