@@ -47,6 +47,8 @@ export interface SkippedValue {
   /** Byte span of the value in the input (end exclusive). */
   readonly start: number;
   readonly end: number;
+  /** How many values a list holds, or how many entries a dictionary. */
+  readonly count: number;
 }
 
 export interface DecodeResult {
@@ -193,32 +195,29 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
   const keyBase: number[] = [];
   const keySets: (Set<string> | undefined)[] = [];
   const keySpans: number[] = [];
-
-  /** Where the run of digits from `at` ends. */
-  const digitsEnd = (at: number): number => {
-    let p = at;
-    while (p < buf.length && buf[p]! >= C_0 && buf[p]! <= C_9) p++;
-    return p;
-  };
+  // How much of `keySpans` is in use: truncating by index is cheaper than setting `length`.
+  let keySpanCount = 0;
 
   /** Checks the key `buf[from, to)` (its prefix at `at`) of the skipped dictionary at `level`. */
   const checkKey = (level: number, from: number, to: number, at: number): void => {
     const lastFrom = lastKeyFrom[level]!;
-    const lastTo = lastKeyTo[level]!;
+    // Below the previous key is unsorted; while the keys come sorted, one above it is new.
+    const order = lastFrom < 0 ? 1 : compareBytes(buf, from, to, lastFrom, lastKeyTo[level]!);
     let set = keySets[level];
-    // While the keys come sorted, one above the previous is new.
-    if (set === undefined && lastFrom >= 0 && compareBytes(buf, from, to, lastFrom, lastTo) <= 0) {
+    if (set === undefined && order <= 0) {
       set = new Set<string>();
-      for (let k = keyBase[level]!; k < keySpans.length; k += 2) set.add(buf.toString('latin1', keySpans[k], keySpans[k + 1]));
+      for (let k = keyBase[level]!; k < keySpanCount; k += 2) set.add(buf.toString('latin1', keySpans[k], keySpans[k + 1]));
       keySets[level] = set;
     }
-    if (set === undefined) keySpans.push(from, to);
-    else {
+    if (set === undefined) {
+      keySpans[keySpanCount++] = from;
+      keySpans[keySpanCount++] = to;
+    } else {
       const key = buf.toString('latin1', from, to);
       if (set.has(key)) throw new BencodeError('duplicate-key', 'duplicate dictionary key', at);
       set.add(key);
     }
-    if (lastFrom >= 0 && compareBytes(buf, lastFrom, lastTo, from, to) > 0) soft('unsorted-keys', 'dictionary keys are not sorted', at);
+    if (order < 0) soft('unsorted-keys', 'dictionary keys are not sorted', at);
     lastKeyFrom[level] = from;
     lastKeyTo[level] = to;
   };
@@ -226,60 +225,82 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
   /**
    * Checks the list or dictionary at `pos` exactly as the main loop would decode it (same
    * errors at the same offsets, same warnings, same token and depth budget) without building
-   * it; leaves `pos` just past it.
+   * it; leaves `pos` just past it. Returns how many values start at its top level.
+   *
+   * A skipped value is typically a .torrent's whole file list, read once: the common forms are
+   * handled inline, with the position in a local, so the loop runs fast before it is optimized.
    */
-  const scanValue = (): void => {
+  const scanValue = (): number => {
     const outer = stack.length;
+    const end = buf.length;
+    let p = pos;
+    let count = tokens;
     let level = -1;
+    let items = 0;
     do {
-      if (pos >= buf.length) throw new BencodeError('unexpected-eof', 'unexpected end of input', pos);
-      if (++tokens > maxTokens) throw new BencodeError('too-many-tokens', `more than ${maxTokens} values`, pos);
-      const c = buf[pos]!;
-      const at = pos;
+      if (p >= end) throw new BencodeError('unexpected-eof', 'unexpected end of input', p);
+      if (++count > maxTokens) throw new BencodeError('too-many-tokens', `more than ${maxTokens} values`, p);
+      const c = buf[p]!;
+      const at = p;
       const key = level >= 0 && isDict[level]! && wantKey[level]!;
+      if (level === 0 && c !== C_E) items++;
       if (c === C_I) {
         // Canonical non-negative integers below 10^15 are the common case; the rest take the full path.
-        const to = digitsEnd(at + 1);
+        let to = at + 1;
+        while (to < end && buf[to]! >= C_0 && buf[to]! <= C_9) to++;
         const digits = to - at - 1;
-        if (buf[to] === C_E && digits > 0 && digits <= 15 && (digits === 1 || buf[at + 1] !== C_0)) pos = to + 1;
+        if (buf[to] === C_E && digits > 0 && digits <= 15 && (digits === 1 || buf[at + 1] !== C_0)) p = to + 1;
         else {
-          pos++;
+          pos = at + 1;
           readInteger(at);
+          p = pos;
         }
         if (key) throw new BencodeError('invalid-key', 'dictionary key is not a byte string', at);
         if (level >= 0) wantKey[level] = true;
       } else if (c >= C_0 && c <= C_9) {
         // Likewise canonical lengths that fit the input.
-        const to = digitsEnd(at);
+        let to = at;
+        let len = 0;
+        for (; to < end; to++) {
+          const d = buf[to]!;
+          if (d < C_0 || d > C_9) break;
+          len = len * 10 + (d - C_0);
+        }
         const digits = to - at;
-        let len = digitsValue(buf, at, to);
-        if (buf[to] === C_COLON && digits <= 15 && (digits === 1 || buf[at] !== C_0) && len <= buf.length - to - 1) pos = to + 1;
-        else len = readLength(at);
-        if (key) checkKey(level, pos, pos + len, at);
+        if (buf[to] === C_COLON && digits <= 15 && (digits === 1 || c !== C_0) && len <= end - to - 1) p = to + 1;
+        else {
+          pos = at;
+          len = readLength(at);
+          p = pos;
+        }
+        if (key) checkKey(level, p, p + len, at);
         if (level >= 0) wantKey[level] = !key;
-        pos += len;
+        p += len;
       } else if (c === C_L || c === C_D) {
         if (outer + level + 1 >= maxDepth) throw new BencodeError('too-deep', `nesting deeper than ${maxDepth}`, at);
         if (key) throw new BencodeError('invalid-key', 'dictionary key is not a byte string', at);
-        pos++;
+        p++;
         level++;
         isDict[level] = c === C_D;
         wantKey[level] = true;
         lastKeyFrom[level] = -1;
         lastKeyTo[level] = -1;
-        keyBase[level] = keySpans.length;
+        keyBase[level] = keySpanCount;
         keySets[level] = undefined;
       } else if (c === C_E) {
         if (level < 0) throw new BencodeError('unexpected-end', 'unexpected end marker', at);
         if (isDict[level] && !wantKey[level]) throw new BencodeError('missing-value', 'dictionary key without a value', at);
-        keySpans.length = keyBase[level]!;
-        pos++;
+        keySpanCount = keyBase[level]!;
+        p++;
         level--;
         if (level >= 0) wantKey[level] = true;
       } else {
         throw new BencodeError('invalid-token', `unexpected byte 0x${c.toString(16).padStart(2, '0')}`, at);
       }
     } while (level >= 0);
+    pos = p;
+    tokens = count;
+    return items;
   };
 
   while (!done) {
@@ -305,8 +326,8 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
       if (top?.kind === 'dict' && skip?.(top.key!, stack.length) === true) {
         // The token count was taken for this container already; scanValue counts it again.
         tokens--;
-        scanValue();
-        skipped.push({ parent: top.dict, key: top.key!, start: at, end: pos });
+        const items = scanValue();
+        skipped.push({ parent: top.dict, key: top.key!, start: at, end: pos, count: c === C_D ? items / 2 : items });
         (top.skippedKeys ??= new Set()).add(top.key!);
         top.lastKey = top.key;
         top.key = undefined;

@@ -6,6 +6,7 @@
  * attributes, symlinks, a component that sanitizing changes) takes the same steps as an
  * ordinary decoded value would, so the warnings and errors are the same either way.
  */
+import { C_0, C_9, C_COLON, C_E, C_I, C_L } from '../bencode/digits.js';
 import { asBytes, asList, BencodeCursor, decode, type BValue } from '../bencode/index.js';
 import { MetainfoError } from './errors.js';
 import { FileTable, NO_LIST } from './file-table.js';
@@ -18,7 +19,6 @@ export const MAX_FILES = 1_000_000;
 /** BitComet-era pad files flagged only by name (libtorrent pad_file.torrent). */
 const LEGACY_PAD = Buffer.from('_____padding_file_');
 const PAD_DIR = Buffer.from('.pad');
-const C_I = 0x69;
 
 function fail(code: string, message: string): never {
   throw new MetainfoError(code, message);
@@ -46,39 +46,44 @@ interface EntryKeys {
   pathUtf8: number;
   attr: number;
   symlink: number;
+  /** The first item of `path` that is not a byte string (-1: none; NOT_A_LIST: `path` is no list). */
+  pathBad: number;
+  /** The value of `length` when `readPlainEntry` read it (-1: read it at `length`). */
+  lengthValue: number;
 }
 
+const NOT_A_LIST = -2;
+
+/** `files[i]`, for messages: made only when one is needed. */
+const entryName = (i: number): string => `files[${i}]`;
+
 /**
- * Reads the `files` value at `source[start, end)`, which the decoder has accepted.
- * `notes` collects one warning line per sanitized name.
+ * Reads the `files` value at `source[start, end)`, which the decoder has accepted (with
+ * `count` entries, when the decoder counted them). `notes` collects one warning line per
+ * sanitized name.
  */
-export function readFileList(source: Buffer, start: number, end: number, notes: string[]): ParsedFiles {
+export function readFileList(source: Buffer, start: number, end: number, notes: string[], count?: number): ParsedFiles {
   const cur = new BencodeCursor(source, start, end);
   if (cur.kind() !== 'list') fail('invalid-files', "'files' is not a list");
   cur.enter();
-  const first = cur.pos;
-  let count = 0;
-  while (!cur.leave()) {
-    cur.skip();
-    count++;
-  }
-  if (count === 0) fail('no-files', "'files' is empty");
-  if (count > MAX_FILES) fail('too-many-files', `'files' has ${count} entries (limit ${MAX_FILES})`);
-  cur.pos = first;
+  const n = count ?? countItems(cur);
+  if (n === 0) fail('no-files', "'files' is empty");
+  if (n > MAX_FILES) fail('too-many-files', `'files' has ${n} entries (limit ${MAX_FILES})`);
 
-  const lengths = new Float64Array(count);
-  const offsets = new Float64Array(count);
-  const pad = new Uint8Array(count);
-  const listAt = new Uint32Array(count).fill(NO_LIST);
+  const lengths = new Float64Array(n);
+  const offsets = new Float64Array(n);
+  const pad = new Uint8Array(n);
+  const listAt = new Uint32Array(n).fill(NO_LIST);
   // The raw path's list (path or path.utf-8), for the hybrid check; NO_LIST for a made-up pad path.
-  const rawAt = new Uint32Array(count).fill(NO_LIST);
+  const rawAt = new Uint32Array(n).fill(NO_LIST);
   const paths = new Map<number, readonly string[]>();
   const attrs = new Map<number, string>();
   const symlinks = new Map<number, readonly string[]>();
-  const registry = new PathRegistry(undefined, count);
-  const keys: EntryKeys = { length: -1, path: -1, pathUtf8: -1, attr: -1, symlink: -1 };
+  const registry = new PathRegistry(undefined, n);
+  const keys: EntryKeys = { length: -1, path: -1, pathUtf8: -1, attr: -1, symlink: -1, pathBad: -1, lengthValue: -1 };
   // Spans of the current path's components: from, to, from, to, ...
   const spans: number[] = [];
+  const str: Span = { from: 0, to: 0 };
   /** The value at `at` as a decoded value, for the rare keys read the ordinary way. */
   const valueAt = (at: number): BValue => {
     const c = new BencodeCursor(source, at, end);
@@ -96,16 +101,18 @@ export function readFileList(source: Buffer, start: number, end: number, notes: 
   };
   let total = 0;
 
-  for (let i = 0; i < count; i++) {
-    const where = `files[${i}]`;
-    if (cur.kind() !== 'dict') fail('invalid-file', `${where} is not a dictionary`);
-    readKeys(cur, keys);
-    const next = cur.pos;
+  for (let i = 0; i < n; i++) {
+    if (cur.kind() !== 'dict') fail('invalid-file', `${entryName(i)} is not a dictionary`);
+    const plainEnd = readPlainEntry(source, cur.pos, end, keys, spans, str);
+    if (plainEnd < 0) readKeys(cur, keys, spans);
+    const next = plainEnd < 0 ? cur.pos : plainEnd;
     const attrValue = keys.attr < 0 ? undefined : asBytes(valueAt(keys.attr));
     const attr = attrValue === undefined ? '' : Buffer.from(attrValue).toString('latin1').replace(/[^a-z]/g, '');
     const symlink = attr.includes('l');
     // BEP 47: a symlink's length is meaningless (it is 0 in piece space); it may be absent.
-    const declared = symlink && keys.length < 0 ? 0 : lengthField(keys.length < 0 ? undefined : intAt(keys.length), `${where}.length`);
+    const value = keys.lengthValue >= 0 ? keys.lengthValue : keys.length < 0 ? undefined : intAt(keys.length);
+    const valid = typeof value === 'number' && value >= 0;
+    const declared = valid ? value : symlink && keys.length < 0 ? 0 : lengthField(value, `${entryName(i)}.length`);
     const length = symlink ? 0 : declared;
 
     // The raw path: a fully valid `path.utf-8` list is preferred (as decoded values), else `path` (as spans).
@@ -117,45 +124,40 @@ export function readFileList(source: Buffer, start: number, end: number, notes: 
         rawAt[i] = keys.pathUtf8;
       }
     }
-    spans.length = 0;
     if (alt === undefined && keys.path >= 0) {
-      cur.pos = keys.path;
-      if (cur.kind() !== 'list') fail('invalid-path', `${where}.path is not a list`);
-      cur.enter();
-      for (let j = 0; !cur.leave(); j++) {
-        if (cur.kind() !== 'bytes') fail('invalid-path', `${where}.path[${j}] is not a string`);
-        cur.bytes();
-        spans.push(cur.from, cur.to);
-      }
+      if (keys.pathBad === NOT_A_LIST) fail('invalid-path', `${entryName(i)}.path is not a list`);
+      if (keys.pathBad >= 0) fail('invalid-path', `${entryName(i)}.path[${keys.pathBad}] is not a string`);
       rawAt[i] = keys.path;
-    }
+    } else spans.length = 0;
     const parts = alt?.length ?? spans.length / 2;
     const hasPath = alt !== undefined || keys.path >= 0;
     // An empty list names no file at all, so there is nothing to sanitize into a name.
-    if (hasPath && parts === 0) fail('invalid-path', `${where}.path is an empty list`);
+    if (hasPath && parts === 0) fail('invalid-path', `${entryName(i)}.path is an empty list`);
     const isPad = attr.includes('p') || (hasPath && padByName(source, alt, spans));
-    if (!hasPath && !isPad) fail('missing-path', `${where} has no 'path'`);
+    if (!hasPath && !isPad) fail('missing-path', `${entryName(i)} has no 'path'`);
 
     if (alt === undefined && hasPath && parts <= MAX_PATH_COMPONENTS && allPlain(source, spans)) {
       // Sanitizing changes nothing: keep the list's offset, and claim the strings unless a pad.
       if (isPad) listAt[i] = keys.path;
       else {
-        const renamed = registry.claimSpans(source, keys.path + 1, spans, `${where}.path`, notes);
+        const renamed = registry.claimSpans(source, keys.path + 1, spans, () => `${entryName(i)}.path`, notes);
         if (renamed === undefined) listAt[i] = keys.path;
         else paths.set(i, [...componentStrings(source, spans).slice(0, -1), renamed]);
       }
     } else {
+      const where = `${entryName(i)}.path`;
       const raw = hasPath ? (alt ?? spanViews(source, spans)) : [Buffer.from('.pad'), Buffer.from(String(length))];
-      const clean = sanitizePath(raw, `${where}.path`, notes);
+      const clean = sanitizePath(raw, where, notes);
       // Pad files are never written, so they take no part in collision handling.
-      paths.set(i, isPad ? clean : registry.claim(clean, `${where}.path`, notes));
+      paths.set(i, isPad ? clean : registry.claim(clean, where, notes));
     }
     if (symlink) {
+      const where = entryName(i);
       const target = (keys.symlink < 0 ? undefined : asList(valueAt(keys.symlink))) ?? fail('invalid-symlink', `${where} has no valid 'symlink path'`);
       const targetRaw = target.map((c, j) => asBytes(c) ?? fail('invalid-symlink', `${where}.symlink path[${j}] is not a string`));
       symlinks.set(i, sanitizePath(targetRaw, `${where}.symlink path`, notes));
     }
-    if (total + length > Number.MAX_SAFE_INTEGER) fail('invalid-length', `total length exceeds 2^53 at ${where}`);
+    if (total + length > Number.MAX_SAFE_INTEGER) fail('invalid-length', `total length exceeds 2^53 at ${entryName(i)}`);
     lengths[i] = length;
     offsets[i] = total;
     pad[i] = isPad ? 1 : 0;
@@ -166,12 +168,24 @@ export function readFileList(source: Buffer, start: number, end: number, notes: 
 
   const table = new FileTable({ source, lengths, offsets, pad, listAt, paths, attrs, symlinks });
   const raw = (): RawFile[] =>
-    Array.from({ length: count }, (_, i) => ({
+    Array.from({ length: n }, (_, i) => ({
       path: rawAt[i] === NO_LIST ? [Buffer.from('.pad'), Buffer.from(String(lengths[i]))] : listViews(source, rawAt[i]!, end),
       length: lengths[i]!,
       pad: pad[i] === 1,
     }));
   return { table, total, raw };
+}
+
+/** The number of values in the list the cursor has just entered; leaves the cursor where it was. */
+function countItems(cur: BencodeCursor): number {
+  const first = cur.pos;
+  let count = 0;
+  while (!cur.leave()) {
+    cur.skip();
+    count++;
+  }
+  cur.pos = first;
+  return count;
 }
 
 const K_LENGTH = Buffer.from('length');
@@ -180,21 +194,130 @@ const K_PATH_UTF8 = Buffer.from('path.utf-8');
 const K_ATTR = Buffer.from('attr');
 const K_SYMLINK = Buffer.from('symlink path');
 
-/** Reads one file dictionary at `cur.pos`, noting where its known keys' values start. */
-function readKeys(cur: BencodeCursor, keys: EntryKeys): void {
-  keys.length = keys.path = keys.pathUtf8 = keys.attr = keys.symlink = -1;
+/**
+ * Reads one file dictionary at `cur.pos`, noting where its known keys' values start, and the
+ * spans of `path`'s byte strings into `spans` as it steps over them.
+ */
+function readKeys(cur: BencodeCursor, keys: EntryKeys, spans: number[]): void {
+  keys.length = keys.path = keys.pathUtf8 = keys.attr = keys.symlink = keys.pathBad = keys.lengthValue = -1;
+  spans.length = 0;
   const buf = cur.buf;
   cur.enter();
   while (!cur.leave()) {
     cur.bytes();
     const { from, to } = cur;
     const at = cur.pos;
-    if (startsWith(buf, from, to, K_LENGTH, true)) keys.length = at;
-    else if (startsWith(buf, from, to, K_PATH, true)) keys.path = at;
-    else if (startsWith(buf, from, to, K_PATH_UTF8, true)) keys.pathUtf8 = at;
-    else if (startsWith(buf, from, to, K_ATTR, true)) keys.attr = at;
-    else if (startsWith(buf, from, to, K_SYMLINK, true)) keys.symlink = at;
+    // Dispatch on the key's length first: most keys are then told apart by one comparison.
+    switch (to - from) {
+      case 4:
+        if (startsWith(buf, from, to, K_PATH, true)) {
+          keys.path = at;
+          readPath(cur, keys, spans);
+          continue;
+        }
+        if (startsWith(buf, from, to, K_ATTR, true)) keys.attr = at;
+        break;
+      case 6:
+        if (startsWith(buf, from, to, K_LENGTH, true)) keys.length = at;
+        break;
+      case 10:
+        if (startsWith(buf, from, to, K_PATH_UTF8, true)) keys.pathUtf8 = at;
+        break;
+      case 12:
+        if (startsWith(buf, from, to, K_SYMLINK, true)) keys.symlink = at;
+        break;
+    }
     cur.skip();
+  }
+}
+
+/**
+ * The common file dictionary at `buf[pos]`, read with plain loops over the bytes: a `length`
+ * of at most 15 digits, a `path` list of byte strings, and other keys (not BEP 47's) whose
+ * values are integers or byte strings. Fills `keys` and `spans` as `readKeys` would and returns
+ * where the dictionary ends; returns -1, having read nothing for sure, for any other entry.
+ */
+function readPlainEntry(buf: Buffer, pos: number, end: number, keys: EntryKeys, spans: number[], str: Span): number {
+  keys.length = keys.path = keys.pathUtf8 = keys.attr = keys.symlink = keys.pathBad = keys.lengthValue = -1;
+  spans.length = 0;
+  let p = pos + 1;
+  while (p < end && buf[p] !== C_E) {
+    if (!stringAt(buf, p, end, str)) return -1;
+    const keyFrom = str.from;
+    const at = str.to;
+    if (at >= end) return -1;
+    const c = buf[at]!;
+    if (at - keyFrom === 4 && startsWith(buf, keyFrom, at, K_PATH, true)) {
+      if (c !== C_L) return -1;
+      keys.path = at;
+      p = at + 1;
+      while (p < end && buf[p] !== C_E) {
+        if (!stringAt(buf, p, end, str)) return -1;
+        spans.push(str.from, str.to);
+        p = str.to;
+      }
+      p++;
+    } else if (c === C_I) {
+      let v = 0;
+      let q = at + 1;
+      for (let d = buf[q]!; d >= C_0 && d <= C_9 && q < end; d = buf[++q]!) v = v * 10 + (d - C_0);
+      if (q >= end || buf[q] !== C_E || q - at - 1 > 15) return -1;
+      if (at - keyFrom === 6 && startsWith(buf, keyFrom, at, K_LENGTH, true)) {
+        keys.length = at;
+        keys.lengthValue = v;
+      } else if (isEntryKey(buf, keyFrom, at)) return -1;
+      p = q + 1;
+    } else {
+      if (!stringAt(buf, at, end, str) || isEntryKey(buf, keyFrom, at)) return -1;
+      p = str.to;
+    }
+  }
+  return p < end ? p + 1 : -1;
+}
+
+interface Span {
+  from: number;
+  to: number;
+}
+
+/** Reads the span of the byte string at `buf[p]` into `str`; false when there is none that fits. */
+function stringAt(buf: Buffer, p: number, end: number, str: Span): boolean {
+  let n = 0;
+  let q = p;
+  for (let d = buf[q]!; d >= C_0 && d <= C_9 && q < end; d = buf[++q]!) n = n * 10 + (d - C_0);
+  if (q === p || q >= end || buf[q] !== C_COLON || q - p > 15 || n > end - q - 1) return false;
+  str.from = q + 1;
+  str.to = q + 1 + n;
+  return true;
+}
+
+/** Whether the key `buf[from, to)` is one `readKeys` looks at. */
+function isEntryKey(buf: Buffer, from: number, to: number): boolean {
+  return (
+    startsWith(buf, from, to, K_LENGTH, true) ||
+    startsWith(buf, from, to, K_PATH, true) ||
+    startsWith(buf, from, to, K_PATH_UTF8, true) ||
+    startsWith(buf, from, to, K_ATTR, true) ||
+    startsWith(buf, from, to, K_SYMLINK, true)
+  );
+}
+
+/** Steps over the `path` value at `cur.pos`, noting its byte strings' spans and the first item that is not one. */
+function readPath(cur: BencodeCursor, keys: EntryKeys, spans: number[]): void {
+  if (cur.kind() !== 'list') {
+    keys.pathBad = NOT_A_LIST;
+    cur.skip();
+    return;
+  }
+  cur.enter();
+  for (let j = 0; !cur.leave(); j++) {
+    if (cur.kind() === 'bytes') {
+      cur.bytes();
+      spans.push(cur.from, cur.to);
+    } else {
+      if (keys.pathBad < 0) keys.pathBad = j;
+      cur.skip();
+    }
   }
 }
 

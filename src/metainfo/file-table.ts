@@ -34,6 +34,7 @@ export class FileTable implements Iterable<FileEntry> {
   readonly count: number;
   private readonly names = new Map<string, string>();
   private cached: readonly FileEntry[] | undefined;
+  private cursor: BencodeCursor | undefined;
 
   constructor(private readonly parts: FileTableParts) {
     this.count = parts.lengths.length;
@@ -104,6 +105,25 @@ export class FileTable implements Iterable<FileEntry> {
       else out[c] = shared;
     }
     return out;
+  }
+
+  /**
+   * When file `i`'s path is stored verbatim in the .torrent bytes, fills `spans` with the
+   * `from, to` offsets of its components in the buffer it returns; else returns undefined (read
+   * `path(i)`). Such components are printable ASCII other than `/` and `\`, which sanitizing
+   * left as they are: their bytes are their text, with nothing a terminal would act on.
+   */
+  verbatimSpans(i: number, spans: number[]): Buffer | undefined {
+    const at = this.parts.listAt[i]!;
+    spans.length = 0;
+    if (at === NO_LIST) return undefined;
+    const cursor = (this.cursor ??= new BencodeCursor(this.parts.source, 0, this.parts.source.length));
+    cursor.pos = at + 1;
+    while (!cursor.leave()) {
+      cursor.bytes();
+      spans.push(cursor.from, cursor.to);
+    }
+    return this.parts.source;
   }
 
   /** The last path component. */

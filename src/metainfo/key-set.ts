@@ -34,7 +34,11 @@ export class KeySet {
 
   /** Adds the key unless present. A span's buffer must not change while the set is in use. */
   add(src: string | Uint8Array, from: number, to: number, hash = KeySet.hash(src, from, to)): void {
-    if (this.find(src, from, to, hash) >= 0) return;
+    if (this.find(src, from, to, hash) < 0) this.addNew(src, from, to, hash);
+  }
+
+  /** Adds a key that `has` just said is absent. */
+  addNew(src: string | Uint8Array, from: number, to: number, hash: number): void {
     if ((this.size + 1) * 2 > this.table.length) this.grow();
     const id = this.size++;
     if (id === this.hashes.length) {

@@ -44,8 +44,9 @@ export class PathRegistry {
   private readonly dirs = new KeySet();
   private readonly nextSuffix = new Map<string, number>();
   private spent = 0;
-  /** Scratch: the hash of each folder of the path being claimed. */
-  private readonly dirHashes: number[] = [];
+  /** Scratch: where each new folder of the path being claimed ends, and its hash. */
+  private readonly newDirEnds: number[] = [];
+  private readonly newDirHashes: number[] = [];
 
   /** `expectedFiles` sizes the table up front (a hint, not a bound). */
   constructor(
@@ -64,7 +65,7 @@ export class PathRegistry {
       spans.push(key.length, key.length + c.length);
       key += c;
     }
-    const renamed = this.claimKey(key, 0, spans, where, notes);
+    const renamed = this.claimKey(key, 0, spans, () => where, notes);
     const out = [...path];
     if (renamed !== undefined) out[out.length - 1] = renamed;
     return out;
@@ -74,14 +75,15 @@ export class PathRegistry {
    * `claim` for a bencoded list of byte strings whose first length prefix starts at `from` and
    * whose components are `source[spans[0], spans[1])`, `source[spans[2], spans[3])`, ..., each
    * one that sanitizing leaves as it is. Returns the new last component if it was taken.
+   * `where` names the entry, for messages (called only when there is one to write).
    */
-  claimSpans(source: Uint8Array, from: number, spans: readonly number[], where: string, notes: string[]): string | undefined {
+  claimSpans(source: Uint8Array, from: number, spans: readonly number[], where: () => string, notes: string[]): string | undefined {
     // The list's bytes are the key unless a length was written with leading zeros.
     for (let k = 0, at = from; k < spans.length; at = spans[k + 1]!, k += 2) {
       if (source[at] === C_0) {
         const path: string[] = [];
         for (let j = 0; j < spans.length; j += 2) path.push(keyText(source, spans[j]!, spans[j + 1]!));
-        const out = this.claim(path, where, notes);
+        const out = this.claim(path, where(), notes);
         return out[out.length - 1] === path[path.length - 1] ? undefined : out[out.length - 1];
       }
     }
@@ -92,18 +94,22 @@ export class PathRegistry {
    * Claims the key `src[from, spans[spans.length - 1])`, whose components are at `spans` and
    * whose folders end where they end. Returns the new last component if it was taken.
    */
-  private claimKey(src: string | Uint8Array, from: number, spans: readonly number[], where: string, notes: string[]): string | undefined {
+  private claimKey(src: string | Uint8Array, from: number, spans: readonly number[], where: () => string, notes: string[]): string | undefined {
     const n = spans.length;
     // One pass of the hash over the key: each folder's hash is where the pass stands at its end.
-    const dirHashes = this.dirHashes;
+    const { newDirEnds, newDirHashes } = this;
+    let newDirs = 0;
     let hash = KeySet.hash(src, from, from);
     for (let k = 1, at = from; k < n; at = spans[k]!, k += 2) {
       hash = KeySet.hash(src, at, spans[k]!, hash);
-      if (k < n - 2) {
-        dirHashes[k >> 1] = hash;
+      // No key is both a file and a folder (a file named as a folder is renamed), so only a
+      // folder not seen before can be a file.
+      if (k < n - 2 && !this.dirs.has(src, from, spans[k]!, hash)) {
         if (this.files.has(src, from, spans[k]!, hash)) {
-          throw new MetainfoError('path-conflict', `${where}: directory ${quote(shown(keyText(src, from, spans[k]!)))} is also a file of the torrent`);
+          throw new MetainfoError('path-conflict', `${where()}: directory ${quote(shown(keyText(src, from, spans[k]!)))} is also a file of the torrent`);
         }
+        newDirEnds[newDirs] = spans[k]!;
+        newDirHashes[newDirs++] = hash;
       }
     }
     const end = spans[n - 1]!;
@@ -117,7 +123,7 @@ export class PathRegistry {
       for (;;) {
         this.spent += next;
         if (this.spent > this.budget) {
-          throw new MetainfoError('too-many-duplicates', `${where}: too many duplicate file names (rename budget ${this.budget} spent)`);
+          throw new MetainfoError('too-many-duplicates', `${where()}: too many duplicate file names (rename budget ${this.budget} spent)`);
         }
         renamed = withSuffix(last, next);
         candidate = `${dir}${renamed.length}:${renamed}`;
@@ -125,12 +131,12 @@ export class PathRegistry {
         if (!this.files.has(candidate, 0, candidate.length) && !this.dirs.has(candidate, 0, candidate.length)) break;
       }
       this.nextSuffix.set(key, next);
-      notes.push(`${where}: duplicate path ${quote(shown(key))} renamed to ${quote(renamed)}`);
-      this.files.add(candidate, 0, candidate.length);
+      notes.push(`${where()}: duplicate path ${quote(shown(key))} renamed to ${quote(renamed)}`);
+      this.files.addNew(candidate, 0, candidate.length, KeySet.hash(candidate, 0, candidate.length));
     } else {
-      this.files.add(src, from, end, hash);
+      this.files.addNew(src, from, end, hash);
     }
-    for (let k = 1; k < n - 2; k += 2) this.dirs.add(src, from, spans[k]!, dirHashes[k >> 1]);
+    for (let j = 0; j < newDirs; j++) this.dirs.addNew(src, from, newDirEnds[j]!, newDirHashes[j]!);
     return renamed;
   }
 }

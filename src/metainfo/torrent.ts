@@ -119,7 +119,7 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
     twins = v2.twins;
     multiFile = tree.length > 1 || tree[0]!.path.length > 1;
   } else if (fileSpan !== undefined) {
-    parsed = readFileList(buffer(bytes), fileSpan.start, fileSpan.end, notes);
+    parsed = readFileList(buffer(bytes), fileSpan.start, fileSpan.end, notes, fileSpan.count);
   } else if (multiFile) {
     fail('invalid-files', "'files' is not a list");
   } else {

@@ -189,7 +189,7 @@ describe('PathRegistry.claimSpans agrees with claim and with the /-joined regist
           };
           const expected = run(() => reference.claim(path, 'w', notes[0]!));
           const viaStrings = run(() => strings.claim(path, 'w', notes[1]!));
-          const renamed = run(() => spans.claimSpans(listBytes, 0, at, 'w', notes[2]!));
+          const renamed = run(() => spans.claimSpans(listBytes, 0, at, () => 'w', notes[2]!));
           assert.deepEqual(viaStrings, expected);
           if (typeof expected === 'string') assert.equal(renamed, expected);
           else assert.equal(renamed ?? path.at(-1), expected.at(-1));
