@@ -103,3 +103,28 @@ export class BencodeCursor {
     return p;
   }
 }
+
+/** A byte string's contents: `buf[from, to)`. */
+export interface ByteSpan {
+  from: number;
+  to: number;
+}
+
+/**
+ * Reads the span of the byte string at `buf[p]` into `span`, in one plain loop (for loops over
+ * many values that cannot afford a call per digit); false when there is none there that fits
+ * before `end`, or its length has more than 15 digits.
+ */
+export function byteStringAt(buf: Uint8Array, p: number, end: number, span: ByteSpan): boolean {
+  let n = 0;
+  let q = p;
+  for (; q < end; q++) {
+    const d = buf[q]!;
+    if (d < C_0 || d > C_9) break;
+    n = n * 10 + (d - C_0);
+  }
+  if (q === p || q >= end || buf[q] !== C_COLON || q - p > 15 || n > end - q - 1) return false;
+  span.from = q + 1;
+  span.to = q + 1 + n;
+  return true;
+}

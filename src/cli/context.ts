@@ -43,29 +43,16 @@ export function safeText(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '?');
 }
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-
-/** 1536 -> "1.50 KiB": three significant digits or more. */
+/** 1536 -> "1.5 KiB". */
 export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let v = n;
   let u = 0;
-  while (v >= 1024 && u < UNITS.length - 1) {
+  while (v >= 1024 && u < units.length - 1) {
     v /= 1024;
     u++;
   }
-  if (u === 0) return `${n} B`;
-  const decimals = v < 10 ? 2 : v < 100 ? 1 : 0;
-  // `toFixed` is slow enough to show in `info` on 100,000 files. Below 2^40 · 1024 an integer
-  // count of bytes rounds exactly in integers (v = n / 2^(10u) exactly, and toFixed rounds the
-  // exact value half up), so compute that; anything else goes to toFixed.
-  if (u > 4 || !Number.isSafeInteger(n)) return `${v.toFixed(decimals)} ${UNITS[u]}`;
-  const unit = 2 ** (10 * u);
-  const whole = Math.floor(v);
-  const scale = decimals === 2 ? 100 : decimals === 1 ? 10 : 1;
-  const fixed = whole * scale + Math.floor(((n - whole * unit) * scale + unit / 2) / unit);
-  if (decimals === 0) return `${fixed} ${UNITS[u]}`;
-  const fraction = fixed % scale;
-  return `${(fixed - fraction) / scale}.${decimals === 2 && fraction < 10 ? '0' : ''}${fraction} ${UNITS[u]}`;
+  return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[u]}`;
 }
 
 /** The version in package.json, which sits three levels above this file in the build (dist/src/cli). */

@@ -11,14 +11,15 @@ import { humanBytes, safeText } from './context.js';
 /** UTF-8 text appended to a buffer that doubles when full. */
 export class TextSink {
   private buf: Buffer;
-  private pos = 0;
+  /** Where the next byte goes. */
+  pos = 0;
 
   constructor(expectedBytes = 1 << 16) {
     this.buf = Buffer.allocUnsafe(expectedBytes);
   }
 
-  /** Room for `n` more bytes. */
-  private reserve(n: number): Buffer {
+  /** Room for `n` more bytes: the caller writes them into the buffer returned, from `pos`, and moves `pos` past them. */
+  reserve(n: number): Buffer {
     if (this.pos + n > this.buf.length) {
       const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
       this.buf.copy(next, 0, 0, this.pos);
@@ -30,42 +31,64 @@ export class TextSink {
   write(s: string): void {
     // A UTF-16 unit takes at most 3 bytes of UTF-8.
     const buf = this.reserve(s.length * 3);
-    // Short ASCII text byte by byte: cheaper than a call into the encoder for each line's pieces.
-    if (s.length <= 64) {
-      let p = this.pos;
-      let k = 0;
-      for (; k < s.length; k++) {
-        const c = s.charCodeAt(k);
-        if (c >= 0x80) break;
-        buf[p++] = c;
-      }
-      this.pos = p;
-      if (k === s.length) return;
-      s = s.slice(k);
-    }
     this.pos += buf.write(s, this.pos);
-  }
-
-  /** Appends `src[from, to)` as it is. */
-  copy(src: Uint8Array, from: number, to: number): void {
-    const buf = this.reserve(to - from);
-    let p = this.pos;
-    if (to - from > 64) {
-      buf.set(src.subarray(from, to), p);
-      p += to - from;
-    } else for (let k = from; k < to; k++) buf[p++] = src[k]!;
-    this.pos = p;
-  }
-
-  /** Appends a non-negative integer in decimal. */
-  digits(n: number): void {
-    if (n >= 10) this.digits(Math.floor(n / 10));
-    this.reserve(1)[this.pos++] = 0x30 + (n % 10);
   }
 
   bytes(): Buffer {
     return this.buf.subarray(0, this.pos);
   }
+}
+
+/** Copies `src[from, to)` to `buf[p]`; returns where it ends. Byte by byte: the runs are short. */
+function putBytes(buf: Buffer, p: number, src: Uint8Array, from: number, to: number): number {
+  for (let k = from; k < to; k++) buf[p++] = src[k]!;
+  return p;
+}
+
+/** Writes a non-negative integer in decimal at `buf[p]` (at most 16 bytes); returns where it ends. */
+function putDigits(buf: Buffer, p: number, n: number): number {
+  let len = 1;
+  for (let m = n; m >= 10; m = Math.floor(m / 10)) len++;
+  for (let k = p + len - 1, m = n; k >= p; k--, m = Math.floor(m / 10)) buf[k] = 0x30 + (m % 10);
+  return p + len;
+}
+
+const UNIT_NAMES = [' B', ' KiB', ' MiB', ' GiB', ' TiB'];
+const UNIT_BYTES = [1, 2 ** 10, 2 ** 20, 2 ** 30, 2 ** 40];
+
+/**
+ * Writes `humanBytes(n)` at `buf[p]` (at most 12 bytes) without making the string; returns where
+ * it ends, or -1 for a value it leaves to humanBytes. humanBytes rounds with toFixed, which
+ * rounds the exact value v = n / 2^(10u) half up: for a whole n below 2^50 that is exact in
+ * integers.
+ */
+function putSize(buf: Buffer, p: number, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) return -1;
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < UNIT_NAMES.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  if (v >= 1024) return -1;
+  let scale = 1;
+  let fixed = n;
+  if (u > 0) {
+    const unit = UNIT_BYTES[u]!;
+    const whole = Math.floor(v);
+    scale = v < 10 ? 100 : v < 100 ? 10 : 1;
+    fixed = whole * scale + Math.floor(((n - whole * unit) * scale + unit / 2) / unit);
+  }
+  const fraction = fixed % scale;
+  let q = putDigits(buf, p, (fixed - fraction) / scale);
+  if (scale > 1) {
+    buf[q++] = 0x2e;
+    if (scale === 100) buf[q++] = 0x30 + Math.floor(fraction / 10);
+    buf[q++] = 0x30 + (fraction % 10);
+  }
+  const name = UNIT_NAMES[u]!;
+  for (let k = 0; k < name.length; k++) buf[q++] = name.charCodeAt(k);
+  return q;
 }
 
 /** A folder id `f` among a folder's children, where files are their indices (>= 0). */
@@ -160,20 +183,37 @@ function buildTree(table: FileTable): Tree {
   return { folders, source, nameFrom, nameTo };
 }
 
-function writeFile(table: FileTable, tree: Tree, i: number, dataIndex: number, out: TextSink): void {
+/** Room for a file line besides its head and name: `[index] `, two spaces, the size, a newline. */
+const LINE_EXTRA = 40;
+
+function writeFile(table: FileTable, tree: Tree, i: number, dataIndex: number, head: Buffer, out: TextSink): void {
+  const from = tree.nameFrom[i]!;
+  const to = tree.nameTo[i]!;
+  let buf = out.reserve(head.length + (from >= 0 ? to - from : 0) + LINE_EXTRA);
+  let p = putBytes(buf, out.pos, head, 0, head.length);
   if (dataIndex >= 0) {
-    out.write('[');
-    out.digits(dataIndex);
-    out.write('] ');
+    buf[p++] = 0x5b; // [
+    p = putDigits(buf, p, dataIndex);
+    buf[p++] = 0x5d; // ]
+    buf[p++] = 0x20;
   }
-  if (tree.nameFrom[i]! >= 0) out.copy(tree.source!, tree.nameFrom[i]!, tree.nameTo[i]!);
-  else out.write(safeText(table.name(i)));
-  out.write('  ');
-  out.write(humanBytes(table.length(i)));
-  if (table.isPad(i)) out.write(' [padding]');
+  if (from >= 0) p = putBytes(buf, p, tree.source!, from, to);
+  else {
+    out.pos = p;
+    out.write(safeText(table.name(i)));
+    buf = out.reserve(LINE_EXTRA);
+    p = out.pos;
+  }
+  buf[p++] = 0x20;
+  buf[p++] = 0x20;
+  const length = table.length(i);
+  const sized = putSize(buf, p, length);
+  out.pos = sized < 0 ? p : sized;
+  if (sized < 0) out.write(humanBytes(length));
   const link = table.symlinkPath(i);
-  if (link !== undefined) out.write(` -> ${safeText(link.join('/'))}`);
-  out.write('\n');
+  if (table.isPad(i) || link !== undefined) {
+    out.write(`${table.isPad(i) ? ' [padding]' : ''}${link === undefined ? '' : ` -> ${safeText(link.join('/'))}`}\n`);
+  } else out.reserve(1)[out.pos++] = 0x0a;
 }
 
 /** Writes one line per folder and file below the top folder, each ending in a newline. */
@@ -182,7 +222,7 @@ export function writeTree(table: FileTable, out: TextSink): void {
   // The number `download --select` takes: padding files have none.
   const dataIndex = new Int32Array(table.count);
   for (let i = 0, k = 0; i < table.count; i++) dataIndex[i] = table.isPad(i) ? -1 : k++;
-  const stack: { children: number[]; next: number; prefix: Buffer }[] = [{ children: tree.folders.children[0]!, next: 0, prefix: Buffer.alloc(0) }];
+  const stack = [frame(tree.folders.children[0]!, Buffer.alloc(0))];
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     if (top.next === top.children.length) {
@@ -191,13 +231,26 @@ export function writeTree(table: FileTable, out: TextSink): void {
     }
     const child = top.children[top.next++]!;
     const last = top.next === top.children.length;
-    out.copy(top.prefix, 0, top.prefix.length);
-    out.copy(last ? ELBOW : TEE, 0, TEE.length);
-    if (child >= 0) writeFile(table, tree, child, dataIndex[child]!, out);
+    const head = last ? top.elbow : top.tee;
+    if (child >= 0) writeFile(table, tree, child, dataIndex[child]!, head, out);
     else {
       const f = asChild(child);
+      out.pos = putBytes(out.reserve(head.length), out.pos, head, 0, head.length);
       out.write(`${safeText(tree.folders.names[f]!)}/\n`);
-      stack.push({ children: tree.folders.children[f]!, next: 0, prefix: Buffer.concat([top.prefix, last ? GAP : BAR]) });
+      stack.push(frame(tree.folders.children[f]!, Buffer.concat([top.prefix, last ? GAP : BAR])));
     }
   }
+}
+
+/** A folder being printed: its children, the next one, and the starts of their lines. */
+interface Frame {
+  readonly children: number[];
+  next: number;
+  readonly prefix: Buffer;
+  readonly tee: Buffer;
+  readonly elbow: Buffer;
+}
+
+function frame(children: number[], prefix: Buffer): Frame {
+  return { children, next: 0, prefix, tee: Buffer.concat([prefix, TEE]), elbow: Buffer.concat([prefix, ELBOW]) };
 }

@@ -6,8 +6,8 @@
  * attributes, symlinks, a component that sanitizing changes) takes the same steps as an
  * ordinary decoded value would, so the warnings and errors are the same either way.
  */
-import { C_0, C_9, C_COLON, C_E, C_I, C_L } from '../bencode/digits.js';
-import { asBytes, asList, BencodeCursor, decode, type BValue } from '../bencode/index.js';
+import { C_0, C_9, C_E, C_I, C_L } from '../bencode/digits.js';
+import { asBytes, asList, BencodeCursor, byteStringAt, decode, type BValue, type ByteSpan } from '../bencode/index.js';
 import { MetainfoError } from './errors.js';
 import { FileTable, NO_LIST } from './file-table.js';
 import type { RawFile } from './hybrid.js';
@@ -83,7 +83,7 @@ export function readFileList(source: Buffer, start: number, end: number, notes: 
   const keys: EntryKeys = { length: -1, path: -1, pathUtf8: -1, attr: -1, symlink: -1, pathBad: -1, lengthValue: -1 };
   // Spans of the current path's components: from, to, from, to, ...
   const spans: number[] = [];
-  const str: Span = { from: 0, to: 0 };
+  const str: ByteSpan = { from: 0, to: 0 };
   /** The value at `at` as a decoded value, for the rare keys read the ordinary way. */
   const valueAt = (at: number): BValue => {
     const c = new BencodeCursor(source, at, end);
@@ -237,12 +237,12 @@ function readKeys(cur: BencodeCursor, keys: EntryKeys, spans: number[]): void {
  * values are integers or byte strings. Fills `keys` and `spans` as `readKeys` would and returns
  * where the dictionary ends; returns -1, having read nothing for sure, for any other entry.
  */
-function readPlainEntry(buf: Buffer, pos: number, end: number, keys: EntryKeys, spans: number[], str: Span): number {
+function readPlainEntry(buf: Buffer, pos: number, end: number, keys: EntryKeys, spans: number[], str: ByteSpan): number {
   keys.length = keys.path = keys.pathUtf8 = keys.attr = keys.symlink = keys.pathBad = keys.lengthValue = -1;
   spans.length = 0;
   let p = pos + 1;
   while (p < end && buf[p] !== C_E) {
-    if (!stringAt(buf, p, end, str)) return -1;
+    if (!byteStringAt(buf, p, end, str)) return -1;
     const keyFrom = str.from;
     const at = str.to;
     if (at >= end) return -1;
@@ -252,7 +252,7 @@ function readPlainEntry(buf: Buffer, pos: number, end: number, keys: EntryKeys, 
       keys.path = at;
       p = at + 1;
       while (p < end && buf[p] !== C_E) {
-        if (!stringAt(buf, p, end, str)) return -1;
+        if (!byteStringAt(buf, p, end, str)) return -1;
         spans.push(str.from, str.to);
         p = str.to;
       }
@@ -260,35 +260,23 @@ function readPlainEntry(buf: Buffer, pos: number, end: number, keys: EntryKeys, 
     } else if (c === C_I) {
       let v = 0;
       let q = at + 1;
-      for (let d = buf[q]!; d >= C_0 && d <= C_9 && q < end; d = buf[++q]!) v = v * 10 + (d - C_0);
-      if (q >= end || buf[q] !== C_E || q - at - 1 > 15) return -1;
+      for (; q < end; q++) {
+        const d = buf[q]!;
+        if (d < C_0 || d > C_9) break;
+        v = v * 10 + (d - C_0);
+      }
+      if (q === at + 1 || q >= end || buf[q] !== C_E || q - at - 1 > 15) return -1;
       if (at - keyFrom === 6 && startsWith(buf, keyFrom, at, K_LENGTH, true)) {
         keys.length = at;
         keys.lengthValue = v;
       } else if (isEntryKey(buf, keyFrom, at)) return -1;
       p = q + 1;
     } else {
-      if (!stringAt(buf, at, end, str) || isEntryKey(buf, keyFrom, at)) return -1;
+      if (!byteStringAt(buf, at, end, str) || isEntryKey(buf, keyFrom, at)) return -1;
       p = str.to;
     }
   }
   return p < end ? p + 1 : -1;
-}
-
-interface Span {
-  from: number;
-  to: number;
-}
-
-/** Reads the span of the byte string at `buf[p]` into `str`; false when there is none that fits. */
-function stringAt(buf: Buffer, p: number, end: number, str: Span): boolean {
-  let n = 0;
-  let q = p;
-  for (let d = buf[q]!; d >= C_0 && d <= C_9 && q < end; d = buf[++q]!) n = n * 10 + (d - C_0);
-  if (q === p || q >= end || buf[q] !== C_COLON || q - p > 15 || n > end - q - 1) return false;
-  str.from = q + 1;
-  str.to = q + 1 + n;
-  return true;
 }
 
 /** Whether the key `buf[from, to)` is one `readKeys` looks at. */

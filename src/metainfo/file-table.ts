@@ -6,7 +6,8 @@
  * typed arrays instead of 600,000 objects, and the path strings are made when first read,
  * directory names shared.
  */
-import { BencodeCursor } from '../bencode/index.js';
+import { C_E } from '../bencode/digits.js';
+import { BencodeCursor, byteStringAt, type ByteSpan } from '../bencode/index.js';
 import type { FileEntry } from './types.js';
 
 /** `listAt` for a path that is not stored as a list in the source. */
@@ -34,7 +35,7 @@ export class FileTable implements Iterable<FileEntry> {
   readonly count: number;
   private readonly names = new Map<string, string>();
   private cached: readonly FileEntry[] | undefined;
-  private cursor: BencodeCursor | undefined;
+  private readonly span: ByteSpan = { from: 0, to: 0 };
 
   constructor(private readonly parts: FileTableParts) {
     this.count = parts.lengths.length;
@@ -117,8 +118,21 @@ export class FileTable implements Iterable<FileEntry> {
     const at = this.parts.listAt[i]!;
     spans.length = 0;
     if (at === NO_LIST) return undefined;
-    const cursor = (this.cursor ??= new BencodeCursor(this.parts.source, 0, this.parts.source.length));
-    cursor.pos = at + 1;
+    const { source } = this.parts;
+    const span = this.span;
+    let p = at + 1;
+    while (p < source.length && source[p] !== C_E) {
+      // A length with leading zeros past 15 digits: the cursor reads it.
+      if (!byteStringAt(source, p, source.length, span)) return this.cursorSpans(at, spans);
+      spans.push(span.from, span.to);
+      p = span.to;
+    }
+    return source;
+  }
+
+  private cursorSpans(at: number, spans: number[]): Buffer {
+    const cursor = new BencodeCursor(this.parts.source, at + 1, this.parts.source.length);
+    spans.length = 0;
     while (!cursor.leave()) {
       cursor.bytes();
       spans.push(cursor.from, cursor.to);

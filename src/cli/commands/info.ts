@@ -8,7 +8,6 @@
  */
 import { parseTorrentOrMagnet } from '../../metainfo/magnet.js';
 import type { MagnetLink, Metainfo } from '../../metainfo/types.js';
-import { parseDuration, parsePeerArg, parsePort } from '../args.js';
 import { CliError, ExitCode, humanBytes, safeText, type CliContext, type Command } from '../context.js';
 import { parseCommandLine, type OptionValues } from '../options.js';
 import { infoSpec } from '../specs.js';
@@ -148,9 +147,11 @@ function magnetJson(m: MagnetLink): object {
 type FetchFlags = OptionValues<typeof infoSpec.options>;
 
 async function fetchAndSave(magnet: MagnetLink, ctx: CliContext, v: FetchFlags): Promise<Metainfo | undefined> {
+  // Loaded only for --fetch: reading a torrent file needs none of the engine (nor the
+  // argument parsers, whose module brings the encryption layer).
+  const { parseDuration, parsePeerArg, parsePort } = await import('../args.js');
   const port = parsePort(v.port, '--port');
   const timeoutS = parseDuration(v.timeout, '--timeout');
-  // Loaded only for --fetch: reading a torrent file needs none of the engine.
   const [{ fetchMetadataOnly, saveTorrentFile }, { dhtBootstrapOf, dhtOptions }] = await Promise.all([import('../run-torrents.js'), import('./download.js')]);
   const bootstrap = dhtBootstrapOf(v['no-dht'], v['dht-bootstrap']);
   const fetched = await fetchMetadataOnly({ kind: 'magnet', magnet }, ctx, {
