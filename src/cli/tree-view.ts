@@ -45,11 +45,18 @@ function putBytes(buf: Buffer, p: number, src: Uint8Array, from: number, to: num
   return p;
 }
 
-/** Writes a non-negative integer in decimal at `buf[p]` (at most 16 bytes); returns where it ends. */
+/**
+ * Writes `n`, a whole number below 2^31, in decimal at `buf[p]`; returns where it ends. In
+ * int32 arithmetic: `%` on a double is a call into the C library.
+ */
 function putDigits(buf: Buffer, p: number, n: number): number {
   let len = 1;
-  for (let m = n; m >= 10; m = Math.floor(m / 10)) len++;
-  for (let k = p + len - 1, m = n; k >= p; k--, m = Math.floor(m / 10)) buf[k] = 0x30 + (m % 10);
+  for (let m = n; m >= 10; m = (m / 10) | 0) len++;
+  for (let k = p + len - 1, m = n; k >= p; k--) {
+    const q = (m / 10) | 0;
+    buf[k] = 0x30 + m - q * 10;
+    m = q;
+  }
   return p + len;
 }
 
@@ -79,12 +86,15 @@ function putSize(buf: Buffer, p: number, n: number): number {
     scale = v < 10 ? 100 : v < 100 ? 10 : 1;
     fixed = whole * scale + Math.floor(((n - whole * unit) * scale + unit / 2) / unit);
   }
-  const fraction = fixed % scale;
-  let q = putDigits(buf, p, (fixed - fraction) / scale);
+  // Now fixed < 1024 · 100: int32 arithmetic.
+  const integer = (fixed / scale) | 0;
+  const fraction = fixed - integer * scale;
+  let q = putDigits(buf, p, integer);
   if (scale > 1) {
+    const tens = (fraction / 10) | 0;
     buf[q++] = 0x2e;
-    if (scale === 100) buf[q++] = 0x30 + Math.floor(fraction / 10);
-    buf[q++] = 0x30 + (fraction % 10);
+    if (scale === 100) buf[q++] = 0x30 + tens;
+    buf[q++] = 0x30 + fraction - tens * 10;
   }
   const name = UNIT_NAMES[u]!;
   for (let k = 0; k < name.length; k++) buf[q++] = name.charCodeAt(k);
@@ -156,15 +166,19 @@ interface Tree {
   readonly source: Buffer | undefined;
   readonly nameFrom: Int32Array;
   readonly nameTo: Int32Array;
+  /** The number `download --select` takes: padding files have none (-1). */
+  readonly dataIndex: Int32Array;
 }
 
 function buildTree(table: FileTable): Tree {
   const folders = new Folders();
   const nameFrom = new Int32Array(table.count);
   const nameTo = new Int32Array(table.count);
+  const dataIndex = new Int32Array(table.count);
   const spans: number[] = [];
   let source: Buffer | undefined;
-  for (let i = 0; i < table.count; i++) {
+  for (let i = 0, data = 0; i < table.count; i++) {
+    dataIndex[i] = table.isPad(i) ? -1 : data++;
     let node = 0;
     const verbatim = table.verbatimSpans(i, spans);
     if (verbatim !== undefined) {
@@ -180,17 +194,19 @@ function buildTree(table: FileTable): Tree {
     }
     folders.children[node]!.push(i);
   }
-  return { folders, source, nameFrom, nameTo };
+  return { folders, source, nameFrom, nameTo, dataIndex };
 }
 
 /** Room for a file line besides its head and name: `[index] `, two spaces, the size, a newline. */
 const LINE_EXTRA = 40;
 
-function writeFile(table: FileTable, tree: Tree, i: number, dataIndex: number, head: Buffer, out: TextSink): void {
+function writeFile(table: FileTable, tree: Tree, i: number, head: Buffer, out: TextSink): void {
+  const dataIndex = tree.dataIndex[i]!;
   const from = tree.nameFrom[i]!;
   const to = tree.nameTo[i]!;
   let buf = out.reserve(head.length + (from >= 0 ? to - from : 0) + LINE_EXTRA);
-  let p = putBytes(buf, out.pos, head, 0, head.length);
+  buf.set(head, out.pos);
+  let p = out.pos + head.length;
   if (dataIndex >= 0) {
     buf[p++] = 0x5b; // [
     p = putDigits(buf, p, dataIndex);
@@ -219,9 +235,6 @@ function writeFile(table: FileTable, tree: Tree, i: number, dataIndex: number, h
 /** Writes one line per folder and file below the top folder, each ending in a newline. */
 export function writeTree(table: FileTable, out: TextSink): void {
   const tree = buildTree(table);
-  // The number `download --select` takes: padding files have none.
-  const dataIndex = new Int32Array(table.count);
-  for (let i = 0, k = 0; i < table.count; i++) dataIndex[i] = table.isPad(i) ? -1 : k++;
   const stack = [frame(tree.folders.children[0]!, Buffer.alloc(0))];
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
@@ -232,7 +245,7 @@ export function writeTree(table: FileTable, out: TextSink): void {
     const child = top.children[top.next++]!;
     const last = top.next === top.children.length;
     const head = last ? top.elbow : top.tee;
-    if (child >= 0) writeFile(table, tree, child, dataIndex[child]!, head, out);
+    if (child >= 0) writeFile(table, tree, child, head, out);
     else {
       const f = asChild(child);
       out.pos = putBytes(out.reserve(head.length), out.pos, head, 0, head.length);

@@ -99,7 +99,6 @@ export function readFileList(source: Buffer, start: number, end: number, notes: 
     cur.pos = back;
     return v;
   };
-  let total = 0;
 
   for (let i = 0; i < n; i++) {
     if (cur.kind() !== 'dict') fail('invalid-file', `${entryName(i)} is not a dictionary`);
@@ -157,12 +156,14 @@ export function readFileList(source: Buffer, start: number, end: number, notes: 
       const targetRaw = target.map((c, j) => asBytes(c) ?? fail('invalid-symlink', `${where}.symlink path[${j}] is not a string`));
       symlinks.set(i, sanitizePath(targetRaw, `${where}.symlink path`, notes));
     }
-    if (total + length > Number.MAX_SAFE_INTEGER) fail('invalid-length', `total length exceeds 2^53 at ${entryName(i)}`);
+    // The running total is read back as a double: kept as a small integer, it would overflow
+    // past 2^31 bytes and throw the optimized loop away.
+    const offset = i === 0 ? 0 : offsets[i - 1]! + lengths[i - 1]!;
+    if (offset + length > Number.MAX_SAFE_INTEGER) fail('invalid-length', `total length exceeds 2^53 at ${entryName(i)}`);
     lengths[i] = length;
-    offsets[i] = total;
+    offsets[i] = offset;
     pad[i] = isPad ? 1 : 0;
     if (attr !== '') attrs.set(i, attr);
-    total += length;
     cur.pos = next;
   }
 
@@ -173,7 +174,7 @@ export function readFileList(source: Buffer, start: number, end: number, notes: 
       length: lengths[i]!,
       pad: pad[i] === 1,
     }));
-  return { table, total, raw };
+  return { table, total: offsets[n - 1]! + lengths[n - 1]!, raw };
 }
 
 /** The number of values in the list the cursor has just entered; leaves the cursor where it was. */

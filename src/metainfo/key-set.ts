@@ -4,8 +4,8 @@
  * Open addressing over typed arrays: no object per key, and nothing for the collector to trace.
  */
 export class KeySet {
+  /** Per slot, two entries: the key's id (-1: empty) and its hash, so a probe reads one place. */
   private table: Int32Array;
-  private hashes: Uint32Array;
   private starts: Int32Array;
   private ends: Int32Array;
   /** Per key: its string, or the buffer its span is in. */
@@ -15,8 +15,7 @@ export class KeySet {
   /** `expected` keys fit without growing. */
   constructor(expected = 0) {
     const keys = Math.max(512, expected);
-    this.table = new Int32Array(2 ** Math.ceil(Math.log2(keys * 2))).fill(-1);
-    this.hashes = new Uint32Array(keys);
+    this.table = emptyTable(2 ** Math.ceil(Math.log2(keys * 2)));
     this.starts = new Int32Array(keys);
     this.ends = new Int32Array(keys);
   }
@@ -25,7 +24,7 @@ export class KeySet {
   static hash(src: string | Uint8Array, from: number, to: number, h = 0x811c9dc5): number {
     if (typeof src === 'string') for (let i = from; i < to; i++) h = Math.imul(h ^ src.charCodeAt(i), 0x01000193);
     else for (let i = from; i < to; i++) h = Math.imul(h ^ src[i]!, 0x01000193);
-    return h >>> 0;
+    return h | 0;
   }
 
   has(src: string | Uint8Array, from: number, to: number, hash = KeySet.hash(src, from, to)): boolean {
@@ -39,26 +38,25 @@ export class KeySet {
 
   /** Adds a key that `has` just said is absent. */
   addNew(src: string | Uint8Array, from: number, to: number, hash: number): void {
-    if ((this.size + 1) * 2 > this.table.length) this.grow();
+    if ((this.size + 1) * 4 > this.table.length) this.grow();
     const id = this.size++;
-    if (id === this.hashes.length) {
-      this.hashes = copyInto(new Uint32Array(id * 2), this.hashes);
+    if (id === this.starts.length) {
       this.starts = copyInto(new Int32Array(id * 2), this.starts);
       this.ends = copyInto(new Int32Array(id * 2), this.ends);
     }
-    this.hashes[id] = hash;
     this.starts[id] = from;
     this.ends[id] = to;
     this.owners.push(src);
-    this.place(id, hash);
+    place(this.table, id, hash);
   }
 
   private find(src: string | Uint8Array, from: number, to: number, hash: number): number {
-    const mask = this.table.length - 1;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const id = this.table[slot]!;
+    const table = this.table;
+    const mask = table.length - 2;
+    for (let at = (hash << 1) & mask; ; at = (at + 2) & mask) {
+      const id = table[at]!;
       if (id < 0) return -1;
-      if (this.hashes[id] === hash && this.equals(id, src, from, to)) return id;
+      if (table[at + 1] === hash && this.equals(id, src, from, to)) return id;
     }
   }
 
@@ -75,24 +73,33 @@ export class KeySet {
     return true;
   }
 
-  private place(id: number, hash: number): void {
-    const mask = this.table.length - 1;
-    let slot = hash & mask;
-    while (this.table[slot]! >= 0) slot = (slot + 1) & mask;
-    this.table[slot] = id;
-  }
-
   private grow(): void {
-    this.table = new Int32Array(this.table.length * 2).fill(-1);
-    for (let id = 0; id < this.size; id++) this.place(id, this.hashes[id]!);
+    const old = this.table;
+    this.table = emptyTable(old.length);
+    for (let at = 0; at < old.length; at += 2) if (old[at]! >= 0) place(this.table, old[at]!, old[at + 1]!);
   }
+}
+
+/** A table of `slots` empty slots. */
+function emptyTable(slots: number): Int32Array {
+  const table = new Int32Array(slots * 2);
+  for (let at = 0; at < table.length; at += 2) table[at] = -1;
+  return table;
+}
+
+function place(table: Int32Array, id: number, hash: number): void {
+  const mask = table.length - 2;
+  let at = (hash << 1) & mask;
+  while (table[at]! >= 0) at = (at + 2) & mask;
+  table[at] = id;
+  table[at + 1] = hash;
 }
 
 function unit(src: string | Uint8Array, i: number): number {
   return typeof src === 'string' ? src.charCodeAt(i) : src[i]!;
 }
 
-function copyInto<T extends Uint32Array | Int32Array>(to: T, from: T): T {
+function copyInto<T extends Int32Array>(to: T, from: T): T {
   to.set(from);
   return to;
 }
