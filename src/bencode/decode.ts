@@ -184,12 +184,11 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
     }
   };
 
-  // Per open container of a skipped value, by nesting level: list or dictionary; for a
-  // dictionary, whether a key comes next, the previous key's span, and where its keys start in
-  // `keySpans` (the spans of the open dictionaries' keys, while each came sorted) or, once one
-  // came unsorted, its keys as a set of strings.
+  // Per open container of a skipped value, by nesting level: list or dictionary (for those
+  // around the innermost, whose kind scanValue keeps in a local); for a dictionary, the previous
+  // key's span, and where its keys start in `keySpans` (the spans of the open dictionaries'
+  // keys, while each came sorted) or, once one came unsorted, its keys as a set of strings.
   const isDict: boolean[] = [];
-  const wantKey: boolean[] = [];
   const lastKeyFrom: number[] = [];
   const lastKeyTo: number[] = [];
   const keyBase: number[] = [];
@@ -237,12 +236,15 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
     let count = tokens;
     let level = -1;
     let items = 0;
+    // The innermost open container: whether it is a dictionary, and then whether a key comes next.
+    let inDict = false;
+    let wantsKey = false;
     do {
       if (p >= end) throw new BencodeError('unexpected-eof', 'unexpected end of input', p);
       if (++count > maxTokens) throw new BencodeError('too-many-tokens', `more than ${maxTokens} values`, p);
       const c = buf[p]!;
       const at = p;
-      const key = level >= 0 && isDict[level]! && wantKey[level]!;
+      const key: boolean = inDict && wantsKey;
       if (level === 0 && c !== C_E) items++;
       if (c === C_I) {
         // Canonical non-negative integers below 10^15 are the common case; the rest take the full path.
@@ -256,7 +258,7 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
           p = pos;
         }
         if (key) throw new BencodeError('invalid-key', 'dictionary key is not a byte string', at);
-        if (level >= 0) wantKey[level] = true;
+        wantsKey = true;
       } else if (c >= C_0 && c <= C_9) {
         // Likewise canonical lengths that fit the input.
         let to = at;
@@ -273,27 +275,38 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
           len = readLength(at);
           p = pos;
         }
-        if (key) checkKey(level, p, p + len, at);
-        if (level >= 0) wantKey[level] = !key;
+        if (key) {
+          // Sorted so far and above the previous key: a new key, the common case, checked here.
+          const lastFrom = lastKeyFrom[level]!;
+          if (lastFrom < 0 || (keySets[level] === undefined && compareBytes(buf, p, p + len, lastFrom, lastKeyTo[level]!) > 0)) {
+            keySpans[keySpanCount++] = p;
+            keySpans[keySpanCount++] = p + len;
+            lastKeyFrom[level] = p;
+            lastKeyTo[level] = p + len;
+          } else checkKey(level, p, p + len, at);
+        }
+        wantsKey = !key;
         p += len;
       } else if (c === C_L || c === C_D) {
         if (outer + level + 1 >= maxDepth) throw new BencodeError('too-deep', `nesting deeper than ${maxDepth}`, at);
         if (key) throw new BencodeError('invalid-key', 'dictionary key is not a byte string', at);
+        if (level >= 0) isDict[level] = inDict;
         p++;
         level++;
-        isDict[level] = c === C_D;
-        wantKey[level] = true;
+        inDict = c === C_D;
+        wantsKey = true;
         lastKeyFrom[level] = -1;
         lastKeyTo[level] = -1;
         keyBase[level] = keySpanCount;
         keySets[level] = undefined;
       } else if (c === C_E) {
         if (level < 0) throw new BencodeError('unexpected-end', 'unexpected end marker', at);
-        if (isDict[level] && !wantKey[level]) throw new BencodeError('missing-value', 'dictionary key without a value', at);
+        if (inDict && !wantsKey) throw new BencodeError('missing-value', 'dictionary key without a value', at);
         keySpanCount = keyBase[level]!;
         p++;
         level--;
-        if (level >= 0) wantKey[level] = true;
+        if (level >= 0) inDict = isDict[level]!;
+        wantsKey = true;
       } else {
         throw new BencodeError('invalid-token', `unexpected byte 0x${c.toString(16).padStart(2, '0')}`, at);
       }
