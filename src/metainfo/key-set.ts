@@ -36,9 +36,26 @@ export class KeySet {
     if (this.find(src, from, to, hash) < 0) this.addNew(src, from, to, hash);
   }
 
+  /** Adds the key unless present; returns whether it was new. */
+  addIfNew(src: string | Uint8Array, from: number, to: number, hash: number): boolean {
+    const at = this.slotOf(src, from, to, hash);
+    if (this.table[at]! >= 0) return false;
+    if ((this.size + 1) * 4 > this.table.length) this.addNew(src, from, to, hash);
+    else {
+      this.table[at] = this.store(src, from, to);
+      this.table[at + 1] = hash;
+    }
+    return true;
+  }
+
   /** Adds a key that `has` just said is absent. */
   addNew(src: string | Uint8Array, from: number, to: number, hash: number): void {
     if ((this.size + 1) * 4 > this.table.length) this.grow();
+    place(this.table, this.store(src, from, to), hash);
+  }
+
+  /** Records the key's span and owner; returns its id. */
+  private store(src: string | Uint8Array, from: number, to: number): number {
     const id = this.size++;
     if (id === this.starts.length) {
       this.starts = copyInto(new Int32Array(id * 2), this.starts);
@@ -47,17 +64,22 @@ export class KeySet {
     this.starts[id] = from;
     this.ends[id] = to;
     this.owners.push(src);
-    place(this.table, id, hash);
+    return id;
   }
 
   private find(src: string | Uint8Array, from: number, to: number, hash: number): number {
+    return this.table[this.slotOf(src, from, to, hash)]!;
+  }
+
+  /** Where the key is in the table, or the empty slot where it would go. */
+  private slotOf(src: string | Uint8Array, from: number, to: number, hash: number): number {
     const table = this.table;
     const mask = table.length - 2;
-    for (let at = (hash << 1) & mask; ; at = (at + 2) & mask) {
-      const id = table[at]!;
-      if (id < 0) return -1;
-      if (table[at + 1] === hash && this.equals(id, src, from, to)) return id;
+    let at = (hash << 1) & mask;
+    for (let id = table[at]!; id >= 0; at = (at + 2) & mask, id = table[at]!) {
+      if (table[at + 1] === hash && this.equals(id, src, from, to)) return at;
     }
+    return at;
   }
 
   private equals(id: number, src: string | Uint8Array, from: number, to: number): boolean {

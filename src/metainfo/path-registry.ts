@@ -114,7 +114,8 @@ export class PathRegistry {
     }
     const end = spans[n - 1]!;
     let renamed: string | undefined;
-    if (this.files.has(src, from, end, hash) || this.dirs.has(src, from, end, hash)) {
+    // Claimed as it is unless a folder or a file has the key already (one probe adds it).
+    if (this.dirs.has(src, from, end, hash) || !this.files.addIfNew(src, from, end, hash)) {
       const key = keyText(src, from, end);
       const dir = n > 2 ? keyText(src, from, spans[n - 3]!) : '';
       const last = keyText(src, spans[n - 2]!, end);
@@ -133,8 +134,6 @@ export class PathRegistry {
       this.nextSuffix.set(key, next);
       notes.push(`${where()}: duplicate path ${quote(shown(key))} renamed to ${quote(renamed)}`);
       this.files.addNew(candidate, 0, candidate.length, KeySet.hash(candidate, 0, candidate.length));
-    } else {
-      this.files.addNew(src, from, end, hash);
     }
     for (let j = 0; j < newDirs; j++) this.dirs.addNew(src, from, newDirEnds[j]!, newDirHashes[j]!);
     return renamed;
