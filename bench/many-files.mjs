@@ -2,7 +2,8 @@
 //   node bench/many-files.mjs [FILES] [RUNS]         (TESSERA_CLI=/path/main.js: another build)
 // Writes a torrent of FILES files (default 100,000) in 100 folders with the project's own encoder,
 // then runs `tessera info` on it RUNS times (default 5) under /usr/bin/time and prints wall
-// seconds, user+sys CPU seconds and peak RSS per run.
+// seconds, user+sys CPU seconds and peak RSS per run; then Node's own floor (`node -e 0`) as
+// many times, and the minima of both.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,13 +31,23 @@ try {
   writeFileSync(file, torrent);
   console.log(`${count} files, ${torrent.length} bytes of .torrent, ${pieceCount} pieces`);
   const cli = process.env.TESSERA_CLI ?? join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
-  for (let r = 0; r < runs; r++) {
+  const timed = (args) => {
     const timeFile = join(dir, 'time.txt');
-    const res = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, process.execPath, cli, 'info', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-    if (res.status !== 0) throw new Error(`tessera info failed: ${res.stderr}`);
+    const res = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (res.status !== 0) throw new Error(`${args.join(' ')} failed: ${res.stderr}`);
     const [wall, user, sys, rssKb] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).map(Number);
-    console.log(`run ${r + 1}: wall ${wall.toFixed(2)} s, cpu ${(user + sys).toFixed(2)} s, peak RSS ${Math.round(rssKb / 1024)} MiB`);
+    return { wall, cpu: user + sys, rssMiB: Math.round(rssKb / 1024) };
+  };
+  const info = [];
+  for (let r = 0; r < runs; r++) {
+    const t = timed([cli, 'info', file]);
+    info.push(t);
+    console.log(`run ${r + 1}: wall ${t.wall.toFixed(2)} s, cpu ${t.cpu.toFixed(2)} s, peak RSS ${t.rssMiB} MiB`);
   }
+  const floor = Array.from({ length: runs }, () => timed(['-e', '0']));
+  const min = (list, key) => Math.min(...list.map((t) => t[key])).toFixed(2);
+  console.log(`node -e 0: wall min ${min(floor, 'wall')} s, cpu min ${min(floor, 'cpu')} s, peak RSS ${floor[0].rssMiB} MiB`);
+  console.log(`info: wall min ${min(info, 'wall')} s, cpu min ${min(info, 'cpu')} s`);
   const load = execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim();
   console.log(`load average: ${load}`);
 } finally {
