@@ -240,7 +240,9 @@ function readKeys(cur: BencodeCursor, keys: EntryKeys, spans: number[]): void {
  */
 function readPlainEntry(buf: Buffer, pos: number, end: number, keys: EntryKeys, spans: number[], str: ByteSpan): number {
   keys.length = keys.path = keys.pathUtf8 = keys.attr = keys.symlink = keys.pathBad = keys.lengthValue = -1;
-  spans.length = 0;
+  // Spans are written by index and the length set once at the end: setting it to 0 would free
+  // the array's store, and the next file would allocate it again.
+  let n = 0;
   let p = pos + 1;
   while (p < end && buf[p] !== C_E) {
     if (!byteStringAt(buf, p, end, str)) return -1;
@@ -254,7 +256,8 @@ function readPlainEntry(buf: Buffer, pos: number, end: number, keys: EntryKeys, 
       p = at + 1;
       while (p < end && buf[p] !== C_E) {
         if (!byteStringAt(buf, p, end, str)) return -1;
-        spans.push(str.from, str.to);
+        spans[n++] = str.from;
+        spans[n++] = str.to;
         p = str.to;
       }
       p++;
@@ -277,6 +280,7 @@ function readPlainEntry(buf: Buffer, pos: number, end: number, keys: EntryKeys, 
       p = str.to;
     }
   }
+  if (spans.length !== n) spans.length = n;
   return p < end ? p + 1 : -1;
 }
 

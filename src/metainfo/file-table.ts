@@ -116,17 +116,20 @@ export class FileTable implements Iterable<FileEntry> {
    */
   verbatimSpans(i: number, spans: number[]): Buffer | undefined {
     const at = this.parts.listAt[i]!;
-    spans.length = 0;
     if (at === NO_LIST) return undefined;
     const { source } = this.parts;
     const span = this.span;
+    // Written by index, the length set once: setting it to 0 would free the array's store.
+    let n = 0;
     let p = at + 1;
     while (p < source.length && source[p] !== C_E) {
       // A length with leading zeros past 15 digits: the cursor reads it.
       if (!byteStringAt(source, p, source.length, span)) return this.cursorSpans(at, spans);
-      spans.push(span.from, span.to);
+      spans[n++] = span.from;
+      spans[n++] = span.to;
       p = span.to;
     }
+    if (spans.length !== n) spans.length = n;
     return source;
   }
 
