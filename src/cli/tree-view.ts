@@ -205,8 +205,7 @@ function writeFile(table: FileTable, tree: Tree, i: number, head: Buffer, out: T
   const from = tree.nameFrom[i]!;
   const to = tree.nameTo[i]!;
   let buf = out.reserve(head.length + (from >= 0 ? to - from : 0) + LINE_EXTRA);
-  buf.set(head, out.pos);
-  let p = out.pos + head.length;
+  let p = putBytes(buf, out.pos, head, 0, head.length);
   if (dataIndex >= 0) {
     buf[p++] = 0x5b; // [
     p = putDigits(buf, p, dataIndex);

@@ -102,11 +102,9 @@ export class KeySet {
   }
 }
 
-/** A table of `slots` empty slots. */
+/** A table of `slots` empty slots (the hashes of empty slots are never read). */
 function emptyTable(slots: number): Int32Array {
-  const table = new Int32Array(slots * 2);
-  for (let at = 0; at < table.length; at += 2) table[at] = -1;
-  return table;
+  return new Int32Array(slots * 2).fill(-1);
 }
 
 function place(table: Int32Array, id: number, hash: number): void {
