@@ -84,6 +84,9 @@ export function readFileList(source: Buffer, start: number, end: number, notes: 
   // Spans of the current path's components: from, to, from, to, ...
   const spans: number[] = [];
   const str: ByteSpan = { from: 0, to: 0 };
+  // The entry being claimed, named for the registry's messages only when it writes one.
+  let entry = 0;
+  const entryPath = (): string => `${entryName(entry)}.path`;
   /** The value at `at` as a decoded value, for the rare keys read the ordinary way. */
   const valueAt = (at: number): BValue => {
     const c = new BencodeCursor(source, at, end);
@@ -107,7 +110,7 @@ export function readFileList(source: Buffer, start: number, end: number, notes: 
     const next = plainEnd < 0 ? cur.pos : plainEnd;
     const attrValue = keys.attr < 0 ? undefined : asBytes(valueAt(keys.attr));
     const attr = attrValue === undefined ? '' : Buffer.from(attrValue).toString('latin1').replace(/[^a-z]/g, '');
-    const symlink = attr.includes('l');
+    const symlink = attr !== '' && attr.includes('l');
     // BEP 47: a symlink's length is meaningless (it is 0 in piece space); it may be absent.
     const value = keys.lengthValue >= 0 ? keys.lengthValue : keys.length < 0 ? undefined : intAt(keys.length);
     const valid = typeof value === 'number' && value >= 0;
@@ -132,14 +135,15 @@ export function readFileList(source: Buffer, start: number, end: number, notes: 
     const hasPath = alt !== undefined || keys.path >= 0;
     // An empty list names no file at all, so there is nothing to sanitize into a name.
     if (hasPath && parts === 0) fail('invalid-path', `${entryName(i)}.path is an empty list`);
-    const isPad = attr.includes('p') || (hasPath && padByName(source, alt, spans));
+    const isPad = (attr !== '' && attr.includes('p')) || (hasPath && padByName(source, alt, spans));
     if (!hasPath && !isPad) fail('missing-path', `${entryName(i)} has no 'path'`);
 
     if (alt === undefined && hasPath && parts <= MAX_PATH_COMPONENTS && allPlain(source, spans)) {
       // Sanitizing changes nothing: keep the list's offset, and claim the strings unless a pad.
       if (isPad) listAt[i] = keys.path;
       else {
-        const renamed = registry.claimSpans(source, keys.path + 1, spans, () => `${entryName(i)}.path`, notes);
+        entry = i;
+        const renamed = registry.claimSpans(source, keys.path + 1, spans, entryPath, notes);
         if (renamed === undefined) listAt[i] = keys.path;
         else paths.set(i, [...componentStrings(source, spans).slice(0, -1), renamed]);
       }
