@@ -27,6 +27,8 @@ import { formatTrace, type PeerTrace } from './trace.js';
 
 /** No new piece is spilled while the storage has this many bytes of spilled blocks to write. */
 const SPILL_BACKLOG_BYTES = 16 << 20;
+/** Nor while this many pieces wait for storage to hash and write them (one is being worked on). */
+const STORAGE_BEHIND = 2;
 
 /** What the download path needs from the swarm. */
 export interface DownloadHost {
@@ -60,7 +62,7 @@ export class Download {
   private readonly inflight = new Map<number, Slot>();
   /** Pieces in `inflight` that are 'waiting': they have first claim on the free buffers. */
   private waiting = 0;
-  /** New pieces were held back because the spill backlog was full: refill everyone once it drains. */
+  /** New pieces were held back (see `mayStartPieces`): refill everyone once one may start. */
   private starved = false;
   /** Peers not read from until the storage's write queue drains. */
   private readonly heldForStorage = new Set<SwarmPeer>();
@@ -147,7 +149,7 @@ export class Download {
       this.inflight.delete(index);
       completion.finish(index, slot === 'spilled' ? null : slot);
     }
-    if (this.starved && storage.spillBacklog < SPILL_BACKLOG_BYTES) {
+    if (this.starved && this.mayStartPieces()) {
       this.starved = false;
       this.host.refillAll();
     }
@@ -199,18 +201,34 @@ export class Download {
   }
 
   /**
-   * Up to `room` blocks for `key`. A new piece is started while a buffer is free for it or
-   * spilling is allowed (the blocks waiting to be written are under their bound). `runs`:
-   * new pieces follow each other (a web seed's ranged requests).
+   * Whether a new piece may be started: a buffer is free for it (none of the pieces already
+   * asked for will need it), or it may be spilled.
+   *
+   * Spilling pays when the peers' partial pieces hold the pool: a few slow peers must not keep
+   * every other one waiting. When pieces queue for storage instead (waiting to be hashed and
+   * written), the disk is what limits the download, and a spilled piece only adds to its work:
+   * written unverified, then read back to be hashed; a buffer comes back as soon as storage
+   * catches up. So a new piece is spilled only while storage keeps up (`STORAGE_BEHIND`) and
+   * the blocks waiting to be written are under their bound.
+   */
+  private mayStartPieces(): boolean {
+    const { storage, completion } = this.host;
+    if (storage.freeBuffers > this.waiting) return true;
+    return storage.spillBacklog < SPILL_BACKLOG_BYTES && completion.committing < STORAGE_BEHIND;
+  }
+
+  /**
+   * Up to `room` blocks for `key`, new pieces while `mayStartPieces`. `runs`: new pieces
+   * follow each other (a web seed's ranged requests).
    */
   takeBlocks(key: number, room: number, runs: boolean): BlockRequest[] {
-    const { picker, storage, blocksPerPiece } = this.host;
-    const spill = storage.spillBacklog < SPILL_BACKLOG_BYTES;
+    const { picker, blocksPerPiece } = this.host;
     const out: BlockRequest[] = [];
     let near: number | undefined;
     // One piece's worth per pick, so a new piece is started only when there is room for it.
     while (out.length < room) {
-      const newPieces = spill || storage.freeBuffers > this.waiting;
+      const newPieces = this.mayStartPieces();
+      // Refilled as soon as that changes (a buffer coming back refills anyway).
       if (!newPieces) this.starved = true;
       const opts = { newPieces, holderWait: this.holderWait };
       const reqs = picker.pick(key, Math.min(room - out.length, blocksPerPiece), runs && near !== undefined ? { ...opts, near } : opts);

@@ -41,6 +41,8 @@ export interface CompletionHost {
 
 export class PieceCompletion {
   hashFailures = 0;
+  /** Piece buffers handed to storage whose commit has not settled: the pool's share held by storage. */
+  committing = 0;
   private readonly host: CompletionHost;
   /** The IP (or source tag) that sent each received block of the pieces in flight. */
   private readonly blockFrom = new Map<number, string[]>();
@@ -69,7 +71,7 @@ export class PieceCompletion {
     const keep = new Set(from).size > 1 || this.smartBan.tracks(index);
     const copy = keep && buf !== null ? Buffer.from(buf) : undefined;
     const { storage } = this.host;
-    (buf !== null ? storage.commitPiece(index, buf) : storage.verifyStored(index)).then(
+    (buf !== null ? this.commit(index, buf) : storage.verifyStored(index)).then(
       async (result) => {
         const data = copy ?? (keep ? await storage.readBlock(index, 0, this.host.pieceSize(index)).catch(() => undefined) : undefined);
         if (result === 'ok') {
@@ -81,6 +83,11 @@ export class PieceCompletion {
       },
       (err: unknown) => this.host.events?.onDiskError?.(err),
     );
+  }
+
+  private commit(index: number, buf: Buffer): Promise<'ok' | 'hash-mismatch'> {
+    this.committing++;
+    return this.host.storage.commitPiece(index, buf).finally(() => this.committing--);
   }
 
   private verified(index: number): void {
