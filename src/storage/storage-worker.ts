@@ -93,17 +93,20 @@ function overlaps(ranges: readonly number[], from: number, to: number): boolean 
  */
 function check(t: Torrent, first: number, count: number, checks: readonly PieceCheck[]): Uint8Array {
   const { data } = t;
-  readBuf ??= Buffer.allocUnsafe(READ_CHUNK);
   const result = new Uint8Array(count);
   const start = first * data.pieceLength;
   const end = Math.min(data.totalLength, (first + count) * data.pieceLength);
+  // Sized to what is asked, up to READ_CHUNK: a spilled piece's check reads only that piece.
+  const want = Math.min(READ_CHUNK, end - start);
+  if (readBuf === undefined || readBuf.length < want) readBuf = Buffer.allocUnsafe(want);
+  const buf = readBuf;
   let piece = 0;
   let pieceEnd = Math.min(end, start + data.pieceLength);
   let hash = new PieceVerifier(checks[0]!);
   let complete = true;
   for (let pos = start; pos < end; ) {
-    const n = Math.min(READ_CHUNK, end - pos);
-    const chunk = readBuf.subarray(0, n);
+    const n = Math.min(buf.length, end - pos);
+    const chunk = buf.subarray(0, n);
     const missing = readSpan(t, pos, chunk);
     for (let cur = pos; cur < pos + n; ) {
       const segEnd = Math.min(pieceEnd, pos + n);
