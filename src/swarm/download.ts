@@ -27,8 +27,8 @@ import { formatTrace, type PeerTrace } from './trace.js';
 
 /** No new piece is spilled while the storage has this many bytes of spilled blocks to write. */
 const SPILL_BACKLOG_BYTES = 16 << 20;
-/** Nor while this many pieces wait for storage to hash and write them (one is being worked on). */
-const STORAGE_BEHIND = 2;
+/** A peer that fills a piece within this many ms waits for a buffer rather than spill (see `mayStartPiece`). */
+const FAST_FILL_MS = 50;
 
 /** What the download path needs from the swarm. */
 export interface DownloadHost {
@@ -62,7 +62,7 @@ export class Download {
   private readonly inflight = new Map<number, Slot>();
   /** Pieces in `inflight` that are 'waiting': they have first claim on the free buffers. */
   private waiting = 0;
-  /** New pieces were held back (see `mayStartPieces`): refill everyone once one may start. */
+  /** New pieces were held back because the spill backlog was full: refill everyone once it drains. */
   private starved = false;
   /** Peers not read from until the storage's write queue drains. */
   private readonly heldForStorage = new Set<SwarmPeer>();
@@ -92,6 +92,7 @@ export class Download {
     p.lastDataAt = now;
     p.snubbed = false;
     p.down.add(len, now);
+    p.downNow.add(len, now);
     p.queue.onBlock();
     this.refill(p);
   }
@@ -149,7 +150,7 @@ export class Download {
       this.inflight.delete(index);
       completion.finish(index, slot === 'spilled' ? null : slot);
     }
-    if (this.starved && this.mayStartPieces()) {
+    if (this.starved && storage.spillBacklog < SPILL_BACKLOG_BYTES) {
       this.starved = false;
       this.host.refillAll();
     }
@@ -201,24 +202,30 @@ export class Download {
   }
 
   /**
-   * Whether a new piece may be started: a buffer is free for it (none of the pieces already
-   * asked for will need it), or it may be spilled.
+   * Whether a new piece may be started for `key`: a buffer is free for it (none of the pieces
+   * already asked for will need it), or it may be spilled.
    *
    * Spilling pays when the peers' partial pieces hold the pool: a few slow peers must not keep
-   * every other one waiting. When pieces queue for storage instead (waiting to be hashed and
-   * written), the disk is what limits the download, and a spilled piece only adds to its work:
-   * written unverified, then read back to be hashed; a buffer comes back as soon as storage
-   * catches up. So a new piece is spilled only while storage keeps up (`STORAGE_BEHIND`) and
-   * the blocks waiting to be written are under their bound.
+   * every other one waiting. It does not pay a fast peer while storage holds buffers (pieces
+   * waiting to be hashed and written): one comes back within a few ms, sooner than the peer's
+   * next piece would have filled, while a spilled piece adds to the disk's work (written
+   * unverified, then read back to be hashed). With one fast seeder that is every piece once the
+   * pool runs dry, and the spill fed itself. So a new piece is spilled while the blocks waiting
+   * to be written are under their bound, and either the peer is slow (`FAST_FILL_MS`; a source
+   * that is not a peer counts as slow) or every buffer is held by a piece being filled.
    */
-  private mayStartPieces(): boolean {
-    const { storage, completion } = this.host;
-    if (storage.freeBuffers > this.waiting) return true;
-    return storage.spillBacklog < SPILL_BACKLOG_BYTES && completion.committing < STORAGE_BEHIND;
+  private mayStartPiece(key: number): boolean {
+    const { storage, completion, peers, clock, blocksPerPiece } = this.host;
+    const free = storage.freeBuffers;
+    if (free > this.waiting) return true;
+    if (storage.spillBacklog >= SPILL_BACKLOG_BYTES) return false;
+    if (free === 0 && completion.committing === 0) return true;
+    const p = peers.get(key);
+    return p === undefined || p.downNow.rate(clock.now()) * FAST_FILL_MS < blocksPerPiece * BLOCK_SIZE * 1000;
   }
 
   /**
-   * Up to `room` blocks for `key`, new pieces while `mayStartPieces`. `runs`: new pieces
+   * Up to `room` blocks for `key`, new pieces while `mayStartPiece`. `runs`: new pieces
    * follow each other (a web seed's ranged requests).
    */
   takeBlocks(key: number, room: number, runs: boolean): BlockRequest[] {
@@ -227,9 +234,9 @@ export class Download {
     let near: number | undefined;
     // One piece's worth per pick, so a new piece is started only when there is room for it.
     while (out.length < room) {
-      const newPieces = this.mayStartPieces();
-      // Refilled as soon as that changes (a buffer coming back refills anyway).
-      if (!newPieces) this.starved = true;
+      const newPieces = this.mayStartPiece(key);
+      // Held back by the backlog: refill when it drains (a buffer coming back refills anyway).
+      if (!newPieces && this.host.storage.spillBacklog >= SPILL_BACKLOG_BYTES) this.starved = true;
       const opts = { newPieces, holderWait: this.holderWait };
       const reqs = picker.pick(key, Math.min(room - out.length, blocksPerPiece), runs && near !== undefined ? { ...opts, near } : opts);
       if (reqs.length === 0) break;

@@ -16,6 +16,8 @@ export class SwarmPeer {
   has: Bitfield;
   registered = false;
   readonly down = new RateMeter();
+  /** The last second's receive rate, which a fast peer reaches within ms (download.ts: spilling). */
+  readonly downNow = new RateMeter({ windowMs: 1000, bucketMs: 100 });
   readonly up = new RateMeter();
   /** How many requests to keep outstanding with it (slow start, then its rate). */
   readonly queue = new RequestQueue();
