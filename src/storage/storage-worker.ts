@@ -159,6 +159,13 @@ parentPort!.on('message', (req: WorkerRequest | WorkerControl) => {
     torrents.set(req.torrent, { files: new SyncFiles(req.data), data: req.data });
     return;
   }
+  if (req.type === 'stop') {
+    // The descriptors belong to the process, not to this thread: close them before it ends.
+    for (const t of torrents.values()) t.files.closeAll();
+    torrents.clear();
+    parentPort!.close();
+    return;
+  }
   let reply: WorkerReply;
   try {
     reply = { id: req.id, ok: true, value: run(req) };

@@ -301,7 +301,7 @@ export class TorrentStorage extends PooledStore implements PieceStore {
       if (!f.pad && f.length === 0 && before[i] === 1 && next[i] === 0) await closeFd(await openOrThrow(this.realRoot, fileComponents(this.info, i)));
     }
     this.skipped = next;
-    await this.track(this.workers.runOnAll({ type: 'skip', skipped: next }));
+    await this.track(this.workers.setSkipped(next));
     if (next.every((s) => s === 0)) await this.removePartFile();
   }
 

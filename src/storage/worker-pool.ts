@@ -11,13 +11,17 @@ import type { StorageWorkerData, TaskResults, WorkerControl, WorkerReply, Worker
  * port, so a worker never idles waiting for the main thread while the rest stay in the
  * queues, where they can still go to whichever worker frees up first.
  *
- * A worker thread costs about 8 MiB of RSS (its own V8 heap): one pool per session instead
- * of two workers per torrent is what lets many torrents run at once. Workers are unref'd
- * while idle, so a forgotten pool does not keep the process alive, but ref'd while a task is
- * in flight, so a pending write is never lost to an early exit.
+ * A worker thread costs about 9 MiB of RSS (its own V8 heap, and a recheck's read buffer):
+ * one pool per session instead of two workers per torrent is what lets many torrents run at
+ * once. A worker starts when a task needs it, learning the registered torrents first, and
+ * stops once it has been idle for `IDLE_STOP_MS`, closing its files: a seed whose data was
+ * verified from its resume record never starts one, and one that rechecked gives them back.
+ * Workers are unref'd while idle, so a forgotten pool does not keep the process alive, but
+ * ref'd while a task is in flight, so a pending write is never lost to an early exit.
  *
- * A worker that dies fails the tasks it held (code `worker`) and is replaced, its torrents
- * registered again; after `MAX_RESTARTS` deaths the pool gives up and fails everything.
+ * A worker that dies fails the tasks it held (code `worker`) and is replaced when next
+ * needed, its torrents registered again; after `MAX_RESTARTS` deaths the pool gives up and
+ * fails everything.
  */
 
 interface Job {
@@ -33,9 +37,12 @@ interface Job {
 }
 
 interface Slot {
-  worker: Worker;
+  /** Undefined until a task needs it, and again once it stopped for idleness or died. */
+  worker: Worker | undefined;
   readonly pending: Map<number, Job>;
   done: number;
+  /** Stops the worker once it has been idle long enough (set while nothing is pending). */
+  idleTimer: NodeJS.Timeout | undefined;
 }
 
 const WORKER_URL = new URL('./storage-worker.js', import.meta.url);
@@ -48,14 +55,25 @@ const DEPTH = 2;
 export const MAX_QUEUED_PER_TORRENT = 4096;
 /** Worker deaths the pool survives by starting a new one. */
 const MAX_RESTARTS = 3;
+/**
+ * A worker idle this long stops. Long enough that a download's workers, busy while pieces
+ * arrive, do not stop between pieces; starting one again costs about 30 ms of one core.
+ */
+export const IDLE_STOP_MS = 2000;
 
 /** Workers for a machine: one per core, at least 2 (one hashes while one writes), at most 8. */
 export function defaultWorkerCount(): number {
   return Math.min(8, Math.max(2, availableParallelism()));
 }
 
+export interface WorkerPoolOptions {
+  /** A worker idle this long stops (default `IDLE_STOP_MS`). */
+  readonly idleStopMs?: number;
+}
+
 export class WorkerPool {
   private readonly slots: Slot[] = [];
+  private readonly idleStopMs: number;
   /** Clients in round-robin order; `turn` is the one served first next time. */
   private readonly clients: WorkerClient[] = [];
   private turn = 0;
@@ -65,11 +83,12 @@ export class WorkerPool {
   private failure: StorageError | undefined;
   private terminated = false;
 
-  constructor(count: number = defaultWorkerCount()) {
+  constructor(count: number = defaultWorkerCount(), opts: WorkerPoolOptions = {}) {
     if (!Number.isInteger(count) || count < 1) {
       throw new StorageError('invalid-argument', `worker count ${count} is not a positive integer`);
     }
-    for (let i = 0; i < count; i++) this.slots.push({ worker: this.spawn(i), pending: new Map(), done: 0 });
+    this.idleStopMs = opts.idleStopMs ?? IDLE_STOP_MS;
+    for (let i = 0; i < count; i++) this.slots.push({ worker: undefined, pending: new Map(), done: 0, idleTimer: undefined });
   }
 
   get size(): number {
@@ -81,13 +100,18 @@ export class WorkerPool {
     return this.slots.map((s) => s.done);
   }
 
+  /** Worker threads running now (started by a task, not yet stopped for idleness). */
+  get running(): number {
+    return this.slots.filter((s) => s.worker !== undefined).length;
+  }
+
   /** A torrent's handle on the pool; `data` tells the workers its files (none: hashing only). */
   client(data?: StorageWorkerData): WorkerClient {
     if (this.failure !== undefined) throw this.failure;
     if (this.terminated) throw new StorageError('closed', 'storage workers are closed');
     const client = new WorkerClient(this, this.nextClient++, data);
     this.clients.push(client);
-    if (data !== undefined) for (const s of this.slots) this.post(s, { type: 'open', torrent: client.id, data });
+    if (data !== undefined) for (const s of this.slots) s.worker?.postMessage({ type: 'open', torrent: client.id, data } satisfies WorkerControl);
     return client;
   }
 
@@ -102,6 +126,11 @@ export class WorkerPool {
     if (this.terminated) return job.reject(new StorageError('closed', 'storage workers are closed'));
     job.client.queue.push(job);
     this.dispatch();
+  }
+
+  /** @internal The indexes of the workers running now. */
+  runningWorkers(): number[] {
+    return this.slots.flatMap((s, i) => (s.worker === undefined ? [] : [i]));
   }
 
   /** @internal True when `index` has nothing running or waiting for it. */
@@ -120,14 +149,16 @@ export class WorkerPool {
   }
 
   /**
-   * @internal Has every worker close `client`'s files and forget it, straight to each port (its
-   * queue is dropped by now). A worker that fails at it has nothing left open for it anyway.
+   * @internal Has every running worker close `client`'s files and forget it, straight to each
+   * port (its queue is dropped by now); a worker not running has nothing open. A worker that
+   * fails at it has nothing left open for it anyway.
    */
   forget(client: WorkerClient): Promise<void> {
     if (this.terminated || this.failure !== undefined) return Promise.resolve();
-    const each = this.slots.map(
-      (slot, i) =>
-        new Promise<unknown>((resolve, reject) => this.start(slot, { client, task: { type: 'close' }, worker: i, transfer: [], urgent: true, resolve, reject })),
+    const each = this.slots.flatMap((slot, i) =>
+      slot.worker === undefined
+        ? []
+        : [new Promise<unknown>((resolve, reject) => this.start(slot, i, { client, task: { type: 'close' }, worker: i, transfer: [], urgent: true, resolve, reject }))],
     );
     return Promise.all(each).then(
       () => undefined,
@@ -142,7 +173,7 @@ export class WorkerPool {
       while (slot.pending.size < DEPTH) {
         const job = this.nextJobFor(i);
         if (job === undefined) break;
-        this.start(slot, job);
+        this.start(slot, i, job);
       }
     }
   }
@@ -163,18 +194,21 @@ export class WorkerPool {
     return undefined;
   }
 
-  private start(slot: Slot, job: Job): void {
+  private start(slot: Slot, index: number, job: Job): void {
     const id = this.nextId++;
-    if (slot.pending.size === 0) slot.worker.ref();
+    const worker = (slot.worker ??= this.spawn(index));
+    if (slot.pending.size === 0) {
+      clearTimeout(slot.idleTimer);
+      slot.idleTimer = undefined;
+      worker.ref();
+    }
     slot.pending.set(id, job);
     job.client.running++;
-    this.post(slot, { ...job.task, id, torrent: job.client.id }, job.transfer);
+    const msg: WorkerRequest = { ...job.task, id, torrent: job.client.id };
+    worker.postMessage(msg, job.transfer);
   }
 
-  private post(slot: Slot, msg: WorkerControl | WorkerRequest, transfer: ArrayBuffer[] = []): void {
-    slot.worker.postMessage(msg, transfer);
-  }
-
+  /** A new worker for slot `index`, told every registered torrent's files before any task. */
   private spawn(index: number): Worker {
     // Workers hold almost no JS objects (buffers are moved, not cloned): small heaps keep RSS down.
     const worker = new Worker(WORKER_URL, { resourceLimits: WORKER_LIMITS });
@@ -182,7 +216,21 @@ export class WorkerPool {
     worker.on('error', (err) => this.onDeath(index, worker, `storage worker failed: ${err.message}`, err));
     worker.on('exit', (code) => this.onDeath(index, worker, `storage worker exited with code ${code}`));
     worker.unref();
+    for (const c of this.clients) if (c.data !== undefined) worker.postMessage({ type: 'open', torrent: c.id, data: c.data } satisfies WorkerControl);
     return worker;
+  }
+
+  /** Nothing is pending on the slot's worker: stop it if nothing comes within `idleStopMs`. */
+  private idleLater(slot: Slot): void {
+    slot.idleTimer = setTimeout(() => {
+      slot.idleTimer = undefined;
+      const worker = slot.worker;
+      if (worker === undefined || slot.pending.size > 0) return;
+      // Detached first: its exit is not a death. It closes its files and ends by itself.
+      slot.worker = undefined;
+      worker.postMessage({ type: 'stop' } satisfies WorkerControl);
+    }, this.idleStopMs);
+    slot.idleTimer.unref();
   }
 
   private onReply(index: number, reply: WorkerReply): void {
@@ -192,15 +240,19 @@ export class WorkerPool {
     slot.pending.delete(reply.id);
     slot.done++;
     job.client.finished();
-    if (slot.pending.size === 0) slot.worker.unref();
     if (reply.ok) job.resolve(reply.value);
     else job.reject(new StorageError(isStorageErrorCode(reply.code) ? reply.code : 'disk', reply.message));
     this.dispatch();
+    if (slot.pending.size === 0 && slot.worker !== undefined) {
+      slot.worker.unref();
+      this.idleLater(slot);
+    }
   }
 
   /**
-   * A dead worker may have died mid-task: what it held fails. A new worker takes its place and
-   * learns the registered torrents again, unless workers keep dying: then everything fails.
+   * A dead worker may have died mid-task: what it held fails. A new worker takes its place
+   * when a task needs one and learns the registered torrents again, unless workers keep
+   * dying: then everything fails.
    */
   private onDeath(index: number, worker: Worker, message: string, cause?: unknown): void {
     const slot = this.slots[index]!;
@@ -211,14 +263,15 @@ export class WorkerPool {
       job.reject(err);
     }
     slot.pending.clear();
+    clearTimeout(slot.idleTimer);
+    slot.idleTimer = undefined;
+    slot.worker = undefined;
     void worker.terminate();
     if (++this.restarts > MAX_RESTARTS) {
       this.failure = err;
       void this.stop(err);
       return;
     }
-    slot.worker = this.spawn(index);
-    for (const c of this.clients) if (c.data !== undefined) this.post(slot, { type: 'open', torrent: c.id, data: c.data });
     this.dispatch();
   }
 
@@ -226,7 +279,8 @@ export class WorkerPool {
     if (this.terminated) return;
     this.terminated = true;
     for (const c of [...this.clients]) this.drop(c, err);
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    for (const s of this.slots) clearTimeout(s.idleTimer);
+    await Promise.all(this.slots.map((s) => s.worker?.terminate()));
     this.rejectRunning(err);
   }
 
@@ -237,7 +291,7 @@ export class WorkerPool {
         job.reject(err);
       }
       s.pending.clear();
-      s.worker.unref();
+      s.worker?.unref();
     }
   }
 }
@@ -267,8 +321,13 @@ export class WorkerClient {
   constructor(
     private readonly pool: WorkerPool,
     readonly id: number,
-    readonly data: StorageWorkerData | undefined,
+    private files: StorageWorkerData | undefined,
   ) {}
+
+  /** What a worker started now is told about the torrent's files (none: hashing only). */
+  get data(): StorageWorkerData | undefined {
+    return this.files;
+  }
 
   get size(): number {
     return this.pool.size;
@@ -296,9 +355,14 @@ export class WorkerClient {
     });
   }
 
-  /** Runs `task` once on every worker (e.g. new skip flags). */
-  runOnAll<T extends WorkerTask>(task: T): Promise<TaskResults[T['type']][]> {
-    return Promise.all(Array.from({ length: this.pool.size }, (_, i) => this.run(task, { worker: i })));
+  /**
+   * New skip flags for the torrent's files (one byte per file): each running worker takes
+   * them in turn with its tasks, and a worker started later is told them when it starts.
+   */
+  async setSkipped(skipped: Uint8Array): Promise<void> {
+    if (this.files === undefined) throw new StorageError('invalid-argument', 'no files are registered for this torrent');
+    this.files = { ...this.files, skipped };
+    await Promise.all(this.pool.runningWorkers().map((i) => this.run({ type: 'skip', skipped }, { worker: i })));
   }
 
   /** Whether worker `index` has nothing to do (any torrent's). */

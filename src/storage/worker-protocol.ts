@@ -43,12 +43,11 @@ export type WorkerTask =
   /** Close the torrent's files and forget it. */
   | { readonly type: 'close' };
 
-/** Registers a torrent's files with a worker (no answer). */
-export interface WorkerControl {
-  readonly type: 'open';
-  readonly torrent: number;
-  readonly data: StorageWorkerData;
-}
+/**
+ * No answer: `open` registers a torrent's files with a worker; `stop` has an idle worker
+ * close every file and end.
+ */
+export type WorkerControl = { readonly type: 'open'; readonly torrent: number; readonly data: StorageWorkerData } | { readonly type: 'stop' };
 
 export type CommitResult = 'ok' | 'hash-mismatch';
 

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
+import { Bitfield } from '../../src/util/bitfield.js';
 import { StorageError, TorrentStorage } from '../../src/storage/index.js';
 import { MAX_QUEUED_PER_TORRENT, WorkerPool, type WorkerClient } from '../../src/storage/worker-pool.js';
 import { bytes, filePath, makeTorrent, pieceOf, withTempDir } from './fixtures.js';
@@ -16,9 +18,22 @@ function hash(client: WorkerClient, data: Uint8Array, urgent = false): Promise<U
   return client.run({ type: 'hash', data: copy }, { transfer: [copy.buffer], urgent });
 }
 
-/** The worker thread behind slot `i`, to kill it as a crash would. */
+/** The worker thread behind slot `i` (running a task), to kill it as a crash would. */
 function workerOf(pool: WorkerPool, i: number): Worker {
-  return pool['slots'][i]!.worker;
+  return pool['slots'][i]!.worker!;
+}
+
+/** Waits until `cond` holds, for at most 5 s. */
+async function until(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(await cond(), `timed out waiting until ${what}`);
+}
+
+/** The process's open descriptors on files below `dir` (Linux). */
+async function descriptorsUnder(dir: string): Promise<string[]> {
+  const fds = await fs.readdir('/proc/self/fd');
+  const targets = await Promise.all(fds.map((fd) => fs.readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  return targets.filter((t) => t.startsWith(dir + path.sep));
 }
 
 describe('WorkerPool (shared by the torrents of a session)', () => {
@@ -60,6 +75,51 @@ describe('WorkerPool (shared by the torrents of a session)', () => {
       await pool.terminate();
     }
   });
+
+  it('starts a worker when a task needs one, and stops it once idle; the next task starts another', async () => {
+    const pool = new WorkerPool(2, { idleStopMs: 20 });
+    try {
+      const c = pool.client();
+      assert.equal(pool.running, 0, 'no worker before the first task');
+      const data = bytes(1000, 9);
+      assert.deepEqual(Buffer.from(await hash(c, data)), sha1(data));
+      assert.ok(pool.running >= 1);
+      await until(() => pool.running === 0, 'the idle worker stopped');
+      assert.deepEqual(Buffer.from(await hash(c, data)), sha1(data));
+      assert.deepEqual(pool.completed.reduce((a, b) => a + b), 2);
+    } finally {
+      await pool.terminate();
+    }
+  });
+
+  it("a worker stopped for idleness closes the torrent's files; the next one writes with the current skip flags", { skip: process.platform !== 'linux' && 'reads /proc/self/fd' }, () =>
+    withTempDir(async (dir) => {
+      const pool = new WorkerPool(1, { idleStopMs: 20 });
+      // Pieces of 100 bytes over a [0,150) b [150,420) c [420,500): piece 1 is shared by a and b.
+      const t = makeTorrent([{ name: 'a', length: 150 }, { name: 'b', length: 270 }, { name: 'c', length: 80 }], 100, { seed: 3 });
+      const store = await TorrentStorage.open(dir, t.info, { pool, skip: [false, true, false], partFile: '.p.parts' });
+      const commit = async (index: number): Promise<void> => {
+        const buf = store.acquirePieceBuffer(index)!;
+        buf.set(pieceOf(t, index));
+        assert.equal(await store.commitPiece(index, buf), 'ok');
+      };
+      try {
+        await commit(0);
+        assert.ok((await descriptorsUnder(dir)).length > 0, 'the worker holds the file it wrote open');
+        await until(() => pool.running === 0, 'the idle worker stopped');
+        await until(async () => (await descriptorsUnder(dir)).length === 0, 'the stopped worker closed its files');
+        // Wanted again while no worker runs: the worker started for piece 1 must write b's part in place.
+        const have = new Bitfield(t.info.pieceCount);
+        have.set(0);
+        await store.setSkipped([false, false, false], have);
+        await commit(1);
+        assert.deepEqual((await fs.readFile(filePath(dir, t.info, 1))).subarray(0, 50), t.contents[1]!.subarray(0, 50));
+      } finally {
+        await store.close();
+        await pool.terminate();
+      }
+    }),
+  );
 
   it('gives one torrent every worker', async () => {
     const pool = new WorkerPool(3);
