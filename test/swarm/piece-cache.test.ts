@@ -86,15 +86,17 @@ test('a piece pinned by a write in flight is neither evicted nor overwritten; th
   assert.equal(cache.peek(2)?.[0], 2, 'an unpinned piece within the bound stays cached');
 });
 
-test('trim lets go of every piece not in use; a pinned one goes when released', async () => {
-  const { cache } = cacheOf(40);
+test('trim lets go of every piece not in use, its memory freed at once; a pinned one goes when released', async () => {
+  const { cache, into } = cacheOf(40);
   for (const p of [1, 2, 3]) await cache.get(p);
   await settle();
   const release = cache.pin(3);
   cache.trim();
   assert.equal(cache.bytes, SIZE);
   assert.equal(cache.peek(1), undefined);
+  assert.deepEqual(into.map((b) => b.buffer.byteLength), [0, 0, SIZE], 'the unpinned buffers are freed (detached), the pinned one intact');
   release();
+  assert.equal(into[2]!.buffer.byteLength, 0);
   cache.trim();
   assert.equal(cache.bytes, 0);
 });
