@@ -15,6 +15,7 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { loadTorrentFile, type Metainfo, type PeerAddress } from '../../metainfo/index.js';
 import { parsePeerArg, parsePort, parseRate } from '../args.js';
 import { parseCommandLine } from '../options.js';
@@ -30,7 +31,19 @@ import { encryptionOptions, parseMaxPeersPerIp, portMappingOptions } from './dow
  */
 const NO_PEER_TIMEOUT_S = 120;
 
+/**
+ * A seed's garbage is a few small objects per block sent, nearly all dead by the next
+ * scavenge, yet V8 kept growing the young generation under it, to 32 MiB of RSS over 50
+ * leechers, for no CPU saved (measured: the same seconds per leecher at the size it has
+ * now). No further growth from here: V8 reads this flag at each growth, so it takes effect
+ * although the heap is set up already.
+ */
+function keepYoungGenerationSmall(): void {
+  setFlagsFromString('--semi-space-growth-factor=1');
+}
+
 export const seedCommand: Command = async (argv: string[], ctx: CliContext): Promise<number> => {
+  keepYoungGenerationSmall();
   const { values, positionals } = parseCommandLine(argv, seedSpec);
   const port = values.port !== undefined ? parsePort(values.port, '--port') : undefined;
   const peers: PeerAddress[] = values.peer.map(parsePeerArg);
