@@ -13,9 +13,11 @@
  * Exit codes: Ctrl-C exits 130 as for every command, once the trackers have been told;
  * SIGTERM (a service manager stopping it) exits 0.
  */
+import { subscribe } from 'node:diagnostics_channel';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
+import type { Worker } from 'node:worker_threads';
 import { loadTorrentFile, type Metainfo, type PeerAddress } from '../../metainfo/index.js';
 import { parsePeerArg, parsePort, parseRate } from '../args.js';
 import { parseCommandLine } from '../options.js';
@@ -39,11 +41,16 @@ const NO_PEER_TIMEOUT_S = 120;
  * (about 1 MiB each) piled up to 22 MiB before V8 ran a full collection, of which about 9
  * lived; with the heap let grow 20 % past what lived, it is collected at 10-11 MiB, for no
  * measurable CPU. V8 reads both flags whenever it resizes, so they take effect although the
- * heap is set up already.
+ * heap is set up already; but each isolate V8 sets up (a storage worker starting, for a
+ * recheck) puts the growth factor back to 2, its least: set again once the thread runs.
  */
 function keepHeapSmall(): void {
-  setFlagsFromString('--semi-space-growth-factor=1');
-  setFlagsFromString('--heap-growing-percent=20');
+  const apply = (): void => {
+    setFlagsFromString('--semi-space-growth-factor=1');
+    setFlagsFromString('--heap-growing-percent=20');
+  };
+  apply();
+  subscribe('worker_threads', (message) => (message as { worker: Worker }).worker.once('online', apply));
 }
 
 export const seedCommand: Command = async (argv: string[], ctx: CliContext): Promise<number> => {
