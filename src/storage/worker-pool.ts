@@ -61,6 +61,11 @@ const MAX_RESTARTS = 3;
  */
 export const IDLE_STOP_MS = 2000;
 
+/** Registers `client`'s files with `worker` (a client without files needs no registering). */
+function tellFiles(worker: Worker, client: WorkerClient): void {
+  if (client.data !== undefined) worker.postMessage({ type: 'open', torrent: client.id, data: client.data } satisfies WorkerControl);
+}
+
 /** Workers for a machine: one per core, at least 2 (one hashes while one writes), at most 8. */
 export function defaultWorkerCount(): number {
   return Math.min(8, Math.max(2, availableParallelism()));
@@ -102,7 +107,7 @@ export class WorkerPool {
 
   /** Worker threads running now (started by a task, not yet stopped for idleness). */
   get running(): number {
-    return this.slots.filter((s) => s.worker !== undefined).length;
+    return this.runningWorkers().length;
   }
 
   /** A torrent's handle on the pool; `data` tells the workers its files (none: hashing only). */
@@ -111,7 +116,7 @@ export class WorkerPool {
     if (this.terminated) throw new StorageError('closed', 'storage workers are closed');
     const client = new WorkerClient(this, this.nextClient++, data);
     this.clients.push(client);
-    if (data !== undefined) for (const s of this.slots) s.worker?.postMessage({ type: 'open', torrent: client.id, data } satisfies WorkerControl);
+    for (const s of this.slots) if (s.worker !== undefined) tellFiles(s.worker, client);
     return client;
   }
 
@@ -216,7 +221,7 @@ export class WorkerPool {
     worker.on('error', (err) => this.onDeath(index, worker, `storage worker failed: ${err.message}`, err));
     worker.on('exit', (code) => this.onDeath(index, worker, `storage worker exited with code ${code}`));
     worker.unref();
-    for (const c of this.clients) if (c.data !== undefined) worker.postMessage({ type: 'open', torrent: c.id, data: c.data } satisfies WorkerControl);
+    for (const c of this.clients) tellFiles(worker, c);
     return worker;
   }
 
