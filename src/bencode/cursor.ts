@@ -128,3 +128,23 @@ export function byteStringAt(buf: Uint8Array, p: number, end: number, span: Byte
   span.to = q + 1 + n;
   return true;
 }
+
+/**
+ * Reads the spans of a list of byte strings whose items start at `buf[p]` (just past its `l`)
+ * into `spans`: from, to, from, to, ... Written by index and the length set once, since
+ * setting it to 0 would free the array's store and the next list would allocate it again.
+ * Returns where the list ends (past its `e`), or -1 when an item is not a byte string that
+ * `byteStringAt` reads, or the list does not end before `end`.
+ */
+export function byteStringListAt(buf: Uint8Array, p: number, end: number, spans: number[], span: ByteSpan): number {
+  let n = 0;
+  while (p < end && buf[p] !== C_E) {
+    if (!byteStringAt(buf, p, end, span)) return -1;
+    spans[n++] = span.from;
+    spans[n++] = span.to;
+    p = span.to;
+  }
+  if (p >= end) return -1;
+  if (spans.length !== n) spans.length = n;
+  return p + 1;
+}

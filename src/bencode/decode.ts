@@ -14,6 +14,7 @@
  * list of 100,000 entries would otherwise become 600,000 objects).
  */
 import { C_0, C_9, C_COLON, C_D, C_E, C_I, C_L, C_MINUS, MAX_SAFE, digitsValue } from './digits.js';
+import { byteStringAt, type ByteSpan } from './cursor.js';
 import { BencodeError } from './errors.js';
 import { BDict, type BValue } from './types.js';
 
@@ -239,6 +240,7 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
     // The innermost open container: whether it is a dictionary, and then whether a key comes next.
     let inDict = false;
     let wantsKey = false;
+    const span: ByteSpan = { from: 0, to: 0 };
     do {
       if (p >= end) throw new BencodeError('unexpected-eof', 'unexpected end of input', p);
       if (++count > maxTokens) throw new BencodeError('too-many-tokens', `more than ${maxTokens} values`, p);
@@ -260,17 +262,12 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
         if (key) throw new BencodeError('invalid-key', 'dictionary key is not a byte string', at);
         wantsKey = true;
       } else if (c >= C_0 && c <= C_9) {
-        // Likewise canonical lengths that fit the input.
-        let to = at;
-        let len = 0;
-        for (; to < end; to++) {
-          const d = buf[to]!;
-          if (d < C_0 || d > C_9) break;
-          len = len * 10 + (d - C_0);
-        }
-        const digits = to - at;
-        if (buf[to] === C_COLON && digits <= 15 && (digits === 1 || c !== C_0) && len <= end - to - 1) p = to + 1;
-        else {
+        // Likewise canonical lengths (no leading zero) that fit the input.
+        let len: number;
+        if (byteStringAt(buf, at, end, span) && (c !== C_0 || span.from === at + 2)) {
+          p = span.from;
+          len = span.to - p;
+        } else {
           pos = at;
           len = readLength(at);
           p = pos;

@@ -4,7 +4,7 @@
  * imports nothing but `util`.
  */
 export { decode, decodeDetailed, type DecodeOptions, type DecodeResult, type SkippedValue } from './decode.js';
-export { BencodeCursor, byteStringAt, type ByteSpan, type TokenKind } from './cursor.js';
+export { BencodeCursor, byteStringAt, byteStringListAt, type ByteSpan, type TokenKind } from './cursor.js';
 export { encode } from './encode.js';
 export { BencodeError } from './errors.js';
 export { BDict, type BValue, type Encodable } from './types.js';

@@ -7,7 +7,7 @@
  * ordinary decoded value would, so the warnings and errors are the same either way.
  */
 import { C_0, C_9, C_E, C_I, C_L } from '../bencode/digits.js';
-import { asBytes, asList, BencodeCursor, byteStringAt, decode, type BValue, type ByteSpan } from '../bencode/index.js';
+import { asBytes, asList, BencodeCursor, byteStringAt, byteStringListAt, decode, type BValue, type ByteSpan } from '../bencode/index.js';
 import { MetainfoError } from './errors.js';
 import { FileTable, NO_LIST } from './file-table.js';
 import type { RawFile } from './hybrid.js';
@@ -239,14 +239,12 @@ function readKeys(cur: BencodeCursor, keys: EntryKeys, spans: number[]): void {
 /**
  * The common file dictionary at `buf[pos]`, read with plain loops over the bytes: a `length`
  * of at most 15 digits, a `path` list of byte strings, and other keys (not BEP 47's) whose
- * values are integers or byte strings. Fills `keys` and `spans` as `readKeys` would and returns
- * where the dictionary ends; returns -1, having read nothing for sure, for any other entry.
+ * values are integers or byte strings. Fills `keys`, and `spans` when there is a `path`, as
+ * `readKeys` would, and returns where the dictionary ends; returns -1, having read nothing for
+ * sure, for any other entry.
  */
 function readPlainEntry(buf: Buffer, pos: number, end: number, keys: EntryKeys, spans: number[], str: ByteSpan): number {
   keys.length = keys.path = keys.pathUtf8 = keys.attr = keys.symlink = keys.pathBad = keys.lengthValue = -1;
-  // Spans are written by index and the length set once at the end: setting it to 0 would free
-  // the array's store, and the next file would allocate it again.
-  let n = 0;
   let p = pos + 1;
   while (p < end && buf[p] !== C_E) {
     if (!byteStringAt(buf, p, end, str)) return -1;
@@ -257,14 +255,8 @@ function readPlainEntry(buf: Buffer, pos: number, end: number, keys: EntryKeys, 
     if (at - keyFrom === 4 && startsWith(buf, keyFrom, at, K_PATH, true)) {
       if (c !== C_L) return -1;
       keys.path = at;
-      p = at + 1;
-      while (p < end && buf[p] !== C_E) {
-        if (!byteStringAt(buf, p, end, str)) return -1;
-        spans[n++] = str.from;
-        spans[n++] = str.to;
-        p = str.to;
-      }
-      p++;
+      p = byteStringListAt(buf, at + 1, end, spans, str);
+      if (p < 0) return -1;
     } else if (c === C_I) {
       let v = 0;
       let q = at + 1;
@@ -284,7 +276,6 @@ function readPlainEntry(buf: Buffer, pos: number, end: number, keys: EntryKeys, 
       p = str.to;
     }
   }
-  if (spans.length !== n) spans.length = n;
   return p < end ? p + 1 : -1;
 }
 

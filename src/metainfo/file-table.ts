@@ -6,8 +6,7 @@
  * typed arrays instead of 600,000 objects, and the path strings are made when first read,
  * directory names shared.
  */
-import { C_E } from '../bencode/digits.js';
-import { BencodeCursor, byteStringAt, type ByteSpan } from '../bencode/index.js';
+import { BencodeCursor, byteStringListAt, type ByteSpan } from '../bencode/index.js';
 import type { FileEntry } from './types.js';
 
 /** `listAt` for a path that is not stored as a list in the source. */
@@ -118,18 +117,8 @@ export class FileTable implements Iterable<FileEntry> {
     const at = this.parts.listAt[i]!;
     if (at === NO_LIST) return undefined;
     const { source } = this.parts;
-    const span = this.span;
-    // Written by index, the length set once: setting it to 0 would free the array's store.
-    let n = 0;
-    let p = at + 1;
-    while (p < source.length && source[p] !== C_E) {
-      // A length with leading zeros past 15 digits: the cursor reads it.
-      if (!byteStringAt(source, p, source.length, span)) return this.cursorSpans(at, spans);
-      spans[n++] = span.from;
-      spans[n++] = span.to;
-      p = span.to;
-    }
-    if (spans.length !== n) spans.length = n;
+    // A length with leading zeros past 15 digits: the cursor reads it.
+    if (byteStringListAt(source, at + 1, source.length, spans, this.span) < 0) return this.cursorSpans(at, spans);
     return source;
   }
 
