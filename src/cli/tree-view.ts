@@ -6,6 +6,7 @@
  * is copied from there. Other names take the string path, through `safeText`.
  */
 import type { FileTable } from '../metainfo/file-table.js';
+import { KeySet } from '../metainfo/key-set.js';
 import { humanBytes, safeText } from './context.js';
 
 /** UTF-8 text appended to a buffer that doubles when full. */
@@ -117,10 +118,8 @@ class Folders {
 
   /** The folder named by the code units `src[from, to)` in `parent`, added if new. */
   child(parent: number, src: string | Uint8Array, from: number, to: number): number {
-    let h = Math.imul(parent ^ 0x811c9dc5, 0x01000193);
-    if (typeof src === 'string') for (let k = from; k < to; k++) h = Math.imul(h ^ src.charCodeAt(k), 0x01000193);
-    else for (let k = from; k < to; k++) h = Math.imul(h ^ src[k]!, 0x01000193);
-    h >>>= 0;
+    // The name's hash seeded with the parent's id: one folder name under many parents spreads.
+    const h = KeySet.hash(src, from, to, Math.imul(parent ^ 0x811c9dc5, 0x01000193)) >>> 0;
     const mask = this.slots.length - 1;
     let slot = h & mask;
     for (let id = this.slots[slot]!; id >= 0; slot = (slot + 1) & mask, id = this.slots[slot]!) {
