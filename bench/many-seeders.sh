@@ -7,7 +7,10 @@
 #
 #   bash bench/many-seeders.sh                    # N=20, 1 GiB
 #   SEEDERS=10 SIZE=268435456 bash bench/many-seeders.sh
+#   LEECH_ARGS=--verbose bash bench/many-seeders.sh  # the leecher's trace in $BENCH_DIR/leech-N.log
 set -euo pipefail
+# The bench stays on loopback: no UPnP, PCP or NAT-PMP query to the machine's gateway.
+export TESSERA_NO_PORT_MAPPING=1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 CLI=${TESSERA_CLI:-$REPO/dist/src/cli/main.js}
@@ -53,7 +56,7 @@ start_seeders() { # count: adds that many seeders to those already running
 run() { # label
   rm -rf "$B/out"
   local t
-  /usr/bin/time -o "$B/time" -f '%e %U %S %M' node "$CLI" download "$B/big.torrent" -o "$B/out" --quiet --no-dht --max-peers-per-ip 64 --port "$((BASE_PORT - 1))" > "$B/leech.log" 2>&1
+  /usr/bin/time -o "$B/time" -f '%e %U %S %M' node "$CLI" download "$B/big.torrent" -o "$B/out" ${LEECH_ARGS:---quiet} --no-dht --max-peers-per-ip 64 --port "$((BASE_PORT - 1))" > "$B/leech-$1.log" 2>&1
   t=$(tail -1 "$B/time")
   cmp -s "$B/out/big.bin" "$B/data/big.bin" || { echo "$1: output differs" >&2; exit 1; }
   read -r wall user sys rss <<< "$t"

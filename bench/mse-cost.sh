@@ -11,6 +11,8 @@
 # Environment: SIZE (bytes, default 1073741824), RUNS (default 2),
 #   BENCH_DIR (default /tmp/tessera-mse-bench), TESSERA_CLI (default dist/src/cli/main.js).
 set -euo pipefail
+# The bench stays on loopback: no UPnP, PCP or NAT-PMP query to the machine's gateway.
+export TESSERA_NO_PORT_MAPPING=1
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CLI=${TESSERA_CLI:-$REPO/dist/src/cli/main.js}
 B=${BENCH_DIR:-/tmp/tessera-mse-bench}

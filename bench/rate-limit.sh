@@ -15,6 +15,8 @@
 #   bash bench/rate-limit.sh                      # RATES="1M 10M 100M" SECONDS_PER_RUN=10
 #   RATES=10M SECONDS_PER_RUN=20 bash bench/rate-limit.sh
 set -euo pipefail
+# The bench stays on loopback: no UPnP, PCP or NAT-PMP query to the machine's gateway.
+export TESSERA_NO_PORT_MAPPING=1
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)

@@ -29,6 +29,8 @@
 #   TESSERA_SEED_CMD='node {cli} seed {torrent} {datadir} --port {port} --quiet'  (MODE=seed)
 #   SEED_RSS_LEECHERS=0 (MODE=seed: sequential leechers for the seeder's RSS, on the first torrent)
 set -euo pipefail
+# The bench stays on loopback: no UPnP, PCP or NAT-PMP query to the machine's gateway.
+export TESSERA_NO_PORT_MAPPING=1
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)

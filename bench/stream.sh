@@ -15,6 +15,8 @@
 #   bash bench/stream.sh                                    # SIZE=1 GiB SEED_RATE=50 MiB/s
 #   SIZE=268435456 bash bench/stream.sh                     # 256 MiB
 set -euo pipefail
+# The bench stays on loopback: no UPnP, PCP or NAT-PMP query to the machine's gateway.
+export TESSERA_NO_PORT_MAPPING=1
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)

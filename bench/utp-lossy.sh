@@ -12,6 +12,8 @@
 # Environment: as bench/utp.sh; SIZE defaults to 64 MiB, RUNS to 1, RELAY to "20 50 0.01",
 #   ROWS to all three, BENCH_DIR to /tmp/tessera-utp-lossy-bench.
 set -euo pipefail
+# The bench stays on loopback: no UPnP, PCP or NAT-PMP query to the machine's gateway.
+export TESSERA_NO_PORT_MAPPING=1
 export SIZE=${SIZE:-67108864} RUNS=${RUNS:-1} RELAY=${RELAY:-20 50 0.01} ROWS=${ROWS:-tessera libtorrent tessera-seed}
 export BENCH_DIR=${BENCH_DIR:-/tmp/tessera-utp-lossy-bench}
 exec bash "$(dirname "${BASH_SOURCE[0]}")/utp.sh"

@@ -17,6 +17,8 @@
 #   test tree's lossy UDP relay, see bench/utp-lossy.sh; needs `npm run build`),
 #   BENCH_DIR (default /tmp/tessera-utp-bench), TESSERA_CLI (default dist/src/cli/main.js).
 set -euo pipefail
+# The bench stays on loopback: no UPnP, PCP or NAT-PMP query to the machine's gateway.
+export TESSERA_NO_PORT_MAPPING=1
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CLI=${TESSERA_CLI:-$REPO/dist/src/cli/main.js}
 LT=$REPO/bench/lib/lt.py

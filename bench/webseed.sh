@@ -5,6 +5,8 @@
 #   bash bench/webseed.sh              # 1 GiB, 2 rounds
 #   SIZE=268435456 ROUNDS=1 bash bench/webseed.sh
 set -euo pipefail
+# The bench stays on loopback: no UPnP, PCP or NAT-PMP query to the machine's gateway.
+export TESSERA_NO_PORT_MAPPING=1
 SIZE=${SIZE:-1073741824}
 ROUNDS=${ROUNDS:-2}
 CLI=${TESSERA_CLI:-$(cd "$(dirname "$0")/.." && pwd)/dist/src/cli/main.js}
