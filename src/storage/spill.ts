@@ -25,7 +25,7 @@ export const SPILL_LOW_WATER = 16 << 20;
 interface Run {
   readonly begin: number;
   length: number;
-  readonly bytes: Uint8Array;
+  readonly bytes: Uint8Array<ArrayBuffer>;
 }
 
 /**
@@ -108,10 +108,25 @@ export class SpillWriter {
     for (const cb of [...this.drainedListeners]) cb();
   }
 
+  /**
+   * What a run hands to the writer. A run cut short (its next block went elsewhere: endgame
+   * duplicates, a piece another peer finishes) would hold a whole run buffer for a block or
+   * two until it is written, many times the bytes it carries; with many peers such runs held
+   * hundreds of MiB. So a short run is copied out, and its buffer kept for the next run.
+   */
+  private payload(run: Run): Uint8Array {
+    const n = run.length;
+    const buffer = run.bytes.buffer;
+    if (n * 4 > buffer.byteLength || buffer.byteLength !== SPILL_RUN_BYTES || this.free.length >= MAX_FREE_RUNS) return run.bytes.subarray(0, n);
+    const copy = run.bytes.slice(0, n);
+    this.free.push(buffer);
+    return copy;
+  }
+
   private flush(index: number, run: Run): void {
     this.runs.delete(index);
     const n = run.length;
-    const done = this.write(index, run.begin, run.bytes.subarray(0, n)).then(
+    const done = this.write(index, run.begin, this.payload(run)).then(
       (buffer) => {
         this.written(n);
         if (buffer.byteLength === SPILL_RUN_BYTES && this.free.length < MAX_FREE_RUNS) this.free.push(buffer);

@@ -35,4 +35,23 @@ describe('SpillWriter', () => {
     assert.equal(spill.backlog, 0);
     assert.equal(drained, 1, 'called once per time it was full');
   });
+
+  it('copies a run cut short out of its buffer, so a lone block holds no whole run buffer while it is written', async () => {
+    const writes: { begin: number; length: number; held: number }[] = [];
+    const spill = new SpillWriter((_index, begin, data) => {
+      writes.push({ begin, length: data.length, held: data.buffer.byteLength });
+      return Promise.resolve(new ArrayBuffer(data.length));
+    });
+    const block = new Uint8Array(BLOCK).fill(7);
+    // Endgame-like arrival: every block starts a run the next block does not continue.
+    for (let i = 0; i < 8; i++) spill.add(0, i * 2 * BLOCK, block);
+    await spill.settle(0);
+    assert.equal(writes.length, 8);
+    for (const w of writes) assert.deepEqual([w.length, w.held], [BLOCK, BLOCK]);
+    // A full run is handed over as it is: no copy.
+    for (let b = 0; b < SPILL_RUN_BYTES / BLOCK; b++) spill.add(1, b * BLOCK, block);
+    await spill.settle(1);
+    assert.deepEqual(writes.at(-1), { begin: 0, length: SPILL_RUN_BYTES, held: SPILL_RUN_BYTES });
+    assert.equal(spill.backlog, 0);
+  });
 });
