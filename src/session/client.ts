@@ -91,7 +91,7 @@ export class Client implements Transport {
     this.byReq2.delete(toHex(req2Hash(infoHash)));
   }
 
-  /** uTP raced against TCP where uTP listens (IPv4 peers); TCP alone otherwise. */
+  /** TCP raced against uTP where uTP listens (IPv4 peers; TCP kept when both connect); TCP alone otherwise. */
   dialer(address: PeerAddress): Dialer {
     return this.raced !== undefined && net.isIPv4(address.host) ? this.raced : dialTcp;
   }
@@ -128,7 +128,7 @@ export class Client implements Transport {
       onAccept: (stream) => this.onSocket(stream),
       ...(this.opts.clock !== undefined ? { clock: this.opts.clock } : {}),
     }).catch(() => undefined);
-    if (this.utp !== undefined) this.raced = raceDialers([this.utp.dial, dialTcp]);
+    if (this.utp !== undefined) this.raced = raceDialers([dialTcp, this.utp.dial], this.opts.clock);
   }
 
   private tryListen(host: string, port: number): Promise<number> {

@@ -91,14 +91,14 @@ describe('uTP endpoint on loopback', () => {
     }
   });
 
-  it('races uTP against TCP: a TCP-only peer is reached over TCP at once', async () => {
+  it('races TCP against uTP: a TCP-only peer is reached over TCP at once', async () => {
     const ep = await UtpEndpoint.open(0, '127.0.0.1', { onAccept: () => undefined });
     const server = net.createServer((s) => s.end('tcp'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     try {
       const port = (server.address() as net.AddressInfo).port;
       const got: Buffer[] = [];
-      const stream = raceDialers([ep.dial, dialTcp])({ host: '127.0.0.1', port }, (c) => got.push(Buffer.from(c)));
+      const stream = raceDialers([dialTcp, ep.dial])({ host: '127.0.0.1', port }, (c) => got.push(Buffer.from(c)));
       stream.on('error', () => undefined);
       await once(stream, 'connect');
       await once(stream, 'close');
