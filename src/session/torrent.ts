@@ -320,10 +320,13 @@ export class Torrent {
     let have: Bitfield;
     const selectionAtOpen = this.selection;
     try {
-      // 8 MiB of piece buffers keeps a loopback pipe full: measured no slower than 16, 32 or 64 MiB,
-      // and each halving saved about 8 MiB of peak RSS. (Pieces over 4 MiB still get two buffers.)
+      // 8 MiB of piece buffers keeps a loopback pipe from one peer full: measured no slower than
+      // 16, 32 or 64 MiB, and each halving saved about 8 MiB of peak RSS. (Pieces over 4 MiB still
+      // get two buffers.) Many peers sending at once each fill a piece: the swarm raises the
+      // bound to a buffer per sending peer, up to 64 MiB.
       storage = await TorrentStorage.open(this.opts.outputDir, info, {
         poolBytes: 8 << 20,
+        maxPoolBytes: 64 << 20,
         skip: skipFlags(info, this.selection),
         partFile: partFileName(meta.infoHashHex),
         ...(this.opts.storagePool !== undefined ? { pool: this.opts.storagePool() } : {}),

@@ -10,27 +10,51 @@ import { StorageError } from './errors.js';
  * fewer than 2 (one filling, one being written), even when two pieces exceed the budget.
  * Buffers are allocated on first need and kept for reuse, so memory only grows to what the
  * download actually keeps in flight.
+ *
+ * The bound moves between `poolBytes` and `maxPoolBytes` with the demand the owner states
+ * (`setDemand`: a buffer for each peer sending at once, and a few for storage): one peer
+ * needs few buffers, while twenty each fill a piece at a time. Buffers over a lowered bound
+ * are dropped as they come back.
  */
 export class PieceBufferPool {
   readonly bufferBytes: number;
-  readonly capacity: number;
+  /** Buffers it may lend at once now: `setDemand` moves it between `base` and `max`. */
+  capacity: number;
+  private readonly base: number;
+  private readonly max: number;
   private readonly free: ArrayBuffer[] = [];
   /** Lent buffers and the piece each was lent for. */
   private readonly lent = new Map<ArrayBuffer, number>();
   private readonly listeners = new Set<() => void>();
   private allocated = 0;
 
-  constructor(bufferBytes: number, poolBytes: number) {
-    if (!Number.isSafeInteger(bufferBytes) || bufferBytes <= 0 || !(poolBytes >= 0)) {
-      throw new StorageError('invalid-argument', `bad pool size: ${poolBytes} bytes of ${bufferBytes}-byte buffers`);
+  constructor(bufferBytes: number, poolBytes: number, maxPoolBytes = poolBytes) {
+    if (!Number.isSafeInteger(bufferBytes) || bufferBytes <= 0 || !(poolBytes >= 0) || !(maxPoolBytes >= poolBytes)) {
+      throw new StorageError('invalid-argument', `bad pool size: ${poolBytes}-${maxPoolBytes} bytes of ${bufferBytes}-byte buffers`);
     }
     this.bufferBytes = bufferBytes;
-    this.capacity = Math.max(2, Math.floor(poolBytes / bufferBytes));
+    this.base = Math.max(2, Math.floor(poolBytes / bufferBytes));
+    this.max = Math.max(this.base, Math.floor(maxPoolBytes / bufferBytes));
+    this.capacity = this.base;
   }
 
   /** Buffers that can be acquired right now. */
   get available(): number {
-    return this.capacity - this.lent.size;
+    return Math.max(0, this.capacity - this.lent.size);
+  }
+
+  /** The owner needs about `buffers` at once: the bound follows, within its limits. */
+  setDemand(buffers: number): void {
+    if (!Number.isFinite(buffers)) return;
+    const capacity = Math.min(this.max, Math.max(this.base, Math.ceil(buffers)));
+    if (capacity === this.capacity) return;
+    const grew = capacity > this.capacity;
+    this.capacity = capacity;
+    while (this.allocated > capacity && this.free.length > 0) {
+      this.free.pop();
+      this.allocated--;
+    }
+    if (grew) this.notify();
   }
 
   /** A `length`-byte buffer for piece `index`, or undefined when all are lent out. */
@@ -86,7 +110,8 @@ export class PieceBufferPool {
 
   private giveBack(lent: ArrayBuffer, reuse: ArrayBuffer): void {
     this.lent.delete(lent);
-    this.free.push(reuse);
+    if (this.allocated > this.capacity) this.allocated--;
+    else this.free.push(reuse);
     this.notify();
   }
 

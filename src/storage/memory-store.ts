@@ -1,10 +1,9 @@
 import type { InfoDict } from '../metainfo/types.js';
 import { Bitfield } from '../util/bitfield.js';
-import { PieceBufferPool } from './buffer-pool.js';
 import { PartMap } from './part-file.js';
 import { StorageError } from './errors.js';
 import { PooledStore } from './pooled-store.js';
-import { DEFAULT_POOL_BYTES, checkReadRange } from './store.js';
+import { checkReadRange, poolOf, type StoreOptions } from './store.js';
 import { pieceCheck, verifyPiece } from './verify.js';
 import type { PieceStore } from './store.js';
 import type { CommitResult } from './worker-protocol.js';
@@ -25,8 +24,8 @@ export class MemoryStore extends PooledStore implements PieceStore {
   private closed = false;
 
   /** `files[i]`, when given, is the content file `i` starts with (as if left on disk). */
-  constructor(info: InfoDict, opts: { poolBytes?: number; files?: readonly (Uint8Array | undefined)[]; skip?: readonly boolean[] } = {}) {
-    super(info, new PieceBufferPool(info.pieceLength, opts.poolBytes ?? DEFAULT_POOL_BYTES));
+  constructor(info: InfoDict, opts: StoreOptions & { files?: readonly (Uint8Array | undefined)[]; skip?: readonly boolean[] } = {}) {
+    super(info, poolOf(info.pieceLength, opts));
     this.parts = new PartMap(this.geometry, this.layout, info.files);
     this.skipped = info.files.map((_, i) => opts.skip?.[i] === true);
     info.files.forEach((f, i) => {

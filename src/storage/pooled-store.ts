@@ -40,6 +40,11 @@ export abstract class PooledStore {
     if (!this.pool.release(buf)) throw new StorageError('invalid-argument', 'released a buffer that is not lent out');
   }
 
+  /** About `buffers` piece buffers are wanted at once (see PieceBufferPool.setDemand). */
+  setBufferDemand(buffers: number): void {
+    this.pool.setDemand(buffers);
+  }
+
   onPoolAvailable(cb: () => void): () => void {
     return this.pool.onRelease(cb);
   }

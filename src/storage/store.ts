@@ -1,5 +1,6 @@
 import type { InfoDict } from '../metainfo/types.js';
 import type { Bitfield } from '../util/bitfield.js';
+import { PieceBufferPool } from './buffer-pool.js';
 import { StorageError } from './errors.js';
 import { PieceGeometry } from './geometry.js';
 import { FileLayout } from './layout.js';
@@ -65,10 +66,18 @@ export interface StoreOptions {
   readonly workers?: number;
   /** Upper bound on piece-buffer memory (default 64 MiB; never fewer than 2 buffers). */
   readonly poolBytes?: number;
+  /** How far `setBufferDemand` may raise that bound (default: not above `poolBytes`). */
+  readonly maxPoolBytes?: number;
 }
 
 export const DEFAULT_POOL_BYTES = 64 << 20;
 export const DEFAULT_WORKERS = 2;
+
+/** The piece-buffer pool `opts` ask for. */
+export function poolOf(pieceLength: number, opts: StoreOptions): PieceBufferPool {
+  const bytes = opts.poolBytes ?? DEFAULT_POOL_BYTES;
+  return new PieceBufferPool(pieceLength, bytes, Math.max(bytes, opts.maxPoolBytes ?? bytes));
+}
 
 /** Checks that the info dictionary's numbers agree with each other, and builds its maps. */
 export function torrentMaps(info: InfoDict): { geometry: PieceGeometry; layout: FileLayout } {

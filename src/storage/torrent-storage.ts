@@ -2,13 +2,13 @@ import fs from 'node:fs/promises';
 import type { InfoDict } from '../metainfo/types.js';
 import { Bitfield } from '../util/bitfield.js';
 import { AsyncFiles } from './async-files.js';
-import { PieceBufferPool } from './buffer-pool.js';
+import type { PieceBufferPool } from './buffer-pool.js';
 import { StorageError } from './errors.js';
 import { PartMap, defaultPartName } from './part-file.js';
 import { PooledStore } from './pooled-store.js';
 import { checkExistingPath, closeFd, fileComponents, makeDirectory, openSafe, resolveInside, toStorageError } from './safe-fs.js';
 import { ResumeJournal, type ResumeOptions } from './resume.js';
-import { DEFAULT_POOL_BYTES, DEFAULT_WORKERS, checkReadRange, torrentMaps } from './store.js';
+import { DEFAULT_WORKERS, checkReadRange, poolOf, torrentMaps } from './store.js';
 import { pieceCheck } from './verify.js';
 import type { PieceStore, StoreOptions } from './store.js';
 import { WorkerPool, type WorkerClient } from './worker-pool.js';
@@ -110,7 +110,7 @@ export class TorrentStorage extends PooledStore implements PieceStore {
   static async open(root: string, info: InfoDict, opts: TorrentStorageOptions = {}): Promise<TorrentStorage> {
     // Validate the numbers before anything touches the disk.
     const { geometry, layout } = torrentMaps(info);
-    const pool = new PieceBufferPool(info.pieceLength, opts.poolBytes ?? DEFAULT_POOL_BYTES);
+    const pool = poolOf(info.pieceLength, opts);
     let realRoot: string;
     try {
       await makeDirectory(root);

@@ -29,6 +29,8 @@ import { formatTrace, type PeerTrace } from './trace.js';
 const SPILL_BACKLOG_BYTES = 16 << 20;
 /** A peer that fills a piece within this many ms waits for a buffer rather than spill (see `mayStartPiece`). */
 const FAST_FILL_MS = 50;
+/** Piece buffers wanted besides one per sending peer: pieces storage is hashing and writing. */
+const STORAGE_BUFFERS = 4;
 
 /** What the download path needs from the swarm. */
 export interface DownloadHost {
@@ -101,6 +103,7 @@ export class Download {
   onUnchoke(p: SwarmPeer): void {
     this.firstUnchokeAt ??= this.host.clock.now();
     p.queue.restart();
+    this.updateBufferDemand();
     this.refill(p);
   }
 
@@ -117,6 +120,18 @@ export class Download {
       if (this.host.picker.outstanding(p.key) > 0) p.queue.onTick(rate, p.maxOutstanding);
     }
     this.swarmRate = sum;
+    this.updateBufferDemand();
+  }
+
+  /**
+   * Each peer sending to us fills a piece at a time, so the pool is asked for a buffer per
+   * such peer and a few for storage: with a pool sized for one peer, twenty peers' pieces
+   * spilled to disk from the first second.
+   */
+  private updateBufferDemand(): void {
+    let sending = 0;
+    for (const p of this.host.peers.values()) if (p.registered && !p.conn.peerChoking && p.conn.amInterested) sending++;
+    this.host.storage.setBufferDemand(sending + STORAGE_BUFFERS);
   }
 
   /**
@@ -281,9 +296,13 @@ export class Download {
 
   /** One line of the `--verbose` trace (trace.ts). */
   traceLine(now: number): string {
-    const { storage, picker } = this.host;
+    const { storage, picker, completion } = this.host;
     let spilled = 0;
-    for (const b of this.inflight.values()) if (b === 'spilled') spilled++;
+    let filling = 0;
+    for (const b of this.inflight.values()) {
+      if (b === 'spilled') spilled++;
+      else if (b !== 'waiting') filling++;
+    }
     const peers: PeerTrace[] = [];
     for (const p of this.host.peers.values()) {
       if (!p.registered) continue;
@@ -291,7 +310,7 @@ export class Download {
       peers.push({ port: p.conn.address.port, rate, outstanding: picker.outstanding(p.key), depth: this.requestDepth(p, rate), choked: p.conn.peerChoking, slowStart: p.queue.slowStart });
     }
     const since = this.firstUnchokeAt === undefined ? {} : { sinceUnchokeMs: now - this.firstUnchokeAt, lastSecond: this.recent.rate(now) };
-    return formatTrace({ ...since, rate: this.rate.rate(now), freeBuffers: storage.freeBuffers, pieces: this.inflight.size, spilled, backlog: storage.spillBacklog, wasted: this.wasted, endgame: picker.endgame, peers });
+    return formatTrace({ ...since, rate: this.rate.rate(now), freeBuffers: storage.freeBuffers, filling, committing: completion.committing, pieces: this.inflight.size, spilled, backlog: storage.spillBacklog, wasted: this.wasted, endgame: picker.endgame, peers });
   }
 
   private requestDepth(p: SwarmPeer, rate: number): number {

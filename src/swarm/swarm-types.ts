@@ -16,6 +16,8 @@ import type { BlockRequest } from './picker-types.js';
 export interface SwarmStorage {
   readonly freeBuffers: number;
   acquirePieceBuffer(index: number): Buffer | undefined;
+  /** About `buffers` piece buffers are wanted at once: the pool's bound follows, within its limits. */
+  setBufferDemand(buffers: number): void;
   /** Gives back a buffer whose piece was abandoned (or spilled). */
   releasePieceBuffer(buf: Buffer): void;
   commitPiece(index: number, buf: Buffer): Promise<'ok' | 'hash-mismatch'>;

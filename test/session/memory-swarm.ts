@@ -55,6 +55,10 @@ export class MemoryStorage implements SwarmStorage {
     return Buffer.alloc(size);
   }
 
+  setBufferDemand(_buffers: number): void {
+    // Buffers are not pooled here.
+  }
+
   releasePieceBuffer(): void {
     // Buffers are not pooled here.
   }

@@ -16,12 +16,16 @@ const BLOCK = 16 * 1024;
 /** Four pieces of two blocks: the first round of requests asks for all eight blocks. */
 const t = memoryTorrent(randomBytes(4 * 2 * BLOCK), 2 * BLOCK, 'download.bin');
 
-/** Memory storage that records which pieces took a buffer, in order. */
+/** Memory storage that records which pieces took a buffer, in order, and the demand it was told. */
 class RecordingStorage extends MemoryStorage {
   readonly acquired: number[] = [];
+  readonly demand: number[] = [];
   override acquirePieceBuffer(index: number): Buffer | undefined {
     this.acquired.push(index);
     return super.acquirePieceBuffer(index);
+  }
+  override setBufferDemand(buffers: number): void {
+    this.demand.push(buffers);
   }
 }
 
@@ -80,6 +84,21 @@ describe('piece buffers', { timeout: 30_000 }, () => {
     await until(() => s.swarm.finished, 'every piece verifies');
     assert.deepEqual([...storage.acquired].sort(), [0, 1, 2, 3], 'each piece took one buffer');
     assert.ok(storage.written.equals(t.data));
+  });
+
+  test('the pool is asked for a buffer per peer sending to us, and a few for storage', async () => {
+    const storage = new RecordingStorage(t, false);
+    const { s } = await seederOfAll(storage);
+    assert.equal(storage.demand.at(-1), 1 + 4, 'one peer unchoked us');
+    const second = WirePeer.connect(s.port, { infoHash: t.infoHash, reserved: makeReserved({}) });
+    try {
+      await second.handshaken(5000);
+      second.send({ type: 'bitfield', bytes: Uint8Array.of(0xf0) });
+      second.send({ type: 'unchoke' });
+      await until(() => storage.demand.at(-1) === 2 + 4, 'the second peer unchokes us');
+    } finally {
+      second.close();
+    }
   });
 });
 
