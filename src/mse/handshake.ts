@@ -21,7 +21,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DH_LENGTH, PRIVATE_KEY_BYTES, dhKeyPair, dhSecret, type DhKeyPair } from './dh.js';
 import { mseError } from './errors.js';
-import { Rc4 } from './rc4.js';
+import { Rc4, type StreamCipher } from './rc4.js';
 
 export const CRYPTO_PLAINTEXT = 0x01;
 export const CRYPTO_RC4 = 0x02;
@@ -37,9 +37,9 @@ export type RandomSource = (n: number) => Uint8Array;
 
 export interface MseResult {
   readonly method: CryptoMethod;
-  /** The ciphers of the payload stream, when RC4 was selected. */
-  readonly encrypt: Rc4 | undefined;
-  readonly decrypt: Rc4 | undefined;
+  /** The ciphers of the payload stream, when RC4 was selected (OpenSSL's when the process has it). */
+  readonly encrypt: StreamCipher | undefined;
+  readonly decrypt: StreamCipher | undefined;
   /** SKEY: the info hash the stream is for. */
   readonly infoHash: Uint8Array;
   /** Payload that already arrived, in clear: the initiator's IA first, then what followed. */
@@ -207,7 +207,13 @@ export class MseInitiator {
           if (rc4) this.decrypt!.process(payload);
           return {
             send,
-            done: { method: methodOf(this.select), encrypt: rc4 ? this.encrypt : undefined, decrypt: rc4 ? this.decrypt : undefined, infoHash: this.opts.infoHash, payload },
+            done: {
+              method: methodOf(this.select),
+              encrypt: rc4 ? this.encrypt!.handOver() : undefined,
+              decrypt: rc4 ? this.decrypt!.handOver() : undefined,
+              infoHash: this.opts.infoHash,
+              payload,
+            },
           };
         }
       }
@@ -316,8 +322,8 @@ export class MseResponder {
             send,
             done: {
               method: methodOf(select),
-              encrypt: rc4 ? this.encrypt : undefined,
-              decrypt: rc4 ? this.decrypt : undefined,
+              encrypt: rc4 ? this.encrypt!.handOver() : undefined,
+              decrypt: rc4 ? this.decrypt!.handOver() : undefined,
               infoHash: this.infoHash!,
               payload: ia.length === 0 ? rest : Buffer.concat([ia, rest]),
             },

@@ -11,7 +11,8 @@
  *
  * While handshaking, an MSE/PE exchange (src/mse) may come first: outgoing when the policy
  * is not 'off'; incoming when the first bytes are not a plaintext BitTorrent handshake. Once
- * RC4 is agreed, every byte in is decrypted in place and every byte out is encrypted.
+ * RC4 is agreed, every byte in is decrypted (in place, or by OpenSSL into a new buffer) and
+ * every byte out is encrypted.
  * The stream is any Duplex (transport.ts): TCP, uTP, or a race of both.
  *
  * The connection owns the four choke/interest flags and the framing; it reports decoded
@@ -33,7 +34,7 @@ import {
   type EncryptionPolicy,
   type EncryptionReport,
   type MseStep,
-  type Rc4,
+  type StreamCipher,
 } from '../mse/index.js';
 import { bytesEqual } from '../util/bytes.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
@@ -113,7 +114,7 @@ export class PeerConnection {
   private incoming: IncomingEncryption | undefined;
   /** The info hash an incoming MSE handshake was for; the BitTorrent handshake must match. */
   private mseInfoHash: Uint8Array | undefined;
-  private decrypt: Rc4 | undefined;
+  private decrypt: StreamCipher | undefined;
   /** Everything we send, counted and batched (writer.ts). */
   private readonly out: PeerWriter;
   private redialed = false;
@@ -341,8 +342,11 @@ export class PeerConnection {
     this.lastReceived = this.clock.now();
     try {
       if (this.decrypt !== undefined) {
-        this.decrypt.process(chunk);
-        this.reader.push(chunk);
+        // The clear bytes are `chunk` itself, decrypted in place, or a new buffer (OpenSSL's
+        // RC4), which no later read reuses.
+        const clear = this.decrypt.processOwned(chunk);
+        if (clear !== chunk) transient = false;
+        this.reader.push(clear);
       } else if (this.sniffed !== undefined || this.mse !== undefined) {
         const clear = this.preamble(chunk);
         if (clear === undefined || this.state === 'closed') return;

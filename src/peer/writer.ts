@@ -9,7 +9,7 @@
  * once the stream has taken its bytes, so the buffer they view can be reused.
  */
 import type { Duplex } from 'node:stream';
-import type { Rc4 } from '../mse/index.js';
+import type { StreamCipher } from '../mse/index.js';
 import type { Clock } from '../util/clock.js';
 import { encodePieceHeader } from '../wire/index.js';
 
@@ -18,7 +18,7 @@ export class PeerWriter {
   /** Wall-clock ms of the last byte handed to the stream. */
   lastSent: number;
   /** Set once MSE agreed on RC4: every byte out is encrypted. */
-  encrypt: Rc4 | undefined;
+  encrypt: StreamCipher | undefined;
   private stream: Duplex | undefined;
   /** The stream corked until the end of this tick, if any. */
   private corkedForTick: Duplex | undefined;
@@ -95,8 +95,8 @@ export class PeerWriter {
     let ok: boolean;
     if (this.encrypt === undefined) ok = stream.write(bytes, done);
     else {
-      // Encrypt a copy: callers share their buffers (cached blocks, the bitfield); the
-      // caller's bytes are free as soon as they are copied.
+      // Encrypt into a buffer of its own (OpenSSL writes one anyway): callers share their
+      // buffers (cached blocks, the bitfield), and they are free once it is written.
       ok = stream.write(this.encrypt.processCopy(bytes));
       done?.();
     }
