@@ -2,11 +2,13 @@
  * Which handshakes we speak, and what we tell the user when a peer's policy and ours do not
  * meet.
  *
- *   prefer  (default, as Transmission and qBittorrent) outgoing: MSE offering RC4 and
- *           plaintext, redialled in plaintext if the peer drops it (as libtorrent does:
- *           plaintext-only clients close on the first bytes of an MSE handshake, while
- *           webtorrent and clients that require encryption never answer a plaintext one);
- *           incoming: either handshake, RC4 chosen when offered.
+ *   prefer  (default; Transmission's and qBittorrent's defaults also allow both) outgoing:
+ *           MSE offering RC4 and plaintext, redialled in plaintext if the peer drops it (as
+ *           libtorrent does: plaintext-only clients close on the first bytes of an MSE
+ *           handshake, while webtorrent and clients that require encryption never answer a
+ *           plaintext one); incoming: either handshake, RC4 chosen when offered, as
+ *           Transmission's "preferred" does. libtorrent (qBittorrent, Deluge) chooses
+ *           plaintext when offered both: its `prefer_rc4` is off by default.
  *   require outgoing and incoming: MSE with RC4 only.
  *   off     outgoing and incoming: the plaintext BitTorrent handshake only.
  */
