@@ -36,7 +36,7 @@ rm -rf "$B" && mkdir -p "$B"
 # Downloads into folder $2 (more options after it); prints the `seconds` of the `done` event, CPU times go to $2.time.
 run_download() {
   local d=$1 out=$2; shift 2
-  /usr/bin/time -f '%U %S' -o "$out.time" node "$CLI" download "$d/t.torrent" -o "$out" --peer "127.0.0.1:$PORT" --no-dht --port 0 --json "$@" > "$out.log" 2> "$out.err"
+  /usr/bin/time -f '%U %S' -o "$out.time" node --openssl-legacy-provider "$CLI" download "$d/t.torrent" -o "$out" --peer "127.0.0.1:$PORT" --no-dht --port 0 --json "$@" > "$out.log" 2> "$out.err"
   grep '"event":"done"' "$out.log" | sed 's/.*"seconds":\([0-9.]*\).*/\1/'
 }
 

@@ -26,7 +26,7 @@
 #   BUILD_DIR=/tmp/x   build the repo with `tsc --outDir /tmp/x` first and use that build
 #   BENCH_DIR=/tmp/tessera-bench (data, logs, results)   WT_DIR=/tmp/tessera-bench-wt (webtorrent-cli)
 #   NETNS=tessera-bench   RESULTS=$BENCH_DIR/results-<batch>.tsv   KEEP_FAILED=0
-#   TESSERA_SEED_CMD='node {cli} seed {torrent} {datadir} --port {port} --quiet'  (MODE=seed)
+#   TESSERA_SEED_CMD='node --openssl-legacy-provider {cli} seed {torrent} {datadir} --port {port} --quiet'  (MODE=seed)
 #   SEED_RSS_LEECHERS=0 (MODE=seed: sequential leechers for the seeder's RSS, on the first torrent)
 set -euo pipefail
 # The bench stays on loopback: no UPnP, PCP or NAT-PMP query to the machine's gateway.
@@ -51,7 +51,7 @@ NETNS=${NETNS:-tessera-bench}
 TRACKER_PORT=${TRACKER_PORT:-6969}
 LEECH_PORT_BASE=${LEECH_PORT_BASE:-52000}
 KEEP_FAILED=${KEEP_FAILED:-0}
-TESSERA_SEED_CMD=${TESSERA_SEED_CMD:-'node {cli} seed {torrent} {datadir} --port {port} --quiet'}
+TESSERA_SEED_CMD=${TESSERA_SEED_CMD:-'node --openssl-legacy-provider {cli} seed {torrent} {datadir} --port {port} --quiet'}
 BATCH=$(date +%Y%m%d-%H%M%S)
 RESULTS=${RESULTS:-$B/results-$BATCH.tsv}
 
@@ -275,9 +275,9 @@ leecher_cmd() { # leecher torrent outdir port -> CMD array
   # libtorrent (allow_multiple_connections_per_ip); with the default of 3, Tessera reached only
   # 3 of MODE=swarm's 8 seeders.
   # shellcheck disable=SC2086
-  tessera) CMD=(node "$TESSERA_CLI" download "$t" -o "$out" --quiet --port "$p" --no-dht --max-peers-per-ip 100 ${TESSERA_ARGS:-}) ;;
+  tessera) CMD=(node --openssl-legacy-provider "$TESSERA_CLI" download "$t" -o "$out" --quiet --port "$p" --no-dht --max-peers-per-ip 100 ${TESSERA_ARGS:-}) ;;
   # shellcheck disable=SC2086
-  tessera-b) CMD=(node "${TESSERA_CLI_B:?tessera-b needs TESSERA_CLI_B}" download "$t" -o "$out" --quiet --port "$p" --no-dht --max-peers-per-ip 100 ${TESSERA_ARGS:-}) ;;
+  tessera-b) CMD=(node --openssl-legacy-provider "${TESSERA_CLI_B:?tessera-b needs TESSERA_CLI_B}" download "$t" -o "$out" --quiet --port "$p" --no-dht --max-peers-per-ip 100 ${TESSERA_ARGS:-}) ;;
   lt)      CMD=("$PY" "$HERE/lib/lt.py" leech --profile default --port "$p" --save "$out" --timeout "$TIMEOUT" "$t") ;;
   lt-hp)   CMD=("$PY" "$HERE/lib/lt.py" leech --profile hp --port "$p" --save "$out" --timeout "$TIMEOUT" "$t") ;;
   aria2)   CMD=(aria2c --no-conf --dir="$out" --seed-time=0 --enable-dht=false --enable-dht6=false --bt-enable-lpd=false

@@ -56,7 +56,7 @@ for _ in $(seq 1 6000); do grep -q '^ready' "$B/seed.log" && break; sleep 0.1; d
 grep -q '^ready' "$B/seed.log" || { echo "the seeder did not start" >&2; exit 1; }
 
 t0=$(now)
-/usr/bin/time -f '%U %S %M' -o "$B/time.txt" node "$CLI" stream "$B/t.torrent" -o "$B/out" --peer "127.0.0.1:$PORT" --no-dht --port 0 --http-port "$HTTP_PORT" --quiet > "$B/urls.txt" 2> "$B/stream.err" &
+/usr/bin/time -f '%U %S %M' -o "$B/time.txt" node --openssl-legacy-provider "$CLI" stream "$B/t.torrent" -o "$B/out" --peer "127.0.0.1:$PORT" --no-dht --port 0 --http-port "$HTTP_PORT" --quiet > "$B/urls.txt" 2> "$B/stream.err" &
 streamer=$!
 URL=""
 for _ in $(seq 1 6000); do URL=$(head -n 1 "$B/urls.txt"); [ -n "$URL" ] && break; sleep 0.01; done

@@ -38,7 +38,7 @@ echo "size $SIZE bytes, piece length $PIECE, $(nproc) cores"
 for round in $(seq "$ROUNDS"); do
   for v in v1 v2; do
     out="$dir/out-$v"; rm -rf "$out"; mkdir -p "$out"
-    "${T[@]}" node "$CLI" download "$dir/$v.torrent" -o "$out" --no-dht --no-port-mapping -q --port 0 --peer "127.0.0.1:$port" > "$dir/$v.log" 2>&1 || true
+    "${T[@]}" node --openssl-legacy-provider "$CLI" download "$dir/$v.torrent" -o "$out" --no-dht --no-port-mapping -q --port 0 --peer "127.0.0.1:$port" > "$dir/$v.log" 2>&1 || true
     cmp -s "$out/big.bin" "$dir/data/big.bin" && same=identical || same=DIFFERENT
     echo "round $round tessera $v: $(cat "$dir/time") ($same)"
     rm -rf "$out"

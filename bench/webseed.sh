@@ -47,7 +47,7 @@ for round in $(seq "$ROUNDS"); do
     case $tool in
       curl) cmd=(curl -s -o "$out/big.bin" "http://127.0.0.1:$port/big.bin") ;;
       aria2c) cmd=(aria2c -q -d "$out" --enable-dht=false --enable-dht6=false --bt-enable-lpd=false --enable-peer-exchange=false --seed-time=0 --file-allocation=none --summary-interval=0 "$dir/big.torrent") ;;
-      tessera) cmd=(node "$CLI" download "$dir/big.torrent" -o "$out" --no-dht -q --port 0) ;;
+      tessera) cmd=(node --openssl-legacy-provider "$CLI" download "$dir/big.torrent" -o "$out" --no-dht -q --port 0) ;;
     esac
     "${T[@]}" "${cmd[@]}" > "$dir/$tool.log" 2>&1 || true
     t=$(cat "$dir/time")

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --openssl-legacy-provider
 /**
  * The `tessera` command: parses the sub-command, runs it with a context whose signal fires on
  * Ctrl-C, and turns every error into one human line and a documented exit code.
