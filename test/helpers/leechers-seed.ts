@@ -14,7 +14,7 @@ import { scrape } from '../../src/tracker/index.js';
 import { writeRandomFile } from './data.js';
 import { freePort } from './ports.js';
 import { run, sleep, startProc, type Proc } from './proc.js';
-import { cliPath } from './tessera.js';
+import { CLI_NODE_ARGS, cliPath } from './tessera.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -87,7 +87,7 @@ export interface SeedProcOptions {
  */
 export async function startTesseraSeed(options: SeedProcOptions): Promise<TesseraSeed> {
   const port = await freePort();
-  const args = [cliPath, 'seed', options.torrent, options.dir, '--port', String(port)];
+  const args = [...CLI_NODE_ARGS, cliPath, 'seed', options.torrent, options.dir, '--port', String(port)];
   for (const p of options.peers ?? []) args.push('--peer', p);
   const proc = startProc('tessera-seed', process.execPath, args, { graceMs: 10_000 });
   await proc.waitForLine(/^(complete|seeding): /, 60_000);

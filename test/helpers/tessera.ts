@@ -7,6 +7,11 @@ import { freePort } from './ports.js';
 import { startProc, type Proc } from './proc.js';
 
 export const cliPath = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/**
+ * What the CLI's shebang gives Node, so that downloads and seeds run as users' do: with RC4
+ * from OpenSSL on encrypted connections (src/mse/rc4.ts).
+ */
+export const CLI_NODE_ARGS: readonly string[] = ['--openssl-legacy-provider'];
 
 export interface DownloadOptions {
   readonly torrent: string;
@@ -19,7 +24,7 @@ export interface DownloadOptions {
 
 /** Start `tessera download` with DHT off and a fresh listen port. */
 export async function startDownload(options: DownloadOptions): Promise<Proc> {
-  const args = [cliPath, 'download', options.torrent, '-o', options.outDir, '--port', String(await freePort()), '--no-dht'];
+  const args = [...CLI_NODE_ARGS, cliPath, 'download', options.torrent, '-o', options.outDir, '--port', String(await freePort()), '--no-dht'];
   for (const p of options.peers ?? []) args.push('--peer', p);
   args.push(...(options.args ?? []));
   return startProc('tessera', process.execPath, args, { graceMs: 15_000 });
