@@ -4,22 +4,26 @@ import { TesseraError } from '../util/errors.js';
 
 /**
  * The resume record of one torrent in one output folder: which pieces were verified and
- * durable on disk, and each file's size and modification time when that was true. A pure
- * codec over bytes; placement, atomic writes and matching live in `resume.ts`.
+ * durable on disk, which were verified and written but not yet known durable (`pending`:
+ * read and hashed again at the next start), and each file's size and modification time
+ * when the record was written. A pure codec over bytes; placement, atomic writes and
+ * matching live in `resume.ts`.
  *
- * Layout, big-endian, version 1:
- *   "TSRS"  version u8 = 1  three zero bytes
+ * Layout, big-endian, version 2:
+ *   "TSRS"  version u8 = 2  three zero bytes
  *   info hash (20)
  *   piece count u32 (≤ 2^21)   file count u32 (≤ 1 000 000)
  *   root length u16 (≤ 4096)   root (UTF-8: the real path of the output folder)
  *   per file: present u8 (0|1)  size u64 (≤ 2^53 − 1)  mtime u64 (ns since the epoch)
  *   verified pieces: bitfield in wire order, spare bits zero
+ *   pending pieces: the same, no piece in both sets
  *   SHA-1 of every byte above (20)
+ * Version 1 is the same without the pending set; it still decodes (nothing pending).
  * Every length is checked against the input before anything is allocated, and the
  * checksum turns a torn or damaged file into "no record" instead of a wrong one.
  */
 
-export const RESUME_VERSION = 1;
+export const RESUME_VERSION = 2;
 const MAGIC = [0x54, 0x53, 0x52, 0x53]; // "TSRS"
 const HEADER = 4 + 4 + 20 + 4 + 4 + 2;
 const FILE_ENTRY = 1 + 8 + 8;
@@ -41,7 +45,10 @@ export interface ResumeRecord {
   /** The real path of the output folder the record describes. */
   readonly root: string;
   readonly files: readonly FileStamp[];
+  /** Verified, and durable (their files were synced before the record was written). */
   readonly verified: Bitfield;
+  /** Verified and written, not synced: to read and hash again before trusting them. */
+  readonly pending: Bitfield;
 }
 
 export class ResumeFormatError extends TesseraError {
@@ -50,15 +57,18 @@ export class ResumeFormatError extends TesseraError {
   }
 }
 
-/** Bytes of a record for these counts; what a loader may read at most. */
-export function recordLength(pieceCount: number, fileCount: number, rootBytes: number): number {
-  return HEADER + rootBytes + fileCount * FILE_ENTRY + Math.ceil(pieceCount / 8) + DIGEST;
+/** Bytes of a record of `version` for these counts: what a loader may read. */
+export function recordLength(pieceCount: number, fileCount: number, rootBytes: number, version = RESUME_VERSION): number {
+  return HEADER + rootBytes + fileCount * FILE_ENTRY + (version === 1 ? 1 : 2) * Math.ceil(pieceCount / 8) + DIGEST;
 }
 
 export function encodeResume(rec: ResumeRecord): Uint8Array {
   const root = Buffer.from(rec.root, 'utf8');
   const pieceCount = rec.verified.size;
   if (rec.infoHash.length !== 20) throw new ResumeFormatError('info hash must be 20 bytes');
+  if (rec.pending.size !== pieceCount || !rec.pending.bytes.every((b, i) => (b & rec.verified.bytes[i]!) === 0)) {
+    throw new ResumeFormatError('the pending set must have the piece count and no verified piece');
+  }
   if (pieceCount > MAX_RECORD_PIECES) throw new ResumeFormatError(`${pieceCount} pieces exceed ${MAX_RECORD_PIECES}`);
   if (rec.files.length > MAX_RECORD_FILES) throw new ResumeFormatError(`${rec.files.length} files exceed ${MAX_RECORD_FILES}`);
   if (root.length > MAX_ROOT_BYTES) throw new ResumeFormatError(`output path of ${root.length} bytes exceeds ${MAX_ROOT_BYTES}`);
@@ -83,6 +93,8 @@ export function encodeResume(rec: ResumeRecord): Uint8Array {
   }
   out.set(rec.verified.bytes, at);
   at += rec.verified.bytes.length;
+  out.set(rec.pending.bytes, at);
+  at += rec.pending.bytes.length;
   out.set(createHash('sha1').update(out.subarray(0, at)).digest(), at);
   return out;
 }
@@ -94,7 +106,8 @@ export function decodeResume(bytes: Uint8Array): ResumeRecord {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < HEADER + DIGEST) throw new ResumeFormatError(`record of ${buf.length} bytes is too short`);
   if (MAGIC.some((b, i) => buf[i] !== b)) throw new ResumeFormatError('not a resume record');
-  if (buf[4] !== RESUME_VERSION) throw new ResumeFormatError(`resume record version ${buf[4]} is not supported`);
+  const version = buf[4]!;
+  if (version !== 1 && version !== RESUME_VERSION) throw new ResumeFormatError(`resume record version ${version} is not supported`);
   if (buf[5] !== 0 || buf[6] !== 0 || buf[7] !== 0) throw new ResumeFormatError('reserved bytes are not zero');
   const pieceCount = buf.readUInt32BE(28);
   const fileCount = buf.readUInt32BE(32);
@@ -102,7 +115,7 @@ export function decodeResume(bytes: Uint8Array): ResumeRecord {
   if (pieceCount > MAX_RECORD_PIECES) throw new ResumeFormatError(`${pieceCount} pieces exceed ${MAX_RECORD_PIECES}`);
   if (fileCount > MAX_RECORD_FILES) throw new ResumeFormatError(`${fileCount} files exceed ${MAX_RECORD_FILES}`);
   if (rootLength > MAX_ROOT_BYTES) throw new ResumeFormatError(`output path of ${rootLength} bytes exceeds ${MAX_ROOT_BYTES}`);
-  const want = recordLength(pieceCount, fileCount, rootLength);
+  const want = recordLength(pieceCount, fileCount, rootLength, version);
   if (buf.length !== want) throw new ResumeFormatError(`record is ${buf.length} bytes, its counts say ${want}`);
   const body = buf.subarray(0, want - DIGEST);
   if (!createHash('sha1').update(body).digest().equals(buf.subarray(want - DIGEST))) throw new ResumeFormatError('checksum mismatch');
@@ -123,7 +136,11 @@ export function decodeResume(bytes: Uint8Array): ResumeRecord {
     if (flag === 0 && (size !== 0n || mtimeNs !== 0n)) throw new ResumeFormatError(`file ${i}: absent but has a size or mtime`);
     files.push({ present: flag === 1, size: Number(size), mtimeNs });
   }
-  const bits = buf.subarray(at, at + Math.ceil(pieceCount / 8));
+  const setBytes = Math.ceil(pieceCount / 8);
+  const bits = buf.subarray(at, at + setBytes);
   if (!Bitfield.sparesClear(pieceCount, bits)) throw new ResumeFormatError('spare bits of the piece set are not zero');
-  return { infoHash: new Uint8Array(buf.subarray(8, 28)), root, files, verified: new Bitfield(pieceCount, bits) };
+  const pendingBits = version === 1 ? new Uint8Array(setBytes) : buf.subarray(at + setBytes, at + 2 * setBytes);
+  if (!Bitfield.sparesClear(pieceCount, pendingBits)) throw new ResumeFormatError('spare bits of the pending set are not zero');
+  if (!pendingBits.every((b, i) => (b & bits[i]!) === 0)) throw new ResumeFormatError('a piece is both verified and pending');
+  return { infoHash: new Uint8Array(buf.subarray(8, 28)), root, files, verified: new Bitfield(pieceCount, bits), pending: new Bitfield(pieceCount, pendingBits) };
 }

@@ -9,7 +9,7 @@ import { toHex } from '../util/bytes.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import type { FileLayout } from './layout.js';
 import type { PieceGeometry } from './geometry.js';
-import { decodeResume, encodeResume, recordLength, type FileStamp, type ResumeRecord } from './resume-codec.js';
+import { decodeResume, encodeResume, recordLength, RESUME_VERSION, type FileStamp, type ResumeRecord } from './resume-codec.js';
 import { closeFd, errCode, openSafe, resolveInside, toStorageError } from './safe-fs.js';
 
 /**
@@ -22,10 +22,16 @@ import { closeFd, errCode, openSafe, resolveInside, toStorageError } from './saf
  * or copied along), a read-only or shared data folder still resumes, and deleting the data
  * cannot leave a stray record there. A daemon passes its own folder; tests a temporary one.
  *
- * Data first, then the record: a piece enters the record only after its write returned and
- * its files were `fdatasync`ed, and the record replaces the old one by rename after its own
- * fsync. A crash loses at most the pieces verified since the last record (a few seconds),
- * and a record never lists a piece whose bytes may not be on disk.
+ * Data first, then the record: a piece enters the record as verified only after its write
+ * returned and its files were `fdatasync`ed, and the record replaces the old one by rename
+ * after its own fsync. A crash loses at most the pieces verified since the last record (a
+ * few seconds), and a record never lists a piece as verified whose bytes may not be on disk.
+ *
+ * The last record, at close, does not wait for the data: syncing what the last seconds wrote
+ * took over a second per GiB at the end of every download, after its last piece. It lists
+ * those pieces as pending instead, and the next start reads and hashes them before trusting
+ * them, so a crash before the kernel wrote them back costs a recheck of them, never a wrong
+ * piece.
  */
 
 /** A record of newly verified pieces is written this often while the download runs. */
@@ -60,15 +66,15 @@ export function resumeFilePath(dir: string, infoHash: Uint8Array, realRoot: stri
 export interface RecordMatch {
   /** Pieces taken from the record without reading them. */
   readonly trusted: Bitfield;
-  /** Pieces to verify by reading: every piece touching a file that changed. */
+  /** Pieces to verify by reading: every piece touching a file that changed, and the pending ones. */
   readonly toCheck: Bitfield;
 }
 
 /**
  * Compares a record with the files now on disk. Undefined when the record is not about
  * this torrent in this folder. A data file whose presence, size or mtime differs has all
- * its pieces rechecked; a recorded piece is trusted only if every file it touches is
- * unchanged and long enough to hold it.
+ * its pieces rechecked, and so has every pending piece; a verified piece is trusted only if
+ * every file it touches is unchanged and long enough to hold it.
  */
 export function matchRecord(
   rec: ResumeRecord,
@@ -88,6 +94,7 @@ export function matchRecord(
   });
   const trusted = new Bitfield(n);
   for (let p = 0; p < n; p++) {
+    if (rec.pending.has(p)) toCheck.set(p);
     if (!rec.verified.has(p) || toCheck.has(p)) continue;
     const extents = layout.extents(geometry.pieceOffset(p), geometry.pieceSize(p));
     const onDisk = extents.every((e) => e.pad || (now[e.fileIndex]!.present && now[e.fileIndex]!.size >= e.fileOffset + e.length));
@@ -152,6 +159,8 @@ export class ResumeJournal {
   private readonly layout: FileLayout;
   private readonly components: readonly (readonly string[])[];
   private verified: Bitfield | undefined;
+  /** The verified pieces whose files were synced: what a record may list as verified. */
+  private synced: Bitfield | undefined;
   private stamps: FileStamp[] = [];
   private touched = new Set<number>();
   private dirty = false;
@@ -182,7 +191,7 @@ export class ResumeJournal {
 
   /** The stored record, or undefined when it is absent, damaged or about something else. */
   async load(): Promise<ResumeRecord | undefined> {
-    const want = recordLength(this.geometry.pieceCount, this.info.files.length, Buffer.byteLength(this.root));
+    const sizes = [1, RESUME_VERSION].map((v) => recordLength(this.geometry.pieceCount, this.info.files.length, Buffer.byteLength(this.root), v));
     let fh: fs.FileHandle;
     try {
       fh = await fs.open(this.file, FS.O_RDONLY | FS.O_NOFOLLOW);
@@ -191,7 +200,8 @@ export class ResumeJournal {
     }
     try {
       // The size a record of this torrent must have bounds the read: a bigger file is not one.
-      if ((await fh.stat()).size !== want) return undefined;
+      const want = (await fh.stat()).size;
+      if (!sizes.includes(want)) return undefined;
       const bytes = Buffer.alloc(want);
       const { bytesRead } = await fh.read(bytes, 0, want, 0);
       return bytesRead === want ? decodeResume(bytes) : undefined;
@@ -210,11 +220,19 @@ export class ResumeJournal {
   /**
    * Starts journaling from what the check found. `upToDate` says the stored record already
    * says exactly this (nothing was read), so nothing needs writing until a piece arrives.
+   * `pending`: verified pieces not known durable (pending in the record, and read again from
+   * what may still be the page cache): their files are synced before a record lists them.
    */
-  begin(verified: Bitfield, stamps: FileStamp[], upToDate: boolean): void {
+  begin(verified: Bitfield, stamps: FileStamp[], upToDate: boolean, pending?: Bitfield): void {
     this.verified = new Bitfield(verified.size, verified.bytes);
+    this.synced = new Bitfield(verified.size, verified.bytes);
     this.stamps = stamps;
     this.dirty = !upToDate;
+    for (let p = 0; pending !== undefined && p < pending.size; p++) {
+      if (!pending.has(p) || !verified.has(p)) continue;
+      this.synced.clear(p);
+      this.filesWritten(p);
+    }
     const ms = this.opts.intervalMs ?? DEFAULT_RESUME_INTERVAL_MS;
     this.timer = (this.opts.clock ?? systemClock).setInterval(() => void this.flush(), ms);
   }
@@ -240,19 +258,26 @@ export class ResumeJournal {
 
   /** Makes the pieces verified so far durable, then records them. Resolves when written (or failed). */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.flushNow());
-    return this.flushing;
+    return this.enqueue(true);
   }
 
-  /** Stops the timer and writes the last record; call once no write is in flight. */
+  /**
+   * Stops the timer and writes the last record, without waiting for the data: the pieces
+   * verified since the last flush are listed as pending. Call once no write is in flight.
+   */
   async close(): Promise<void> {
     this.timer?.cancel();
-    await this.flush();
+    await this.enqueue(false);
     this.closed = true;
   }
 
-  private async flushNow(): Promise<void> {
-    if (!this.dirty || this.closed || this.verified === undefined) return;
+  private enqueue(sync: boolean): Promise<void> {
+    this.flushing = this.flushing.then(() => this.flushNow(sync));
+    return this.flushing;
+  }
+
+  private async flushNow(sync: boolean): Promise<void> {
+    if (!this.dirty || this.closed || this.verified === undefined || this.synced === undefined) return;
     // Snapshot first: pieces verified from here on wait for the next record.
     const verified = new Bitfield(this.verified.size, this.verified.bytes);
     const touched = [...this.touched];
@@ -262,10 +287,13 @@ export class ResumeJournal {
       // Stamps right after the snapshot, before the (possibly slow) fdatasync: a piece written
       // after them makes its file look changed, so a crash loses it only until the recheck.
       const fresh = await Promise.all(touched.map((i) => stampOf(this.root, this.components[i]!)));
-      await forEachLimited(touched, (i) => this.syncData(i));
+      if (sync) await forEachLimited(touched, (i) => this.syncData(i));
       touched.forEach((i, k) => (this.stamps[i] = fresh[k]!));
-      const bytes = encodeResume({ infoHash: this.opts.infoHash, root: this.root, files: this.stamps, verified });
+      const durable = sync ? verified : this.synced;
+      const pending = new Bitfield(verified.size, verified.bytes.map((b, i) => b & ~durable.bytes[i]!));
+      const bytes = encodeResume({ infoHash: this.opts.infoHash, root: this.root, files: this.stamps, verified: durable, pending });
       await writeAtomically(this.file, bytes);
+      if (sync) this.synced = verified;
     } catch (err) {
       for (const i of touched) this.touched.add(i);
       this.dirty = true;

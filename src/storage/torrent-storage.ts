@@ -256,6 +256,7 @@ export class TorrentStorage extends PooledStore implements PieceStore {
     const stamps = journal === undefined ? [] : await journal.stampAll();
     let result: ExistingData;
     let upToDate = false;
+    let pending: Bitfield | undefined;
     if (this.fresh) result = { have: new Bitfield(n), trusted: 0, checked: 0 };
     else {
       const record = journal === undefined || opts.recheck === true ? undefined : await journal.load();
@@ -266,9 +267,10 @@ export class TorrentStorage extends PooledStore implements PieceStore {
         for (let p = 0; p < n; p++) if (match.trusted.has(p)) have.set(p);
         result = { have, trusted: match.trusted.count, checked: match.toCheck.count };
         upToDate = match.toCheck.count === 0;
+        pending = record!.pending;
       }
     }
-    journal?.begin(result.have, stamps, upToDate);
+    journal?.begin(result.have, stamps, upToDate, pending);
     await this.settleParts(result.have);
     return result;
   }

@@ -15,6 +15,8 @@ const HASH = Buffer.alloc(20, 0xab);
 function record(over: Partial<ResumeRecord> = {}): ResumeRecord {
   const verified = new Bitfield(10);
   for (const p of [0, 3, 9]) verified.set(p);
+  const pending = new Bitfield(10);
+  pending.set(4);
   return {
     infoHash: HASH,
     root: '/data/dl',
@@ -23,6 +25,7 @@ function record(over: Partial<ResumeRecord> = {}): ResumeRecord {
       { present: false, size: 0, mtimeNs: 0n },
     ],
     verified,
+    pending,
     ...over,
   };
 }
@@ -42,6 +45,25 @@ describe('resume record codec', () => {
   it('encodes a known record byte for byte', () => {
     const bytes = Buffer.from(encodeResume(record()));
     const body = Buffer.concat([
+      Buffer.from('TSRS\x02\x00\x00\x00', 'latin1'),
+      HASH,
+      Buffer.from([0, 0, 0, 10, 0, 0, 0, 2, 0, 8]),
+      Buffer.from('/data/dl'),
+      Buffer.from('01' + '0000000000003039' + '17979cfe3d85cd15', 'hex'),
+      Buffer.from('00' + '0000000000000000' + '0000000000000000', 'hex'),
+      Buffer.from([0b1001_0000, 0b0100_0000]),
+      Buffer.from([0b0000_1000, 0b0000_0000]),
+    ]);
+    assert.equal(bytes.toString('hex'), Buffer.concat([body, createHash('sha1').update(body).digest()]).toString('hex'));
+    const back = decodeResume(bytes);
+    assert.deepEqual(back.files, record().files);
+    assert.equal(back.root, '/data/dl');
+    assert.deepEqual([...back.verified.bytes], [0b1001_0000, 0b0100_0000]);
+    assert.deepEqual([...back.pending.bytes], [0b0000_1000, 0b0000_0000]);
+  });
+
+  it('decodes a version 1 record (no pending set) as one with nothing pending', () => {
+    const body = Buffer.concat([
       Buffer.from('TSRS\x01\x00\x00\x00', 'latin1'),
       HASH,
       Buffer.from([0, 0, 0, 10, 0, 0, 0, 2, 0, 8]),
@@ -50,11 +72,25 @@ describe('resume record codec', () => {
       Buffer.from('00' + '0000000000000000' + '0000000000000000', 'hex'),
       Buffer.from([0b1001_0000, 0b0100_0000]),
     ]);
-    assert.equal(bytes.toString('hex'), Buffer.concat([body, createHash('sha1').update(body).digest()]).toString('hex'));
-    const back = decodeResume(bytes);
-    assert.deepEqual(back.files, record().files);
-    assert.equal(back.root, '/data/dl');
+    const back = decodeResume(Buffer.concat([body, createHash('sha1').update(body).digest()]));
     assert.deepEqual([...back.verified.bytes], [0b1001_0000, 0b0100_0000]);
+    assert.equal(back.pending.count, 0);
+    assert.equal(back.pending.size, 10);
+  });
+
+  it('rejects a piece both verified and pending, and spare bits in the pending set', () => {
+    const good = Buffer.from(encodeResume(record()));
+    const pendingAt = good.length - 20 - 2;
+    const both = Buffer.from(good);
+    both[pendingAt] = 0b1000_0000;
+    rejects(reseal(both), /both verified and pending/);
+    const spare = Buffer.from(good);
+    spare[pendingAt + 1] = 0b0000_0001;
+    rejects(reseal(spare), /spare bits of the pending set/);
+    const overlapping = new Bitfield(10);
+    overlapping.set(3);
+    assert.throws(() => encodeResume(record({ pending: overlapping })), ResumeFormatError);
+    assert.throws(() => encodeResume(record({ pending: new Bitfield(9) })), ResumeFormatError);
   });
 
   it('rejects a damaged or foreign record', () => {
@@ -69,8 +105,8 @@ describe('resume record codec', () => {
     magic[0] = 0x58;
     rejects(reseal(magic), /not a resume record/);
     const version = Buffer.from(good);
-    version[4] = 2;
-    rejects(reseal(version), /version 2/);
+    version[4] = 3;
+    rejects(reseal(version), /version 3/);
     const reserved = Buffer.from(good);
     reserved[6] = 1;
     rejects(reseal(reserved), /reserved/);
@@ -102,8 +138,8 @@ describe('resume record codec', () => {
     huge.writeBigUInt64BE(2n ** 53n, fileAt + 1);
     rejects(reseal(huge), /size out of range/);
     const spare = Buffer.from(good);
-    spare[good.length - 21] |= 1;
-    rejects(reseal(spare), /spare bits/);
+    spare[good.length - 23] |= 1;
+    rejects(reseal(spare), /spare bits of the piece set/);
     const utf = Buffer.from(good);
     utf[38] = 0xff;
     rejects(reseal(utf), /not UTF-8/);
@@ -128,13 +164,14 @@ describe('resume record codec', () => {
       ),
       pieces: fc.nat({ max: 300 }),
       seed: fc.uint8Array({ maxLength: 38 }),
+      pendingSeed: fc.uint8Array({ maxLength: 38 }),
     })
-    .map(({ infoHash, root, files, pieces, seed }) => ({
-      infoHash,
-      root,
-      files: files.map((f) => ({ present: f.present, size: f.size, mtimeNs: f.mtimeNs })),
-      verified: new Bitfield(pieces, seed),
-    }));
+    .map(({ infoHash, root, files, pieces, seed, pendingSeed }) => {
+      const verified = new Bitfield(pieces, seed);
+      // Pending pieces are never verified ones.
+      const pending = new Bitfield(pieces, Uint8Array.from(pendingSeed, (b, i) => b & ~(verified.bytes[i] ?? 0)));
+      return { infoHash, root, files: files.map((f) => ({ present: f.present, size: f.size, mtimeNs: f.mtimeNs })), verified, pending };
+    });
 
   it('round-trips any record (property)', () => {
     fc.assert(
@@ -145,6 +182,7 @@ describe('resume record codec', () => {
         assert.equal(back.root, Buffer.from(rec.root, 'utf8').toString('utf8'));
         assert.deepEqual(back.files, rec.files);
         assert.deepEqual([...back.verified.bytes], [...rec.verified.bytes]);
+        assert.deepEqual([...back.pending.bytes], [...rec.pending.bytes]);
         assert.deepEqual(Buffer.from(encodeResume(back)), Buffer.from(bytes));
       }),
       { numRuns: 300 },

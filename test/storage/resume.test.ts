@@ -38,7 +38,7 @@ describe('matchRecord', () => {
   const { geometry, layout } = torrentMaps(t.info);
   const expect = { infoHash: HASH, root: '/dl', geometry, layout, files: t.info.files };
   const stamps: FileStamp[] = t.info.files.map((f, i) => ({ present: true, size: f.length, mtimeNs: BigInt(1000 + i) }));
-  const rec = (verified: Bitfield, files = stamps): ResumeRecord => ({ infoHash: HASH, root: '/dl', files, verified });
+  const rec = (verified: Bitfield, files = stamps, pending = new Bitfield(verified.size)): ResumeRecord => ({ infoHash: HASH, root: '/dl', files, verified, pending });
   const all = bits(geometry.pieceCount, [0, 1, 2, 3, 4, 5]);
 
   it('trusts every recorded piece when no file changed', () => {
@@ -68,6 +68,12 @@ describe('matchRecord', () => {
     const m = matchRecord(rec(all, short), expect, short)!;
     assert.deepEqual(list(m.trusted), []);
     assert.deepEqual(list(m.toCheck), [0, 1, 2, 3, 4, 5]);
+  });
+
+  it('rechecks the pending pieces, unchanged files or not, and trusts only the verified ones', () => {
+    const m = matchRecord(rec(bits(6, [0, 2]), stamps, bits(6, [1, 5])), expect, stamps)!;
+    assert.deepEqual(list(m.trusted), [0, 2]);
+    assert.deepEqual(list(m.toCheck), [1, 5]);
   });
 
   it('ignores a record of another torrent or folder', () => {
@@ -140,6 +146,7 @@ describe('TorrentStorage with a resume record', () => {
       assert.equal(first.have.count, n);
       const rec = decodeResume(await fs.readFile(resumeFilePath(state, HASH, await fs.realpath(root))));
       assert.equal(rec.verified.count, n, 'the record written at close lists every piece');
+      assert.equal(rec.pending.count, 0, 'none of them pending: nothing was written');
 
       const second = await restart(root, state, t);
       assert.deepEqual({ trusted: second.trusted, checked: second.checked, count: second.have.count }, { trusted: n, checked: 0, count: n });
@@ -197,7 +204,7 @@ describe('TorrentStorage with a resume record', () => {
       assert.equal((await restart(root, state, t)).checked, 6, 'an oversized file is not read as a record');
     }));
 
-  it('records pieces in batches on the clock, only once written, and all of them at close', () =>
+  it('records pieces in batches on the clock, only once written, and at close those since the last batch as pending', () =>
     withTempDir(async (dir) => {
       const t = threeFiles();
       const root = path.join(dir, 'out');
@@ -206,6 +213,7 @@ describe('TorrentStorage with a resume record', () => {
       const s = await open(root, state, t, clock);
       const file = resumeFilePath(state, HASH, await fs.realpath(root));
       const recorded = async (): Promise<number[]> => list(decodeResume(await fs.readFile(file)).verified);
+      const pending = async (): Promise<number[]> => list(decodeResume(await fs.readFile(file)).pending);
       const commit = async (i: number): Promise<void> => {
         const buf = s.acquirePieceBuffer(i)!;
         buf.set(pieceOf(t, i));
@@ -219,6 +227,7 @@ describe('TorrentStorage with a resume record', () => {
         clock.advance(3000);
         await s.flushResume();
         assert.deepEqual(await recorded(), [0, 4]);
+        assert.deepEqual(await pending(), [], 'a batch syncs the data: nothing pending');
         const bad = s.acquirePieceBuffer(2)!;
         assert.equal(await s.commitPiece(2, bad), 'hash-mismatch');
         await commit(5);
@@ -235,10 +244,23 @@ describe('TorrentStorage with a resume record', () => {
       } finally {
         await s.close();
       }
-      assert.deepEqual(await recorded(), [0, 1, 3, 4, 5], 'close records every written piece');
+      assert.deepEqual(await recorded(), [0, 4, 5], 'close does not wait for the data: the pieces synced before');
+      assert.deepEqual(await pending(), [1, 3], '… and those written since, pending');
       assert.equal((await fs.stat(file)).mode & 0o777, 0o600);
       assert.deepEqual(await fs.readdir(state), [path.basename(file)], 'no temporary file is left behind');
       const r = await restart(root, state, t);
-      assert.deepEqual({ trusted: r.trusted, checked: r.checked, have: list(r.have) }, { trusted: 5, checked: 0, have: [0, 1, 3, 4, 5] });
+      assert.deepEqual({ trusted: r.trusted, checked: r.checked, have: list(r.have) }, { trusted: 3, checked: 2, have: [0, 1, 3, 4, 5] }, 'the pending pieces are read and hashed');
+      // That start synced nothing, so its record keeps them pending; the next start reads them again.
+      assert.deepEqual([await recorded(), await pending()], [[0, 4, 5], [1, 3]]);
+      // As after a crash before the kernel wrote piece 3 back: its bytes are gone, the file's
+      // size and mtime as recorded. The pending piece is read, and not trusted.
+      const c = filePath(root, t.info, 2);
+      const before = await fs.stat(c);
+      const fh = await fs.open(c, 'r+');
+      // c starts at 50 KiB, inside piece 3 (48 .. 64 KiB): its first 8 KiB are piece 3's alone.
+      await fh.write(Buffer.alloc(8 * KiB), 0, 8 * KiB, 0);
+      await fh.close();
+      await fs.utimes(c, before.atime, before.mtime);
+      assert.deepEqual(list((await restart(root, state, t)).have), [0, 1, 4, 5]);
     }));
 });
