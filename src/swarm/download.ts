@@ -26,7 +26,7 @@ import type { SwarmStorage } from './swarm-types.js';
 import { formatTrace, type PeerTrace } from './trace.js';
 
 /** No new piece is spilled while the storage has this many bytes of spilled blocks to write. */
-const SPILL_BACKLOG_BYTES = 16 << 20;
+const SPILL_BACKLOG_BYTES = 8 << 20;
 /** A peer that fills a piece within this many ms waits for a buffer rather than spill (see `mayStartPiece`). */
 const FAST_FILL_MS = 50;
 /** Piece buffers wanted besides one per sending peer: pieces storage is hashing and writing. */
