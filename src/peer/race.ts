@@ -60,14 +60,12 @@ class RaceStream extends Duplex {
     super({ allowHalfOpen: false });
     this.startedAt = clock.now();
     dialers.forEach((dial, rank) => {
-      let attempt: Attempt | undefined;
       const stream: Duplex = dial(address, (chunk, transient) => {
-        if (attempt === undefined || this.winner !== attempt) return;
+        if (this.winner?.stream !== stream) return;
         if (!this.answered) this.endStandbys();
         onData(chunk, transient);
       });
       const a: Attempt = { stream, rank, connected: false };
-      attempt = a;
       this.others.push(a);
       stream.on('error', (err: Error) => this.ended(a, err));
       stream.on('close', () => this.ended(a, undefined));

@@ -57,6 +57,11 @@ export class ResumeFormatError extends TesseraError {
   }
 }
 
+/** No piece is in both sets (bitfields of one size). */
+function disjoint(a: Uint8Array, b: Uint8Array): boolean {
+  return a.every((byte, i) => (byte & b[i]!) === 0);
+}
+
 /** Bytes of a record of `version` for these counts: what a loader may read. */
 export function recordLength(pieceCount: number, fileCount: number, rootBytes: number, version = RESUME_VERSION): number {
   return HEADER + rootBytes + fileCount * FILE_ENTRY + (version === 1 ? 1 : 2) * Math.ceil(pieceCount / 8) + DIGEST;
@@ -66,7 +71,7 @@ export function encodeResume(rec: ResumeRecord): Uint8Array {
   const root = Buffer.from(rec.root, 'utf8');
   const pieceCount = rec.verified.size;
   if (rec.infoHash.length !== 20) throw new ResumeFormatError('info hash must be 20 bytes');
-  if (rec.pending.size !== pieceCount || !rec.pending.bytes.every((b, i) => (b & rec.verified.bytes[i]!) === 0)) {
+  if (rec.pending.size !== pieceCount || !disjoint(rec.pending.bytes, rec.verified.bytes)) {
     throw new ResumeFormatError('the pending set must have the piece count and no verified piece');
   }
   if (pieceCount > MAX_RECORD_PIECES) throw new ResumeFormatError(`${pieceCount} pieces exceed ${MAX_RECORD_PIECES}`);
@@ -141,6 +146,6 @@ export function decodeResume(bytes: Uint8Array): ResumeRecord {
   if (!Bitfield.sparesClear(pieceCount, bits)) throw new ResumeFormatError('spare bits of the piece set are not zero');
   const pendingBits = version === 1 ? new Uint8Array(setBytes) : buf.subarray(at + setBytes, at + 2 * setBytes);
   if (!Bitfield.sparesClear(pieceCount, pendingBits)) throw new ResumeFormatError('spare bits of the pending set are not zero');
-  if (!pendingBits.every((b, i) => (b & bits[i]!) === 0)) throw new ResumeFormatError('a piece is both verified and pending');
+  if (!disjoint(pendingBits, bits)) throw new ResumeFormatError('a piece is both verified and pending');
   return { infoHash: new Uint8Array(buf.subarray(8, 28)), root, files, verified: new Bitfield(pieceCount, bits), pending: new Bitfield(pieceCount, pendingBits) };
 }

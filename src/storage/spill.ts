@@ -120,10 +120,15 @@ export class SpillWriter {
   private payload(run: Run): Uint8Array {
     const n = run.length;
     const buffer = run.bytes.buffer;
-    if (n * 4 > buffer.byteLength || buffer.byteLength !== SPILL_RUN_BYTES || this.free.length >= MAX_FREE_RUNS) return run.bytes.subarray(0, n);
+    if (n * 4 > buffer.byteLength || !this.keeps(buffer)) return run.bytes.subarray(0, n);
     const copy = run.bytes.slice(0, n);
     this.free.push(buffer);
     return copy;
+  }
+
+  /** Whether `buffer` goes back to the free runs: one of run size, while there is room. */
+  private keeps(buffer: ArrayBuffer): boolean {
+    return buffer.byteLength === SPILL_RUN_BYTES && this.free.length < MAX_FREE_RUNS;
   }
 
   private flush(index: number, run: Run): void {
@@ -132,7 +137,7 @@ export class SpillWriter {
     const done = this.write(index, run.begin, this.payload(run)).then(
       (buffer) => {
         this.written(n);
-        if (buffer.byteLength === SPILL_RUN_BYTES && this.free.length < MAX_FREE_RUNS) this.free.push(buffer);
+        if (this.keeps(buffer)) this.free.push(buffer);
       },
       (err: unknown) => {
         this.written(n);

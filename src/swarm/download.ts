@@ -32,6 +32,9 @@ const FAST_FILL_MS = 50;
 /** Piece buffers wanted besides one per sending peer: pieces storage is hashing and writing. */
 const STORAGE_BUFFERS = 4;
 
+/** A peer we want blocks from and that lets us ask: it sends to us. */
+const sendingToUs = (p: SwarmPeer): boolean => p.registered && !p.conn.peerChoking && p.conn.amInterested;
+
 /** What the download path needs from the swarm. */
 export interface DownloadHost {
   readonly storage: SwarmStorage;
@@ -114,7 +117,7 @@ export class Download {
   tick(now: number): void {
     let sum = 0;
     for (const p of this.host.peers.values()) {
-      if (!p.registered || p.conn.peerChoking || !p.conn.amInterested) continue;
+      if (!sendingToUs(p)) continue;
       const rate = p.down.rate(now);
       sum += rate;
       if (this.host.picker.outstanding(p.key) > 0) p.queue.onTick(rate, p.maxOutstanding);
@@ -130,7 +133,7 @@ export class Download {
    */
   private updateBufferDemand(): void {
     let sending = 0;
-    for (const p of this.host.peers.values()) if (p.registered && !p.conn.peerChoking && p.conn.amInterested) sending++;
+    for (const p of this.host.peers.values()) if (sendingToUs(p)) sending++;
     this.host.storage.setBufferDemand(sending + STORAGE_BUFFERS);
   }
 
