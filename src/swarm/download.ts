@@ -318,8 +318,8 @@ export class Download {
 
   private requestDepth(p: SwarmPeer, rate: number): number {
     const { picker } = this.host;
-    const share = this.swarmRate > 0 ? { share: Math.min(1, rate / this.swarmRate) } : {};
-    return p.queue.depth({ rate, maxOutstanding: p.maxOutstanding, snubbed: p.snubbed, endgame: picker.endgame, blocksLeft: picker.blocksLeft, ...share });
+    const share = this.swarmRate > 0 ? Math.min(1, rate / this.swarmRate) : undefined;
+    return p.queue.depth({ rate, maxOutstanding: p.maxOutstanding, snubbed: p.snubbed, endgame: picker.endgame, blocksLeft: picker.blocksLeft, share });
   }
 
   /**

@@ -52,7 +52,7 @@ export interface BlockResult {
   /** Every block of the piece has arrived: hash it, then `pieceVerified` or `pieceFailed`. */
   readonly pieceComplete: boolean;
   /** Other peers that had this block requested (endgame): send them `cancel`. */
-  readonly cancelFrom: PeerKey[];
+  readonly cancelFrom: readonly PeerKey[];
 }
 
 export type BlockState = 'need' | 'requested' | 'received' | 'verified';

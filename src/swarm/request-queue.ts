@@ -21,7 +21,7 @@
  *
  * Pure over time: the caller passes the rates it measured.
  */
-import { requestQueueDepth } from './rate.js';
+import { requestQueueDepth, type QueueDepthOptions } from './rate.js';
 
 /**
  * Requests kept with a peer whose rate is not measured yet: 1 MiB. A rate-capped seeder
@@ -38,6 +38,10 @@ const ENDGAME_MIN_DEPTH = 4;
 const QUEUE_MS = 3000;
 /** Slow start ends when a tick's rate is below this factor of the tick before. */
 const GROWTH = 1.1;
+
+/** `requestQueueDepth`'s settings, made once: `depth` runs for every block received. */
+const BY_RATE: QueueDepthOptions = { queueTimeMs: QUEUE_MS, min: MIN_REQUEST_DEPTH, max: MAX_REQUEST_DEPTH };
+const IN_ENDGAME: QueueDepthOptions = { queueTimeMs: ENDGAME_QUEUE_MS, min: ENDGAME_MIN_DEPTH };
 
 export interface DepthInput {
   /** The peer's measured receive rate, bytes per second. */
@@ -90,11 +94,11 @@ export class RequestQueue {
   /** Requests to keep outstanding now. */
   depth(s: DepthInput): number {
     if (s.snubbed) return 1;
-    const byRate = requestQueueDepth(s.rate, { queueTimeMs: QUEUE_MS, min: MIN_REQUEST_DEPTH, max: MAX_REQUEST_DEPTH });
+    const byRate = requestQueueDepth(s.rate, BY_RATE);
     let depth = Math.min(s.maxOutstanding, this.slow ? Math.max(this.ramp, byRate) : byRate);
     if (!this.slow && s.blocksLeft !== undefined && s.share !== undefined) {
       depth = Math.min(depth, Math.max(ENDGAME_MIN_DEPTH, Math.ceil(s.blocksLeft * s.share)));
     }
-    return s.endgame ? Math.min(depth, requestQueueDepth(s.rate, { queueTimeMs: ENDGAME_QUEUE_MS, min: ENDGAME_MIN_DEPTH })) : depth;
+    return s.endgame ? Math.min(depth, requestQueueDepth(s.rate, IN_ENDGAME)) : depth;
   }
 }
