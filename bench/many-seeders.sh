@@ -14,6 +14,10 @@ export TESSERA_NO_PORT_MAPPING=1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 CLI=${TESSERA_CLI:-$REPO/dist/src/cli/main.js}
+# shellcheck source=bench/lib/node-args.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
+NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
+read -ra NODE_ARGS <<< "$NODE_FLAGS"
 SEEDERS=${SEEDERS:-20}
 SIZE=${SIZE:-1073741824}
 B=${BENCH_DIR:-/tmp/tessera-bench-swarm}
@@ -41,7 +45,7 @@ SCRAPE="http://127.0.0.1:$HTTP_PORT/scrape?info_hash=$(/usr/bin/python3 -c 'impo
 start_seeders() { # count: adds that many seeders to those already running
   local first=$(( ${#pids[@]} ))
   for i in $(seq "$first" "$((first + $1 - 1))"); do
-    node --openssl-legacy-provider "$CLI" seed "$B/big.torrent" "$B/data" --port "$((BASE_PORT + i))" --max-peers-per-ip 64 --quiet > "$B/seed-$i.log" 2>&1 &
+    node "${NODE_ARGS[@]}" "$CLI" seed "$B/big.torrent" "$B/data" --port "$((BASE_PORT + i))" --max-peers-per-ip 64 --quiet > "$B/seed-$i.log" 2>&1 &
     pids+=($!)
   done
   # every seeder rechecks 1 GiB before it announces: wait for the tracker to list them all
@@ -56,7 +60,7 @@ start_seeders() { # count: adds that many seeders to those already running
 run() { # label
   rm -rf "$B/out"
   local t
-  /usr/bin/time -o "$B/time" -f '%e %U %S %M' node --openssl-legacy-provider "$CLI" download "$B/big.torrent" -o "$B/out" ${LEECH_ARGS:---quiet} --no-dht --max-peers-per-ip 64 --port "$((BASE_PORT - 1))" > "$B/leech-$1.log" 2>&1
+  /usr/bin/time -o "$B/time" -f '%e %U %S %M' node "${NODE_ARGS[@]}" "$CLI" download "$B/big.torrent" -o "$B/out" ${LEECH_ARGS:---quiet} --no-dht --max-peers-per-ip 64 --port "$((BASE_PORT - 1))" > "$B/leech-$1.log" 2>&1
   t=$(tail -1 "$B/time")
   cmp -s "$B/out/big.bin" "$B/data/big.bin" || { echo "$1: output differs" >&2; exit 1; }
   read -r wall user sys rss <<< "$t"

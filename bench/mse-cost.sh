@@ -15,6 +15,10 @@ set -euo pipefail
 export TESSERA_NO_PORT_MAPPING=1
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CLI=${TESSERA_CLI:-$REPO/dist/src/cli/main.js}
+# shellcheck source=bench/lib/node-args.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
+NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
+read -ra NODE_ARGS <<< "$NODE_FLAGS"
 B=${BENCH_DIR:-/tmp/tessera-mse-bench}
 SIZE=${SIZE:-1073741824}
 RUNS=${RUNS:-2}
@@ -26,12 +30,12 @@ for run in $(seq "$RUNS"); do
   for mode in off require; do
     port=$(free_port)
     rm -rf "$B/out" "$B/seed.log"
-    /usr/bin/time -f '%U %S' -o "$B/seed.time" node --openssl-legacy-provider "$CLI" seed "$B/big.torrent" "$B/data" --port "$port" --encryption "$mode" --quiet > "$B/seed.log" 2>&1 &
+    /usr/bin/time -f '%U %S' -o "$B/seed.time" node "${NODE_ARGS[@]}" "$CLI" seed "$B/big.torrent" "$B/data" --port "$port" --encryption "$mode" --quiet > "$B/seed.log" 2>&1 &
     timer=$!
     for _ in $(seq 600); do grep -q 'listening on port' "$B/seed.log" && break; sleep 0.5; done
     grep -q 'listening on port' "$B/seed.log" || { echo "seed not ready: $(tail -3 "$B/seed.log")" >&2; kill "$(pgrep -P "$timer")"; exit 1; }
     /usr/bin/time -f '%e %U %S' -o "$B/download.time" \
-      node --openssl-legacy-provider "$CLI" download "$B/big.torrent" -o "$B/out" --peer "127.0.0.1:$port" --no-dht --port 0 --encryption "$mode" --quiet > /dev/null
+      node "${NODE_ARGS[@]}" "$CLI" download "$B/big.torrent" -o "$B/out" --peer "127.0.0.1:$port" --no-dht --port 0 --encryption "$mode" --quiet > /dev/null
     cmp "$B/data/big.bin" "$B/out/big.bin"
     kill -INT "$(pgrep -P "$timer")"
     wait "$timer" || true   # the seed exits 130 on Ctrl-C

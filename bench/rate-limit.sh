@@ -21,6 +21,10 @@ export TESSERA_NO_PORT_MAPPING=1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 CLI=${TESSERA_CLI:-$REPO/dist/src/cli/main.js}
+# shellcheck source=bench/lib/node-args.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
+NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
+read -ra NODE_ARGS <<< "$NODE_FLAGS"
 RATES=${RATES:-1M 10M 100M}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 B=${BENCH_DIR:-/tmp/tessera-bench-rate}
@@ -36,7 +40,7 @@ rm -rf "$B" && mkdir -p "$B"
 # Downloads into folder $2 (more options after it); prints the `seconds` of the `done` event, CPU times go to $2.time.
 run_download() {
   local d=$1 out=$2; shift 2
-  /usr/bin/time -f '%U %S' -o "$out.time" node --openssl-legacy-provider "$CLI" download "$d/t.torrent" -o "$out" --peer "127.0.0.1:$PORT" --no-dht --port 0 --json "$@" > "$out.log" 2> "$out.err"
+  /usr/bin/time -f '%U %S' -o "$out.time" node "${NODE_ARGS[@]}" "$CLI" download "$d/t.torrent" -o "$out" --peer "127.0.0.1:$PORT" --no-dht --port 0 --json "$@" > "$out.log" 2> "$out.err"
   grep '"event":"done"' "$out.log" | sed 's/.*"seconds":\([0-9.]*\).*/\1/'
 }
 

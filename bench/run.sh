@@ -26,7 +26,8 @@
 #   BUILD_DIR=/tmp/x   build the repo with `tsc --outDir /tmp/x` first and use that build
 #   BENCH_DIR=/tmp/tessera-bench (data, logs, results)   WT_DIR=/tmp/tessera-bench-wt (webtorrent-cli)
 #   NETNS=tessera-bench   RESULTS=$BENCH_DIR/results-<batch>.tsv   KEEP_FAILED=0
-#   TESSERA_SEED_CMD='node --openssl-legacy-provider {cli} seed {torrent} {datadir} --port {port} --quiet'  (MODE=seed)
+#   TESSERA_SEED_CMD='node {nodeargs} {cli} seed {torrent} {datadir} --port {port} --quiet'  (MODE=seed;
+#     {nodeargs}: the flags of the CLI's shebang, as for every Tessera process the bench starts)
 #   SEED_RSS_LEECHERS=0 (MODE=seed: sequential leechers for the seeder's RSS, on the first torrent)
 set -euo pipefail
 # The bench stays on loopback: no UPnP, PCP or NAT-PMP query to the machine's gateway.
@@ -51,7 +52,7 @@ NETNS=${NETNS:-tessera-bench}
 TRACKER_PORT=${TRACKER_PORT:-6969}
 LEECH_PORT_BASE=${LEECH_PORT_BASE:-52000}
 KEEP_FAILED=${KEEP_FAILED:-0}
-TESSERA_SEED_CMD=${TESSERA_SEED_CMD:-'node --openssl-legacy-provider {cli} seed {torrent} {datadir} --port {port} --quiet'}
+TESSERA_SEED_CMD=${TESSERA_SEED_CMD:-'node {nodeargs} {cli} seed {torrent} {datadir} --port {port} --quiet'}
 BATCH=$(date +%Y%m%d-%H%M%S)
 RESULTS=${RESULTS:-$B/results-$BATCH.tsv}
 
@@ -61,6 +62,8 @@ die() { echo "bench: error: $*" >&2; exit 1; }
 case $MODE in download|seed|recheck|swarm) ;; *) die "MODE must be download, seed, recheck or swarm" ;; esac
 # shellcheck source=lib/swarm-mode.sh
 . "$HERE/lib/swarm-mode.sh"
+# shellcheck source=lib/node-args.sh
+. "$HERE/lib/node-args.sh"
 [ "$(id -u)" = 0 ] || die "run as root (it creates a network namespace)"
 [[ $RUNS =~ ^[0-9]+$ ]] && [ "$RUNS" -ge 1 ] && [ "$RUNS" -le 50 ] || die "RUNS must be 1..50"
 mkdir -p "$B"
@@ -159,6 +162,14 @@ resolve_cli() {
   fi
   [ -f "$TESSERA_CLI" ] || die "no Tessera build at $TESSERA_CLI"
   TESSERA_CLI=$(readlink -f "$TESSERA_CLI")
+  local flags
+  flags=$(cli_node_args "$TESSERA_CLI") || die "cannot read the node flags of $TESSERA_CLI"
+  read -ra NODE_ARGS <<< "$flags"
+  NODE_ARGS_B=()
+  if [ -n "${TESSERA_CLI_B:-}" ]; then
+    flags=$(cli_node_args "$TESSERA_CLI_B") || die "cannot read the node flags of $TESSERA_CLI_B"
+    read -ra NODE_ARGS_B <<< "$flags"
+  fi
 }
 
 # ------------------------------------------------------------------ data + torrents
@@ -247,7 +258,7 @@ start_seeder() { # client torrent-names...
   tessera)   # one process per torrent, ports port, port+1, ...
     for t in "${T[@]}"; do
       local cmd=$TESSERA_SEED_CMD
-      cmd=${cmd//\{cli\}/$TESSERA_CLI}; cmd=${cmd//\{torrent\}/$t}; cmd=${cmd//\{datadir\}/$B/data}; cmd=${cmd//\{port\}/$((port + k))}
+      cmd=${cmd//\{nodeargs\}/${NODE_ARGS[*]}}; cmd=${cmd//\{cli\}/$TESSERA_CLI}; cmd=${cmd//\{torrent\}/$t}; cmd=${cmd//\{datadir\}/$B/data}; cmd=${cmd//\{port\}/$((port + k))}
       # shellcheck disable=SC2086
       start_bg "$name-$k" "$dir/log-$k" $cmd
       k=$((k + 1))
@@ -275,9 +286,9 @@ leecher_cmd() { # leecher torrent outdir port -> CMD array
   # libtorrent (allow_multiple_connections_per_ip); with the default of 3, Tessera reached only
   # 3 of MODE=swarm's 8 seeders.
   # shellcheck disable=SC2086
-  tessera) CMD=(node --openssl-legacy-provider "$TESSERA_CLI" download "$t" -o "$out" --quiet --port "$p" --no-dht --max-peers-per-ip 100 ${TESSERA_ARGS:-}) ;;
+  tessera) CMD=(node "${NODE_ARGS[@]}" "$TESSERA_CLI" download "$t" -o "$out" --quiet --port "$p" --no-dht --max-peers-per-ip 100 ${TESSERA_ARGS:-}) ;;
   # shellcheck disable=SC2086
-  tessera-b) CMD=(node --openssl-legacy-provider "${TESSERA_CLI_B:?tessera-b needs TESSERA_CLI_B}" download "$t" -o "$out" --quiet --port "$p" --no-dht --max-peers-per-ip 100 ${TESSERA_ARGS:-}) ;;
+  tessera-b) CMD=(node "${NODE_ARGS_B[@]}" "${TESSERA_CLI_B:?tessera-b needs TESSERA_CLI_B}" download "$t" -o "$out" --quiet --port "$p" --no-dht --max-peers-per-ip 100 ${TESSERA_ARGS:-}) ;;
   lt)      CMD=("$PY" "$HERE/lib/lt.py" leech --profile default --port "$p" --save "$out" --timeout "$TIMEOUT" "$t") ;;
   lt-hp)   CMD=("$PY" "$HERE/lib/lt.py" leech --profile hp --port "$p" --save "$out" --timeout "$TIMEOUT" "$t") ;;
   aria2)   CMD=(aria2c --no-conf --dir="$out" --seed-time=0 --enable-dht=false --enable-dht6=false --bt-enable-lpd=false

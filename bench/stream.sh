@@ -21,6 +21,10 @@ export TESSERA_NO_PORT_MAPPING=1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 CLI=${TESSERA_CLI:-$REPO/dist/src/cli/main.js}
+# shellcheck source=bench/lib/node-args.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
+NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
+read -ra NODE_ARGS <<< "$NODE_FLAGS"
 SIZE=${SIZE:-1073741824}
 SEED_RATE=${SEED_RATE:-52428800}
 READ_S=${READ_S:-3}
@@ -56,7 +60,7 @@ for _ in $(seq 1 6000); do grep -q '^ready' "$B/seed.log" && break; sleep 0.1; d
 grep -q '^ready' "$B/seed.log" || { echo "the seeder did not start" >&2; exit 1; }
 
 t0=$(now)
-/usr/bin/time -f '%U %S %M' -o "$B/time.txt" node --openssl-legacy-provider "$CLI" stream "$B/t.torrent" -o "$B/out" --peer "127.0.0.1:$PORT" --no-dht --port 0 --http-port "$HTTP_PORT" --quiet > "$B/urls.txt" 2> "$B/stream.err" &
+/usr/bin/time -f '%U %S %M' -o "$B/time.txt" node "${NODE_ARGS[@]}" "$CLI" stream "$B/t.torrent" -o "$B/out" --peer "127.0.0.1:$PORT" --no-dht --port 0 --http-port "$HTTP_PORT" --quiet > "$B/urls.txt" 2> "$B/stream.err" &
 streamer=$!
 URL=""
 for _ in $(seq 1 6000); do URL=$(head -n 1 "$B/urls.txt"); [ -n "$URL" ] && break; sleep 0.01; done

@@ -21,6 +21,10 @@ set -euo pipefail
 export TESSERA_NO_PORT_MAPPING=1
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CLI=${TESSERA_CLI:-$REPO/dist/src/cli/main.js}
+# shellcheck source=bench/lib/node-args.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
+NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
+read -ra NODE_ARGS <<< "$NODE_FLAGS"
 LT=$REPO/bench/lib/lt.py
 B=${BENCH_DIR:-/tmp/tessera-utp-bench}
 SIZE=${SIZE:-1073741824}
@@ -64,7 +68,7 @@ for run in $(seq "$RUNS"); do
     if [ "$row" = tessera-seed ]; then
       tport=$(free_port)
       rm -f "$B/tseed.log"
-      /usr/bin/time -f '%U %S %M' -o "$B/tseed.time" node --openssl-legacy-provider "$CLI" seed "$B/big.torrent" "$B/data" --port "$tport" --quiet > "$B/tseed.log" 2>&1 &
+      /usr/bin/time -f '%U %S %M' -o "$B/tseed.time" node "${NODE_ARGS[@]}" "$CLI" seed "$B/big.torrent" "$B/data" --port "$tport" --quiet > "$B/tseed.log" 2>&1 &
       tseed=$!
       for _ in $(seq 600); do grep -qs 'listening on port' "$B/tseed.log" && break; sleep 0.5; done
       grep -q 'listening on port' "$B/tseed.log" || { echo "tessera seed not ready: $(tail -3 "$B/tseed.log")" >&2; exit 1; }
@@ -73,7 +77,7 @@ for run in $(seq "$RUNS"); do
       start_path "$seed_port" "$run"
     fi
     case $row in
-      tessera) cmd=(node --openssl-legacy-provider "$CLI" download "$B/big.torrent" -o "$B/out" --peer "127.0.0.1:$port" --no-dht --port 0 --quiet) ;;
+      tessera) cmd=(node "${NODE_ARGS[@]}" "$CLI" download "$B/big.torrent" -o "$B/out" --peer "127.0.0.1:$port" --no-dht --port 0 --quiet) ;;
       libtorrent | tessera-seed) cmd=(/usr/bin/python3 "$LT" leech --utp-only --timeout 7200 --port "$(free_port)" --save "$B/out" --connect "127.0.0.1:$port" "$B/big.torrent") ;;
       *) echo "unknown row $row" >&2; exit 1 ;;
     esac

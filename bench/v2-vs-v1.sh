@@ -13,6 +13,10 @@ PIECE=${PIECE:-1048576}
 ROUNDS=${ROUNDS:-2}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CLI=${TESSERA_CLI:-$ROOT/dist/src/cli/main.js}
+# shellcheck source=bench/lib/node-args.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
+NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
+read -ra NODE_ARGS <<< "$NODE_FLAGS"
 dir=$(mktemp -d /tmp/tessera-v2-bench.XXXXXX)
 seed_pid=
 cleanup() { if [ -n "$seed_pid" ]; then kill "$seed_pid" 2>/dev/null || true; wait "$seed_pid" 2>/dev/null || true; fi; rm -rf "$dir"; }
@@ -38,7 +42,7 @@ echo "size $SIZE bytes, piece length $PIECE, $(nproc) cores"
 for round in $(seq "$ROUNDS"); do
   for v in v1 v2; do
     out="$dir/out-$v"; rm -rf "$out"; mkdir -p "$out"
-    "${T[@]}" node --openssl-legacy-provider "$CLI" download "$dir/$v.torrent" -o "$out" --no-dht --no-port-mapping -q --port 0 --peer "127.0.0.1:$port" > "$dir/$v.log" 2>&1 || true
+    "${T[@]}" node "${NODE_ARGS[@]}" "$CLI" download "$dir/$v.torrent" -o "$out" --no-dht --no-port-mapping -q --port 0 --peer "127.0.0.1:$port" > "$dir/$v.log" 2>&1 || true
     cmp -s "$out/big.bin" "$dir/data/big.bin" && same=identical || same=DIFFERENT
     echo "round $round tessera $v: $(cat "$dir/time") ($same)"
     rm -rf "$out"

@@ -10,6 +10,10 @@ export TESSERA_NO_PORT_MAPPING=1
 SIZE=${SIZE:-1073741824}
 ROUNDS=${ROUNDS:-2}
 CLI=${TESSERA_CLI:-$(cd "$(dirname "$0")/.." && pwd)/dist/src/cli/main.js}
+# shellcheck source=bench/lib/node-args.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
+NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
+read -ra NODE_ARGS <<< "$NODE_FLAGS"
 dir=$(mktemp -d /tmp/tessera-webseed-bench.XXXXXX)
 nginx_pid=
 cleanup() { if [ -n "$nginx_pid" ]; then kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi; rm -rf "$dir"; }
@@ -47,7 +51,7 @@ for round in $(seq "$ROUNDS"); do
     case $tool in
       curl) cmd=(curl -s -o "$out/big.bin" "http://127.0.0.1:$port/big.bin") ;;
       aria2c) cmd=(aria2c -q -d "$out" --enable-dht=false --enable-dht6=false --bt-enable-lpd=false --enable-peer-exchange=false --seed-time=0 --file-allocation=none --summary-interval=0 "$dir/big.torrent") ;;
-      tessera) cmd=(node --openssl-legacy-provider "$CLI" download "$dir/big.torrent" -o "$out" --no-dht -q --port 0) ;;
+      tessera) cmd=(node "${NODE_ARGS[@]}" "$CLI" download "$dir/big.torrent" -o "$out" --no-dht -q --port 0) ;;
     esac
     "${T[@]}" "${cmd[@]}" > "$dir/$tool.log" 2>&1 || true
     t=$(cat "$dir/time")

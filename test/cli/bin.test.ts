@@ -2,20 +2,35 @@
  * `npx tessera` runs the package's bin file directly, so the build must leave it executable
  * with a node shebang (npm only sets the bit for installed dependencies, not for the package
  * being developed). The shebang starts Node with OpenSSL's legacy provider, for the RC4 of
- * encrypted connections (src/mse/rc4.ts); `env -S` splits the flag off.
+ * encrypted connections (src/mse/rc4.ts), and bounds for the heap (src/cli/main.ts); `env -S`
+ * splits the flags off.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { run } from '../helpers/proc.js';
+import { CLI_NODE_ARGS, shebangNodeArgs } from '../helpers/tessera.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-test('the built CLI is executable and starts with a node shebang that enables the legacy provider', async () => {
+test('the built CLI is executable and starts with a node shebang: legacy provider, bounded heap', async () => {
   const st = await stat(bin);
   assert.equal(st.mode & 0o111, 0o111, `mode ${(st.mode & 0o777).toString(8)} is not executable`);
-  assert.match(await readFile(bin, 'utf8'), /^#!\/usr\/bin\/env -S node --openssl-legacy-provider\n/);
+  assert.deepEqual(shebangNodeArgs(await readFile(bin, 'utf8')), ['--openssl-legacy-provider', '--max-semi-space-size=2', '--heap-growing-percent=20']);
+  assert.deepEqual(CLI_NODE_ARGS, ['--openssl-legacy-provider', '--max-semi-space-size=2', '--heap-growing-percent=20']);
+});
+
+test('a line that is not a node shebang is refused, not read as no flags', () => {
+  assert.throws(() => shebangNodeArgs('#!/bin/sh\n'), /not a node shebang/);
+  assert.throws(() => shebangNodeArgs('#!/usr/bin/env -S node --a; rm x\n'), /not a node shebang/);
+  assert.deepEqual(shebangNodeArgs('#!/usr/bin/env -S node\n'), []);
+});
+
+test('Node accepts every flag of the shebang', async () => {
+  const proc = await run(process.execPath, [...CLI_NODE_ARGS, '-e', 'process.stdout.write("ok")'], 30_000);
+  assert.equal(proc.stdout, 'ok');
+  assert.equal(proc.stderr, '');
 });
 
 test('the built CLI runs directly through its shebang', async () => {

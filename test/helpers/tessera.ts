@@ -2,16 +2,26 @@
  * Runs the built `tessera` CLI as a child process. The CLI lives in the same build output as
  * the compiled tests: <outDir>/src/cli/main.js next to <outDir>/test/helpers/tessera.js.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
 import { startProc, type Proc } from './proc.js';
 
 export const cliPath = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+/** The flags a `#!/usr/bin/env -S node <flags>` line gives Node. */
+export function shebangNodeArgs(text: string): string[] {
+  const first = text.slice(0, text.indexOf('\n'));
+  const m = /^#!\/usr\/bin\/env -S node((?: --[a-z0-9-]+(?:=[a-z0-9]+)?)*)$/.exec(first);
+  if (m === null) throw new Error(`not a node shebang: ${first}`);
+  return m[1]!.split(' ').filter((a) => a !== '');
+}
+
 /**
- * What the CLI's shebang gives Node, so that downloads and seeds run as users' do: with RC4
- * from OpenSSL on encrypted connections (src/mse/rc4.ts).
+ * What the CLI's shebang gives Node, so that downloads and seeds run as users' do: RC4 from
+ * OpenSSL on encrypted connections (src/mse/rc4.ts) and the heap's bounds (src/cli/main.ts).
  */
-export const CLI_NODE_ARGS: readonly string[] = ['--openssl-legacy-provider'];
+export const CLI_NODE_ARGS: readonly string[] = shebangNodeArgs(readFileSync(cliPath, 'utf8'));
 
 export interface DownloadOptions {
   readonly torrent: string;

@@ -37,18 +37,13 @@ const NO_PEER_TIMEOUT_S = 120;
  * A seed's garbage is a few small objects per block sent, nearly all dead by the next
  * scavenge, yet V8 kept growing the young generation under it, to 32 MiB of RSS over 50
  * leechers, for no CPU saved (measured: the same seconds per leecher at the size it has
- * now): no further growth from here. What a leecher's objects leave in the old generation
- * (about 1 MiB each) piled up to 22 MiB before V8 ran a full collection, of which about 9
- * lived; with the heap let grow 20 % past what lived, it is collected at 10-11 MiB, for no
- * measurable CPU. V8 reads both flags whenever it resizes, so they take effect although the
- * heap is set up already; but each isolate V8 sets up (a storage worker starting, for a
- * recheck) puts the growth factor back to 2, its least: set again once the thread runs.
+ * now): no further growth from here. (The old generation's bound is the shebang's, in
+ * cli/main.ts.) V8 reads the flag whenever it resizes, so it takes effect although the heap is
+ * set up already; but each isolate V8 sets up (a storage worker starting, for a recheck) puts
+ * the growth factor back to 2, its least: set again once the thread runs.
  */
 function keepHeapSmall(): void {
-  const apply = (): void => {
-    setFlagsFromString('--semi-space-growth-factor=1');
-    setFlagsFromString('--heap-growing-percent=20');
-  };
+  const apply = (): void => setFlagsFromString('--semi-space-growth-factor=1');
   apply();
   subscribe('worker_threads', (message) => (message as { worker: Worker }).worker.once('online', apply));
 }
