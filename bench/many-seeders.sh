@@ -14,16 +14,16 @@ export TESSERA_NO_PORT_MAPPING=1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 CLI=${TESSERA_CLI:-$REPO/dist/src/cli/main.js}
-# shellcheck source=bench/lib/node-args.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
-NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
-read -ra NODE_ARGS <<< "$NODE_FLAGS"
 SEEDERS=${SEEDERS:-20}
 SIZE=${SIZE:-1073741824}
 B=${BENCH_DIR:-/tmp/tessera-bench-swarm}
 HTTP_PORT=${HTTP_PORT:-46969}
 BASE_PORT=${BASE_PORT:-47000}
 [ -f "$CLI" ] || (cd "$REPO" && npx tsc -p tsconfig.json)
+# shellcheck source=bench/lib/node-args.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
+NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
+read -ra NODE_ARGS <<< "$NODE_FLAGS"
 [[ $SEEDERS =~ ^[0-9]+$ ]] && [ "$SEEDERS" -ge 1 ] && [ "$SEEDERS" -le 50 ] || { echo "SEEDERS must be 1..50" >&2; exit 2; }
 
 pids=()

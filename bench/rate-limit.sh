@@ -21,10 +21,6 @@ export TESSERA_NO_PORT_MAPPING=1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 CLI=${TESSERA_CLI:-$REPO/dist/src/cli/main.js}
-# shellcheck source=bench/lib/node-args.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
-NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
-read -ra NODE_ARGS <<< "$NODE_FLAGS"
 RATES=${RATES:-1M 10M 100M}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 B=${BENCH_DIR:-/tmp/tessera-bench-rate}
@@ -36,6 +32,10 @@ bytes_of() {
 }
 
 [ -f "$CLI" ] || (cd "$REPO" && npx tsc -p tsconfig.json)
+# shellcheck source=bench/lib/node-args.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
+NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
+read -ra NODE_ARGS <<< "$NODE_FLAGS"
 rm -rf "$B" && mkdir -p "$B"
 # Downloads into folder $2 (more options after it); prints the `seconds` of the `done` event, CPU times go to $2.time.
 run_download() {

@@ -21,10 +21,6 @@ export TESSERA_NO_PORT_MAPPING=1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 CLI=${TESSERA_CLI:-$REPO/dist/src/cli/main.js}
-# shellcheck source=bench/lib/node-args.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
-NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
-read -ra NODE_ARGS <<< "$NODE_FLAGS"
 SIZE=${SIZE:-1073741824}
 SEED_RATE=${SEED_RATE:-52428800}
 READ_S=${READ_S:-3}
@@ -51,6 +47,10 @@ get_range() {
 }
 
 [ -f "$CLI" ] || (cd "$REPO" && npx tsc -p tsconfig.json)
+# shellcheck source=bench/lib/node-args.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
+NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
+read -ra NODE_ARGS <<< "$NODE_FLAGS"
 rm -rf "$B" && mkdir -p "$B/data"
 head -c "$SIZE" /dev/urandom > "$B/data/stream.bin"
 mktorrent -l 20 -a http://127.0.0.1:9/announce -o "$B/t.torrent" "$B/data/stream.bin" > /dev/null
