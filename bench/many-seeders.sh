@@ -50,6 +50,9 @@ start_seeders() { # count: adds that many seeders to those already running
   done
   # every seeder rechecks 1 GiB before it announces: wait for the tracker to list them all
   for _ in $(seq 1 600); do
+    for i in $(seq "$first" "$((first + $1 - 1))"); do
+      kill -0 "${pids[$i]}" 2>/dev/null || { echo "seeder $i exited: $(tail -n 1 "$B/seed-$i.log")" >&2; exit 1; }
+    done
     n=$(curl -s "$SCRAPE" | grep -ao '8:completei[0-9]*' | head -1 | cut -c12- || true)
     [ "${n:-0}" -ge "$((${#pids[@]} - 1))" ] && return 0  # every pid but the tracker's
     sleep 0.5
