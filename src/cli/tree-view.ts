@@ -1,11 +1,12 @@
 /**
  * The tree view of a torrent's files for `tessera info` (`├─`, `└─`), written as UTF-8 straight
  * into one growing buffer. A torrent of 100,000 files prints 100,000 lines, so the common line
- * costs no string: folders are found by hashing their names' bytes, and a name the .torrent
+ * costs no string: folders are known by the numbers the file-list reader gave them
+ * (`FileTable.pathIndex`), else found by hashing their names' bytes, and a name the .torrent
  * holds verbatim (`FileTable.verbatimSpans`: printable ASCII, which `safeText` leaves as it is)
  * is copied from there. Other names take the string path, through `safeText`.
  */
-import type { FileTable } from '../metainfo/file-table.js';
+import { NO_FOLDER, type FileTable } from '../metainfo/file-table.js';
 import { KeySet } from '../metainfo/key-set.js';
 import { humanBytes, safeText } from './context.js';
 
@@ -169,31 +170,38 @@ interface Tree {
   readonly dataIndex: Int32Array;
 }
 
+/**
+ * Places each file in its folder. A file whose folder the reader numbered (`PathIndex`) is
+ * placed by that number once another file of the folder has been; the first file of each
+ * folder, and every file of a table without an index, walks its path from the top.
+ */
 function buildTree(table: FileTable): Tree {
   const folders = new Folders();
-  const nameFrom = new Int32Array(table.count);
-  const nameTo = new Int32Array(table.count);
+  const index = table.pathIndex;
+  const nameFrom = index?.nameFrom ?? new Int32Array(table.count).fill(-1);
+  const nameTo = index?.nameTo ?? new Int32Array(table.count).fill(-1);
   const dataIndex = new Int32Array(table.count);
+  // The tree's folder for each of the reader's numbers, once known (else -1).
+  const placed = new Int32Array(index?.folderCount ?? 0).fill(-1);
   const spans: number[] = [];
-  let source: Buffer | undefined;
   for (let i = 0, data = 0; i < table.count; i++) {
     dataIndex[i] = table.isPad(i) ? -1 : data++;
-    let node = 0;
-    const verbatim = table.verbatimSpans(i, spans);
-    if (verbatim !== undefined) {
-      source = verbatim;
-      const n = spans.length;
-      for (let k = 0; k < n - 2; k += 2) node = folders.child(node, verbatim, spans[k]!, spans[k + 1]!);
-      nameFrom[i] = spans[n - 2]!;
-      nameTo[i] = spans[n - 1]!;
-    } else {
-      const path = table.path(i);
-      for (let c = 0; c < path.length - 1; c++) node = folders.child(node, path[c]!, 0, path[c]!.length);
-      nameFrom[i] = -1;
+    const known = index === undefined ? NO_FOLDER : index.folder[i]!;
+    let node = known === -1 ? 0 : known >= 0 ? placed[known]! : -1;
+    if (node < 0) {
+      node = 0;
+      const verbatim = table.verbatimSpans(i, spans);
+      if (verbatim !== undefined) {
+        for (let k = 0; k < spans.length - 2; k += 2) node = folders.child(node, verbatim, spans[k]!, spans[k + 1]!);
+      } else {
+        const path = table.path(i);
+        for (let c = 0; c < path.length - 1; c++) node = folders.child(node, path[c]!, 0, path[c]!.length);
+      }
+      if (known >= 0) placed[known] = node;
     }
     folders.children[node]!.push(i);
   }
-  return { folders, source, nameFrom, nameTo, dataIndex };
+  return { folders, source: index?.source, nameFrom, nameTo, dataIndex };
 }
 
 /** Room for a file line besides its head and name: `[index] `, two spaces, the size, a newline. */

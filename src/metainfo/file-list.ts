@@ -9,7 +9,7 @@
 import { C_0, C_9, C_E, C_I, C_L } from '../bencode/digits.js';
 import { asBytes, asList, BencodeCursor, byteStringAt, byteStringListAt, decode, type BValue, type ByteSpan } from '../bencode/index.js';
 import { MetainfoError } from './errors.js';
-import { FileTable, NO_LIST } from './file-table.js';
+import { FileTable, NO_FOLDER, NO_LIST } from './file-table.js';
 import type { RawFile } from './hybrid.js';
 import { PathRegistry } from './path-registry.js';
 import { decodeUtf8Strict, isPlainComponent, MAX_PATH_COMPONENTS, sanitizePath } from './safe-path.js';
@@ -76,6 +76,9 @@ export function readFileList(source: Buffer, start: number, end: number, notes: 
   const listAt = new Uint32Array(n).fill(NO_LIST);
   // The raw path's list (path or path.utf-8), for the hybrid check; NO_LIST for a made-up pad path.
   const rawAt = new Uint32Array(n).fill(NO_LIST);
+  const folder = new Int32Array(n).fill(NO_FOLDER);
+  const nameFrom = new Int32Array(n).fill(-1);
+  const nameTo = new Int32Array(n).fill(-1);
   const paths = new Map<number, readonly string[]>();
   const attrs = new Map<number, string>();
   const symlinks = new Map<number, readonly string[]>();
@@ -140,19 +143,27 @@ export function readFileList(source: Buffer, start: number, end: number, notes: 
 
     if (alt === undefined && hasPath && parts <= MAX_PATH_COMPONENTS && allPlain(source, spans)) {
       // Sanitizing changes nothing: keep the list's offset, and claim the strings unless a pad.
-      if (isPad) listAt[i] = keys.path;
-      else {
+      let renamed: string | undefined;
+      if (!isPad) {
         entry = i;
-        const renamed = registry.claimSpans(source, keys.path + 1, spans, entryPath, notes);
-        if (renamed === undefined) listAt[i] = keys.path;
-        else paths.set(i, [...componentStrings(source, spans).slice(0, -1), renamed]);
+        renamed = registry.claimSpans(source, keys.path + 1, spans, entryPath, notes);
+        folder[i] = registry.folder;
       }
+      if (renamed === undefined) {
+        listAt[i] = keys.path;
+        nameFrom[i] = spans[spans.length - 2]!;
+        nameTo[i] = spans[spans.length - 1]!;
+      } else paths.set(i, [...componentStrings(source, spans).slice(0, -1), renamed]);
     } else {
       const where = `${entryName(i)}.path`;
       const raw = hasPath ? (alt ?? spanViews(source, spans)) : [Buffer.from('.pad'), Buffer.from(String(length))];
       const clean = sanitizePath(raw, where, notes);
       // Pad files are never written, so they take no part in collision handling.
-      paths.set(i, isPad ? clean : registry.claim(clean, where, notes));
+      if (isPad) paths.set(i, clean);
+      else {
+        paths.set(i, registry.claim(clean, where, notes));
+        folder[i] = registry.folder;
+      }
     }
     if (symlink) {
       const where = entryName(i);
@@ -171,7 +182,8 @@ export function readFileList(source: Buffer, start: number, end: number, notes: 
     cur.pos = next;
   }
 
-  const table = new FileTable({ source, lengths, offsets, pad, listAt, paths, attrs, symlinks });
+  const index = { folder, folderCount: registry.folderCount, source, nameFrom, nameTo };
+  const table = new FileTable({ source, lengths, offsets, pad, listAt, paths, attrs, symlinks, index });
   const raw = (): RawFile[] =>
     Array.from({ length: n }, (_, i) => ({
       path: rawAt[i] === NO_LIST ? [Buffer.from('.pad'), Buffer.from(String(lengths[i]))] : listViews(source, rawAt[i]!, end),

@@ -12,6 +12,28 @@ import type { FileEntry } from './types.js';
 /** `listAt` for a path that is not stored as a list in the source. */
 export const NO_LIST = 0xffffffff;
 
+/**
+ * What the file-list reader learnt of the files' folders and names on its way, so that the
+ * tree view need not read every path again.
+ */
+export interface PathIndex {
+  /**
+   * Per file, the folder it is in: -1 at the top, `NO_FOLDER` for a file the reader did not
+   * claim (pad files: read its path), else the folder's number (0 to `folderCount - 1`, in the
+   * order the folders first appeared among the claimed files). Two files share a number exactly
+   * when their sanitized paths share every folder.
+   */
+  readonly folder: Int32Array;
+  readonly folderCount: number;
+  /** The .torrent bytes, which `nameFrom` and `nameTo` point into. */
+  readonly source: Buffer;
+  /** Per file whose path `verbatimSpans` reads: its last component's span; else -1. */
+  readonly nameFrom: Int32Array;
+  readonly nameTo: Int32Array;
+}
+
+export const NO_FOLDER = -2;
+
 /** What the file-list reader hands over; see `FileTable`. */
 export interface FileTableParts {
   /** The .torrent bytes that `listAt` points into. */
@@ -27,17 +49,28 @@ export interface FileTableParts {
   /** Non-empty BEP 47 attributes. */
   readonly attrs: ReadonlyMap<number, string>;
   readonly symlinks: ReadonlyMap<number, readonly string[]>;
+  readonly index?: PathIndex;
 }
 
 export class FileTable implements Iterable<FileEntry> {
   /** Number of files, padding included. */
   readonly count: number;
+  /** Number of BEP 47 pad files. */
+  readonly padCount: number;
   private readonly names = new Map<string, string>();
   private cached: readonly FileEntry[] | undefined;
   private readonly span: ByteSpan = { from: 0, to: 0 };
 
   constructor(private readonly parts: FileTableParts) {
     this.count = parts.lengths.length;
+    let pads = 0;
+    for (let i = 0; i < this.count; i++) pads += parts.pad[i]!;
+    this.padCount = pads;
+  }
+
+  /** The reader's index of folders and names, when the table was read from a `files` list. */
+  get pathIndex(): PathIndex | undefined {
+    return this.parts.index;
   }
 
   /** A table over entries that are already objects (single-file and v2 torrents, tests). */

@@ -28,12 +28,12 @@ export class KeySet {
   }
 
   has(src: string | Uint8Array, from: number, to: number, hash = KeySet.hash(src, from, to)): boolean {
-    return this.find(src, from, to, hash) >= 0;
+    return this.id(src, from, to, hash) >= 0;
   }
 
   /** Adds the key unless present. A span's buffer must not change while the set is in use. */
   add(src: string | Uint8Array, from: number, to: number, hash = KeySet.hash(src, from, to)): void {
-    if (this.find(src, from, to, hash) < 0) this.addNew(src, from, to, hash);
+    if (this.id(src, from, to, hash) < 0) this.addNew(src, from, to, hash);
   }
 
   /** Adds the key unless present; returns whether it was new. */
@@ -67,7 +67,8 @@ export class KeySet {
     return id;
   }
 
-  private find(src: string | Uint8Array, from: number, to: number, hash: number): number {
+  /** The key's id, or -1 when absent: keys are numbered from 0 in the order they were added. */
+  id(src: string | Uint8Array, from: number, to: number, hash: number): number {
     return this.table[this.slotOf(src, from, to, hash)]!;
   }
 

@@ -44,6 +44,11 @@ export class PathRegistry {
   private readonly dirs = new KeySet();
   private readonly nextSuffix = new Map<string, number>();
   private spent = 0;
+  /**
+   * The folder of the path claimed last: -1 at the top, else its number among the folders of
+   * the claimed paths, counted from 0 in the order they first appeared (`folderCount` in all).
+   */
+  folder = -1;
   /** Scratch: where each new folder of the path being claimed ends, and its hash. */
   private readonly newDirEnds: number[] = [];
   private readonly newDirHashes: number[] = [];
@@ -54,6 +59,10 @@ export class PathRegistry {
     expectedFiles = 0,
   ) {
     this.files = new KeySet(expectedFiles);
+  }
+
+  get folderCount(): number {
+    return this.dirs.size;
   }
 
   /** Claims a sanitized path; returns it, its last component renamed if it was taken. */
@@ -99,12 +108,15 @@ export class PathRegistry {
     // One pass of the hash over the key: each folder's hash is where the pass stands at its end.
     const { newDirEnds, newDirHashes } = this;
     let newDirs = 0;
+    let folder = -1;
     let hash = KeySet.hash(src, from, from);
     for (let k = 1, at = from; k < n; at = spans[k]!, k += 2) {
       hash = KeySet.hash(src, at, spans[k]!, hash);
+      if (k >= n - 2) continue;
+      folder = this.dirs.id(src, from, spans[k]!, hash);
       // No key is both a file and a folder (a file named as a folder is renamed), so only a
       // folder not seen before can be a file.
-      if (k < n - 2 && !this.dirs.has(src, from, spans[k]!, hash)) {
+      if (folder < 0) {
         if (this.files.has(src, from, spans[k]!, hash)) {
           throw new MetainfoError('path-conflict', `${where()}: directory ${quote(shown(keyText(src, from, spans[k]!)))} is also a file of the torrent`);
         }
@@ -135,7 +147,10 @@ export class PathRegistry {
       notes.push(`${where()}: duplicate path ${quote(shown(key))} renamed to ${quote(renamed)}`);
       this.files.addNew(candidate, 0, candidate.length, KeySet.hash(candidate, 0, candidate.length));
     }
+    // A folder is added with the folders around it, so once the innermost is known all are;
+    // when it is new, it is the last one added.
     for (let j = 0; j < newDirs; j++) this.dirs.addNew(src, from, newDirEnds[j]!, newDirHashes[j]!);
+    this.folder = newDirs > 0 ? this.dirs.size - 1 : folder;
     return renamed;
   }
 }

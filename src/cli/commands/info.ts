@@ -68,9 +68,7 @@ function torrentText(meta: Metainfo): Buffer {
   // About a line of 60 bytes per file.
   const text = new TextSink(4096 + table.count * 64);
   if (info.multiFile) {
-    let real = 0;
-    for (let i = 0; i < table.count; i++) if (!table.isPad(i)) real++;
-    out.push(`files (${real}):`, `${safeText(info.name)}/`);
+    out.push(`files (${table.count - table.padCount}):`, `${safeText(info.name)}/`);
     text.write(`${out.join('\n')}\n`);
     writeTree(table, text);
   } else {
