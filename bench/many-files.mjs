@@ -1,9 +1,9 @@
 // Start-up on a many-file torrent (run after `npm run build`, from the project folder):
 //   node bench/many-files.mjs [FILES] [RUNS]         (TESSERA_CLI=/path/main.js: another build)
 // Writes a torrent of FILES files (default 100,000) in 100 folders with the project's own encoder,
-// then runs `tessera info` on it RUNS times (default 5) under /usr/bin/time and prints wall
-// seconds, user+sys CPU seconds and peak RSS per run; then Node's own floor (`node -e 0`) as
-// many times, and the minima of both.
+// then runs `tessera info` on it RUNS times (default 5) under /usr/bin/time, with Node's flags
+// from the CLI's shebang, and prints wall seconds, user+sys CPU seconds and peak RSS per run;
+// then Node's own floor (`node -e 0`) as many times, and the minima of both.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,9 +38,14 @@ try {
     const [wall, user, sys, rssKb] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).map(Number);
     return { wall, cpu: user + sys, rssMiB: Math.round(rssKb / 1024) };
   };
+  // Node's flags from the CLI's shebang (`#!/usr/bin/env -S node <flags>`), as the command runs.
+  const shebang = readFileSync(cli, 'utf8').split('\n', 1)[0];
+  const prefix = '#!/usr/bin/env -S node';
+  if (!shebang.startsWith(prefix)) throw new Error(`${cli} does not start with '${prefix}'`);
+  const nodeArgs = shebang.slice(prefix.length).split(' ').filter((a) => a !== '');
   const info = [];
   for (let r = 0; r < runs; r++) {
-    const t = timed([cli, 'info', file]);
+    const t = timed([...nodeArgs, cli, 'info', file]);
     info.push(t);
     console.log(`run ${r + 1}: wall ${t.wall.toFixed(2)} s, cpu ${t.cpu.toFixed(2)} s, peak RSS ${t.rssMiB} MiB`);
   }
