@@ -6,9 +6,10 @@
  * The shebang gives Node three flags. OpenSSL's legacy provider: RC4 for encrypted connections
  * (src/mse/rc4.ts). Semi-spaces of at most 2 MiB, and an old generation collected once it is
  * 20 % past what lived: a download's garbage is a few small objects per block, and V8 grew the
- * young generation to 16 MiB and let promoted garbage reach 16 MiB before collecting it, for no
- * CPU saved (one fast seeder, 1 GiB: peak RSS 111 -> 97 MiB, BENCHMARKS.md). Only the command
- * line sets the young generation's bound; a program embedding Tessera chooses its own.
+ * young generation to 16 MiB and let promoted garbage reach 16 MiB before collecting it. One
+ * fast seeder's 1 GiB: peak RSS 111 -> 97 MiB at the same CPU; eight capped seeders: 6-16 %
+ * less RSS for 0-14 % more CPU (BENCHMARKS.md). Only the command line sets the young
+ * generation's bound; a program embedding Tessera chooses its own.
  */
 import { MetainfoError } from '../metainfo/errors.js';
 import { StorageError } from '../storage/errors.js';
