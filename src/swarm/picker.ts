@@ -596,33 +596,46 @@ export class Picker {
     out.push({ piece: d.piece, begin: b * BLOCK_SIZE, length: this.blockLength(d.piece, b) });
   }
 
-  /** Step 5: endgame duplicates, in the order of the header. */
+  /**
+   * Step 5: endgame duplicates, in the order of the header: blocks with the fewest requesters
+   * first, then the longest wait for their holder, then the newest piece's top block. One
+   * pass over the pieces finds them all: the block taken at one count is this peer's then, so
+   * it is not a candidate at the next, and a scan per count found the same blocks again.
+   */
   private duplicate(e: PeerEntry, out: BlockRequest[], max: number, wait: ((peer: PeerKey) => number) | undefined): void {
-    const pieces = [...this.active.values()].reverse();
     const own = wait === undefined ? 0 : wait(e.key);
-    for (let k = 1; k < this.maxRequesters && out.length < max; k++) {
-      const found: { d: Download; b: number; wait: number }[] = [];
-      for (const d of pieces) {
-        if (!this.peerHas(e, d.piece) || d.exclusive) continue;
-        for (let b = d.blocks - 1; b >= 0; b--) {
-          if (d.state[b] !== REQUESTED) continue;
-          const id = this.blockId(d.piece, b);
-          if ((this.extra.get(id)?.length ?? 0) + 1 !== k || e.outstanding.has(id)) continue;
-          const w = wait === undefined ? 0 : wait(d.who[b]!);
-          if (wait === undefined || w > own) found.push({ d, b, wait: w });
-        }
-      }
-      // Stable: equal waits keep the newest-first order.
-      if (wait !== undefined) found.sort((x, y) => y.wait - x.wait);
-      for (const { d, b } of found) {
-        if (out.length >= max) return;
+    // A holder's wait, asked once per call: the scan meets each holder at every block it
+    // holds, and with twenty peers in endgame the asking was a third of this step's time.
+    const waits = new Map<PeerKey, number>();
+    const holderWait = (peer: PeerKey): number => {
+      let w = waits.get(peer);
+      if (w === undefined) waits.set(peer, (w = wait!(peer)));
+      return w;
+    };
+    const found: { d: Download; b: number; requesters: number; wait: number }[] = [];
+    const pieces = [...this.active.values()];
+    for (let i = pieces.length - 1; i >= 0; i--) {
+      const d = pieces[i]!;
+      if (!this.peerHas(e, d.piece) || d.exclusive) continue;
+      for (let b = d.blocks - 1; b >= 0; b--) {
+        if (d.state[b] !== REQUESTED) continue;
         const id = this.blockId(d.piece, b);
-        const more = this.extra.get(id);
-        if (more === undefined) this.extra.set(id, [e.key]);
-        else more.push(e.key);
-        e.outstanding.add(id);
-        out.push({ piece: d.piece, begin: b * BLOCK_SIZE, length: this.blockLength(d.piece, b) });
+        const requesters = (this.extra.get(id)?.length ?? 0) + 1;
+        if (requesters >= this.maxRequesters || e.outstanding.has(id)) continue;
+        const w = wait === undefined ? 0 : holderWait(d.who[b]!);
+        if (wait === undefined || w > own) found.push({ d, b, requesters, wait: w });
       }
+    }
+    // Stable: equal counts and waits keep the newest-first order.
+    found.sort((x, y) => x.requesters - y.requesters || y.wait - x.wait);
+    for (const { d, b } of found) {
+      if (out.length >= max) return;
+      const id = this.blockId(d.piece, b);
+      const more = this.extra.get(id);
+      if (more === undefined) this.extra.set(id, [e.key]);
+      else more.push(e.key);
+      e.outstanding.add(id);
+      out.push({ piece: d.piece, begin: b * BLOCK_SIZE, length: this.blockLength(d.piece, b) });
     }
   }
 
