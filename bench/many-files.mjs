@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode } from '../dist/src/bencode/index.js';
+import { shebangNodeArgs } from '../dist/test/helpers/tessera.js';
 
 const count = Number(process.argv[2] ?? 100_000);
 const runs = Number(process.argv[3] ?? 5);
@@ -38,11 +39,8 @@ try {
     const [wall, user, sys, rssKb] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).map(Number);
     return { wall, cpu: user + sys, rssMiB: Math.round(rssKb / 1024) };
   };
-  // Node's flags from the CLI's shebang (`#!/usr/bin/env -S node <flags>`), as the command runs.
-  const shebang = readFileSync(cli, 'utf8').split('\n', 1)[0];
-  const prefix = '#!/usr/bin/env -S node';
-  if (!shebang.startsWith(prefix)) throw new Error(`${cli} does not start with '${prefix}'`);
-  const nodeArgs = shebang.slice(prefix.length).split(' ').filter((a) => a !== '');
+  // Node's flags from the CLI's shebang, as the command runs (the test helpers read them so too).
+  const nodeArgs = shebangNodeArgs(readFileSync(cli, 'utf8'));
   const info = [];
   for (let r = 0; r < runs; r++) {
     const t = timed([...nodeArgs, cli, 'info', file]);

@@ -22,8 +22,7 @@ BASE_PORT=${BASE_PORT:-47000}
 [ -f "$CLI" ] || (cd "$REPO" && npx tsc -p tsconfig.json)
 # shellcheck source=bench/lib/node-args.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
-NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
-read -ra NODE_ARGS <<< "$NODE_FLAGS"
+read_node_args NODE_ARGS "$CLI" || exit 1
 [[ $SEEDERS =~ ^[0-9]+$ ]] && [ "$SEEDERS" -ge 1 ] && [ "$SEEDERS" -le 50 ] || { echo "SEEDERS must be 1..50" >&2; exit 2; }
 
 pids=()

@@ -34,8 +34,7 @@ bytes_of() {
 [ -f "$CLI" ] || (cd "$REPO" && npx tsc -p tsconfig.json)
 # shellcheck source=bench/lib/node-args.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
-NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
-read -ra NODE_ARGS <<< "$NODE_FLAGS"
+read_node_args NODE_ARGS "$CLI" || exit 1
 rm -rf "$B" && mkdir -p "$B"
 # Downloads into folder $2 (more options after it); prints the `seconds` of the `done` event, CPU times go to $2.time.
 run_download() {

@@ -162,13 +162,10 @@ resolve_cli() {
   fi
   [ -f "$TESSERA_CLI" ] || die "no Tessera build at $TESSERA_CLI"
   TESSERA_CLI=$(readlink -f "$TESSERA_CLI")
-  local flags
-  flags=$(cli_node_args "$TESSERA_CLI") || die "cannot read the node flags of $TESSERA_CLI"
-  read -ra NODE_ARGS <<< "$flags"
+  read_node_args NODE_ARGS "$TESSERA_CLI" || die "cannot read the node flags of $TESSERA_CLI"
   NODE_ARGS_B=()
   if [ -n "${TESSERA_CLI_B:-}" ]; then
-    flags=$(cli_node_args "$TESSERA_CLI_B") || die "cannot read the node flags of $TESSERA_CLI_B"
-    read -ra NODE_ARGS_B <<< "$flags"
+    read_node_args NODE_ARGS_B "$TESSERA_CLI_B" || die "cannot read the node flags of $TESSERA_CLI_B"
   fi
 }
 

@@ -49,8 +49,7 @@ get_range() {
 [ -f "$CLI" ] || (cd "$REPO" && npx tsc -p tsconfig.json)
 # shellcheck source=bench/lib/node-args.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
-NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
-read -ra NODE_ARGS <<< "$NODE_FLAGS"
+read_node_args NODE_ARGS "$CLI" || exit 1
 rm -rf "$B" && mkdir -p "$B/data"
 head -c "$SIZE" /dev/urandom > "$B/data/stream.bin"
 mktorrent -l 20 -a http://127.0.0.1:9/announce -o "$B/t.torrent" "$B/data/stream.bin" > /dev/null

@@ -23,8 +23,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CLI=${TESSERA_CLI:-$REPO/dist/src/cli/main.js}
 # shellcheck source=bench/lib/node-args.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
-NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
-read -ra NODE_ARGS <<< "$NODE_FLAGS"
+read_node_args NODE_ARGS "$CLI" || exit 1
 LT=$REPO/bench/lib/lt.py
 B=${BENCH_DIR:-/tmp/tessera-utp-bench}
 SIZE=${SIZE:-1073741824}

@@ -15,8 +15,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CLI=${TESSERA_CLI:-$ROOT/dist/src/cli/main.js}
 # shellcheck source=bench/lib/node-args.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
-NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
-read -ra NODE_ARGS <<< "$NODE_FLAGS"
+read_node_args NODE_ARGS "$CLI" || exit 1
 dir=$(mktemp -d /tmp/tessera-v2-bench.XXXXXX)
 seed_pid=
 cleanup() { if [ -n "$seed_pid" ]; then kill "$seed_pid" 2>/dev/null || true; wait "$seed_pid" 2>/dev/null || true; fi; rm -rf "$dir"; }

@@ -12,8 +12,7 @@ ROUNDS=${ROUNDS:-2}
 CLI=${TESSERA_CLI:-$(cd "$(dirname "$0")/.." && pwd)/dist/src/cli/main.js}
 # shellcheck source=bench/lib/node-args.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
-NODE_FLAGS=$(cli_node_args "$CLI") || exit 1
-read -ra NODE_ARGS <<< "$NODE_FLAGS"
+read_node_args NODE_ARGS "$CLI" || exit 1
 dir=$(mktemp -d /tmp/tessera-webseed-bench.XXXXXX)
 nginx_pid=
 cleanup() { if [ -n "$nginx_pid" ]; then kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi; rm -rf "$dir"; }
