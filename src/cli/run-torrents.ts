@@ -16,7 +16,6 @@ import { StorageError } from '../storage/errors.js';
 import { CliError, ExitCode, humanBytes, safeText, type CliContext } from './context.js';
 import { selectionPriorities, type FileSelection } from './file-select.js';
 import { JsonLines, watchJson } from './json-events.js';
-import { runOnDone } from './on-done.js';
 import { ProgressDisplay } from './progress.js';
 
 export interface RunOptions {
@@ -245,6 +244,8 @@ class Run {
       );
     }
     if (opts.onDone !== undefined && opts.seedOnly !== true) {
+      // Loaded only for --on-done: it brings in child processes.
+      const { runOnDone } = await import('./on-done.js');
       const code = await runOnDone(opts.onDone, { path: output, name: handle.name ?? '', infoHash: handle.infoHash }).catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
       if (code !== 0) this.say(`tessera: --on-done command ended with ${String(code)}`);
     }

@@ -4,11 +4,11 @@
  * that feed each torrent, and `announce_peer` for our listen port. Callers keep private torrents away from it (BEP 27: no DHT, PEX or LSD).
  */
 import { mkdir } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { DhtNode, type BootstrapAddress, type DhtNodeOptions } from '../dht/index.js';
+import { dirname } from 'node:path';
+import { DEFAULT_BOOTSTRAP, DhtNode, type BootstrapAddress, type DhtNodeOptions } from '../dht/index.js';
 import type { PeerAddress } from '../metainfo/types.js';
 import type { DatagramChannel } from '../util/datagram.js';
+import { ipFamily } from '../util/ip.js';
 
 export interface DhtDiscoveryOptions {
   readonly bootstrap: readonly BootstrapAddress[];
@@ -38,10 +38,39 @@ export interface TrackOptions {
   readonly idleIntervalMs?: number;
 }
 
-/** `$XDG_CACHE_HOME/tessera/dht.json`, else `~/.cache/tessera/dht.json`. */
-export function defaultDhtStateFile(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME !== undefined && env.XDG_CACHE_HOME !== '' ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
-  return join(base, 'tessera', 'dht.json');
+export interface DhtPairOptions {
+  /** Default: the public routers. */
+  readonly bootstrap?: readonly BootstrapAddress[];
+  /** UDP port to try first, in both families. */
+  readonly port: number;
+  /** The IPv4 node runs on this shared socket instead of binding one. */
+  readonly channel?: DatagramChannel;
+  /** The IPv4 node's routing table. */
+  readonly stateFile?: string;
+  /** Told our address as each answering node saw it, in both families. */
+  readonly onExternalAddress: (address: string, voter: string) => void;
+}
+
+/**
+ * A session's DHTs: IPv4 literals and names bootstrap the BEP 5 DHT, IPv6 ones the BEP 32
+ * DHT, which runs only when it has any (a host without IPv6 runs the IPv4 DHT alone). A
+ * network bootstrapped only from loopback stays on loopback, in both families.
+ */
+export async function startDhts(opts: DhtPairOptions): Promise<{ v4: DhtDiscovery; v6: DhtDiscovery | undefined }> {
+  const bootstrap = opts.bootstrap ?? DEFAULT_BOOTSTRAP;
+  const loopbackOnly = bootstrap.length > 0 && bootstrap.every((b) => isLoopbackHost(b.host));
+  const { port, onExternalAddress } = opts;
+  const v4 = await DhtDiscovery.start({
+    loopbackOnly,
+    bootstrap: bootstrap.filter((b) => ipFamily(b.host) !== 6),
+    port,
+    ...(opts.channel !== undefined ? { channel: opts.channel } : {}),
+    ...(opts.stateFile !== undefined ? { stateFile: opts.stateFile } : {}),
+    onExternalAddress,
+  });
+  const six = bootstrap.filter((b) => ipFamily(b.host) !== 4);
+  const v6 = six.length > 0 ? await DhtDiscovery.start({ bootstrap: six, port, family: 6, loopbackOnly, onExternalAddress }).catch(() => undefined) : undefined;
+  return { v4, v6 };
 }
 
 export function isLoopbackHost(host: string): boolean {

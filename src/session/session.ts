@@ -12,21 +12,20 @@
  * Private torrents (BEP 27) never reach the DHT or LSD; a magnet link's privacy is known only
  * once its metadata arrives, and its DHT lookups stop then if it turns out private.
  */
-import { DEFAULT_BOOTSTRAP, type BootstrapAddress } from '../dht/index.js';
+import type { BootstrapAddress } from '../dht/index.js';
 import type { PeerAddress } from '../metainfo/types.js';
 import type { EncryptionPolicy, MismatchNote } from '../mse/index.js';
-import { PortMapper, type PortMapEvent, type PortMapperOptions } from '../portmap/index.js';
+import type { PortMapEvent, PortMapper, PortMapperOptions } from '../portmap/index.js';
 import { BandwidthLimit } from '../swarm/bandwidth.js';
 import { UdpTrackerClient } from '../tracker/index.js';
 import { toHex } from '../util/bytes.js';
-import { ipFamily } from '../util/ip.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { Client } from './client.js';
-import { DhtDiscovery, isLoopbackHost } from './discovery.js';
+import type { DhtDiscovery } from './discovery.js';
 import { SessionError } from './errors.js';
 import { ExternalAddressStore } from './external-address.js';
 import { TorrentHandle, type HandleOwner } from './handle.js';
-import { LocalDiscovery } from './lsd.js';
+import type { LocalDiscovery } from './lsd.js';
 import { resolveSource, type TorrentSource } from './source.js';
 import { Torrent } from './torrent.js';
 import { WorkerPool } from '../storage/worker-pool.js';
@@ -147,7 +146,8 @@ export class Session {
   private dht: DhtDiscovery | undefined;
   /** The IPv6 DHT (BEP 32), beside the IPv4 one, when bootstrap addresses for it exist. */
   private dht6: DhtDiscovery | undefined;
-  private portMapper: PortMapper | undefined;
+  /** The port mapper, once its module is loaded (see `startPortMapping`). */
+  private portMapping: Promise<PortMapper> | undefined;
   /** Every torrent's UDP tracker exchanges, on the listen port's socket when uTP holds it. */
   private udpTrackers: UdpTrackerClient | undefined;
   private lsd: LocalDiscovery | undefined;
@@ -343,7 +343,7 @@ export class Session {
       await this.starting?.catch(() => undefined);
       await Promise.all(this.torrents.map((h) => h.stopWith(new SessionError('stopped', 'the session was closed before the torrent finished'))));
       await this.lsd?.close();
-      await this.portMapper?.close();
+      await (await this.portMapping)?.close();
       await this.dht?.close();
       await this.dht6?.close();
       this.udpTrackers?.close();
@@ -364,49 +364,53 @@ export class Session {
     });
     const dht = this.opts.dht;
     if (dht !== false) {
-      // IPv4 literals and names bootstrap the BEP 5 DHT; IPv6 literals and names the BEP 32 one.
-      const bootstrap = dht?.bootstrap ?? DEFAULT_BOOTSTRAP;
-      // A network bootstrapped only from loopback stays on loopback, in both families.
-      const loopbackOnly = bootstrap.length > 0 && bootstrap.every((b) => isLoopbackHost(b.host));
+      // Loaded only when used, as port mapping and LSD are: a session without them starts sooner.
+      const { startDhts } = await import('./discovery.js');
+      const port = dht?.port ?? this.client.port;
       // On the listen port's socket, shared with uTP, unless another port was asked for.
-      const channel = dht?.port === undefined || dht.port === this.client.port ? this.client.datagramChannel('dht') : undefined;
-      const onExternalAddress = (address: string, voter: string): void => this.external.vote(address, voter);
-      this.dht = await DhtDiscovery.start({
-        loopbackOnly,
-        bootstrap: bootstrap.filter((b) => ipFamily(b.host) !== 6),
-        port: dht?.port ?? this.client.port,
+      const channel = port === this.client.port ? this.client.datagramChannel('dht') : undefined;
+      const nodes = await startDhts({
+        port,
+        ...(dht?.bootstrap !== undefined ? { bootstrap: dht.bootstrap } : {}),
         ...(channel !== undefined ? { channel } : {}),
         ...(dht?.stateFile !== undefined ? { stateFile: dht.stateFile } : {}),
-        onExternalAddress,
+        onExternalAddress: (address, voter) => this.external.vote(address, voter),
       });
-      const six = bootstrap.filter((b) => ipFamily(b.host) !== 4);
-      // A host without IPv6 runs the IPv4 DHT alone.
-      if (six.length > 0) this.dht6 = await DhtDiscovery.start({ bootstrap: six, port: dht?.port ?? this.client.port, family: 6, loopbackOnly, onExternalAddress }).catch(() => undefined);
+      this.dht = nodes.v4;
+      this.dht6 = nodes.v6;
       for (const family of [4, 6] as const) {
         const known = this.external.address(family);
         if (known !== undefined) this.adoptExternalAddress(family, known);
       }
     }
     const mapping = this.opts.portMapping;
-    if (mapping !== undefined && mapping !== false) {
-      // In the background: a LAN without an answering router costs a few seconds, once.
-      const { onEvent, ...where } = mapping === true ? {} : mapping;
-      this.portMapper = new PortMapper({
-        tcpPort: this.client.port,
-        ...(this.dht !== undefined ? { udpPort: this.dht.port } : {}),
-        clock: this.clock,
-        ...where,
-        onEvent: (event) => {
-          if (event.kind === 'external-address') this.external.fromRouter(event.address);
-          onEvent?.(event);
-        },
-      });
-      void this.portMapper.start();
-    }
+    if (mapping !== undefined && mapping !== false) this.portMapping = this.startPortMapping(mapping);
     // Best effort: a machine without a multicast route simply finds no local peers.
     if (this.opts.lsd === true) {
+      const { LocalDiscovery } = await import('./lsd.js');
       this.lsd = await LocalDiscovery.start({ port: this.client.port, onPeer: (hex, peer) => this.handles.get(hex)?.torrent.addPeers([peer], 'lsd') }).catch(() => undefined);
     }
+  }
+
+  /**
+   * In the background, from loading the module on: a LAN without an answering router costs a
+   * few seconds, once, and nothing waits for it.
+   */
+  private async startPortMapping(mapping: true | PortMappingOptions): Promise<PortMapper> {
+    const { PortMapper } = await import('../portmap/index.js');
+    const { onEvent, ...where } = mapping === true ? {} : mapping;
+    const mapper = new PortMapper({
+      tcpPort: this.client.port,
+      ...(this.dht !== undefined ? { udpPort: this.dht.port } : {}),
+      clock: this.clock,
+      ...where,
+      onEvent: (event) => {
+        if (event.kind === 'external-address') this.external.fromRouter(event.address);
+        onEvent?.(event);
+      },
+    });
+    void mapper.start();
+    return mapper;
   }
 
   /** BEP 42: the DHT node of that family takes an id that fits the address, and rejoins. */

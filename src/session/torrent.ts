@@ -31,7 +31,6 @@ import { noMetadataError } from './errors.js';
 import { FileSelection, bytesOf, skipFlags } from './file-selection.js';
 import { MAX_BITFIELD_BYTES, MetadataPhase, type HeldConnection } from './metadata-phase.js';
 import type { FoundCounts, SeedLimits, TorrentOptions, TorrentState, TorrentStats } from './torrent-types.js';
-import { addWebSeeds } from './web-seeds.js';
 
 export class Torrent {
   state: TorrentState = 'paused';
@@ -430,14 +429,19 @@ export class Torrent {
     if (this.announcers === undefined) this.startAnnouncing();
   }
 
+  /** The web seed layer loads only for a torrent that has web seeds; the swarm runs meanwhile. */
   private addWebSeeds(meta: Metainfo, swarm: Swarm): void {
     const fromTorrent = this.opts.torrentWebSeeds === false ? [] : [...meta.urlList, ...(this.magnet?.webSeeds ?? [])];
-    addWebSeeds(swarm, meta, [...fromTorrent, ...(this.opts.webSeeds ?? [])], {
-      clock: this.clock,
-      ...(this.opts.webSeedCa !== undefined ? { ca: this.opts.webSeedCa } : {}),
-      ...(this.opts.downLimit !== undefined ? { downLimit: this.opts.downLimit } : {}),
-      warn: (message) => this.opts.events.onWarning({ code: 'web-seed', message }),
-    });
+    const urls = [...fromTorrent, ...(this.opts.webSeeds ?? [])];
+    if (urls.length === 0 || meta.info.pieceCount === 0) return;
+    void import('./web-seeds.js').then(({ addWebSeeds }) =>
+      addWebSeeds(swarm, meta, urls, {
+        clock: this.clock,
+        ...(this.opts.webSeedCa !== undefined ? { ca: this.opts.webSeedCa } : {}),
+        ...(this.opts.downLimit !== undefined ? { downLimit: this.opts.downLimit } : {}),
+        warn: (message) => this.opts.events.onWarning({ code: 'web-seed', message }),
+      }),
+    );
   }
 
   private onComplete(): void {

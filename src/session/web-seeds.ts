@@ -17,9 +17,8 @@ export interface WebSeedOptions {
   readonly warn: (message: string) => void;
 }
 
-/** Adds `urls` to the swarm as one source; nothing when there are none (or no pieces). */
+/** Adds `urls` (at least one) to the swarm as one source. */
 export function addWebSeeds(swarm: Swarm, meta: Metainfo, urls: readonly string[], opts: WebSeedOptions): void {
-  if (urls.length === 0 || meta.info.pieceCount === 0) return;
   const { warn } = opts;
   swarm.addSource((host) => {
     const seeds = new WebSeeds(urls, webSeedTorrent(meta), host, {

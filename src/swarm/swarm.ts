@@ -198,7 +198,8 @@ export class Swarm implements PeerHandler, ExtensionHost {
 
   /**
    * Adds a source of blocks that is not a peer connection (a web seed, see src/webseed).
-   * It asks for blocks through the host it is given and is filled on every refill and tick.
+   * It asks for blocks through the host it is given and is filled on every refill and tick;
+   * one added once the swarm has stopped is stopped at once.
    */
   addSource(make: (host: BlockSourceHost) => BlockSource): BlockSource {
     const keys: number[] = [];
@@ -220,6 +221,10 @@ export class Swarm implements PeerHandler, ExtensionHost {
       },
     };
     const source = make(host);
+    if (this.stopped) {
+      source.stop();
+      return source;
+    }
     for (const k of keys) this.sources.set(k, source);
     if (this.tickTimer !== undefined) source.fill();
     return source;

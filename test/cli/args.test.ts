@@ -1,7 +1,10 @@
 import { test } from 'node:test';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { parseDuration, parsePeerArg } from '../../src/cli/args.js';
-import { CliError } from '../../src/cli/context.js';
+import { dhtOptionsOf } from '../../src/cli/commands/download.js';
+import { CliError, ExitCode } from '../../src/cli/context.js';
 import { formatDuration, progressLine } from '../../src/cli/progress.js';
 import type { TorrentStats } from '../../src/session/torrent-types.js';
 
@@ -11,6 +14,15 @@ test('peer arguments', () => {
   for (const bad of ['127.0.0.1', '127.0.0.1:0', '127.0.0.1:70000', '::1:80', 'x:y']) {
     assert.throws(() => parsePeerArg(bad), CliError, bad);
   }
+});
+
+test('DHT options of --no-dht and --dht-bootstrap', () => {
+  assert.equal(dhtOptionsOf(true, ['127.0.0.1:6881']), false);
+  // The public DHT (the session's default bootstrap) is the only one whose routing table is cached.
+  assert.deepEqual(dhtOptionsOf(false, undefined, { XDG_CACHE_HOME: '/cache' }), { stateFile: '/cache/tessera/dht.json' });
+  assert.deepEqual(dhtOptionsOf(false, [], { XDG_CACHE_HOME: '' }), { stateFile: join(homedir(), '.cache', 'tessera', 'dht.json') });
+  assert.deepEqual(dhtOptionsOf(false, ['127.0.0.1:7000', '[::1]:7001']), { bootstrap: [{ host: '127.0.0.1', port: 7000 }, { host: '::1', port: 7001 }] });
+  assert.throws(() => dhtOptionsOf(false, ['nowhere']), (e: unknown) => e instanceof CliError && e.exitCode === ExitCode.usage && e.message.includes("'nowhere'"));
 });
 
 test('durations', () => {

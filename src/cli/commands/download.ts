@@ -15,14 +15,13 @@
  * Verified pieces are remembered in a resume record under `$XDG_STATE_HOME/tessera/resume/`,
  * so a restart reads only the files that changed since; `--recheck` reads everything.
  */
-import { DEFAULT_BOOTSTRAP, type BootstrapAddress } from '../../dht/index.js';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { Metainfo, PeerAddress } from '../../metainfo/index.js';
-import { defaultDhtStateFile } from '../../session/discovery.js';
 import type { DhtOptions, SessionOptions } from '../../session/session.js';
 import { resolveSource, type ResolvedSource } from '../../session/source.js';
 import { defaultResumeDir } from '../../storage/index.js';
 import type { PortMapEvent } from '../../portmap/index.js';
-import { parseWebSeedUrl } from '../../webseed/index.js';
 import { CliError, ExitCode, safeText, type CliContext } from '../context.js';
 import { encryptionNoteLine, parseDuration, parseEncryption, parsePeerArg, parsePort, parseRate } from '../args.js';
 import { parseFileSelection } from '../file-select.js';
@@ -35,7 +34,7 @@ export { saveTorrentFile, type RunOptions } from '../run-torrents.js';
 
 export async function downloadCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommandLine(argv, downloadSpec);
-  const dhtBootstrap = dhtBootstrapOf(values['no-dht'], values['dht-bootstrap']);
+  const dht = dhtOptionsOf(values['no-dht'], values['dht-bootstrap']);
   const peers: PeerAddress[] = values.peer.map(parsePeerArg);
   const timeoutS = parseDuration(values.timeout, '--timeout');
   const ratio = values.ratio !== undefined ? Number(values.ratio) : undefined;
@@ -56,6 +55,7 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
   if (saveTorrent !== undefined && !(sources.length === 1 && sources[0]!.kind === 'magnet')) {
     throw new CliError(ExitCode.usage, '--save-torrent is for a single magnet link');
   }
+  const webSeeds = await parseWebSeedArgs(values['web-seed']);
   return runTorrents(sources, ctx, {
     outputDir: values.output,
     peers,
@@ -64,7 +64,7 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
     maxDownRate,
     maxUpRate,
     sequential: values.sequential,
-    webSeeds: values['web-seed'].map(parseWebSeedArg),
+    webSeeds,
     torrentWebSeeds: !values['no-web-seeds'],
     ...(values['on-done'] !== undefined ? { onDone: values['on-done'] } : {}),
     noPeerTimeoutS: timeoutS,
@@ -72,7 +72,7 @@ export async function downloadCommand(argv: string[], ctx: CliContext): Promise<
     ...(ratio !== undefined ? { ratio } : {}),
     ...(seedTime !== undefined ? { seedTimeS: seedTime } : {}),
     ...(port !== undefined ? { port } : {}),
-    dht: dhtBootstrap === undefined ? false : dhtOptions(dhtBootstrap),
+    dht,
     lsd: values.lsd,
     clientOptions: { ...encryptionOptions(values.encryption, ctx), ...portMappingOptions(values['no-port-mapping'], ctx), ...(values['no-utp'] ? { utp: false } : {}) },
     resumeDir: defaultResumeDir(process.env),
@@ -119,32 +119,41 @@ export function encryptionOptions(value: string | undefined, ctx: CliContext): P
   return ctx.verbose ? { encryption, onEncryptionMismatch: (note) => ctx.stderr.write(`${encryptionNoteLine(note)}\n`) } : { encryption };
 }
 
-/** A `--web-seed` value: an http(s) URL, else a usage error naming the flag. */
-function parseWebSeedArg(raw: string): string {
-  try {
-    return parseWebSeedUrl(raw).href;
-  } catch {
-    throw new CliError(ExitCode.usage, `--web-seed wants an http(s) URL, got '${raw}'`);
-  }
+/** `--web-seed` values: http(s) URLs, else a usage error naming the flag. The web seed layer loads only for them. */
+async function parseWebSeedArgs(raws: readonly string[]): Promise<string[]> {
+  if (raws.length === 0) return [];
+  const { parseWebSeedUrl } = await import('../../webseed/index.js');
+  return raws.map((raw) => {
+    try {
+      return parseWebSeedUrl(raw).href;
+    } catch {
+      throw new CliError(ExitCode.usage, `--web-seed wants an http(s) URL, got '${raw}'`);
+    }
+  });
 }
 
-/** `--dht-bootstrap` addresses, the public routers by default, or undefined with `--no-dht`. */
-export function dhtBootstrapOf(noDht: boolean, args: readonly string[] | undefined): BootstrapAddress[] | undefined {
-  if (noDht) return undefined;
-  if (args === undefined || args.length === 0) return [...DEFAULT_BOOTSTRAP];
-  return args.map((a) => {
+/**
+ * The DHT of `--no-dht` and `--dht-bootstrap` (repeatable): off, a network joined through the
+ * given nodes, or by default the public DHT, whose routing table alone is cached (a custom
+ * bootstrap is a separate network whose nodes must not mix with the cached ones).
+ */
+export function dhtOptionsOf(noDht: boolean, args: readonly string[] | undefined, env: NodeJS.ProcessEnv = process.env): false | DhtOptions {
+  if (noDht) return false;
+  if (args === undefined || args.length === 0) return { stateFile: defaultDhtStateFile(env) };
+  const bootstrap = args.map((a) => {
     try {
       return parsePeerArg(a);
     } catch {
       throw new CliError(ExitCode.usage, `--dht-bootstrap wants host:port, got '${a}'`);
     }
   });
+  return { bootstrap };
 }
 
-/** The routing table is cached only for the public DHT. */
-export function dhtOptions(bootstrap: readonly BootstrapAddress[]): DhtOptions {
-  const isDefault = bootstrap.length === DEFAULT_BOOTSTRAP.length && bootstrap.every((b, i) => b.host === DEFAULT_BOOTSTRAP[i]!.host && b.port === DEFAULT_BOOTSTRAP[i]!.port);
-  return { bootstrap, ...(isDefault ? { stateFile: defaultDhtStateFile() } : {}) };
+/** `$XDG_CACHE_HOME/tessera/dht.json`, else `~/.cache/tessera/dht.json`. */
+function defaultDhtStateFile(env: NodeJS.ProcessEnv): string {
+  const base = env.XDG_CACHE_HOME !== undefined && env.XDG_CACHE_HOME !== '' ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
+  return join(base, 'tessera', 'dht.json');
 }
 
 /** One torrent, as `seed` and `demo` run it. */

@@ -150,11 +150,10 @@ async function fetchAndSave(magnet: MagnetLink, ctx: CliContext, v: FetchFlags):
   const { parseDuration, parsePeerArg, parsePort } = await import('../args.js');
   const port = parsePort(v.port, '--port');
   const timeoutS = parseDuration(v.timeout, '--timeout');
-  const [{ fetchMetadataOnly, saveTorrentFile }, { dhtBootstrapOf, dhtOptions }] = await Promise.all([import('../run-torrents.js'), import('./download.js')]);
-  const bootstrap = dhtBootstrapOf(v['no-dht'], v['dht-bootstrap']);
+  const [{ fetchMetadataOnly, saveTorrentFile }, { dhtOptionsOf }] = await Promise.all([import('../run-torrents.js'), import('./download.js')]);
   const fetched = await fetchMetadataOnly({ kind: 'magnet', magnet }, ctx, {
     peers: v.peer.map(parsePeerArg),
-    dht: bootstrap === undefined ? false : dhtOptions(bootstrap),
+    dht: dhtOptionsOf(v['no-dht'], v['dht-bootstrap']),
     port,
     idleTimeoutS: timeoutS,
   });

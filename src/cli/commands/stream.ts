@@ -23,7 +23,7 @@ import { ProgressDisplay } from '../progress.js';
 import { until } from '../run-torrents.js';
 import { streamSpec } from '../specs.js';
 import { TorrentStreamSource, type StreamTorrent } from '../stream-source.js';
-import { dhtBootstrapOf, dhtOptions } from './download.js';
+import { dhtOptionsOf } from './download.js';
 
 const accessP = promisify(access);
 
@@ -37,7 +37,7 @@ export const streamCommand: Command = async (argv: string[], ctx: CliContext): P
   const maxDown = parseRate(values['max-down'], '--max-down');
   const maxUp = parseRate(values['max-up'], '--max-up');
   const peers: PeerAddress[] = values.peer.map(parsePeerArg);
-  const dht = dhtBootstrapOf(values['no-dht'], values['dht-bootstrap']);
+  const dht = dhtOptionsOf(values['no-dht'], values['dht-bootstrap']);
   const timeoutS = parseDuration(values.timeout, '--timeout');
   await ensureWritableFolder(values.output);
   const source = await resolveSource(positionals[0]!, { signal: ctx.signal });
@@ -46,7 +46,7 @@ export const streamCommand: Command = async (argv: string[], ctx: CliContext): P
 
   const session = new Session({
     ...(port !== undefined ? { port } : {}),
-    dht: dht === undefined ? false : dhtOptions(dht),
+    dht,
     maxDownloadRate: maxDown,
     maxUploadRate: maxUp,
     ...(values['no-utp'] ? { utp: false } : {}),
