@@ -129,6 +129,33 @@ export function byteStringAt(buf: Uint8Array, p: number, end: number, span: Byte
   return true;
 }
 
+/** `byteStringAt` for a canonical byte string only: no leading zero in its length. */
+export function canonicalByteStringAt(buf: Uint8Array, p: number, end: number, span: ByteSpan): boolean {
+  return byteStringAt(buf, p, end, span) && (buf[p] !== C_0 || span.from === p + 2);
+}
+
+/**
+ * Where the integer at `buf[at]` ends (past its `e`) when it is canonical, non-negative and of
+ * at most 15 digits (below 10^15 a double is exact: its value is `digitsValue(buf, at + 1,
+ * end - 1)`); -1 for any other integer, or none.
+ */
+export function smallIntAt(buf: Uint8Array, at: number, end: number): number {
+  let to = at + 1;
+  while (to < end && buf[to]! >= C_0 && buf[to]! <= C_9) to++;
+  const digits = to - at - 1;
+  return buf[to] === C_E && digits > 0 && digits <= 15 && (digits === 1 || buf[at + 1] !== C_0) ? to + 1 : -1;
+}
+
+/** Compares the bytes `buf[a, aEnd)` and `buf[b, bEnd)` as latin1 strings compare (dictionary key order). */
+export function compareBytes(buf: Uint8Array, a: number, aEnd: number, b: number, bEnd: number): number {
+  const n = Math.min(aEnd - a, bEnd - b);
+  for (let i = 0; i < n; i++) {
+    const d = buf[a + i]! - buf[b + i]!;
+    if (d !== 0) return d;
+  }
+  return aEnd - a - (bEnd - b);
+}
+
 /**
  * Reads the spans of a list of byte strings whose items start at `buf[p]` (just past its `l`)
  * into `spans`: from, to, from, to, ... Written by index and the length set once, since

@@ -14,7 +14,7 @@
  * list of 100,000 entries would otherwise become 600,000 objects).
  */
 import { C_0, C_9, C_COLON, C_D, C_E, C_I, C_L, C_MINUS, MAX_SAFE, digitsValue } from './digits.js';
-import { byteStringAt, type ByteSpan } from './cursor.js';
+import { canonicalByteStringAt, compareBytes, smallIntAt, type ByteSpan } from './cursor.js';
 import { BencodeError } from './errors.js';
 import { BDict, type BValue } from './types.js';
 
@@ -39,6 +39,27 @@ export interface DecodeOptions {
    * no entry for the key, and the span is listed in `DecodeResult.skipped`.
    */
   skip?: (key: string, depth: number) => boolean;
+  /**
+   * For a value that `skip` named: a reader that may take it in its own single pass, in place
+   * of the decoder's scan, given the input and where the value starts. It must answer only for
+   * a value the scan would accept without a word: every form canonical, the keys of each
+   * dictionary strictly increasing. Then the decoder checks the answer's token count and depth
+   * against its budgets, as the scan would, and moves on; else (undefined, or over a budget)
+   * the scan runs, and raises the same warnings and errors as without a reader.
+   */
+  take?: (input: Buffer, start: number) => TakenValue | undefined;
+}
+
+/** What a `DecodeOptions.take` reader found in a value it took. */
+export interface TakenValue {
+  /** Offset just past the value. */
+  readonly end: number;
+  /** Values in it, counted as the decoder counts them: each list, dictionary, key and end marker is one. */
+  readonly tokens: number;
+  /** Levels of lists and dictionaries opened, the value's own included. */
+  readonly depth: number;
+  /** How many values a list holds, or how many entries a dictionary. */
+  readonly count: number;
 }
 
 /** A dictionary value that was checked but not built (`DecodeOptions.skip`). */
@@ -77,16 +98,6 @@ type Frame =
       skippedKeys: Set<string> | undefined;
     };
 type DictFrame = Frame & { kind: 'dict' };
-
-/** Compares the bytes `buf[a, aEnd)` and `buf[b, bEnd)` as latin1 strings compare. */
-function compareBytes(buf: Uint8Array, a: number, aEnd: number, b: number, bEnd: number): number {
-  const n = Math.min(aEnd - a, bEnd - b);
-  for (let i = 0; i < n; i++) {
-    const d = buf[a + i]! - buf[b + i]!;
-    if (d !== 0) return d;
-  }
-  return aEnd - a - (bEnd - b);
-}
 
 /** Decode one bencoded value, throwing `BencodeError` on anything out of policy. */
 export function decode(input: Uint8Array, options: DecodeOptions = {}): BValue {
@@ -250,10 +261,8 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
       if (level === 0 && c !== C_E) items++;
       if (c === C_I) {
         // Canonical non-negative integers below 10^15 are the common case; the rest take the full path.
-        let to = at + 1;
-        while (to < end && buf[to]! >= C_0 && buf[to]! <= C_9) to++;
-        const digits = to - at - 1;
-        if (buf[to] === C_E && digits > 0 && digits <= 15 && (digits === 1 || buf[at + 1] !== C_0)) p = to + 1;
+        const to = smallIntAt(buf, at, end);
+        if (to >= 0) p = to;
         else {
           pos = at + 1;
           readInteger(at);
@@ -264,7 +273,7 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
       } else if (c >= C_0 && c <= C_9) {
         // Likewise canonical lengths (no leading zero) that fit the input.
         let len: number;
-        if (byteStringAt(buf, at, end, span) && (c !== C_0 || span.from === at + 2)) {
+        if (canonicalByteStringAt(buf, at, end, span)) {
           p = span.from;
           len = span.to - p;
         } else {
@@ -336,8 +345,17 @@ export function decodeDetailed(input: Uint8Array, options: DecodeOptions = {}): 
       if (top?.kind === 'dict' && skip?.(top.key!, stack.length) === true) {
         // The token count was taken for this container already; scanValue counts it again.
         tokens--;
-        const items = scanValue();
-        skipped.push({ parent: top.dict, key: top.key!, start: at, end: pos, count: c === C_D ? items / 2 : items });
+        const taken = options.take?.(buf, at);
+        let count: number;
+        if (taken !== undefined && tokens + taken.tokens <= maxTokens && stack.length + taken.depth <= maxDepth) {
+          pos = taken.end;
+          tokens += taken.tokens;
+          count = taken.count;
+        } else {
+          const items = scanValue();
+          count = c === C_D ? items / 2 : items;
+        }
+        skipped.push({ parent: top.dict, key: top.key!, start: at, end: pos, count });
         (top.skippedKeys ??= new Set()).add(top.key!);
         top.lastKey = top.key;
         top.key = undefined;

@@ -6,8 +6,21 @@
  * attributes, symlinks, a component that sanitizing changes) takes the same steps as an
  * ordinary decoded value would, so the warnings and errors are the same either way.
  */
-import { C_0, C_9, C_E, C_I, C_L } from '../bencode/digits.js';
-import { asBytes, asList, BencodeCursor, byteStringAt, byteStringListAt, decode, type BValue, type ByteSpan } from '../bencode/index.js';
+import { C_0, C_9, C_D, C_E, C_I, C_L, digitsValue } from '../bencode/digits.js';
+import {
+  asBytes,
+  asList,
+  BencodeCursor,
+  byteStringAt,
+  byteStringListAt,
+  canonicalByteStringAt,
+  compareBytes,
+  decode,
+  smallIntAt,
+  type BValue,
+  type ByteSpan,
+  type TakenValue,
+} from '../bencode/index.js';
 import { MetainfoError } from './errors.js';
 import { FileTable, NO_FOLDER, NO_LIST } from './file-table.js';
 import type { RawFile } from './hybrid.js';
@@ -59,10 +72,10 @@ const entryName = (i: number): string => `files[${i}]`;
 
 /**
  * Reads the `files` value at `source[start, end)`, which the decoder has accepted (with
- * `count` entries, when the decoder counted them). `notes` collects one warning line per
- * sanitized name.
+ * `count` entries, when the decoder counted them), from `plain` when `takePlainList` read it.
+ * `notes` collects one warning line per sanitized name.
  */
-export function readFileList(source: Buffer, start: number, end: number, notes: string[], count?: number): ParsedFiles {
+export function readFileList(source: Buffer, start: number, end: number, notes: string[], count?: number, plain?: PlainList): ParsedFiles {
   const cur = new BencodeCursor(source, start, end);
   if (cur.kind() !== 'list') fail('invalid-files', "'files' is not a list");
   cur.enter();
@@ -108,7 +121,7 @@ export function readFileList(source: Buffer, start: number, end: number, notes: 
 
   for (let i = 0; i < n; i++) {
     if (cur.kind() !== 'dict') fail('invalid-file', `${entryName(i)} is not a dictionary`);
-    const plainEnd = readPlainEntry(source, cur.pos, end, keys, spans, str);
+    const plainEnd = plain === undefined ? readPlainEntry(source, cur.pos, end, keys, spans, str) : plainEntry(plain, i, keys, spans);
     if (plainEnd < 0) readKeys(cur, keys, spans);
     const next = plainEnd < 0 ? cur.pos : plainEnd;
     const attrValue = keys.attr < 0 ? undefined : asBytes(valueAt(keys.attr));
@@ -191,6 +204,126 @@ export function readFileList(source: Buffer, start: number, end: number, notes: 
       pad: pad[i] === 1,
     }));
   return { table, total: offsets[n - 1]! + lengths[n - 1]!, raw };
+}
+
+/**
+ * A `files` list read by `takePlainList` in the pass that checked it: every entry a dictionary
+ * of canonical bencode, its keys strictly increasing, with a `path` list of byte strings and
+ * other keys as `readPlainEntry` reads them.
+ */
+export interface PlainList extends TakenValue {
+  /** Per entry: where its dictionary ends, where its `length` value starts and what it is (-1: none), where its `path` list starts. */
+  readonly entryEnd: Int32Array;
+  readonly lengthAt: Int32Array;
+  readonly lengthValue: Float64Array;
+  readonly pathAt: Int32Array;
+  /** Entry `i`'s path components are at `spans[spanStart[i], spanStart[i + 1])`: from, to, from, to, ... */
+  readonly spanStart: Int32Array;
+  readonly spans: Int32Array;
+}
+
+/** `to`, a larger array, with `from` copied to its start. */
+function grown<T extends Int32Array | Float64Array>(to: T, from: T): T {
+  to.set(from);
+  return to;
+}
+
+/**
+ * The `files` list at `buf[start]` as a `PlainList` (a `DecodeOptions.take` reader), read in
+ * one pass; undefined for any other list, which the decoder's scan then checks and
+ * `readFileList` reads entry by entry: non-canonical forms, unsorted or repeated keys, an
+ * entry without a `path`, BEP 47 keys, `path.utf-8`, nested values, lengths past 15 digits.
+ * One loop with its arrays in locals: it runs once, over up to a million entries.
+ */
+export function takePlainList(buf: Buffer, start: number): PlainList | undefined {
+  const end = buf.length;
+  if (buf[start] !== C_L) return undefined;
+  const str: ByteSpan = { from: 0, to: 0 };
+  let capacity = 1024;
+  let entryEnd = new Int32Array(capacity);
+  let lengthAt = new Int32Array(capacity);
+  let lengthValue = new Float64Array(capacity);
+  let pathAt = new Int32Array(capacity);
+  let spanStart = new Int32Array(capacity + 1);
+  let spans = new Int32Array(capacity * 4);
+  let count = 0;
+  let s = 0;
+  // The list and its end marker; each entry adds its dictionary, keys, values and end markers.
+  let tokens = 2;
+  let p = start + 1;
+  while (p < end && buf[p] !== C_E) {
+    if (buf[p] !== C_D) return undefined;
+    if (count === capacity) {
+      capacity *= 2;
+      entryEnd = grown(new Int32Array(capacity), entryEnd);
+      lengthAt = grown(new Int32Array(capacity), lengthAt);
+      lengthValue = grown(new Float64Array(capacity), lengthValue);
+      pathAt = grown(new Int32Array(capacity), pathAt);
+      spanStart = grown(new Int32Array(capacity + 1), spanStart);
+    }
+    spanStart[count] = s;
+    lengthAt[count] = -1;
+    lengthValue[count] = -1;
+    pathAt[count] = -1;
+    tokens += 2;
+    let lastKey = -1;
+    let lastKeyEnd = -1;
+    p++;
+    while (p < end && buf[p] !== C_E) {
+      if (!canonicalByteStringAt(buf, p, end, str)) return undefined;
+      const key = str.from;
+      const at = str.to;
+      if (at >= end || (lastKey >= 0 && compareBytes(buf, key, at, lastKey, lastKeyEnd) <= 0)) return undefined;
+      lastKey = key;
+      lastKeyEnd = at;
+      tokens += 2;
+      if (startsWith(buf, key, at, K_PATH, true)) {
+        if (buf[at] !== C_L) return undefined;
+        pathAt[count] = at;
+        p = at + 1;
+        while (p < end && buf[p] !== C_E) {
+          if (!canonicalByteStringAt(buf, p, end, str)) return undefined;
+          if (s + 2 > spans.length) spans = grown(new Int32Array(spans.length * 2), spans);
+          spans[s++] = str.from;
+          spans[s++] = str.to;
+          p = str.to;
+          tokens++;
+        }
+        if (p >= end) return undefined;
+        p++;
+        tokens++;
+      } else if (buf[at] === C_I) {
+        p = smallIntAt(buf, at, end);
+        if (p < 0) return undefined;
+        if (startsWith(buf, key, at, K_LENGTH, true)) {
+          lengthAt[count] = at;
+          lengthValue[count] = digitsValue(buf, at + 1, p - 1);
+        } else if (isEntryKey(buf, key, at)) return undefined;
+      } else {
+        if (!canonicalByteStringAt(buf, at, end, str) || isEntryKey(buf, key, at)) return undefined;
+        p = str.to;
+      }
+    }
+    if (p >= end || pathAt[count]! < 0) return undefined;
+    entryEnd[count++] = ++p;
+  }
+  if (p >= end) return undefined;
+  spanStart[count] = s;
+  // Levels: the list, its dictionaries, their paths (every entry has one).
+  return { end: p + 1, tokens, depth: count === 0 ? 1 : 3, count, entryEnd, lengthAt, lengthValue, pathAt, spanStart, spans };
+}
+
+/** Fills `keys` and `spans` for entry `i` of a `PlainList` as `readPlainEntry` would; returns where the entry ends. */
+function plainEntry(list: PlainList, i: number, keys: EntryKeys, spans: number[]): number {
+  keys.pathUtf8 = keys.attr = keys.symlink = keys.pathBad = -1;
+  keys.length = list.lengthAt[i]!;
+  keys.lengthValue = list.lengthValue[i]!;
+  keys.path = list.pathAt[i]!;
+  const from = list.spanStart[i]!;
+  const n = list.spanStart[i + 1]! - from;
+  for (let k = 0; k < n; k++) spans[k] = list.spans[from + k]!;
+  if (spans.length !== n) spans.length = n;
+  return list.entryEnd[i]!;
 }
 
 /** The number of values in the list the cursor has just entered; leaves the cursor where it was. */

@@ -136,8 +136,10 @@ function isPlainAscii(buf: Uint8Array, from: number, to: number): boolean {
  */
 export function isPlainComponent(buf: Uint8Array, from: number, to: number): boolean {
   if (!isPlainAscii(buf, from, to)) return false;
+  // Only a stem of 3 or 4 bytes can be reserved: look no further than its fifth byte.
+  const stemEnd = Math.min(to, from + 5);
   let stem = from;
-  while (stem < to && buf[stem] !== C_DOT) stem++;
+  while (stem < stemEnd && buf[stem] !== C_DOT) stem++;
   const n = stem - from;
   if (n !== 3 && n !== 4) return true;
   // ASCII letters to lower case; the other bytes then match no name.

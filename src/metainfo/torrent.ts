@@ -14,7 +14,7 @@ import { toHex } from '../util/bytes.js';
 import { parseTrackers, parseWebSeeds } from './announce.js';
 import { MetainfoError, quote } from './errors.js';
 import { walkFileTree } from './file-tree.js';
-import { lengthField, MAX_FILES, readFileList, type ParsedFiles } from './file-list.js';
+import { lengthField, MAX_FILES, readFileList, takePlainList, type ParsedFiles, type PlainList } from './file-list.js';
 import { FileTable } from './file-table.js';
 import { checkHybrid } from './hybrid.js';
 import { decodeUtf8Strict, sanitizeComponent } from './safe-path.js';
@@ -75,9 +75,17 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
     fail('too-large', `torrent file is ${bytes.length} bytes (limit ${MAX_TORRENT_FILE_BYTES})`);
   }
   let decoded: DecodeResult;
+  // File lists read in the decoder's pass, by where they start (any dictionary value at depth 2 named `files`).
+  const plainLists = new Map<number, PlainList>();
+  const take = (input: Buffer, start: number): PlainList | undefined => {
+    const list = takePlainList(input, start);
+    if (list !== undefined) plainLists.set(start, list);
+    return list;
+  };
   try {
-    // The v1 file list is read in place by readFileList: building it would cost ~6 objects a file.
-    decoded = decodeDetailed(bytes, { strict: false, maxDepth: MAX_DEPTH, skip: (key, depth) => depth === 2 && key === 'files' });
+    // The v1 file list is read in place by readFileList: building it would cost ~6 objects a
+    // file. A plain one is read in the decoder's pass, which then need not scan it.
+    decoded = decodeDetailed(bytes, { strict: false, maxDepth: MAX_DEPTH, skip: (key, depth) => depth === 2 && key === 'files', take });
   } catch (err) {
     if (err instanceof BencodeError) throw new MetainfoError('bencode', `invalid torrent file: ${err.message}`, { cause: err });
     throw err;
@@ -119,7 +127,7 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
     twins = v2.twins;
     multiFile = tree.length > 1 || tree[0]!.path.length > 1;
   } else if (fileSpan !== undefined) {
-    parsed = readFileList(buffer(bytes), fileSpan.start, fileSpan.end, notes, fileSpan.count);
+    parsed = readFileList(buffer(bytes), fileSpan.start, fileSpan.end, notes, fileSpan.count, plainLists.get(fileSpan.start));
   } else if (multiFile) {
     fail('invalid-files', "'files' is not a list");
   } else {

@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { decode } from '../../src/bencode/index.js';
+import { BencodeError, decode, decodeDetailed, type DecodeOptions } from '../../src/bencode/index.js';
 import { MetainfoError, parseTorrent } from '../../src/metainfo/index.js';
-import { readFileList } from '../../src/metainfo/file-list.js';
+import { readFileList, takePlainList } from '../../src/metainfo/file-list.js';
 import { FileTable } from '../../src/metainfo/file-table.js';
 import { PathRegistry } from '../../src/metainfo/path-registry.js';
 import { referenceFiles, ReferenceRegistry } from './reference-files.js';
@@ -159,6 +159,69 @@ describe('readFileList agrees with the reading over decoded values', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+/** A decode of `bytes` that skips `files`, as its outcome: the error's code and offset, or what the caller sees. */
+function decoded(bytes: Buffer, options: DecodeOptions): unknown {
+  try {
+    const r = decodeDetailed(bytes, { ...options, skip: (key) => key === 'files' });
+    return { end: r.end, warnings: r.warnings, skipped: r.skipped.map((v) => [v.key, v.start, v.end, v.count]) };
+  } catch (err) {
+    if (!(err instanceof BencodeError)) throw err;
+    return { code: err.code, offset: err.offset };
+  }
+}
+
+/** What readFileList makes of `bytes[start, end)`: entries, notes, total and raw paths, or the error. */
+function readAll(bytes: Buffer, start: number, end: number, count: number, plain?: ReturnType<typeof takePlainList>): unknown {
+  return outcome((notes) => {
+    const { table, total, raw } = readFileList(bytes, start, end, notes, count, plain);
+    return { entries: table.toArray(), total, raw: hex(raw().map((f) => f.path)), index: table.pathIndex };
+  });
+}
+
+describe('takePlainList: what it takes, the decoder would accept without a word, and it reads the same', () => {
+  test('random lists, budgets and damage: the same outcome with and without it, and the same files', () => {
+    let taken = 0;
+    fc.assert(
+      fc.property(
+        files,
+        fc.integer({ min: 2, max: 6 }),
+        fc.integer({ min: 5, max: 300 }),
+        fc.constantFrom('none', 'none', 'none', 'replace', 'remove'),
+        fc.nat(),
+        fc.constantFrom(...'delie0123456789:x-'),
+        (raw, maxDepth, maxTokens, how, at, ch) => {
+          let bytes = Buffer.concat([Buffer.from('d5:files'), write(raw), Buffer.from('1:zi1ee')]);
+          const k = 8 + (at % (bytes.length - 8));
+          if (how === 'replace') bytes = Buffer.concat([bytes.subarray(0, k), Buffer.from(ch), bytes.subarray(k + 1)]);
+          if (how === 'remove') bytes = Buffer.concat([bytes.subarray(0, k), bytes.subarray(k + 1)]);
+          const options: DecodeOptions = { strict: false, maxDepth, maxTokens };
+          const plain = takePlainList(bytes, 8);
+          assert.deepEqual(decoded(bytes, { ...options, take: takePlainList }), decoded(bytes, options));
+          if (plain === undefined) return;
+          // Taken: canonical bencode (the strict decoder accepts it) of as many entries.
+          const list = decode(bytes.subarray(8, plain.end), { maxDepth: 1000, maxTokens: 1e9 });
+          assert.ok(Array.isArray(list));
+          assert.equal(list.length, plain.count);
+          assert.deepEqual(readAll(bytes, 8, plain.end, plain.count, plain), readAll(bytes, 8, plain.end, plain.count));
+          taken++;
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    assert.ok(taken > 300, `${taken} lists taken`);
+  });
+
+  test('a long plain list (its arrays grow) reads as the entry-by-entry reader reads it', () => {
+    const entries = Array.from({ length: 5000 }, (_, i) => `d6:lengthi${i * 7}e5:mtimei1e4:pathl${i % 3 === 0 ? '3:dir' : ''}${String(i).length + 2}:f.${i}ee`);
+    const bytes = Buffer.from(`l${entries.join('')}e`);
+    const plain = takePlainList(bytes, 0);
+    assert.ok(plain !== undefined);
+    assert.equal(plain.count, 5000);
+    assert.equal(plain.end, bytes.length);
+    assert.deepEqual(readAll(bytes, 0, bytes.length, 5000, plain), readAll(bytes, 0, bytes.length, 5000));
   });
 });
 
