@@ -11,7 +11,8 @@
  * A caller may name dictionary values to leave unbuilt (`skip`): they are checked exactly like
  * the rest (policy, depth, token budget, warnings in byte order) but allocate nothing, and their
  * byte spans come back in `DecodeResult.skipped` for a specialised reader (a .torrent's `files`
- * list of 100,000 entries would otherwise become 600,000 objects).
+ * list of 100,000 entries would otherwise become 600,000 objects). That reader may also check
+ * the value itself in place of the scan (`take`), for the forms it vouches are canonical.
  */
 import { C_0, C_9, C_COLON, C_D, C_E, C_I, C_L, C_MINUS, MAX_SAFE, digitsValue } from './digits.js';
 import { canonicalByteStringAt, compareBytes, smallIntAt, type ByteSpan } from './cursor.js';

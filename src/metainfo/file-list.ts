@@ -1,7 +1,8 @@
 /**
  * The v1 `files` list (BEP 3, with BEP 47 pad files, attributes and symlinks), read straight
  * from the .torrent bytes into a `FileTable`. The bencode decoder has already checked the span
- * (`DecodeOptions.skip`); this reader applies the metainfo rules to it without building a
+ * (`DecodeOptions.skip`), or had a list of plain entries read and checked in its own pass
+ * (`takePlainList`); this reader applies the metainfo rules to it without building a
  * dictionary, list or byte view per file. Anything out of the ordinary (a `path.utf-8` list,
  * attributes, symlinks, a component that sanitizing changes) takes the same steps as an
  * ordinary decoded value would, so the warnings and errors are the same either way.
