@@ -86,16 +86,18 @@ describe('piece buffers', { timeout: 30_000 }, () => {
     assert.ok(storage.written.equals(t.data));
   });
 
-  test('the pool is asked for a buffer per peer sending to us, and a few for storage', async () => {
+  test('the pool is asked for 4 MiB of buffers per peer sending to us, and a few for storage', async () => {
     const storage = new RecordingStorage(t, false);
     const { s } = await seederOfAll(storage);
-    assert.equal(storage.demand.at(-1), 1 + 4, 'one peer unchoked us');
+    // 32 KiB pieces: 128 buffers hold a peer's 4 MiB.
+    const perPeer = (4 << 20) / (2 * BLOCK);
+    assert.equal(storage.demand.at(-1), perPeer + 4, 'one peer unchoked us');
     const second = WirePeer.connect(s.port, { infoHash: t.infoHash, reserved: makeReserved({}) });
     try {
       await second.handshaken(5000);
       second.send({ type: 'bitfield', bytes: Uint8Array.of(0xf0) });
       second.send({ type: 'unchoke' });
-      await until(() => storage.demand.at(-1) === 2 + 4, 'the second peer unchokes us');
+      await until(() => storage.demand.at(-1) === 2 * perPeer + 4, 'the second peer unchokes us');
     } finally {
       second.close();
     }
