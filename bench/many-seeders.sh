@@ -17,8 +17,9 @@ CLI=${TESSERA_CLI:-$REPO/dist/src/cli/main.js}
 SEEDERS=${SEEDERS:-20}
 SIZE=${SIZE:-1073741824}
 B=${BENCH_DIR:-/tmp/tessera-bench-swarm}
-HTTP_PORT=${HTTP_PORT:-46969}
-BASE_PORT=${BASE_PORT:-47000}
+# Below Linux's ephemeral range (32768-60999), where an outgoing connection may hold a port.
+HTTP_PORT=${HTTP_PORT:-20969}
+BASE_PORT=${BASE_PORT:-21000}
 [ -f "$CLI" ] || (cd "$REPO" && npx tsc -p tsconfig.json)
 # shellcheck source=bench/lib/node-args.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/node-args.sh"
