@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeReserved, type IncomingMessage } from '../../src/wire/index.js';
+import type { BlockSource, BlockSourceHost } from '../../src/swarm/swarm-types.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { MemoryStorage, memoryTorrent, startMemorySwarm, type RunningSwarm } from '../session/memory-swarm.js';
 import { WirePeer } from '../session/wire-peer.js';
@@ -170,5 +171,35 @@ describe('backpressure from storage', { timeout: 30_000 }, () => {
     assert.equal(conn.readHeld('storage'), false, 'reading resumes once the queue drains');
     await until(() => s.swarm.finished, 'every piece verifies');
     assert.ok(storage.written.equals(t.data));
+  });
+});
+
+describe('sources that are not peers', { timeout: 30_000 }, () => {
+  /** A source (of one key, as a web seed takes per URL) that counts what the swarm asks of it. */
+  const countingSource = (): { fills: number; stops: number; make: (host: BlockSourceHost) => BlockSource } => {
+    const c = {
+      fills: 0,
+      stops: 0,
+      make: (host: BlockSourceHost): BlockSource => {
+        host.newKey();
+        return { fill: () => void c.fills++, blame: () => undefined, bytes: 0, stop: () => void c.stops++ };
+      },
+    };
+    return c;
+  };
+
+  test('a source is filled once added to a running swarm and stopped with it; one added after the stop is stopped at once, never filled', async () => {
+    const s = await startMemorySwarm(t, { complete: false, clock: new FakeClock(), pex: false });
+    running = s;
+    const early = countingSource();
+    s.swarm.addSource(early.make);
+    assert.equal(early.fills, 1, 'filled as it is added');
+    await s.stop();
+    running = undefined;
+    assert.equal(early.stops, 1, 'stopped with the swarm');
+    // A web seed's module may finish loading after a quick stop.
+    const late = countingSource();
+    s.swarm.addSource(late.make);
+    assert.deepEqual([late.fills, late.stops], [0, 1]);
   });
 });
