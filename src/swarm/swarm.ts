@@ -29,6 +29,7 @@ import { PieceCompletion, sourceTag } from './piece-completion.js';
 import { admitIncoming, dialFilter, settleDuplicate } from './admission.js';
 import { DEFAULT_MAX_PEERS_PER_IP, localAddresses } from './peer-limits.js';
 import { SwarmPeer } from './swarm-peer.js';
+import { BlockSources } from './sources.js';
 import type { BlockSource, BlockSourceHost, SwarmOptions } from './swarm-types.js';
 
 /** Keep-alive after this long without sending; under the two minutes peers wait before closing. */
@@ -50,8 +51,8 @@ export class Swarm implements PeerHandler, ExtensionHost {
   private readonly byConn = new Map<PeerConnection, SwarmPeer>();
   private readonly download: Download;
   private readonly completion: PieceCompletion;
-  /** Sources of blocks that are not peer connections (web seeds), by picker key. */
-  private readonly sources = new Map<number, BlockSource>();
+  /** Sources of blocks that are not peer connections (web seeds). */
+  private readonly sources = new BlockSources();
   readonly upload: Uploader;
   private readonly choking: Choking;
   private readonly extensions: Extensions;
@@ -93,7 +94,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
       pool: this.pool,
       events: opts.events,
       pieceSize: (i) => this.pieceSize(i),
-      blameSource: (key, reason) => this.sources.get(key)?.blame(key, reason),
+      blameSource: (key, reason) => this.sources.blame(key, reason),
       updateInterest: (p) => this.download.updateInterest(p),
       checkComplete: () => {
         if (this.picker.done) this.fireComplete();
@@ -192,7 +193,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     this.tickTimer?.cancel();
     this.chokeTimer?.cancel();
     for (const p of [...this.peers.values()]) p.conn.close('stopping');
-    for (const s of new Set(this.sources.values())) s.stop();
+    this.sources.stop();
     this.upload.clear();
   }
 
@@ -221,20 +222,14 @@ export class Swarm implements PeerHandler, ExtensionHost {
       },
     };
     const source = make(host);
-    if (this.stopped) {
-      source.stop();
-      return source;
-    }
-    for (const k of keys) this.sources.set(k, source);
-    if (this.tickTimer !== undefined) source.fill();
+    this.sources.add(source, keys);
+    if (!this.stopped && this.tickTimer !== undefined) source.fill();
     return source;
   }
 
   /** Bytes received from sources that are not peers (web seeds). */
   get sourceBytes(): number {
-    let n = 0;
-    for (const s of new Set(this.sources.values())) n += s.bytes;
-    return n;
+    return this.sources.bytes;
   }
 
   addPeers(addresses: Iterable<PeerAddress>, source: PeerSource): number {
@@ -447,7 +442,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
 
   private refillAll(): void {
     for (const p of this.peers.values()) this.download.refill(p);
-    if (!this.stopped) for (const s of new Set(this.sources.values())) s.fill();
+    if (!this.stopped) this.sources.fill();
   }
 
   private pieceSize(index: number): number {
