@@ -7,7 +7,8 @@
  * (an IPv4 address, or an IPv6 /64, which one host usually holds whole) may hold at most
  * `maxPortsPerSource` peers in one swarm and `maxPeersPerSource` in all swarms together, so
  * it can neither fill a swarm with thousands of ports nor the table with its own torrents.
- * An announce past a quota is answered as usual but not stored.
+ * An announce past a quota is answered as usual but not stored. A seed's announce is answered
+ * with leechers only.
  */
 import type { PeerAddress } from '../metainfo/types.js';
 import { parseIp } from '../util/ip.js';
@@ -87,7 +88,8 @@ export class SwarmStore {
       else if (this.admits(swarm, a.host)) this.add(swarm, key, peer);
     }
     const live = this.livePeers(a.infoHashHex, swarm, now);
-    const others = live.filter((p) => !(p.host === a.host && p.port === a.port));
+    // A seed is handed only leechers: two seeds have nothing to trade, and each would dial the other for nothing.
+    const others = live.filter((p) => !(p.host === a.host && p.port === a.port) && !(a.left === 0 && p.left === 0));
     const counts = countPeers(live);
     return { ok: true, peers: this.pick(others, a.numWant), ...counts };
   }

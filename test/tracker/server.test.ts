@@ -70,6 +70,20 @@ test('HTTP: peers see each other (compact), counts follow left, the caller is no
   assert.deepEqual(sc.get(hash(2).toString('hex')), { complete: 0, downloaded: 0, incomplete: 0 });
 });
 
+test('a seed is handed leechers only; a leecher gets seeds and leechers', async () => {
+  const s = await server();
+  await announce(s.httpUrl, params(0));
+  await announce(s.httpUrl, params(1));
+  const seed = await announce(s.httpUrl, params(2, { left: 0 }));
+  assert.deepEqual(seed.peers, [{ host: '127.0.0.1', port: 10_001 }], 'the other seed (port 10000) is left out');
+  assert.deepEqual([seed.complete, seed.incomplete], [2, 1], 'the counts still count every seed');
+  const leecher = await announce(s.httpUrl, params(3));
+  assert.deepEqual(
+    leecher.peers.map((p) => p.port).sort(),
+    [10_000, 10_001, 10_002],
+  );
+});
+
 test('HTTP: the dictionary form when compact=0, with or without peer ids', async () => {
   const s = await server();
   await announce(s.httpUrl, params(0));
