@@ -17,6 +17,7 @@ import {
   encodeUtPex,
   metadataPieceCount,
   type ExtendedHandshake,
+  type PexPeer,
 } from '../wire/index.js';
 import { ipFamily } from '../util/ip.js';
 import { TokenBucket } from './peer-limits.js';
@@ -47,8 +48,10 @@ const METADATA_REFILL_MS = 5000;
 export interface ExtensionHost {
   readonly pieceCount: number;
   setPeerRequestLimit(p: SwarmPeer, reqq: number): void;
-  addPexPeers(addresses: PeerAddress[]): void;
-  connectedAddresses(): PeerAddress[];
+  /** Peers a PEX message added; those flagged as seeds are remembered as such. */
+  addPexPeers(peers: readonly PexPeer[]): void;
+  /** Where each connected peer listens, flagged as a seed when it has every piece. */
+  connectedPeers(): PexPeer[];
 }
 
 interface PeerExtState {
@@ -121,11 +124,11 @@ export class Extensions {
   /** Periodic PEX: tell each peer about the peers we are connected to that it has not heard of. */
   tick(now: number): void {
     if (!this.opts.pex) return;
-    let current: PeerAddress[] | undefined;
+    let current: PexPeer[] | undefined;
     for (const [p, st] of this.state) {
       const id = st.remote.get(UT_PEX);
       if (id === undefined || id === 0 || now - st.lastPexSent < PEX_INTERVAL_MS) continue;
-      current ??= this.host.connectedAddresses();
+      current ??= this.host.connectedPeers();
       const keys = new Set(current.map(peerKey));
       // An incoming peer is listed under its listen port: never tell a peer about itself.
       const self = new Set([peerKey(p.conn.address)]);
@@ -136,7 +139,7 @@ export class Extensions {
       if (added.length === 0 && dropped.length === 0) continue;
       for (const a of added) st.pexSent.add(peerKey(a));
       for (const d of dropped) st.pexSent.delete(peerKey(d));
-      p.conn.send({ type: 'extended', id, payload: encodeUtPex({ added: added.map((a) => ({ ...a, flags: 0 })), dropped }) });
+      p.conn.send({ type: 'extended', id, payload: encodeUtPex({ added, dropped }) });
     }
   }
 
@@ -164,7 +167,7 @@ export class Extensions {
     if (now - st.lastPexReceived < PEX_MIN_GAP_MS) return;
     st.lastPexReceived = now;
     const msg = decodeUtPex(payload);
-    this.host.addPexPeers(msg.added.map((a) => ({ host: a.host, port: a.port })));
+    this.host.addPexPeers(msg.added);
   }
 }
 

@@ -2,7 +2,11 @@
  * The peers we know of for one torrent and whether to dial them: deduplicated by
  * `host:port`, bounded in size (SAFETY.md: 3,000), with exponential back-off for peers that
  * fail and a ban list, by IP, for peers that sent bad data. Addresses no peer can have and our
- * own listening sockets are never taken in (peer-limits.ts). Pure: time is passed in.
+ * own listening sockets are never taken in (peer-limits.ts). Peers seen to have every piece
+ * are not dialled while we have every piece too: two seeds have nothing to trade, and
+ * redialling every seed a tracker lists, each time the back-off ends, would cost both sides a
+ * handshake (with MSE, a Diffie-Hellman exchange) every 15 s for nothing, as libtorrent's
+ * connect-candidate rule also avoids. Pure: time is passed in.
  */
 import type { PeerAddress } from '../metainfo/types.js';
 import { SelfAddresses, ipKey, isUsablePeerAddress } from './peer-limits.js';
@@ -16,6 +20,8 @@ interface Candidate {
   /** Earliest ms at which we may dial again. */
   notBefore: number;
   connected: boolean;
+  /** It had every piece on a connection: pieces are never lost, so it stays a seed. */
+  seed: boolean;
 }
 
 export interface PeerPoolOptions {
@@ -77,13 +83,17 @@ export class PeerPool {
     return this.listening.has(address) || this.self.has(peerKey(address));
   }
 
-  /** Returns true when the address is new. */
-  add(address: PeerAddress, source: PeerSource): boolean {
+  /** Returns true when the address is new. `seed`: a peer told us it has every piece (PEX). */
+  add(address: PeerAddress, source: PeerSource, seed = false): boolean {
     if (!isUsablePeerAddress(address) || this.isBanned(address) || this.isSelf(address)) return false;
     const key = peerKey(address);
-    if (this.candidates.has(key)) return false;
+    const known = this.candidates.get(key);
+    if (known !== undefined) {
+      if (seed) known.seed = true;
+      return false;
+    }
     if (this.candidates.size >= this.maxPeers) return false;
-    this.candidates.set(key, { address, source, failures: 0, notBefore: 0, connected: false });
+    this.candidates.set(key, { address, source, failures: 0, notBefore: 0, connected: false, seed });
     return true;
   }
 
@@ -100,12 +110,15 @@ export class PeerPool {
     for (const [key, c] of this.candidates) if (ipKey(c.address.host) === ip) this.candidates.delete(key);
   }
 
-  /** Up to `n` peers to dial now (those `accept` agrees to), marked as connected. */
-  take(n: number, now: number, accept: (a: PeerAddress) => boolean = () => true): PeerAddress[] {
+  /**
+   * Up to `n` peers to dial now (those `accept` agrees to), marked as connected; known seeds
+   * are skipped when `weAreSeed`.
+   */
+  take(n: number, now: number, accept: (a: PeerAddress) => boolean = () => true, weAreSeed = false): PeerAddress[] {
     const out: PeerAddress[] = [];
     if (n <= 0) return out;
     for (const c of this.candidates.values()) {
-      if (!c.connected && c.notBefore <= now && accept(c.address)) {
+      if (!c.connected && c.notBefore <= now && !(weAreSeed && c.seed) && accept(c.address)) {
         c.connected = true;
         out.push(c.address);
         if (out.length >= n) break;
@@ -118,6 +131,12 @@ export class PeerPool {
   markConnected(address: PeerAddress): void {
     const c = this.candidates.get(peerKey(address));
     if (c !== undefined) c.connected = true;
+  }
+
+  /** The peer at `address` (its listening address) has every piece. */
+  markSeed(address: PeerAddress): void {
+    const c = this.candidates.get(peerKey(address));
+    if (c !== undefined) c.seed = true;
   }
 
   /** A connection ended. `useful` resets the failure count (it completed a handshake). */
@@ -142,12 +161,5 @@ export class PeerPool {
   /** Lift every back-off (a torrent resumed after a pause: its peers were closed by us, not by failure). */
   retryNow(now: number): void {
     for (const c of this.candidates.values()) if (c.notBefore > now) c.notBefore = now;
-  }
-
-  /** Candidates not connected and not waiting out a back-off. */
-  dialable(now: number): number {
-    let n = 0;
-    for (const c of this.candidates.values()) if (!c.connected && c.notBefore <= now) n++;
-    return n;
   }
 }

@@ -3,6 +3,7 @@
  * snubbing logic, and its upload queue. The connection itself is `PeerConnection`.
  */
 import { Bitfield } from '../util/bitfield.js';
+import type { PeerAddress } from '../metainfo/types.js';
 import type { PeerConnection } from '../peer/connection.js';
 import { RateMeter } from './rate.js';
 import { RequestQueue } from './request-queue.js';
@@ -60,5 +61,11 @@ export class SwarmPeer {
     this.ip = ipKey(conn.address.host);
     this.has = new Bitfield(pieceCount);
     this.lastDataAt = this.connectedAt;
+  }
+
+  /** Where it listens: the address we dialled, or for an incoming peer the port it told us. */
+  get listeningAddress(): PeerAddress | undefined {
+    if (this.conn.outgoing) return this.conn.address;
+    return this.listenPort === undefined ? undefined : { host: this.conn.address.host, port: this.listenPort };
   }
 }

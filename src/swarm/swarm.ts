@@ -15,7 +15,7 @@ import { Bitfield } from '../util/bitfield.js';
 import { bytesEqual } from '../util/bytes.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { PeerConnection, type LocalIdentity, type PeerHandler } from '../peer/connection.js';
-import { decodeHashMessage, encodeHashMessage, isHashMessageId, makeReserved, readCapabilities, type HashMessage, type IncomingMessage } from '../wire/index.js';
+import { PexFlag, decodeHashMessage, encodeHashMessage, isHashMessageId, makeReserved, readCapabilities, type HashMessage, type IncomingMessage, type PexPeer } from '../wire/index.js';
 import { HashServer } from './hash-server.js';
 import { Choking } from './choking.js';
 import { BLOCK_SIZE, Picker } from './picker.js';
@@ -384,6 +384,8 @@ export class Swarm implements PeerHandler, ExtensionHost {
     this.upload.onPeerGone(p, this.peers.size);
     if (p.registered) this.opts.events?.onPeerDisconnected?.(conn.address, reason);
     if (!this.pool.isBanned(conn.address)) this.pool.disconnected(conn.address, p.registered && reason !== 'handshake refused', this.clock.now());
+    const listening = p.listeningAddress;
+    if (p.has.complete && listening !== undefined) this.pool.markSeed(listening);
     if (!this.stopped) {
       this.refillAll();
       this.dial();
@@ -404,16 +406,17 @@ export class Swarm implements PeerHandler, ExtensionHost {
     p.maxOutstanding = Math.max(2, Math.min(reqq, 2000));
   }
 
-  addPexPeers(addresses: PeerAddress[]): void {
-    this.addPeers(addresses, 'pex');
+  addPexPeers(peers: readonly PexPeer[]): void {
+    let added = 0;
+    for (const a of peers) if (this.pool.add({ host: a.host, port: a.port }, 'pex', (a.flags & PexFlag.seed) !== 0)) added++;
+    if (added > 0) this.dial();
   }
 
-  connectedAddresses(): PeerAddress[] {
-    const out: PeerAddress[] = [];
+  connectedPeers(): PexPeer[] {
+    const out: PexPeer[] = [];
     for (const p of this.peers.values()) {
-      if (!p.registered) continue;
-      if (p.conn.outgoing) out.push(p.conn.address);
-      else if (p.listenPort !== undefined) out.push({ host: p.conn.address.host, port: p.listenPort });
+      const a = p.registered ? p.listeningAddress : undefined;
+      if (a !== undefined) out.push({ ...a, flags: p.has.complete ? PexFlag.seed : 0 });
     }
     return out;
   }
@@ -436,7 +439,10 @@ export class Swarm implements PeerHandler, ExtensionHost {
   private fireComplete(): void {
     if (this.completeFired) return;
     this.completeFired = true;
-    for (const p of this.peers.values()) this.download.updateInterest(p);
+    for (const p of [...this.peers.values()]) {
+      this.download.updateInterest(p);
+      this.closeIfBothSeeds(p);
+    }
     this.opts.events?.onComplete?.();
   }
 
@@ -478,7 +484,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     const max = this.opts.maxConnections ?? 60;
     const maxHalfOpen = this.opts.maxHalfOpen ?? 16;
     const n = Math.min(max - this.peers.size, maxHalfOpen - this.halfOpen.size);
-    for (const address of this.pool.take(n, this.clock.now(), dialFilter(this.peers, this.maxPerIp))) {
+    for (const address of this.pool.take(n, this.clock.now(), dialFilter(this.peers, this.maxPerIp), this.have.complete)) {
       const conn = PeerConnection.connect(address, this.identity, this, {
         maxBitfield: this.maxBitfieldBytes,
         clock: this.clock,

@@ -51,6 +51,19 @@ describe('PeerPool', () => {
     assert.equal(pool.size, 1);
   });
 
+  test('a known seed is skipped while we are a seed, and dialled while we are not', () => {
+    const pool = new PeerPool({ retryBaseMs: 1000 });
+    pool.add(a, 'tracker');
+    pool.add(b, 'tracker');
+    pool.markSeed(a);
+    pool.markSeed({ host: '127.0.0.1', port: 1 });
+    assert.deepEqual(pool.take(5, 0, undefined, true), [b], 'only the peer not known to be a seed');
+    pool.disconnected(b, true, 0);
+    assert.deepEqual(pool.take(5, 1000, undefined, true), [b]);
+    assert.deepEqual(pool.take(5, 1000, undefined, false), [a], 'a seed is worth dialling for a leecher');
+    assert.equal(pool.size, 2, 'marking an unknown address adds nothing');
+  });
+
   test('banned and self addresses are never dialled again', () => {
     const pool = new PeerPool();
     pool.add(a, 'tracker');
