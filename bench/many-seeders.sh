@@ -4,6 +4,8 @@
 # On 127.0.0.1 only: the built-in tracker (`tessera tracker`), N `tessera seed` processes over
 # one copy of the data, then `tessera download`, timed with /usr/bin/time and checked with cmp.
 # Runs the same download from 1 seeder first, so the two throughputs compare in one batch.
+# The last column is the seeders' CPU during the download (from /proc): on one machine they
+# share the cores with the leecher.
 #
 #   bash bench/many-seeders.sh                    # N=20, 1 GiB
 #   SEEDERS=10 SIZE=268435456 bash bench/many-seeders.sh
@@ -60,19 +62,27 @@ start_seeders() { # count: adds that many seeders to those already running
   echo "seeders did not announce in time" >&2; exit 1
 }
 
+seeders_cpu() { # CPU ticks (1/100 s) of every seeder so far: the tracker is pids[0]
+  local p sum=0
+  for p in "${pids[@]:1}"; do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  echo "$sum"
+}
+
 run() { # label
   rm -rf "$B/out"
-  local t
+  local t s0 s1
+  s0=$(seeders_cpu)
   /usr/bin/time -o "$B/time" -f '%e %U %S %M' node "${NODE_ARGS[@]}" "$CLI" download "$B/big.torrent" -o "$B/out" ${LEECH_ARGS:---quiet} --no-dht --max-peers-per-ip 64 --port "$((BASE_PORT - 1))" > "$B/leech-$1.log" 2>&1
+  s1=$(seeders_cpu)
   t=$(tail -1 "$B/time")
   cmp -s "$B/out/big.bin" "$B/data/big.bin" || { echo "$1: output differs" >&2; exit 1; }
   read -r wall user sys rss <<< "$t"
-  awk -v l="$1" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v n="$SIZE" \
-    'BEGIN { printf "| %s | %.2f | %.0f | %.2f | %.0f |\n", l, w, n / w / 1e6, u + s, r / 1024 }'
+  awk -v l="$1" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v n="$SIZE" -v c="$((s1 - s0))" \
+    'BEGIN { printf "| %s | %.2f | %.0f | %.2f | %.0f | %.2f |\n", l, w, n / w / 1e6, u + s, r / 1024, c / 100 }'
 }
 
-echo "| seeders | wall s | MB/s | CPU s | peak RSS MiB |"
-echo "| --- | ---: | ---: | ---: | ---: |"
+echo "| seeders | wall s | MB/s | CPU s | peak RSS MiB | seeders' CPU s |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 start_seeders 1
 run 1
 start_seeders "$((SEEDERS - 1))"
