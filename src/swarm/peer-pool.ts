@@ -20,7 +20,7 @@ interface Candidate {
   /** Earliest ms at which we may dial again. */
   notBefore: number;
   connected: boolean;
-  /** It had every piece on a connection: pieces are never lost, so it stays a seed. */
+  /** It had every piece when last seen on a connection, or (before any) as PEX said. */
   seed: boolean;
 }
 
@@ -133,10 +133,10 @@ export class PeerPool {
     if (c !== undefined) c.connected = true;
   }
 
-  /** The peer at `address` (its listening address) has every piece. */
-  markSeed(address: PeerAddress): void {
+  /** What a connection showed of the peer at `address` (its listening address): every piece or not. */
+  setSeed(address: PeerAddress, seed: boolean): void {
     const c = this.candidates.get(peerKey(address));
-    if (c !== undefined) c.seed = true;
+    if (c !== undefined) c.seed = seed;
   }
 
   /** A connection ended. `useful` resets the failure count (it completed a handshake). */

@@ -385,7 +385,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     if (p.registered) this.opts.events?.onPeerDisconnected?.(conn.address, reason);
     if (!this.pool.isBanned(conn.address)) this.pool.disconnected(conn.address, p.registered && reason !== 'handshake refused', this.clock.now());
     const listening = p.listeningAddress;
-    if (p.has.complete && listening !== undefined) this.pool.markSeed(listening);
+    if (p.registered && listening !== undefined) this.pool.setSeed(listening, p.has.complete);
     if (!this.stopped) {
       this.refillAll();
       this.dial();

@@ -55,13 +55,23 @@ describe('PeerPool', () => {
     const pool = new PeerPool({ retryBaseMs: 1000 });
     pool.add(a, 'tracker');
     pool.add(b, 'tracker');
-    pool.markSeed(a);
-    pool.markSeed({ host: '127.0.0.1', port: 1 });
+    pool.setSeed(a, true);
+    pool.setSeed({ host: '127.0.0.1', port: 1 }, true);
     assert.deepEqual(pool.take(5, 0, undefined, true), [b], 'only the peer not known to be a seed');
     pool.disconnected(b, true, 0);
     assert.deepEqual(pool.take(5, 1000, undefined, true), [b]);
     assert.deepEqual(pool.take(5, 1000, undefined, false), [a], 'a seed is worth dialling for a leecher');
     assert.equal(pool.size, 2, 'marking an unknown address adds nothing');
+  });
+
+  test("PEX's seed flag holds until a connection shows otherwise", () => {
+    const pool = new PeerPool({ retryBaseMs: 1000 });
+    pool.add(a, 'pex', true);
+    assert.equal(pool.add(b, 'tracker'), true);
+    assert.equal(pool.add(b, 'pex', true), false, 'a known address is not added again, only flagged');
+    assert.deepEqual(pool.take(5, 0, undefined, true), [], 'both flagged as seeds');
+    pool.setSeed(a, false);
+    assert.deepEqual(pool.take(5, 0, undefined, true), [a], 'a connection showed it lacks pieces');
   });
 
   test('banned and self addresses are never dialled again', () => {
