@@ -97,7 +97,8 @@ describe('skip: a skipped value is checked as if it were built', () => {
             failing++;
             return;
           }
-          assert.ok(skipping.ok, `the skipping decode failed: ${JSON.stringify(skipping)}`);
+          // Not JSON.stringify(skipping) in the message: a decoded value may hold a BigInt.
+          if (!skipping.ok) assert.fail(`the skipping decode failed: ${skipping.code} at byte ${skipping.offset}`);
           assert.deepEqual(skipping.result.warnings, full.result.warnings);
           assert.equal(skipping.result.end, full.result.end);
           sameButSkipped(bytes, full.result.value, skipping.result.value, skipping.result.skipped);
