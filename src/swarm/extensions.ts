@@ -108,6 +108,7 @@ export class Extensions {
       if (h.reqq !== undefined) this.host.setPeerRequestLimit(p, h.reqq);
       // An incoming peer's address has an ephemeral port; `p` is where it can be reached (for PEX).
       if (h.p !== undefined && h.p > 0) p.listenPort = h.p;
+      if (h.uploadOnly !== undefined) p.uploadOnly = h.uploadOnly;
       if (h.yourip !== undefined) this.opts.onYourIp?.(unmapped(h.yourip), unmapped(p.conn.address.host));
       return;
     }

@@ -20,7 +20,11 @@ interface Candidate {
   /** Earliest ms at which we may dial again. */
   notBefore: number;
   connected: boolean;
-  /** It had every piece when last seen on a connection, or (before any) as PEX said. */
+  /**
+   * A seed to us: it had every piece or wanted none (BEP 21 `upload_only`) when last seen on
+   * a connection, or, before any, PEX said it has every piece. A seed of ours has nothing to
+   * trade with it.
+   */
   seed: boolean;
 }
 
@@ -133,7 +137,7 @@ export class PeerPool {
     if (c !== undefined) c.connected = true;
   }
 
-  /** What a connection showed of the peer at `address` (its listening address): every piece or not. */
+  /** What a connection showed of the peer at `address` (its listening address): a seed or not. */
   setSeed(address: PeerAddress, seed: boolean): void {
     const c = this.candidates.get(peerKey(address));
     if (c !== undefined) c.seed = seed;

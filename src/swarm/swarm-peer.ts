@@ -40,6 +40,8 @@ export class SwarmPeer {
   readonly uploadQueue: { index: number; begin: number; length: number }[] = [];
   /** The port it listens on (BEP 10 `p`), known for incoming peers that sent it. */
   listenPort: number | undefined;
+  /** BEP 21 `upload_only`: it wants no pieces (a seed, or a partial seed done with its selection). */
+  uploadOnly = false;
   /** BEP 6: pieces we let this peer request while it is choked. */
   readonly allowedFast = new Set<number>();
   /** Ms at which we last choked it, and the requests it sent since that we could not take. */

@@ -1,5 +1,6 @@
 /**
- * Seeds and seeds: two peers that both have every piece have nothing to trade. A seed dials
+ * Seeds and seeds: two peers that both have every piece have nothing to trade (nor a seed and
+ * a peer that wants no pieces, BEP 21). A seed dials
  * another seed once, not again each time the back-off ends, and a download that completes
  * lets go of the seeds it was connected to; PEX tells which peers are seeds (BEP 11 flags),
  * and a seed does not dial those. On a fake clock, with scripted peers over loopback.
@@ -45,13 +46,17 @@ async function swarm(clock: FakeClock, complete: boolean, reasons: string[] = []
   return s;
 }
 
-/** A listening scripted peer that sends `bitfield` once the swarm's handshake arrives; counts the swarm's dials. */
-async function listeningPeer(bitfield: Uint8Array, opts: { closeAfterBitfield?: boolean } = {}): Promise<{ port: number; peers: WirePeer[] }> {
+/**
+ * A listening scripted peer that sends `bitfield` once the swarm's handshake arrives (after a
+ * BEP 10 handshake saying `upload_only` when `uploadOnly`); counts the swarm's dials.
+ */
+async function listeningPeer(bitfield: Uint8Array, opts: { closeAfterBitfield?: boolean; uploadOnly?: boolean } = {}): Promise<{ port: number; peers: WirePeer[] }> {
   const peers: WirePeer[] = [];
-  const server = await WirePeer.listen({ infoHash: t.infoHash, reserved: PLAIN }, (p) => {
+  const server = await WirePeer.listen({ infoHash: t.infoHash, reserved: opts.uploadOnly === true ? EXTENDED : PLAIN }, (p) => {
     peers.push(p);
     void p.handshaken(5000).then(
       () => {
+        if (opts.uploadOnly === true) p.send({ type: 'extended', id: 0, payload: encodeExtendedHandshake({ m: new Map(), uploadOnly: true }) });
         p.send({ type: 'bitfield', bytes: bitfield });
         if (opts.closeAfterBitfield === true) setTimeout(() => p.close(), 50);
       },
@@ -78,6 +83,33 @@ describe('seeds and seeds', { timeout: 30_000 }, () => {
       await sleep(100);
     }
     assert.equal(other.peers.length, 1, 'the other seed is not dialled again');
+  });
+
+  test('a seed closes a peer that wants no pieces (BEP 21 upload_only) and does not dial it again', async () => {
+    const clock = new FakeClock();
+    const reasons: string[] = [];
+    const s = await swarm(clock, true, reasons);
+    const partial = await listeningPeer(NONE, { uploadOnly: true });
+    s.swarm.addPeers([{ host: '127.0.0.1', port: partial.port }], 'tracker');
+    await until(() => reasons.length === 1, 'the swarm closes the connection');
+    assert.deepEqual(reasons, ['both seeds']);
+    for (let i = 0; i < 3; i++) {
+      clock.advance(PAST_BACK_OFF_MS);
+      await sleep(100);
+    }
+    assert.equal(partial.peers.length, 1, 'it is not dialled again');
+  });
+
+  test('a download keeps a peer that wants no pieces: it may have some to give', async () => {
+    const clock = new FakeClock();
+    const reasons: string[] = [];
+    const s = await swarm(clock, false, reasons);
+    const partial = await listeningPeer(Uint8Array.of(0x80), { uploadOnly: true });
+    s.swarm.addPeers([{ host: '127.0.0.1', port: partial.port }], 'tracker');
+    await until(() => [...s.swarm.peers.values()].some((p) => p.uploadOnly && p.has.count === 1), 'its BEP 10 handshake and bitfield arrive');
+    await sleep(100);
+    assert.deepEqual(reasons, []);
+    assert.equal(partial.peers[0]!.isOpen, true);
   });
 
   test('a seed still redials a leecher after the back-off', async () => {
