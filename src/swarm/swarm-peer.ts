@@ -5,6 +5,7 @@
 import { Bitfield } from '../util/bitfield.js';
 import type { PeerAddress } from '../metainfo/types.js';
 import type { PeerConnection } from '../peer/connection.js';
+import { PexFlag, type PexPeer } from '../wire/index.js';
 import { RateMeter } from './rate.js';
 import { RequestQueue } from './request-queue.js';
 import { ipKey } from './peer-limits.js';
@@ -69,5 +70,11 @@ export class SwarmPeer {
   get listeningAddress(): PeerAddress | undefined {
     if (this.conn.outgoing) return this.conn.address;
     return this.listenPort === undefined ? undefined : { host: this.conn.address.host, port: this.listenPort };
+  }
+
+  /** How PEX passes it on: where it listens, flagged as a seed when it has every piece. */
+  get pexEntry(): PexPeer | undefined {
+    const a = this.registered ? this.listeningAddress : undefined;
+    return a === undefined ? undefined : { ...a, flags: this.has.complete ? PexFlag.seed : 0 };
   }
 }

@@ -414,12 +414,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
   }
 
   connectedPeers(): PexPeer[] {
-    const out: PexPeer[] = [];
-    for (const p of this.peers.values()) {
-      const a = p.registered ? p.listeningAddress : undefined;
-      if (a !== undefined) out.push({ ...a, flags: p.has.complete ? PexFlag.seed : 0 });
-    }
-    return out;
+    return [...this.peers.values()].flatMap((p) => p.pexEntry ?? []);
   }
 
   private onBitfield(p: SwarmPeer, bytes: Uint8Array): void {
