@@ -72,6 +72,14 @@ export class SwarmPeer {
     return this.listenPort === undefined ? undefined : { host: this.conn.address.host, port: this.listenPort };
   }
 
+  /**
+   * It has every piece or wants none (BEP 21): a seed has nothing to trade with it. Not PEX's
+   * seed flag (`pexEntry`), which is every piece alone: a partial seed has pieces for a leecher.
+   */
+  get seedLike(): boolean {
+    return this.has.complete || this.uploadOnly;
+  }
+
   /** How PEX passes it on: where it listens, flagged as a seed when it has every piece. */
   get pexEntry(): PexPeer | undefined {
     const a = this.registered ? this.listeningAddress : undefined;

@@ -386,7 +386,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     if (p.registered) this.opts.events?.onPeerDisconnected?.(conn.address, reason);
     if (!this.pool.isBanned(conn.address)) this.pool.disconnected(conn.address, p.registered && reason !== 'handshake refused', this.clock.now());
     const listening = p.listeningAddress;
-    if (p.registered && listening !== undefined) this.pool.setSeed(listening, p.has.complete || p.uploadOnly);
+    if (p.registered && listening !== undefined) this.pool.setSeed(listening, p.seedLike);
     if (!this.stopped) {
       this.refillAll();
       this.dial();
@@ -429,7 +429,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
 
   /** Two seeds have nothing to trade, nor a seed and a peer that wants nothing (BEP 21). */
   private closeIfBothSeeds(p: SwarmPeer): void {
-    if (this.have.complete && (p.has.complete || p.uploadOnly)) p.conn.close('both seeds');
+    if (this.have.complete && p.seedLike) p.conn.close('both seeds');
   }
 
   private fireComplete(): void {
