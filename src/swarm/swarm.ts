@@ -7,7 +7,9 @@
  * The download path (interest, requests, blocks into piece buffers) lives in download.ts,
  * the hash verdicts and bans in piece-completion.ts, the upload side in upload.ts, choking
  * in choking.ts, the extension protocol in extensions.ts and the per-peer state in
- * swarm-peer.ts. Here: connections, the message dispatch, timers and dialling.
+ * swarm-peer.ts. Here: connections, the message dispatch, timers and dialling. At about 500
+ * lines it stays whole: most of the rest is one-line getters and setters of the session's
+ * handle, and the message switch reads best beside the connection lifecycle it drives.
  */
 import { isIPv4 } from 'node:net';
 import type { PeerAddress } from '../metainfo/types.js';
