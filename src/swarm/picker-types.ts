@@ -26,6 +26,11 @@ export interface PickerOptions {
   readonly randomFirst?: number;
   /** Endgame bound on peers asked for the same block. Default 3. */
   readonly maxRequestersPerBlock?: number;
+  /**
+   * Endgame bound on one peer's requests: it is asked for blocks others hold only while
+   * fewer than this many of its requests are outstanding, and up to that many. Default 4.
+   */
+  readonly endgameDepth?: number;
 }
 
 export interface PickOptions {

@@ -41,6 +41,7 @@ export interface Setup {
   seed?: number;
   randomFirst?: number;
   maxRequestersPerBlock?: number;
+  endgameDepth?: number;
 }
 
 export function setup(s: Setup): Picker {
@@ -56,6 +57,7 @@ export function setup(s: Setup): Picker {
       rng: seeded(s.seed ?? 1),
       randomFirst: s.randomFirst ?? 0,
       maxRequestersPerBlock: s.maxRequestersPerBlock ?? 3,
+      ...(s.endgameDepth === undefined ? {} : { endgameDepth: s.endgameDepth }),
     }),
   );
   (s.avail ?? []).forEach((bits, key) => p.addPeer(key, bf(bits)));

@@ -229,6 +229,20 @@ describe('picker endgame', () => {
     assert.deepEqual(p.onBlock(3, 1, BLOCK_SIZE, BLOCK_SIZE).cancelFrom, [1]);
   });
 
+  it('asks a peer for duplicates only while it has fewer than endgameDepth requests outstanding', () => {
+    // Peer 0 holds all 16 blocks; peer 1 may keep up to 4 of them duplicated.
+    const p = setup({ have: '0', avail: ['1', '1'], blocks: 16, endgameDepth: 4 });
+    assert.equal(p.pick(0, 16).length, 16);
+    assert.equal(p.endgame, true);
+    const first = p.pick(1, 16);
+    assert.equal(first.length, 4, 'topped up to endgameDepth, not to max');
+    assert.deepEqual(p.pick(1, 16), [], 'nothing more while four are outstanding');
+    deliver(p, 1, first.slice(0, 3));
+    assert.equal(p.pick(1, 16).length, 3, 'three delivered: three more');
+    assert.equal(p.outstanding(1), 4);
+    assert.throws(() => setup({ have: '0', endgameDepth: 0 }), PickerError);
+  });
+
   it('pieceFailed names the peer that actually sent the block', () => {
     const p = setup({ have: '0', avail: ['1', '1'] });
     const a = p.pick(0, 1);
