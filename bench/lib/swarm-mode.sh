@@ -76,13 +76,26 @@ swarm_wait_ready() { # k...
   done
 }
 
-swarm_seeder_cpu() { local k s=0; for k in $(seq 0 $((SWARM_SEEDERS - 1))); do
-  s=$(awk -v a="$s" -v b="$(proc_cpu "${BG_PID[swarm-$k]:-0}")" 'BEGIN{printf "%.2f", a + b}'); done; echo "$s"; }
+# The seeders' CPU so far, and that of the seeders that left during this run (`leave`: counted
+# as they left, since a stopped process has no CPU time to read any more).
+swarm_seeder_cpu() {
+  local k s
+  s=$(cat "$B/swarm-left-cpu" 2>/dev/null || echo 0)
+  for k in $(seq 0 $((SWARM_SEEDERS - 1))); do
+    s=$(awk -v a="$s" -v b="$(proc_cpu "${BG_PID[swarm-$k]:-0}")" 'BEGIN{printf "%.2f", a + b}')
+  done
+  echo "$s"
+}
 
 # One run's hook for `leave`: stop the second half of the seeders halfway through the ideal time.
 swarm_leave_half() {
   sleep "$SWARM_LEAVE_AFTER"
-  local k; for k in $(seq $((SWARM_SEEDERS / 2)) $((SWARM_SEEDERS - 1))); do kill -TERM "${BG_PID[swarm-$k]}" 2>/dev/null || true; done
+  local k s=0
+  for k in $(seq $((SWARM_SEEDERS / 2)) $((SWARM_SEEDERS - 1))); do
+    s=$(awk -v a="$s" -v b="$(proc_cpu "${BG_PID[swarm-$k]}")" 'BEGIN{printf "%.2f", a + b}')
+    kill -TERM "${BG_PID[swarm-$k]}" 2>/dev/null || true
+  done
+  echo "$s" > "$B/swarm-left-cpu"
 }
 
 run_swarm_mode() {
@@ -105,6 +118,7 @@ run_swarm_mode() {
           else
             RUN_HOOK=""
           fi
+          echo 0 > "$B/swarm-left-cpu"
           SEEDER_CPU_FN=swarm_seeder_cpu one_run swarm "$seeder" "$name" "$B/torrents/$name.torrent" "$l" "$r"
           if [ "$variant" = leave ]; then
             for k in $(seq $((SWARM_SEEDERS / 2)) $((SWARM_SEEDERS - 1))); do stop_bg "swarm-$k"; swarm_start_one "$variant" "$size" "$k"; done
