@@ -7,8 +7,8 @@
  *           libtorrent does: plaintext-only clients close on the first bytes of an MSE
  *           handshake, while webtorrent and clients that require encryption never answer a
  *           plaintext one); incoming: either handshake, RC4 chosen when offered, as
- *           Transmission's "preferred" does. libtorrent (qBittorrent, Deluge) chooses
- *           plaintext when offered both: its `prefer_rc4` is off by default.
+ *           Transmission's "preferred" does, and qBittorrent and Deluge, which turn
+ *           libtorrent's `prefer_rc4` on (libtorrent alone chooses plaintext when offered both).
  *   require outgoing and incoming: MSE with RC4 only.
  *   off     outgoing and incoming: the plaintext BitTorrent handshake only.
  */
