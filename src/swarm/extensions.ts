@@ -52,6 +52,8 @@ export interface ExtensionHost {
   addPexPeers(peers: readonly PexPeer[]): void;
   /** Where each connected peer listens, flagged as a seed when it has every piece. */
   connectedPeers(): PexPeer[];
+  /** Every wanted piece is verified: we want no piece (BEP 21 `upload_only`). */
+  readonly finished: boolean;
 }
 
 interface PeerExtState {
@@ -66,6 +68,8 @@ interface PeerExtState {
 
 export class Extensions {
   private readonly state = new Map<SwarmPeer, PeerExtState>();
+  /** Peers sent our extended handshake: told again when `upload_only` changes. */
+  private readonly greeted = new Set<SwarmPeer>();
 
   constructor(
     private readonly host: ExtensionHost,
@@ -78,7 +82,14 @@ export class Extensions {
     },
   ) {}
 
-  sendHandshake(p: SwarmPeer): void {
+  /**
+   * Our extended handshake. It says `upload_only` when we want no piece; once sent, it is sent
+   * again with the new value each time that changes (`announceUploadOnly`), as BEP 10 allows,
+   * so a seed can let go of us when our selection is done and a peer knows when we want more.
+   */
+  sendHandshake(p: SwarmPeer, update = false): void {
+    this.greeted.add(p);
+    const uploadOnly = this.host.finished;
     const m = new Map(LOCAL_IDS);
     if (!this.opts.pex) m.delete(UT_PEX);
     if (this.opts.infoBytes === undefined) m.delete(UT_METADATA);
@@ -90,8 +101,14 @@ export class Extensions {
       ...(ipFamily(p.conn.address.host) !== undefined ? { yourip: unmapped(p.conn.address.host) } : {}),
       ...(this.opts.listenPort !== undefined ? { p: this.opts.listenPort } : {}),
       ...(this.opts.infoBytes !== undefined ? { metadataSize: this.opts.infoBytes.length } : {}),
+      ...(uploadOnly || update ? { uploadOnly } : {}),
     };
     p.conn.send({ type: 'extended', id: EXTENDED_HANDSHAKE_ID, payload: encodeExtendedHandshake(h) });
+  }
+
+  /** `finished` changed: every peer we sent a handshake to gets one with the new `upload_only`. */
+  announceUploadOnly(): void {
+    for (const p of this.greeted) if (p.conn.isActive) this.sendHandshake(p, true);
   }
 
   onMessage(p: SwarmPeer, id: number, payload: Uint8Array): void {
@@ -120,6 +137,7 @@ export class Extensions {
 
   forget(p: SwarmPeer): void {
     this.state.delete(p);
+    this.greeted.delete(p);
   }
 
   /** Periodic PEX: tell each peer about the peers we are connected to that it has not heard of. */

@@ -3,10 +3,10 @@
  * `host:port`, bounded in size (SAFETY.md: 3,000), with exponential back-off for peers that
  * fail and a ban list, by IP, for peers that sent bad data. Addresses no peer can have and our
  * own listening sockets are never taken in (peer-limits.ts). Peers seen to have every piece
- * are not dialled while we have every piece too: two seeds have nothing to trade, and
- * redialling every seed a tracker lists, each time the back-off ends, would cost both sides a
- * handshake (with MSE, a Diffie-Hellman exchange) every 15 s for nothing, as libtorrent's
- * connect-candidate rule also avoids. Pure: time is passed in.
+ * are not dialled while we want none (we have every piece, or every selected one): two seeds
+ * have nothing to trade, and redialling every seed a tracker lists, each time the back-off
+ * ends, would cost both sides a handshake (with MSE, a Diffie-Hellman exchange) every 15 s for
+ * nothing, as libtorrent's connect-candidate rule also avoids. Pure: time is passed in.
  */
 import type { PeerAddress } from '../metainfo/types.js';
 import { SelfAddresses, ipKey, isUsablePeerAddress } from './peer-limits.js';
@@ -116,7 +116,7 @@ export class PeerPool {
 
   /**
    * Up to `n` peers to dial now (those `accept` agrees to), marked as connected; known seeds
-   * are skipped when `weAreSeed`.
+   * are skipped when `weAreSeed` (we want no piece).
    */
   take(n: number, now: number, accept: (a: PeerAddress) => boolean = () => true, weAreSeed = false): PeerAddress[] {
     const out: PeerAddress[] = [];
@@ -162,7 +162,10 @@ export class PeerPool {
     c.notBefore = now + this.retryBaseMs * 2 ** (c.failures - 1);
   }
 
-  /** Lift every back-off (a torrent resumed after a pause: its peers were closed by us, not by failure). */
+  /**
+   * Lift every back-off: a torrent resumed after a pause, or one that wants pieces again after
+   * its selection was done; its peers were closed by us (or as seeds), not by failure.
+   */
   retryNow(now: number): void {
     for (const c of this.candidates.values()) if (c.notBefore > now) c.notBefore = now;
   }

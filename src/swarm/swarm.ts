@@ -128,6 +128,9 @@ export class Swarm implements PeerHandler, ExtensionHost {
     this.picker.setPriorities(levels);
     if (!this.picker.done && this.completeFired) {
       this.completeFired = false;
+      this.extensions.announceUploadOnly();
+      // Seeds were let go when the selection was done: dial them now, not after their back-off.
+      this.pool.retryNow(this.clock.now());
       this.opts.events?.onIncomplete?.();
     }
     for (const p of this.peers.values()) this.download.updateInterest(p);
@@ -429,9 +432,9 @@ export class Swarm implements PeerHandler, ExtensionHost {
     this.closeIfBothSeeds(p);
   }
 
-  /** Two seeds have nothing to trade, nor a seed and a peer that wants nothing (BEP 21). */
+  /** Two peers that want nothing (seeds, or done with their selection: BEP 21) have nothing to trade. */
   private closeIfBothSeeds(p: SwarmPeer): void {
-    if (this.have.complete && p.seedLike) p.conn.close('both seeds');
+    if (this.picker.done && p.seedLike) p.conn.close('both seeds');
   }
 
   private fireComplete(): void {
@@ -441,6 +444,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
       this.download.updateInterest(p);
       this.closeIfBothSeeds(p);
     }
+    this.extensions.announceUploadOnly();
     this.opts.events?.onComplete?.();
   }
 
@@ -482,7 +486,7 @@ export class Swarm implements PeerHandler, ExtensionHost {
     const max = this.opts.maxConnections ?? 60;
     const maxHalfOpen = this.opts.maxHalfOpen ?? 16;
     const n = Math.min(max - this.peers.size, maxHalfOpen - this.halfOpen.size);
-    for (const address of this.pool.take(n, this.clock.now(), dialFilter(this.peers, this.maxPerIp), this.have.complete)) {
+    for (const address of this.pool.take(n, this.clock.now(), dialFilter(this.peers, this.maxPerIp), this.picker.done)) {
       const conn = PeerConnection.connect(address, this.identity, this, {
         maxBitfield: this.maxBitfieldBytes,
         clock: this.clock,

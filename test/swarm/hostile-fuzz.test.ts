@@ -104,7 +104,7 @@ describe('hostile input, fuzzed', () => {
       fc.property(fc.array(fc.oneof(fc.nat(pieces - 1), fc.nat(20_000).map((ms) => -1 - ms)), { maxLength: 400 }), (ops) => {
         const clock = new FakeClock();
         const ext = new Extensions(
-          { pieceCount: 1, setPeerRequestLimit: () => undefined, addPexPeers: () => undefined, connectedPeers: () => [] },
+          { pieceCount: 1, setPeerRequestLimit: () => undefined, addPexPeers: () => undefined, connectedPeers: () => [], finished: false },
           { pex: false, infoBytes: info, listenPort: undefined, now: () => clock.now() },
         );
         const { conn, sent } = fakeConn();
@@ -130,7 +130,7 @@ describe('BEP 10 yourip', () => {
   test("our handshake tells the peer the address we see it at; the peer's yourip is a vote that names the peer as its source", () => {
     const votes: string[] = [];
     const ext = new Extensions(
-      { pieceCount: 1, setPeerRequestLimit: () => undefined, addPexPeers: () => undefined, connectedPeers: () => [] },
+      { pieceCount: 1, setPeerRequestLimit: () => undefined, addPexPeers: () => undefined, connectedPeers: () => [], finished: false },
       { pex: false, infoBytes: undefined, listenPort: 6881, now: () => 0, onYourIp: (address, from) => votes.push(`${address} from ${from}`) },
     );
     const { conn, sent } = fakeConn();

@@ -1,15 +1,17 @@
 /**
  * Seeds and seeds: two peers that both have every piece have nothing to trade (nor a seed and
- * a peer that wants no pieces, BEP 21). A seed dials
- * another seed once, not again each time the back-off ends, and a download that completes
- * lets go of the seeds it was connected to; PEX tells which peers are seeds (BEP 11 flags),
- * and a seed does not dial those. On a fake clock, with scripted peers over loopback.
+ * a peer that wants no pieces, BEP 21). A seed dials another seed once, not again each time
+ * the back-off ends, and a download that completes lets go of the seeds it was connected to;
+ * one done with its selection does too, says `upload_only`, and says when it wants more. PEX
+ * tells which peers are seeds (BEP 11 flags), and a seed does not dial those. On a fake clock,
+ * with scripted peers over loopback.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PexFlag, decodeUtPex, encodeExtendedHandshake, encodeUtPex, makeReserved } from '../../src/wire/index.js';
+import { NORMAL, SKIP } from '../../src/swarm/piece-priority.js';
+import { PexFlag, decodeExtendedHandshake, decodeUtPex, encodeExtendedHandshake, encodeUtPex, makeReserved, type IncomingMessage } from '../../src/wire/index.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { memoryTorrent, startMemorySwarm, type RunningSwarm } from '../session/memory-swarm.js';
 import { WirePeer } from '../session/wire-peer.js';
@@ -119,29 +121,63 @@ describe('seeds and seeds', { timeout: 30_000 }, () => {
     const clock = new FakeClock();
     const reasons: string[] = [];
     const s = await swarm(clock, false, reasons);
-    const seed = WirePeer.connect(s.port, {
-      infoHash: t.infoHash,
-      reserved: PLAIN,
-      onMessage: (p, m) => {
-        if (m.type !== 'request') return;
-        const at = m.index * t.pieceLength + m.begin;
-        p.send({ type: 'piece', index: m.index, begin: m.begin, block: t.data.subarray(at, at + m.length) });
-      },
-    });
-    cleanups.push(() => seed.close());
-    await seed.handshaken(5000);
-    const leecher = WirePeer.connect(s.port, { infoHash: t.infoHash, reserved: PLAIN });
-    cleanups.push(() => leecher.close());
-    await leecher.handshaken(5000);
-    leecher.send({ type: 'bitfield', bytes: NONE });
-    seed.send({ type: 'bitfield', bytes: ALL });
-    seed.send({ type: 'unchoke' });
+    const { seed, leecher } = await seedAndLeecher(s, PLAIN);
 
     await until(() => s.swarm.have.complete, 'the download completes');
     await until(() => !seed.isOpen, 'the connection to the seed closes');
     assert.deepEqual(reasons, ['both seeds']);
     await sleep(100);
     assert.equal(leecher.isOpen, true, 'the leecher stays connected');
+  });
+
+  test('a download whose selection is done says upload_only (BEP 21), lets its seeds go, and says when it wants pieces again', async () => {
+    const clock = new FakeClock();
+    const reasons: string[] = [];
+    const s = await swarm(clock, false, reasons);
+    s.swarm.setPiecePriorities(Uint8Array.of(NORMAL, SKIP, SKIP, SKIP));
+    const { seed, leecher } = await seedAndLeecher(s, EXTENDED);
+
+    await until(() => s.swarm.finished && !seed.isOpen, 'the selected piece is verified and the seed let go');
+    assert.equal(s.swarm.have.count, 1);
+    assert.deepEqual(reasons, ['both seeds']);
+    await until(() => uploadOnlyTo(leecher).length === 2, 'a second extended handshake');
+    assert.deepEqual(uploadOnlyTo(leecher), [undefined, true]);
+    assert.equal(leecher.isOpen, true, 'the leecher may still want what we have');
+
+    s.swarm.setPiecePriorities(undefined);
+    await until(() => uploadOnlyTo(leecher).length === 3, 'a third extended handshake');
+    assert.equal(uploadOnlyTo(leecher)[2], false);
+  });
+
+  test('a seed let go when the selection was done is dialled again at once when the selection grows', async () => {
+    const clock = new FakeClock();
+    const reasons: string[] = [];
+    const s = await swarm(clock, false, reasons);
+    s.swarm.setPiecePriorities(Uint8Array.of(NORMAL, SKIP, SKIP, SKIP));
+    const seeds: WirePeer[] = [];
+    const server = await WirePeer.listen({ infoHash: t.infoHash, reserved: PLAIN, onMessage: serve }, (p) => {
+      seeds.push(p);
+      void p.handshaken(5000).then(
+        () => {
+          p.send({ type: 'bitfield', bytes: ALL });
+          p.send({ type: 'unchoke' });
+        },
+        () => undefined,
+      );
+    });
+    cleanups.push(() => server.close());
+    s.swarm.addPeers([{ host: '127.0.0.1', port: server.port }], 'tracker');
+    await until(() => s.swarm.finished && reasons.length === 1, 'the selected piece is verified and the seed let go');
+    assert.deepEqual(reasons, ['both seeds']);
+    clock.advance(PAST_BACK_OFF_MS);
+    await sleep(100);
+    assert.equal(seeds.length, 1, 'a seed is not dialled while the selection is done');
+
+    s.swarm.setPiecePriorities(undefined);
+    // One tick, far short of the back-off the close began.
+    clock.advance(1000);
+    await until(() => seeds.length === 2, 'the seed is dialled again');
+    await until(() => s.swarm.have.complete, 'the rest of the torrent arrives');
   });
 
   test('PEX flags the peers that have every piece as seeds', async () => {
@@ -182,6 +218,31 @@ describe('seeds and seeds', { timeout: 30_000 }, () => {
     assert.equal(seedByPex.peers.length, 0, 'the peer flagged as a seed is never dialled');
   });
 });
+
+/** A seed's answer to every request. */
+function serve(p: WirePeer, m: IncomingMessage): void {
+  if (m.type !== 'request') return;
+  const at = m.index * t.pieceLength + m.begin;
+  p.send({ type: 'piece', index: m.index, begin: m.begin, block: t.data.subarray(at, at + m.length) });
+}
+
+/** A seed that serves every request and unchokes, and a leecher with no piece, both connected to `s`. */
+async function seedAndLeecher(s: RunningSwarm, reserved: Uint8Array): Promise<{ seed: WirePeer; leecher: WirePeer }> {
+  const seed = WirePeer.connect(s.port, { infoHash: t.infoHash, reserved, onMessage: serve });
+  cleanups.push(() => seed.close());
+  await seed.handshaken(5000);
+  const leecher = WirePeer.connect(s.port, { infoHash: t.infoHash, reserved });
+  cleanups.push(() => leecher.close());
+  await leecher.handshaken(5000);
+  leecher.send({ type: 'bitfield', bytes: NONE });
+  seed.send({ type: 'bitfield', bytes: ALL });
+  seed.send({ type: 'unchoke' });
+  return { seed, leecher };
+}
+
+/** The `upload_only` of each extended handshake `p` received from the swarm, in order. */
+const uploadOnlyTo = (p: WirePeer): (boolean | undefined)[] =>
+  p.received.flatMap((m) => (m.type === 'extended' && m.id === 0 ? [decodeExtendedHandshake(m.payload).uploadOnly] : []));
 
 /** A peer that speaks BEP 10 and ut_pex, says it listens on `port`, and sends `bitfield`. */
 async function pexPeer(s: RunningSwarm, port: number, bitfield: Uint8Array): Promise<WirePeer> {
