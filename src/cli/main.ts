@@ -63,7 +63,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(about !== undefined ? helpText(about) : usage());
     return ExitCode.ok;
   }
-  const load = commands[name];
+  // Own keys only: `toString` is no command.
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (load === undefined) {
     process.stderr.write(`tessera: unknown command '${safeText(name)}' (see 'tessera --help')\n`);
     return ExitCode.usage;

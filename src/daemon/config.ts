@@ -124,7 +124,7 @@ export function parseSettings(text: string): Partial<DaemonSettings> {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new DaemonError('bad-config', `${SETTINGS_FILE} must hold a JSON object`);
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(raw)) {
-    const def = KEYS[name];
+    const def = Object.hasOwn(KEYS, name) ? KEYS[name] : undefined;
     if (def === undefined) throw new DaemonError('bad-config', `${SETTINGS_FILE}: unknown setting '${name}'`);
     if (name === 'max-peers-per-ip' && ((value as number) < 1 || (value as number) > 1000)) throw new DaemonError('bad-config', `${SETTINGS_FILE}: 'max-peers-per-ip' wants 1–1000`);
     out[def.key] = checked(name, def.kind, value);

@@ -52,6 +52,8 @@ describe('help and conventions', () => {
       [['peers', 'x.torrent', '--json=yes'], /--json takes no value/],
       [['info', 'x.torrent', '--peer', '127.0.0.1:1'], /--peer needs --fetch/],
       [['bogus'], /unknown command 'bogus'/],
+      [['toString'], /unknown command 'toString'/],
+      [['constructor'], /unknown command 'constructor'/],
     ];
     for (const [args, re] of cases) {
       const r = await runCli(args);

@@ -55,6 +55,10 @@ test('long, short, inline and repeated forms', () => {
 test('usage errors are one line that names the flag', () => {
   assert.match(usageErrorOf(['x', '--bogus']), /unknown option '--bogus'/);
   assert.match(usageErrorOf(['x', '-z']), /unknown option '-z'/);
+  for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    assert.match(usageErrorOf(['x', `--${name}`]), new RegExp(`unknown option '--${name}'`), 'an object key is no option');
+    assert.match(usageErrorOf(['x', `--${name}=1`]), new RegExp(`unknown option '--${name}'`));
+  }
   assert.match(usageErrorOf(['x', '--output']), /--output needs a value \(DIR\)/);
   assert.match(usageErrorOf(['x', '-o', '--quiet']), /-o needs a value/);
   assert.match(usageErrorOf(['x', '--quiet=yes']), /--quiet takes no value/);

@@ -101,7 +101,7 @@ describe('settings.json', () => {
   });
 
   test('unknown keys, wrong types and bad JSON are one clear error', () => {
-    for (const text of ['{"rpc-prot": 1}', '{"rpc-port": "x"}', '{"rpc-port": 70000}', '[]', 'not json', '{"encryption": "maybe"}', '{"max-peers-per-ip": 0}']) {
+    for (const text of ['{"rpc-prot": 1}', '{"rpc-port": "x"}', '{"rpc-port": 70000}', '[]', 'not json', '{"encryption": "maybe"}', '{"max-peers-per-ip": 0}', '{"constructor": 1}', '{"toString": "x"}', '{"__proto__": {}}']) {
       assert.throws(() => parseSettings(text), (err: unknown) => err instanceof DaemonError && err.code === 'bad-config', text);
     }
   });
