@@ -16,6 +16,7 @@ import { StorageError } from '../storage/errors.js';
 import { CliError, ExitCode, packageVersion, safeText, type CliContext, type Command } from './context.js';
 import { helpText, HelpRequested } from './options.js';
 import { COMMAND_SPECS } from './specs.js';
+import { ownEntry } from '../util/own.js';
 
 function usage(): string {
   const rows = COMMAND_SPECS.map((c) => `  ${`${c.name} ${c.args}`.padEnd(36)}${c.summary.split('. ')[0]!.replace(/\.$/, '')}`);
@@ -63,8 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(about !== undefined ? helpText(about) : usage());
     return ExitCode.ok;
   }
-  // Own keys only: `toString` is no command.
-  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  const load = ownEntry(commands, name);
   if (load === undefined) {
     process.stderr.write(`tessera: unknown command '${safeText(name)}' (see 'tessera --help')\n`);
     return ExitCode.usage;

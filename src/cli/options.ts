@@ -8,6 +8,7 @@
  * (`HelpRequested`, printed by main.ts with exit 0).
  */
 import { CliError, ExitCode } from './context.js';
+import { ownEntry } from '../util/own.js';
 
 export interface OptionDef {
   readonly type: 'string' | 'boolean';
@@ -104,8 +105,7 @@ export function parseCommandLine<O extends OptionTable>(argv: readonly string[],
       name = byShort.get(arg[1]!);
       if (arg.length > 2) inline = arg[2] === '=' ? arg.slice(3) : arg.slice(2);
     }
-    // Own keys only: `--constructor` or `--__proto__` is no option.
-    const def = name === undefined || !Object.hasOwn(spec.options, name) ? undefined : spec.options[name];
+    const def = name === undefined ? undefined : ownEntry(spec.options, name);
     if (name === undefined || def === undefined) throw usageError(spec, `unknown option '${shown}' for ${spec.name}`);
     if (def.type === 'boolean') {
       if (inline !== undefined) throw usageError(spec, `${shown} takes no value`);

@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import type { EncryptionPolicy } from '../mse/index.js';
 import { ENCRYPTION_POLICIES } from '../mse/index.js';
+import { ownEntry } from '../util/own.js';
 import { DaemonError } from './errors.js';
 
 export interface DaemonSettings {
@@ -124,7 +125,7 @@ export function parseSettings(text: string): Partial<DaemonSettings> {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new DaemonError('bad-config', `${SETTINGS_FILE} must hold a JSON object`);
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(raw)) {
-    const def = Object.hasOwn(KEYS, name) ? KEYS[name] : undefined;
+    const def = ownEntry(KEYS, name);
     if (def === undefined) throw new DaemonError('bad-config', `${SETTINGS_FILE}: unknown setting '${name}'`);
     if (name === 'max-peers-per-ip' && ((value as number) < 1 || (value as number) > 1000)) throw new DaemonError('bad-config', `${SETTINGS_FILE}: 'max-peers-per-ip' wants 1–1000`);
     out[def.key] = checked(name, def.kind, value);

@@ -13,6 +13,7 @@ import type { FileChoices } from './files.js';
 import { torrentGet, viewOf } from './rpc-fields.js';
 import { insideRoots } from './security.js';
 import { isRatio, isSeedMode, type SeedMode, type SessionSeed, type TorrentSeed } from './state.js';
+import { ownEntry } from '../util/own.js';
 
 /** The RPC version of Transmission 3.00, whose behaviour this follows. */
 export const RPC_VERSION = 16;
@@ -349,7 +350,7 @@ export async function handleRpc(ctx: RpcContext, body: unknown): Promise<RpcResp
   const tag = typeof req?.tag === 'number' && Number.isSafeInteger(req.tag) ? req.tag : undefined;
   const answer = (result: string, args: Record<string, unknown> = {}): RpcResponse => ({ result, arguments: args, ...(tag !== undefined ? { tag } : {}) });
   if (req === undefined || typeof req.method !== 'string') return answer('no method name');
-  const method = Object.hasOwn(METHODS, req.method) ? METHODS[req.method] : undefined;
+  const method = ownEntry(METHODS, req.method);
   if (method === undefined) return answer('method name not recognized');
   const args = req.arguments ?? {};
   if (args === null || typeof args !== 'object' || Array.isArray(args)) return answer("'arguments' must be an object");

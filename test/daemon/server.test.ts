@@ -185,6 +185,7 @@ describe('daemon HTTP server: every gate refuses what it must', { timeout: 120_0
       }),
       { numRuns: 300 },
     );
+    for (const method of ['toString', 'constructor', '__proto__']) assert.equal((await handleRpc(ctx, { method })).result, 'method name not recognized', method);
     assert.equal(daemon.downloadDir, downloads);
   });
 });
