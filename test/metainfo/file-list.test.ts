@@ -223,6 +223,18 @@ describe('takePlainList: what it takes, the decoder would accept without a word,
     assert.equal(plain.end, bytes.length);
     assert.deepEqual(readAll(bytes, 0, bytes.length, 5000, plain), readAll(bytes, 0, bytes.length, 5000));
   });
+
+  test('a list whose entries get denser past its first thousand (the arrays outgrow their estimate) reads the same', () => {
+    const long = 'x'.repeat(200);
+    const head = Array.from({ length: 1100 }, (_, i) => `d6:lengthi${i}e4:pathl3:dir${long.length}:${long}${String(i).length}:${i}ee`);
+    const tail = Array.from({ length: 9000 }, (_, i) => `d6:lengthi1e4:pathl${String(i).length}:${i}ee`);
+    const bytes = Buffer.from(`l${head.join('')}${tail.join('')}e`);
+    const plain = takePlainList(bytes, 0);
+    assert.ok(plain !== undefined);
+    assert.equal(plain.count, 10_100);
+    assert.equal(plain.spanStart[plain.count], 2 * (3 * 1100 + 9000));
+    assert.deepEqual(readAll(bytes, 0, bytes.length, 10_100, plain), readAll(bytes, 0, bytes.length, 10_100));
+  });
 });
 
 describe('PathRegistry.claimSpans agrees with claim and with the /-joined registry', () => {
