@@ -6,6 +6,10 @@
  * dictionary, list or byte view per file. Anything out of the ordinary (a `path.utf-8` list,
  * attributes, symlinks, a component that sanitizing changes) takes the same steps as an
  * ordinary decoded value would, so the warnings and errors are the same either way.
+ *
+ * Kept in one file past 500 lines: `takePlainList` and the entry-by-entry reader must agree on
+ * exactly which entries are plain (the same key table, `isEntryKey`, `startsWith`), and a
+ * property test holds them to it; side by side, a change to one is read with the other.
  */
 import { C_0, C_9, C_D, C_E, C_I, C_L, digitsValue } from '../bencode/digits.js';
 import {
