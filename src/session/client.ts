@@ -139,7 +139,9 @@ export class Client implements Transport {
         reject(err);
       };
       server.once('error', onError);
-      server.listen({ host, port, ipv6Only: false }, () => {
+      // Node itself binds '::' (dual-stack, IPv4 where IPv6 is missing) when given no host;
+      // given '::', it first runs the host through its IPv6 expression, ~10 ms to compile.
+      server.listen(host === '::' ? { port } : { host, port, ipv6Only: false }, () => {
         server.off('error', onError);
         server.on('error', () => undefined);
         this.server = server;
