@@ -8,6 +8,9 @@ import { isIPv4 } from 'node:net';
 
 export type IpFamily = 4 | 6;
 
+/** `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`. */
+const MAX_IPV6_TEXT = 45;
+
 /** The family of an IP literal, or undefined for host names, zoned or malformed addresses. */
 export function ipFamily(host: string): IpFamily | undefined {
   if (isIPv4(host)) return 4;
@@ -62,6 +65,8 @@ export function formatIp(bytes: Uint8Array): string | undefined {
  * for it takes about 10 ms to compile on first use, and every start met it.
  */
 function ipv6Groups(s: string): number[] | undefined {
+  // The longest form: six full groups and a dotted quad. Text a stranger sent is not split past it.
+  if (s.length > MAX_IPV6_TEXT) return undefined;
   const gap = s.indexOf('::');
   if (gap >= 0 && s.indexOf('::', gap + 1) >= 0) return undefined;
   // Without a gap the whole text is one run of groups; with one, the dotted tail may only end the right run.

@@ -88,6 +88,11 @@ describe('IP literals', () => {
       '::1.2.3.4:5', ' ::1', '::1 ', '\u0010::1', '::g', '::ABCD', '0:0:0:0:0:0:0:0', '::%eth0', 'fe80::1%eth0',
     ];
     for (const text of cases) assert.equal(ipFamily(text) === 6, nodeSaysV6(text), JSON.stringify(text));
+    const longest = 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255';
+    assert.equal(ipFamily(longest), 6);
+    for (const text of [`0${longest}`, ':'.repeat(100_000), `${'0:'.repeat(50_000)}0`]) {
+      assert.equal(ipFamily(text) === 6, nodeSaysV6(text), text.slice(0, 20));
+    }
     assert.equal(ipFamily('1.2.3.4'), 4);
     assert.deepEqual(parseIp('::'), Buffer.alloc(16));
     assert.deepEqual(parseIp('::ffff:1.2.3.4'), Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4]));
