@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { PeerConnection } from '../../src/peer/connection.js';
 import { BLOCK_SIZE } from '../../src/swarm/picker.js';
 import { SwarmPeer } from '../../src/swarm/swarm-peer.js';
-import { UPLOAD_CACHE_BYTES as CACHE_BOUND, Uploader } from '../../src/swarm/upload.js';
+import { UPLOAD_CACHE_BYTES as CACHE_BOUND, IDLE_TRIM_MS, Uploader } from '../../src/swarm/upload.js';
 import { Bitfield } from '../../src/util/bitfield.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
@@ -55,7 +55,7 @@ class HeldSocket {
   }
 }
 
-function setUp(): { up: Uploader; sock: HeldSocket; peer: SwarmPeer; reads: number[] } {
+function setUp(): { up: Uploader; sock: HeldSocket; peer: SwarmPeer; reads: number[]; clock: FakeClock } {
   const clock = new FakeClock();
   const have = new Bitfield(PIECES);
   for (let i = 0; i < PIECES; i++) have.set(i);
@@ -75,7 +75,7 @@ function setUp(): { up: Uploader; sock: HeldSocket; peer: SwarmPeer; reads: numb
   const sock = new HeldSocket();
   // The uploader touches only HeldSocket's members of the connection.
   const peer = new SwarmPeer(1, sock as unknown as PeerConnection, PIECES, clock.now());
-  return { up, sock, peer, reads };
+  return { up, sock, peer, reads, clock };
 }
 
 test('a peer that requests every block: the piece buffers stay within the bound while every block goes out, in order and intact', async () => {
@@ -97,16 +97,41 @@ test('a peer that requests every block: the piece buffers stay within the bound 
   assert.deepEqual(reads, [...new Set(reads)], 'each piece read once');
 });
 
-test('when the last peer leaves, the piece buffers are let go as its socket releases them', async () => {
-  const { up, sock, peer } = setUp();
+test('when the last peer leaves, the piece buffers are let go once nobody asked for blocks for a while', async () => {
+  const { up, sock, peer, clock } = setUp();
   for (let b = 0; b < 4 * PIECE; b += BLOCK_SIZE) up.onRequest(peer, Math.floor(b / PIECE), b % PIECE, BLOCK_SIZE);
   for (let i = 0; i < 20 && sock.blocks.length === 0; i++) await settle();
   assert.ok(sock.blocks.length > 0);
   assert.ok(up.cachedBytes > 0);
-  up.onPeerGone(peer, 0); // the socket still holds blocks: those pieces stay until it lets go
-  assert.ok(up.cachedBytes > 0);
+  up.onPeerGone(peer, 0);
   sock.close();
   await settle();
-  assert.equal(up.cachedBytes, 0);
   assert.equal(peer.uploadQueue.length, 0);
+  clock.advance(IDLE_TRIM_MS - 1);
+  assert.ok(up.cachedBytes > 0, 'kept for a peer that comes soon');
+  clock.advance(1);
+  assert.equal(up.cachedBytes, 0);
+});
+
+test('a peer that comes soon after the last one left finds the pieces still read, and keeps them', async () => {
+  const { up, sock, peer, reads, clock } = setUp();
+  for (let b = 0; b < PIECE; b += BLOCK_SIZE) up.onRequest(peer, 0, b, BLOCK_SIZE);
+  for (let i = 0; i < 20 && sock.blocks.length === 0; i++) await settle();
+  sock.flush();
+  up.onPeerGone(peer, 0);
+  sock.close();
+  clock.advance(IDLE_TRIM_MS / 2);
+  const next = new HeldSocket();
+  // The uploader touches only HeldSocket's members of the connection.
+  const later = new SwarmPeer(2, next as unknown as PeerConnection, PIECES, clock.now());
+  for (let b = 0; b < PIECE; b += BLOCK_SIZE) up.onRequest(later, 0, b, BLOCK_SIZE);
+  for (let i = 0; i < 20 && next.blocks.length < PIECE / BLOCK_SIZE; i++) await settle();
+  assert.equal(next.blocks.length, PIECE / BLOCK_SIZE);
+  assert.deepEqual(reads, [0], 'the piece was read once, for both peers');
+  clock.advance(IDLE_TRIM_MS);
+  assert.ok(up.cachedBytes > 0, 'a peer asked since: the buffers stay while it is here');
+  next.flush();
+  up.onPeerGone(later, 0);
+  clock.advance(IDLE_TRIM_MS);
+  assert.equal(up.cachedBytes, 0);
 });
