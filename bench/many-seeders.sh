@@ -10,6 +10,9 @@
 #   bash bench/many-seeders.sh                    # N=20, 1 GiB
 #   SEEDERS=10 SIZE=268435456 bash bench/many-seeders.sh
 #   LEECH_ARGS=--verbose bash bench/many-seeders.sh  # the leecher's trace in $BENCH_DIR/leech-N.log
+#   SEED_ARGS='--encryption off' LEECH_ARGS='--quiet --encryption off' bash bench/many-seeders.sh
+#                                                    # plaintext: Tessera peers choose RC4 by default
+#   SEED_NICE=19 bash bench/many-seeders.sh          # seeders yield the cores to the leecher, as if elsewhere
 set -euo pipefail
 # The bench stays on loopback: no UPnP, PCP or NAT-PMP query to the machine's gateway.
 export TESSERA_NO_PORT_MAPPING=1
@@ -47,7 +50,7 @@ SCRAPE="http://127.0.0.1:$HTTP_PORT/scrape?info_hash=$(/usr/bin/python3 -c 'impo
 start_seeders() { # count: adds that many seeders to those already running
   local first=$(( ${#pids[@]} ))
   for i in $(seq "$first" "$((first + $1 - 1))"); do
-    node "${NODE_ARGS[@]}" "$CLI" seed "$B/big.torrent" "$B/data" --port "$((BASE_PORT + i))" --max-peers-per-ip 64 --quiet > "$B/seed-$i.log" 2>&1 &
+    nice -n "${SEED_NICE:-0}" node "${NODE_ARGS[@]}" "$CLI" seed "$B/big.torrent" "$B/data" --port "$((BASE_PORT + i))" --max-peers-per-ip 64 ${SEED_ARGS:-} --quiet > "$B/seed-$i.log" 2>&1 &
     pids+=($!)
   done
   # every seeder rechecks 1 GiB before it announces: wait for the tracker to list them all
