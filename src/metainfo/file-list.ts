@@ -29,6 +29,7 @@ import {
 import { MetainfoError } from './errors.js';
 import { FileTable, NO_FOLDER, NO_LIST } from './file-table.js';
 import type { RawFile } from './hybrid.js';
+import { grown } from './key-set.js';
 import { PathRegistry } from './path-registry.js';
 import { decodeUtf8Strict, isPlainComponent, MAX_PATH_COMPONENTS, sanitizePath } from './safe-path.js';
 
@@ -225,12 +226,6 @@ export interface PlainList extends TakenValue {
   /** Entry `i`'s path components are at `spans[spanStart[i], spanStart[i + 1])`: from, to, from, to, ... */
   readonly spanStart: Int32Array;
   readonly spans: Int32Array;
-}
-
-/** `to`, a larger array, with `from` copied to its start. */
-function grown<T extends Int32Array | Float64Array>(to: T, from: T): T {
-  to.set(from);
-  return to;
 }
 
 /**

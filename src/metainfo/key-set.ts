@@ -61,8 +61,8 @@ export class KeySet {
   private store(src: string | Uint8Array, from: number, to: number): number {
     const id = this.size++;
     if (id === this.starts.length) {
-      this.starts = copyInto(new Int32Array(id * 2), this.starts);
-      this.ends = copyInto(new Int32Array(id * 2), this.ends);
+      this.starts = grown(new Int32Array(id * 2), this.starts);
+      this.ends = grown(new Int32Array(id * 2), this.ends);
     }
     this.starts[id] = from;
     this.ends[id] = to;
@@ -123,7 +123,8 @@ function unit(src: string | Uint8Array, i: number): number {
   return typeof src === 'string' ? src.charCodeAt(i) : src[i]!;
 }
 
-function copyInto<T extends Int32Array>(to: T, from: T): T {
+/** `to`, a larger array, with `from` copied to its start. */
+export function grown<T extends Int32Array | Float64Array>(to: T, from: T): T {
   to.set(from);
   return to;
 }
