@@ -5,8 +5,8 @@
 // from the CLI's shebang, and prints wall seconds, user+sys CPU seconds, peak RSS and minor page
 // faults per run; then Node's own floor (`node -e 0`) as many times, the minima of both, and
 // what a page's first touch costs on this machine (a fresh 64 MiB buffer filled, then refilled):
-// on some virtual machines a fault costs over 10 us, and `info` takes about 11,000 more than
-// the floor.
+// on some virtual machines a fault costs over 10 us, and `info` takes about 10,000 more page
+// faults than the floor.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
