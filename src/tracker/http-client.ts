@@ -4,7 +4,6 @@
  * http/https only, no compression). Every hop passes the `RequestGuard` (ssrf.ts) first.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { systemClock, type Clock } from '../util/clock.js';
 import { TrackerError } from './errors.js';
@@ -103,8 +102,10 @@ interface Reply {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-function getOnce(url: URL, signal: AbortSignal, maxBody: number, lookup: LookupFunction): Promise<Reply> {
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+async function getOnce(url: URL, signal: AbortSignal, maxBody: number, lookup: LookupFunction): Promise<Reply> {
+  // node:https (and TLS with it) is loaded for the first https tracker only: it takes about
+  // 10 ms to load, and most starts announce over plain http or UDP.
+  const request = url.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
   return new Promise<Reply>((resolve, reject) => {
     // A fresh agent per request: no pooled socket outlives the exchange. No explicit
     // `Connection: close` header: Node then half-closes the socket right after the request,
