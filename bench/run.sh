@@ -406,10 +406,14 @@ seed)
   tb=(); for t in $TORRENTS; do tb+=("$t-b"); done
   have_tessera=1
   start_seeder tessera "${tb[@]}" || { have_tessera=0; log "tessera seed did not start (see $B/seed-tessera/): measuring the baseline only"; }
+  seeders=("$SEEDER"); [ $have_tessera = 1 ] && seeders+=(tessera)
   for t in $TORRENTS; do
     for r in $(seq "$RUNS"); do
-      [ $have_tessera = 1 ] && one_run seed tessera "$t" "$B/torrents/$t-b.torrent" "$SEED_LEECHER" "$r"
-      one_run seed "$SEEDER" "$t" "$B/torrents/$t.torrent" "$SEED_LEECHER" "$r"
+      # rotate who goes first, as the download mode does, so drift within a pair hits both alike
+      for s in $(rotate $((r - 1)) "${seeders[@]}"); do
+        if [ "$s" = tessera ]; then one_run seed tessera "$t" "$B/torrents/$t-b.torrent" "$SEED_LEECHER" "$r"
+        else one_run seed "$SEEDER" "$t" "$B/torrents/$t.torrent" "$SEED_LEECHER" "$r"; fi
+      done
     done
   done
   [ $have_tessera = 1 ] && [ "${SEED_RSS_LEECHERS:-0}" -gt 0 ] && seed_rss "${tb[0]}" "$SEED_RSS_LEECHERS" ;;
