@@ -1,15 +1,11 @@
-#!/usr/bin/env -S node --openssl-legacy-provider --max-semi-space-size=2 --heap-growing-percent=20
+#!/usr/bin/env -S node --openssl-legacy-provider
 /**
  * The `tessera` command: parses the sub-command, runs it with a context whose signal fires on
  * Ctrl-C, and turns every error into one human line and a documented exit code.
  *
- * The shebang gives Node three flags. OpenSSL's legacy provider: RC4 for encrypted connections
- * (src/mse/rc4.ts). Semi-spaces of at most 2 MiB, and an old generation collected once it is
- * 20 % past what lived: a download's garbage is a few small objects per block, and V8 grew the
- * young generation to 16 MiB and let promoted garbage reach 16 MiB before collecting it. One
- * fast seeder's 1 GiB: peak RSS 111 -> 97 MiB at the same CPU; eight capped seeders: 6-16 %
- * less RSS for 0-14 % more CPU (BENCHMARKS.md). Only the command line sets the young
- * generation's bound; a program embedding Tessera chooses its own.
+ * The shebang gives Node one flag, OpenSSL's legacy provider: RC4 for encrypted connections
+ * (src/mse/rc4.ts). The commands that move data bound the heap from inside the process (heap.ts)
+ * before their modules load; `info`, `peers` and `tracker` are short and keep V8's defaults.
  */
 import { MetainfoError } from '../metainfo/errors.js';
 import { StorageError } from '../storage/errors.js';
@@ -23,16 +19,22 @@ function usage(): string {
   return `usage: tessera <command> [options]\n\ncommands:\n${rows.join('\n')}\n\n'tessera <command> --help' lists every option of a command with its default.\nglobal options: -v, --verbose (error details), -h, --help, --version\n`;
 }
 
+/** Loads a command that moves data, with the heap bounded first (heap.ts). */
+async function bounded<T>(load: () => Promise<T>): Promise<T> {
+  (await import('./heap.js')).boundHeap();
+  return load();
+}
+
 const commands: Record<string, () => Promise<Command>> = {
   info: async () => (await import('./commands/info.js')).infoCommand,
   peers: async () => (await import('./commands/peers.js')).peersCommand,
   tracker: async () => (await import('./commands/tracker.js')).trackerCommand,
-  create: async () => (await import('./commands/create.js')).createCommand,
-  download: async () => (await import('./commands/download.js')).downloadCommand,
-  seed: async () => (await import('./commands/seed.js')).seedCommand,
-  stream: async () => (await import('./commands/stream.js')).streamCommand,
-  daemon: async () => (await import('./commands/daemon.js')).daemonCommand,
-  demo: async () => (await import('./commands/demo.js')).demoCommand,
+  create: async () => bounded(async () => (await import('./commands/create.js')).createCommand),
+  download: async () => bounded(async () => (await import('./commands/download.js')).downloadCommand),
+  seed: async () => bounded(async () => (await import('./commands/seed.js')).seedCommand),
+  stream: async () => bounded(async () => (await import('./commands/stream.js')).streamCommand),
+  daemon: async () => bounded(async () => (await import('./commands/daemon.js')).daemonCommand),
+  demo: async () => bounded(async () => (await import('./commands/demo.js')).demoCommand),
 };
 
 /** EADDRINUSE from a listen: say which port, and which flag picks another. */

@@ -19,7 +19,7 @@ export function shebangNodeArgs(text: string): string[] {
 
 /**
  * What the CLI's shebang gives Node, so that downloads and seeds run as users' do: RC4 from
- * OpenSSL on encrypted connections (src/mse/rc4.ts) and the heap's bounds (src/cli/main.ts).
+ * OpenSSL on encrypted connections (src/mse/rc4.ts).
  */
 export const CLI_NODE_ARGS: readonly string[] = shebangNodeArgs(readFileSync(cliPath, 'utf8'));
 

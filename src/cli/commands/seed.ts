@@ -13,11 +13,8 @@
  * Exit codes: Ctrl-C exits 130 as for every command, once the trackers have been told;
  * SIGTERM (a service manager stopping it) exits 0.
  */
-import { subscribe } from 'node:diagnostics_channel';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import type { Worker } from 'node:worker_threads';
 import { loadTorrentFile, type Metainfo, type PeerAddress } from '../../metainfo/index.js';
 import { parsePeerArg, parsePort, parseRate } from '../args.js';
 import { parseCommandLine } from '../options.js';
@@ -33,23 +30,7 @@ import { encryptionOptions, parseMaxPeersPerIp, portMappingOptions } from './dow
  */
 const NO_PEER_TIMEOUT_S = 120;
 
-/**
- * A seed's garbage is a few small objects per block sent, nearly all dead by the next
- * scavenge, yet V8 kept growing the young generation under it, to 32 MiB of RSS over 50
- * leechers, for no CPU saved (measured: the same seconds per leecher at the size it has
- * now): no further growth from here. (The old generation's bound is the shebang's, in
- * cli/main.ts.) V8 reads the flag whenever it resizes, so it takes effect although the heap is
- * set up already; but each isolate V8 sets up (a storage worker starting, for a recheck) puts
- * the growth factor back to 2, its least: set again once the thread runs.
- */
-function keepHeapSmall(): void {
-  const apply = (): void => setFlagsFromString('--semi-space-growth-factor=1');
-  apply();
-  subscribe('worker_threads', (message) => (message as { worker: Worker }).worker.once('online', apply));
-}
-
 export const seedCommand: Command = async (argv: string[], ctx: CliContext): Promise<number> => {
-  keepHeapSmall();
   const { values, positionals } = parseCommandLine(argv, seedSpec);
   const port = values.port !== undefined ? parsePort(values.port, '--port') : undefined;
   const peers: PeerAddress[] = values.peer.map(parsePeerArg);
