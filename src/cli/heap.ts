@@ -22,8 +22,8 @@
  * generation once: the bound is V8's growth stopping, not a fixed size. In a download from one
  * fast seeder the young generation peaked at 4 MiB, as under the old `--max-semi-space-size=2`,
  * and one seeder's 50 leechers in turn, its workers stopping when idle and starting again, kept
- * its RSS flat (BENCHMARKS.md). Only the
- * command line does this: a program embedding Tessera chooses its own heap.
+ * its RSS flat (BENCHMARKS.md). Only the command line does this: a program embedding Tessera
+ * chooses its own heap.
  */
 import 'node:crypto';
 import 'node:dgram';

@@ -20,7 +20,7 @@ function usage(): string {
 }
 
 /** Loads a command that moves data, with the heap bounded first (heap.ts). */
-async function bounded<T>(load: () => Promise<T>): Promise<T> {
+async function bounded(load: () => Promise<Command>): Promise<Command> {
   (await import('./heap.js')).boundHeap();
   return load();
 }
@@ -29,12 +29,12 @@ const commands: Record<string, () => Promise<Command>> = {
   info: async () => (await import('./commands/info.js')).infoCommand,
   peers: async () => (await import('./commands/peers.js')).peersCommand,
   tracker: async () => (await import('./commands/tracker.js')).trackerCommand,
-  create: async () => bounded(async () => (await import('./commands/create.js')).createCommand),
-  download: async () => bounded(async () => (await import('./commands/download.js')).downloadCommand),
-  seed: async () => bounded(async () => (await import('./commands/seed.js')).seedCommand),
-  stream: async () => bounded(async () => (await import('./commands/stream.js')).streamCommand),
-  daemon: async () => bounded(async () => (await import('./commands/daemon.js')).daemonCommand),
-  demo: async () => bounded(async () => (await import('./commands/demo.js')).demoCommand),
+  create: () => bounded(async () => (await import('./commands/create.js')).createCommand),
+  download: () => bounded(async () => (await import('./commands/download.js')).downloadCommand),
+  seed: () => bounded(async () => (await import('./commands/seed.js')).seedCommand),
+  stream: () => bounded(async () => (await import('./commands/stream.js')).streamCommand),
+  daemon: () => bounded(async () => (await import('./commands/daemon.js')).daemonCommand),
+  demo: () => bounded(async () => (await import('./commands/demo.js')).demoCommand),
 };
 
 /** EADDRINUSE from a listen: say which port, and which flag picks another. */
