@@ -251,12 +251,17 @@ export class Swarm implements PeerHandler, ExtensionHost {
       this.pool.addSelf(conn.address);
       return false;
     }
-    this.halfOpen.delete(conn);
+    const dialled = this.halfOpen.delete(conn);
     if (this.stopped) return false;
     const slots = (this.opts.maxConnections ?? 60) + 10;
     if (!conn.outgoing && (this.pool.isBanned(conn.address) || !admitIncoming(this.peers, conn, { maxPerIp: this.maxPerIp, slots }))) return false;
     if (!settleDuplicate(this.peers, conn, peerId, this.opts.peerId)) return false;
     this.welcome(this.byConn.get(conn) ?? this.register(conn), reserved, true);
+    // The dial slot it held is free: the next candidate is dialled now, not at the next tick,
+    // so a swarm of more peers than `maxHalfOpen` is connected within round trips, not seconds.
+    // A dial that fails leaves its slot to the tick, which keeps dead candidates from being
+    // tried faster than `maxHalfOpen` a second.
+    if (dialled) this.dial();
     return true;
   }
 

@@ -113,7 +113,7 @@ export interface RunningSwarm {
 
 export async function startMemorySwarm(
   t: MemoryTorrent,
-  opts: { complete: boolean; canDownload?: boolean; encryption?: EncryptionPolicy } & Partial<Pick<SwarmOptions, 'pex' | 'maxConnections' | 'maxPeersPerIp' | 'events' | 'clock' | 'storage' | 'v2'>>,
+  opts: { complete: boolean; canDownload?: boolean; encryption?: EncryptionPolicy } & Partial<Pick<SwarmOptions, 'pex' | 'maxConnections' | 'maxHalfOpen' | 'maxPeersPerIp' | 'events' | 'clock' | 'storage' | 'v2'>>,
 ): Promise<RunningSwarm> {
   const client = new Client({
     host: '127.0.0.1',
@@ -136,6 +136,7 @@ export async function startMemorySwarm(
     listenPort: port,
     ...(opts.pex !== undefined ? { pex: opts.pex } : {}),
     ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
+    ...(opts.maxHalfOpen !== undefined ? { maxHalfOpen: opts.maxHalfOpen } : {}),
     ...(opts.maxPeersPerIp !== undefined ? { maxPeersPerIp: opts.maxPeersPerIp } : {}),
     ...(opts.events !== undefined ? { events: opts.events } : {}),
     ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
