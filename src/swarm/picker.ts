@@ -48,9 +48,10 @@
  * Over 500 lines because `checkInvariants`, used by the tests, must read every private index,
  * and the priority counts (`setPriorities`) must stay in step with the same indices; types and
  * per-piece records live in picker-types.ts and picker-state.ts, levels in piece-priority.ts,
- * the order of new pieces in piece-order.ts.
+ * the order of new pieces in piece-order.ts, endgame's order in endgame-order.ts.
  */
 import { Bitfield } from '../util/bitfield.js';
+import { bestCandidates, rankByWait } from './endgame-order.js';
 import { NORMAL, SKIP } from './piece-priority.js';
 import { MAX_URGENT, PieceOrder } from './piece-order.js';
 import { RarityOrder } from './rarity.js';
@@ -97,6 +98,16 @@ export class Picker {
   private readonly orphans = new Set<number>();
   /** Requesters beyond `Download.who`, by global block id (endgame only). */
   private readonly extra = new Map<number, PeerKey[]>();
+  /**
+   * Endgame's candidates, reused from call to call (`duplicate`): each one's piece (its place
+   * in the scan's list), block, requester count and holder. Never longer than the blocks of
+   * the started pieces.
+   */
+  private readonly dupPiece: number[] = [];
+  private readonly dupBlock: number[] = [];
+  private readonly dupRequesters: number[] = [];
+  /** The holder while scanning, then its rank by wait (`rankByWait`). */
+  private readonly dupRank: number[] = [];
   private readonly order: PieceOrder;
   /** Level of each piece (piece-priority.ts); undefined while every piece is normal. */
   private prio: Uint8Array | undefined;
@@ -620,8 +631,9 @@ export class Picker {
       if (w === undefined) waits.set(peer, (w = wait!(peer)));
       return w;
     };
-    const found: { d: Download; b: number; requesters: number; wait: number }[] = [];
     const pieces = [...this.active.values()];
+    const { dupPiece, dupBlock, dupRequesters, dupRank } = this;
+    let n = 0;
     for (let i = pieces.length - 1; i >= 0; i--) {
       const d = pieces[i]!;
       if (!this.peerHas(e, d.piece) || d.exclusive) continue;
@@ -630,14 +642,18 @@ export class Picker {
         const id = this.blockId(d.piece, b);
         const requesters = (this.extra.get(id)?.length ?? 0) + 1;
         if (requesters >= this.maxRequesters || e.outstanding.has(id)) continue;
-        const w = wait === undefined ? 0 : holderWait(d.who[b]!);
-        if (wait === undefined || w > own) found.push({ d, b, requesters, wait: w });
+        if (wait !== undefined && !(holderWait(d.who[b]!) > own)) continue;
+        dupPiece[n] = i;
+        dupBlock[n] = b;
+        dupRequesters[n] = requesters;
+        dupRank[n++] = d.who[b]!;
       }
     }
-    // Stable: equal counts and waits keep the newest-first order.
-    found.sort((x, y) => x.requesters - y.requesters || y.wait - x.wait);
-    for (const { d, b } of found) {
-      if (out.length >= max) return;
+    const ranks = rankByWait(waits);
+    for (let c = 0; c < n; c++) dupRank[c] = ranks.get(dupRank[c]!) ?? 0;
+    for (const c of bestCandidates(dupRequesters, dupRank, n, max - out.length)) {
+      const d = pieces[dupPiece[c]!]!;
+      const b = dupBlock[c]!;
       const id = this.blockId(d.piece, b);
       const more = this.extra.get(id);
       if (more === undefined) this.extra.set(id, [e.key]);
