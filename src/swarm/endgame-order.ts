@@ -6,7 +6,7 @@
  *
  * The picker asks for a few blocks at a time out of thousands: with twenty peers, endgame
  * began with 4,000-6,000 blocks requested, and sorting every candidate on each call (an object
- * each) made a third of a 256 MiB download's garbage. So the `k` best are found by counting:
+ * each) made a third to a half of a 256 MiB download's garbage. So the `k` best are found by counting:
  * requester counts are a handful of small integers and waits one value per holder, ranked
  * once per call, so two passes over small integers find the cut, and only the `k` chosen are
  * sorted.
