@@ -229,6 +229,27 @@ describe('picker endgame', () => {
     assert.deepEqual(p.onBlock(3, 1, BLOCK_SIZE, BLOCK_SIZE).cancelFrom, [1]);
   });
 
+  it("takes the slowest holder's newest blocks first, and looks further when it lacks them", () => {
+    // Peers 0 and 1 each fill two of four pieces; peer 1 is the slowest holder.
+    const both = setup({ have: '0000', avail: ['1111', '1111', '1111'], blocks: 4, endgameDepth: 8 });
+    both.pick(0, 8);
+    const b = labels(both.pick(1, 8));
+    assert.equal(both.endgame, true);
+    const wait = new Map([[0, 500], [1, 1000], [2, 10]]);
+    const holderWait = (k: number): number => wait.get(k)!;
+    // Newest piece first, top block first: peer 1's second piece, then its first.
+    const newestFirst = [...b.slice(4).reverse(), ...b.slice(0, 4).reverse()];
+    assert.deepEqual(labels(both.pick(2, 3, { holderWait })), newestFirst.slice(0, 3));
+    assert.deepEqual(labels(both.pick(2, 3, { holderWait })), newestFirst.slice(3, 6));
+    // A peer that has only peer 0's pieces gets peer 0's blocks, whoever is slowest.
+    const some = setup({ have: '0000', avail: ['1111', '1111'], blocks: 4, endgameDepth: 8 });
+    const onlyA = labels(some.pick(0, 8));
+    const pieces = new Set(onlyA.map((l) => Number(l.split('/')[0])));
+    some.pick(1, 8);
+    some.addPeer(2, bf([0, 1, 2, 3].map((i) => (pieces.has(i) ? '1' : '0')).join('')));
+    assert.deepEqual(labels(some.pick(2, 3, { holderWait })), [...onlyA.slice(4).reverse(), ...onlyA.slice(0, 4).reverse()].slice(0, 3));
+  });
+
   it('asks a peer for duplicates only while it has fewer than endgameDepth requests outstanding', () => {
     // Peer 0 holds all 16 blocks; peer 1 may keep up to 4 of them duplicated.
     const p = setup({ have: '0', avail: ['1', '1'], blocks: 16, endgameDepth: 4 });
