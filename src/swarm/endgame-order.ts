@@ -6,10 +6,10 @@
  *
  * The picker asks for a few blocks at a time out of thousands: with twenty peers, endgame
  * began with 4,000-6,000 blocks requested, and sorting every candidate on each call (an object
- * each) made a third to a half of a 256 MiB download's garbage. So the `k` best are found by counting:
- * requester counts are a handful of small integers and waits one value per holder, ranked
- * once per call, so two passes over small integers find the cut, and only the `k` chosen are
- * sorted.
+ * each) made a third to a half of a 256 MiB download's garbage. So the `k` best are found by
+ * counting: requester counts are a handful of small integers and waits one value per holder,
+ * ranked once per call, so two passes over small integers find the cut, and only the `k`
+ * chosen are sorted.
  */
 
 /**
@@ -63,10 +63,15 @@ export function bestCandidates(requesters: ArrayLike<number>, ranks: ArrayLike<n
     if (below + ahead + count >= k) break;
     ahead += count;
   }
+  // Of those with exactly the cut's count and rank, the first ones in scan order fill up to k.
   let atCut = k - below - ahead;
   for (let i = 0; i < n; i++) {
     const r = requesters[i]!;
-    if (r < level || (r === level && (ranks[i]! < cut || (ranks[i] === cut && atCut-- > 0)))) chosen.push(i);
+    if (r < level || (r === level && ranks[i]! < cut)) chosen.push(i);
+    else if (r === level && ranks[i] === cut && atCut > 0) {
+      chosen.push(i);
+      atCut--;
+    }
   }
   return chosen.sort(better);
 }
