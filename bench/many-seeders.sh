@@ -4,8 +4,9 @@
 # On 127.0.0.1 only: the built-in tracker (`tessera tracker`), N `tessera seed` processes over
 # one copy of the data, then `tessera download`, timed with /usr/bin/time and checked with cmp.
 # Runs the same download from 1 seeder first, so the two throughputs compare in one batch.
-# The last column is the seeders' CPU during the download (from /proc): on one machine they
-# share the cores with the leecher.
+# The seeders' columns are their CPU and minor page faults during the download (from /proc): on
+# one machine they share the cores with the leecher. Page faults are counted because a page's
+# first touch is dear on some virtual machines (`node bench/many-files.mjs` prints its cost).
 #
 #   bash bench/many-seeders.sh                    # N=20, 1 GiB
 #   SEEDERS=10 SIZE=268435456 bash bench/many-seeders.sh
@@ -65,27 +66,30 @@ start_seeders() { # count: adds that many seeders to those already running
   echo "seeders did not announce in time" >&2; exit 1
 }
 
-seeders_cpu() { # CPU ticks (1/100 s) of every seeder so far: the tracker is pids[0]
-  local p sum=0
-  for p in "${pids[@]:1}"; do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
-  echo "$sum"
+seeders_usage() { # CPU ticks (1/100 s) and minor page faults of every seeder so far: the tracker is pids[0]
+  local p ticks=0 faults=0 t f
+  for p in "${pids[@]:1}"; do
+    read -r t f < <(awk '{print $14 + $15, $10}' "/proc/$p/stat")
+    ticks=$((ticks + t)); faults=$((faults + f))
+  done
+  echo "$ticks $faults"
 }
 
 run() { # label
   rm -rf "$B/out"
-  local t s0 s1
-  s0=$(seeders_cpu)
-  /usr/bin/time -o "$B/time" -f '%e %U %S %M' node "${NODE_ARGS[@]}" "$CLI" download "$B/big.torrent" -o "$B/out" ${LEECH_ARGS:---quiet} --no-dht --max-peers-per-ip 64 --port "$((BASE_PORT - 1))" > "$B/leech-$1.log" 2>&1
-  s1=$(seeders_cpu)
+  local t c0 f0 c1 f1
+  read -r c0 f0 <<< "$(seeders_usage)"
+  /usr/bin/time -o "$B/time" -f '%e %U %S %M %R' node "${NODE_ARGS[@]}" "$CLI" download "$B/big.torrent" -o "$B/out" ${LEECH_ARGS:---quiet} --no-dht --max-peers-per-ip 64 --port "$((BASE_PORT - 1))" > "$B/leech-$1.log" 2>&1
+  read -r c1 f1 <<< "$(seeders_usage)"
   t=$(tail -1 "$B/time")
   cmp -s "$B/out/big.bin" "$B/data/big.bin" || { echo "$1: output differs" >&2; exit 1; }
-  read -r wall user sys rss <<< "$t"
-  awk -v l="$1" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v n="$SIZE" -v c="$((s1 - s0))" \
-    'BEGIN { printf "| %s | %.2f | %.0f | %.2f | %.0f | %.2f |\n", l, w, n / w / 1e6, u + s, r / 1024, c / 100 }'
+  read -r wall user sys rss faults <<< "$t"
+  awk -v l="$1" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v pf="$faults" -v n="$SIZE" -v c="$((c1 - c0))" -v sf="$((f1 - f0))" \
+    'BEGIN { printf "| %s | %.2f | %.0f | %.2f | %.0f | %d | %.2f | %d |\n", l, w, n / w / 1e6, u + s, r / 1024, pf, c / 100, sf }'
 }
 
-echo "| seeders | wall s | MB/s | CPU s | peak RSS MiB | seeders' CPU s |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+echo "| seeders | wall s | MB/s | CPU s | peak RSS MiB | page faults | seeders' CPU s | seeders' page faults |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 start_seeders 1
 run 1
 start_seeders "$((SEEDERS - 1))"
