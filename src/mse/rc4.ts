@@ -1,11 +1,12 @@
 /**
  * RC4, the cipher of an MSE payload stream, in two implementations behind `StreamCipher`:
- * OpenSSL's, about three times faster, which OpenSSL 3 (and so `node:crypto`) offers only
- * from its legacy provider (`node --openssl-legacy-provider`, as the CLI starts); and this
- * one, written out, which the handshake always uses (it forks the keystream with `clone()` to
- * find the peer's verification constant) and which stays the payload cipher wherever OpenSSL
- * has no RC4. MSE uses RC4 only as a stream cipher for obfuscation, with the first 1024 bytes
- * of each keystream discarded as the spec requires.
+ * OpenSSL's, faster (470-510 MiB/s against 250-430 for this loop on the benchmark machine,
+ * BENCHMARKS.md), which OpenSSL 3 (and so `node:crypto`) offers only from its legacy
+ * provider (`node --openssl-legacy-provider`, as the CLI starts); and this one, written out,
+ * which the handshake always uses (it forks the keystream with `clone()` to find the peer's
+ * verification constant) and which stays the payload cipher wherever OpenSSL has no RC4. MSE
+ * uses RC4 only as a stream cipher for obfuscation, with the first 1024 bytes of each
+ * keystream discarded as the spec requires.
  *
  * The state is one Uint8Array and the loop keeps i, j in locals: without OpenSSL this is the
  * hot path of an encrypted transfer, run over whole socket chunks in place.
