@@ -66,7 +66,8 @@ start_seeders() { # count: adds that many seeders to those already running
   echo "seeders did not announce in time" >&2; exit 1
 }
 
-seeders_usage() { # CPU ticks (1/100 s) and minor page faults of every seeder so far: the tracker is pids[0]
+# CPU ticks (1/100 s) and minor page faults of every seeder so far: the tracker is pids[0].
+seeders_usage() {
   local p ticks=0 faults=0 t f
   for p in "${pids[@]:1}"; do
     read -r t f < <(awk '{print $14 + $15, $10}' "/proc/$p/stat")
