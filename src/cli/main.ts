@@ -10,6 +10,7 @@
 import { MetainfoError } from '../metainfo/errors.js';
 import { StorageError } from '../storage/errors.js';
 import { CliError, ExitCode, packageVersion, safeText, type CliContext, type Command } from './context.js';
+import { loadModule } from './load-module.js';
 import { helpText, HelpRequested } from './options.js';
 import { COMMAND_SPECS } from './specs.js';
 import { ownEntry } from '../util/own.js';
@@ -19,22 +20,25 @@ function usage(): string {
   return `usage: tessera <command> [options]\n\ncommands:\n${rows.join('\n')}\n\n'tessera <command> --help' lists every option of a command with its default.\nglobal options: -v, --verbose (error details), -h, --help, --version\n`;
 }
 
+/** One of this folder's modules, by its path from here (load-module.ts). */
+const local = <T>(path: string): Promise<T> => loadModule<T>(new URL(path, import.meta.url));
+
 /** Loads a command that moves data, with the heap bounded first (heap.ts). */
 async function bounded(load: () => Promise<Command>): Promise<Command> {
-  (await import('./heap.js')).boundHeap();
+  (await local<typeof import('./heap.js')>('./heap.js')).boundHeap();
   return load();
 }
 
 const commands: Record<string, () => Promise<Command>> = {
-  info: async () => (await import('./commands/info.js')).infoCommand,
-  peers: async () => (await import('./commands/peers.js')).peersCommand,
-  tracker: async () => (await import('./commands/tracker.js')).trackerCommand,
-  create: () => bounded(async () => (await import('./commands/create.js')).createCommand),
-  download: () => bounded(async () => (await import('./commands/download.js')).downloadCommand),
-  seed: () => bounded(async () => (await import('./commands/seed.js')).seedCommand),
-  stream: () => bounded(async () => (await import('./commands/stream.js')).streamCommand),
-  daemon: () => bounded(async () => (await import('./commands/daemon.js')).daemonCommand),
-  demo: () => bounded(async () => (await import('./commands/demo.js')).demoCommand),
+  info: async () => (await local<typeof import('./commands/info.js')>('./commands/info.js')).infoCommand,
+  peers: async () => (await local<typeof import('./commands/peers.js')>('./commands/peers.js')).peersCommand,
+  tracker: async () => (await local<typeof import('./commands/tracker.js')>('./commands/tracker.js')).trackerCommand,
+  create: () => bounded(async () => (await local<typeof import('./commands/create.js')>('./commands/create.js')).createCommand),
+  download: () => bounded(async () => (await local<typeof import('./commands/download.js')>('./commands/download.js')).downloadCommand),
+  seed: () => bounded(async () => (await local<typeof import('./commands/seed.js')>('./commands/seed.js')).seedCommand),
+  stream: () => bounded(async () => (await local<typeof import('./commands/stream.js')>('./commands/stream.js')).streamCommand),
+  daemon: () => bounded(async () => (await local<typeof import('./commands/daemon.js')>('./commands/daemon.js')).daemonCommand),
+  demo: () => bounded(async () => (await local<typeof import('./commands/demo.js')>('./commands/demo.js')).demoCommand),
 };
 
 /** EADDRINUSE from a listen: say which port, and which flag picks another. */
