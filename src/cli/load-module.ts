@@ -6,7 +6,8 @@
  * the thread pool and links the graph over many promise turns; `require` reads, links and
  * evaluates it in one go. The modules are the same either way (Node keeps one module map), and
  * so is what they do: no module of the project awaits at its top level, which `require` refuses.
- * Measured with `bench/startup.mjs` (BENCHMARKS.md): the first connection leaves 22-27 ms sooner.
+ * Measured with `bench/startup.mjs` (BENCHMARKS.md): the first connection leaves 13-38 ms sooner
+ * (medians of two batches).
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
