@@ -6,9 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadModule, type Requirer } from '../../src/cli/load-module.js';
 
 const bencode = new URL('../../src/bencode/index.js', import.meta.url);
@@ -29,7 +30,17 @@ function withModule(source: string, fn: (url: URL) => Promise<void>): Promise<vo
 }
 
 test('a module loaded through require is the namespace import() gives', async () => {
-  const ns = await loadModule<Bencode>(bencode);
+  const realRequire = createRequire(import.meta.url);
+  const required: unknown[] = [];
+  const ns = await loadModule<Bencode>(bencode, (path) => {
+    assert.equal(path, fileURLToPath(bencode));
+    const got = realRequire(path);
+    required.push(got);
+    return got;
+  });
+  // Where Node loads ES modules through require (20.19 and later), that is the path taken.
+  const canRequire = (process.features as { require_module?: boolean }).require_module === true;
+  assert.deepEqual(required, canRequire ? [ns] : []);
   assert.equal(ns, await import(bencode.href));
   assert.deepEqual(Buffer.from(ns.encode({ a: 1 })), Buffer.from('d1:ai1ee'));
 });
